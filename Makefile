@@ -1,0 +1,185 @@
+# hpc-batch toolkit: k-means and nonlinear regression, sequential / OpenMP / MPI.
+#
+# Front door:  make            build the six executables and the data tool
+#              make datasets   convert the raw inputs in datasets/raw to HDF5
+#              make test       unit + end-to-end tests; last line "N passed, M failed"
+#              make local      the main job: build, data, runs at 1..cores workers, report
+#              make report     write report/out from the run records
+#              make bench      Google Benchmark microbenchmarks -> results/bench/*.json
+#              make info       the toolchain and library versions found
+#              make deps       install missing Debian packages (apt-get)
+#
+# Every tool is a variable, so a cluster module or Spack environment works unchanged:
+#   make MPICXX=mpicxx HDF5_PC=hdf5 BLAS_PC=openblas MPIEXEC=srun
+# Configurations: make BUILD=release (default) | BUILD=debug (-O1, ASan + UBSan).
+# make V=1 shows the full commands.
+
+BUILD     ?= release
+MPICXX    ?= mpicxx.mpich
+MPIEXEC   ?= mpiexec.hydra
+MPI_PC    ?= mpich
+HDF5_PC   ?= hdf5-mpich
+BLAS_PC   ?= openblas
+PKG_CONFIG ?= pkg-config
+ARCH      ?= -march=native
+# Interpreters tried, in order, for the Python parts (report, end-to-end tests);
+# the first that imports numpy and matplotlib wins (see tools/find-python.sh).
+PYTHON_CANDIDATES ?= /usr/bin/python3 python3
+PYTHON    ?= $(shell tools/find-python.sh $(PYTHON_CANDIDATES))
+NPROC     ?= $(shell nproc 2>/dev/null || echo 1)
+
+BUILD_DIR := build/$(BUILD)
+OBJ_DIR   := $(BUILD_DIR)/obj
+BIN_DIR   := $(BUILD_DIR)/bin
+
+ifeq ($(V),1)
+  Q :=
+else
+  Q := @
+endif
+
+OPT.release := -O3 $(ARCH) -DNDEBUG
+OPT.debug   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDOPT.release :=
+LDOPT.debug   := -fsanitize=address,undefined
+ifeq ($(OPT.$(BUILD)),)
+  $(error BUILD must be release or debug, not '$(BUILD)')
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC) zlib libcrypto 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC) zlib libcrypto 2>/dev/null)
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GIT_DIRTY  := $(shell git diff --quiet HEAD -- 2>/dev/null && echo 0 || echo 1)
+
+CXXSTD   := -std=c++20
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+CPPFLAGS += -Isrc -MMD -MP
+CXXFLAGS ?=
+ALL_CXXFLAGS = $(CXXSTD) $(WARN) $(OPT.$(BUILD)) -fopenmp $(CXXFLAGS) $(PKG_CFLAGS)
+# The exact flags are compiled into every binary so each run record says how it was built.
+PROV_DEFS = -DHPCB_GIT_COMMIT='"$(GIT_COMMIT)"' -DHPCB_GIT_DIRTY=$(GIT_DIRTY) \
+            -DHPCB_CXXFLAGS='"$(strip $(CXXSTD) $(OPT.$(BUILD)) -fopenmp $(CXXFLAGS))"'
+LDLIBS   += $(PKG_LIBS) -lm
+LDFLAGS  += $(LDOPT.$(BUILD)) -fopenmp
+
+# ---- sources -----------------------------------------------------------------
+# Library: everything but the mains and the per-backend team files.
+LIB_SRC  := $(filter-out %_main.cpp src/team/team_%.cpp,$(wildcard src/*/*.cpp))
+LIB_OBJ  := $(LIB_SRC:src/%.cpp=$(OBJ_DIR)/%.o)
+# The data tool needs only the I/O and common parts.
+DATA_OBJ := $(filter $(OBJ_DIR)/common/% $(OBJ_DIR)/io/% $(OBJ_DIR)/tools/%,$(LIB_OBJ))
+TEAM_seq := $(OBJ_DIR)/team/team_serial.o
+TEAM_omp := $(OBJ_DIR)/team/team_threads.o
+TEAM_mpi := $(OBJ_DIR)/team/team_mpi.o
+BACKENDS := seq omp mpi
+APPS     := kmeans nlreg
+EXES     := $(foreach a,$(APPS),$(foreach b,$(BACKENDS),$(BIN_DIR)/$(a)_$(b)))
+TOOLS    := $(BIN_DIR)/mkdata
+
+TEST_SRC := $(wildcard tests/unit/*.cpp)
+TEST_OBJ := $(TEST_SRC:tests/%.cpp=$(OBJ_DIR)/tests/%.o)
+TEST_BIN := $(BIN_DIR)/unit_tests
+
+BENCH_SRC := $(wildcard bench/*.cpp)
+BENCH_OBJ := $(BENCH_SRC:bench/%.cpp=$(OBJ_DIR)/bench/%.o)
+BENCH_BIN := $(BIN_DIR)/microbench
+
+.PHONY: all test unit-test e2e-test bench datasets report local info deps clean check-python
+.DEFAULT_GOAL := all
+
+all: $(EXES) $(TOOLS)
+
+define exe_rule
+$(BIN_DIR)/$(1)_$(2): $(OBJ_DIR)/$(1)/$(1)_main.o $(TEAM_$(2)) $(LIB_OBJ)
+	@mkdir -p $$(@D)
+	@echo "  LD      $$@"
+	$(Q)$(MPICXX) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach a,$(APPS),$(foreach b,$(BACKENDS),$(eval $(call exe_rule,$(a),$(b)))))
+
+$(BIN_DIR)/mkdata: $(OBJ_DIR)/tools/mkdata_main.o $(DATA_OBJ)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(MPICXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ_DIR)/%.o: src/%.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX     $<"
+	$(Q)$(MPICXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(PROV_DEFS) -c -o $@ $<
+
+$(OBJ_DIR)/tests/%.o: tests/%.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX     $<"
+	$(Q)$(MPICXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c -o $@ $<
+
+$(OBJ_DIR)/bench/%.o: bench/%.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX     $<"
+	$(Q)$(MPICXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c -o $@ $<
+
+# Provenance objects must see a new commit hash; rebuild them when HEAD moves.
+$(OBJ_DIR)/common/provenance.o: $(wildcard .git/HEAD .git/index)
+
+$(TEST_BIN): $(TEST_OBJ) $(TEAM_seq) $(LIB_OBJ)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(MPICXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lgtest -lgtest_main -pthread
+
+$(BENCH_BIN): $(BENCH_OBJ) $(TEAM_seq) $(LIB_OBJ)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(MPICXX) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs benchmark 2>/dev/null || echo -lbenchmark) -pthread
+
+-include $(shell find $(OBJ_DIR) -name '*.d' 2>/dev/null)
+
+# ---- data --------------------------------------------------------------------
+include datasets/datasets.mk
+
+# ---- tests -------------------------------------------------------------------
+test: all $(TEST_BIN) datasets check-python
+	$(Q)$(PYTHON) tests/run_tests.py --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --python "$(PYTHON)"
+
+# ---- benchmarks --------------------------------------------------------------
+bench: $(BENCH_BIN) datasets
+	@mkdir -p results/bench
+	OPENBLAS_NUM_THREADS=1 $(BENCH_BIN) --benchmark_out=results/bench/microbench.json \
+	  --benchmark_out_format=json --benchmark_min_time=0.2
+
+# ---- the main job and the report ----------------------------------------------
+RECORDS ?= results/runs.jsonl
+REPS    ?= 5
+local: all datasets check-python
+	$(Q)MPIEXEC="$(MPIEXEC)" BIN_DIR=$(BIN_DIR) RECORDS=$(RECORDS) REPS=$(REPS) MAX_WORKERS=$(NPROC) \
+	  jobs/run-local.sh
+	$(Q)$(MAKE) --no-print-directory report
+
+REPORT_OUT ?= report/out
+report: check-python
+	$(Q)$(PYTHON) report/make_report.py --out $(REPORT_OUT) $(RECORDS) $(wildcard results/bench/*.json)
+
+check-python:
+	@test -n "$(PYTHON)" || { echo "error: no Python among '$(PYTHON_CANDIDATES)' can import numpy and matplotlib;" \
+	  "install python3-numpy python3-matplotlib (make deps) or pass PYTHON=/path/to/python3" >&2; exit 1; }
+
+# ---- toolchain -----------------------------------------------------------------
+info:
+	@echo "build        $(BUILD) -> $(BUILD_DIR)"
+	@echo "compiler     $$($(MPICXX) --version 2>/dev/null | head -1) (via $(MPICXX))"
+	@echo "MPI          $$($(PKG_CONFIG) --modversion $(MPI_PC) 2>/dev/null || echo 'not found') ($(MPI_PC)); launcher $(MPIEXEC): $$(command -v $(MPIEXEC) || echo 'not found')"
+	@echo "HDF5         $$($(PKG_CONFIG) --modversion $(HDF5_PC) 2>/dev/null || echo 'not found') ($(HDF5_PC))"
+	@echo "OpenBLAS     $$($(PKG_CONFIG) --modversion $(BLAS_PC) 2>/dev/null || echo 'not found') ($(BLAS_PC))"
+	@echo "benchmark    $$($(PKG_CONFIG) --modversion benchmark 2>/dev/null || echo 'not found')"
+	@echo "python       $(or $(PYTHON),none with numpy+matplotlib)"
+	@echo "flags        $(ALL_CXXFLAGS)"
+	@echo "git          $(GIT_COMMIT) (dirty=$(GIT_DIRTY))"
+	@echo "cores        $(NPROC)"
+
+DEB_PKGS := make g++ pkg-config git mpich libmpich-dev libhdf5-mpich-dev hdf5-tools libopenblas-dev \
+            libbenchmark-dev libgtest-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libssl-dev \
+            python3 python3-numpy python3-matplotlib
+deps:
+	$(Q)tools/install-deps.sh $(DEB_PKGS) $(EXTRA_DEBS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,96 @@
+#include "app/app.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/provenance.hpp"
+#include "common/record.hpp"
+
+namespace hpcb {
+
+int run_app(int argc, char** argv, const std::string& app_name, Backend& backend,
+            const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
+            const std::function<int(Team&, const RunContext&)>& body) {
+  RunContext ctx;
+  ctx.prog = std::filesystem::path(argc > 0 ? argv[0] : app_name).filename().string();
+  ctx.app = app_name;
+  const bool root_process = backend.info(0).is_root;
+  auto fail = [&](int code, const std::string& message) {
+    if (root_process) std::fprintf(stderr, "%s: %s\n", ctx.prog.c_str(), message.c_str());
+    return code;
+  };
+
+  CLI::App cli(ctx.prog + ": " + (app_name == "kmeans" ? "Lloyd's k-means" : "quadratic regression by gradient descent") +
+               " (" + backend.info(0).name + " backend). Exit status: 0 ok, 1 data error, 2 usage error, 3 failed validation.");
+  cli.option_defaults()->always_capture_default();
+  auto& c = ctx.common;
+  cli.add_option("--data", c.data, "input HDF5 file (layout: datasets/README.md)")->required();
+  add_options(cli);
+  cli.add_option("--record", c.record, "append the run record (one JSON line) to this file; 'none' for no record");
+  cli.add_option("--out", c.out, "also write the full result to this HDF5 file");
+  cli.add_option("--tag", c.tag, "free-form label stored in the record (e.g. a sweep name)");
+  cli.add_option("--threads", c.threads, "worker threads (OpenMP executables; default OMP_NUM_THREADS)");
+  cli.add_flag("--quiet", c.quiet, "print nothing but errors");
+  try {
+    cli.parse(argc, argv);
+    if (c.threads < 0) throw UsageError("--threads must be >= 1, got " + std::to_string(c.threads));
+    validate();
+    ctx.info = backend.info(c.threads);
+  } catch (const CLI::CallForHelp&) {
+    if (root_process) std::printf("%s", cli.help().c_str());
+    return kOk;
+  } catch (const CLI::ParseError& e) {
+    return fail(kUsageError, std::string(e.what()) + " (see --help)");
+  } catch (const UsageError& e) {
+    return fail(kUsageError, e.what());
+  }
+
+  return backend.run(c.threads, [&](Team& team) {
+    try {
+      return body(team, ctx);
+    } catch (const UsageError& e) {
+      if (ctx.root(team)) std::fprintf(stderr, "%s: %s\n", ctx.prog.c_str(), e.what());
+      return int(kUsageError);
+    } catch (const DataError& e) {
+      // Reaching here on every worker is guaranteed for AgreedError, and for
+      // errors derived from data every worker holds (all throw the same).
+      if (ctx.root(team)) std::fprintf(stderr, "%s: %s\n", ctx.prog.c_str(), e.what());
+      return int(kDataError);
+    }
+  });
+}
+
+nlohmann::json record_base(Team& team, const RunContext& ctx) {
+  const std::vector<std::string> hosts = team.hosts();
+  const std::set<std::string> nodes(hosts.begin(), hosts.end());
+  nlohmann::json r;
+  r["schema"] = kRecordSchema;
+  r["app"] = ctx.app;
+  r["backend"] = ctx.info.name;
+  r["ranks"] = ctx.info.ranks;
+  r["threads"] = ctx.info.threads;
+  r["workers"] = ctx.info.ranks * ctx.info.threads;
+  r["nodes"] = nodes.size();
+  r["hosts"] = std::vector<std::string>(nodes.begin(), nodes.end());
+  r["status"] = "ok";
+  r["tag"] = ctx.common.tag.empty() ? nlohmann::json(nullptr) : nlohmann::json(ctx.common.tag);
+  r["prov"] = provenance(ctx.info.mpi_library);
+  return r;
+}
+
+void write_record(Team& team, const RunContext& ctx, const nlohmann::json& record) {
+  if (ctx.common.record.empty() || ctx.common.record == "none") return;
+  std::optional<std::string> error;
+  if (ctx.root(team)) {
+    try {
+      append_record(ctx.common.record, record);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  if (auto agreed = team.agree(error)) throw AgreedError(*agreed);
+}
+
+}  // namespace hpcb

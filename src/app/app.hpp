@@ -1,0 +1,47 @@
+// What the six executables share: the command line options every one of them
+// takes, parsing with usage errors reported the same way, the error-to-exit-code
+// policy, and the common part of the run record.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+#include "team/team.hpp"
+
+namespace hpcb {
+
+struct CommonOptions {
+  std::string data;                          // --data: input HDF5 file
+  std::string record = "results/runs.jsonl"; // --record: records file ("" or "none": no record)
+  std::string out;                           // --out: optional HDF5 output
+  std::string tag;                           // --tag: free-form label stored in the record
+  bool quiet = false;                        // --quiet: no summary on stdout
+  int threads = 0;                           // --threads (0: OMP_NUM_THREADS / backend default)
+};
+
+struct RunContext {
+  std::string prog;  // executable name, prefix of every error line
+  std::string app;   // "kmeans" or "nlreg"
+  BackendInfo info;
+  CommonOptions common;
+  bool root(const Team& team) const { return info.is_root && team.rank() == 0; }
+};
+
+// Parses the command line (options: add_options plus the common ones), then runs
+// body on every worker. Exit status: 0 ok, 1 data/runtime error, 2 usage error,
+// 3 failed self-validation; errors are one line on stderr, "<prog>: <message>",
+// printed once. validate() runs after parsing and throws UsageError.
+int run_app(int argc, char** argv, const std::string& app, Backend& backend,
+            const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
+            const std::function<int(Team&, const RunContext&)>& body);
+
+// Record fields every app shares; the app adds dataset, params, result, time_s.
+nlohmann::json record_base(Team& team, const RunContext& ctx);
+
+// Writes the record unless --record none; errors are agreed across the team.
+void write_record(Team& team, const RunContext& ctx, const nlohmann::json& record);
+
+}  // namespace hpcb

@@ -1,0 +1,35 @@
+// Errors carry the exit status the executable ends with (see README, "Exit status").
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace hpcb {
+
+enum ExitCode : int { kOk = 0, kDataError = 1, kUsageError = 2, kValidationError = 3 };
+
+// A problem with the input data or the run itself (exit status 1).
+class DataError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A problem with the command line (exit status 2).
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace hpcb
+
+namespace hpcb {
+
+// An error every worker of a team already knows about (through Team::agree or
+// because it follows from data all workers share): each worker can return its
+// exit status without waiting for the others.
+class AgreedError : public DataError {
+ public:
+  using DataError::DataError;
+};
+
+}  // namespace hpcb

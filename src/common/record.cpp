@@ -1,0 +1,56 @@
+#include "common/record.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/error.hpp"
+
+namespace hpcb {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+void append_record(const std::string& path, const nlohmann::json& record) {
+  const std::string line = record.dump() + "\n";
+  const std::filesystem::path p(path);
+  std::error_code ec;
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+  Fd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666));
+  if (fd.get() < 0) throw DataError("cannot open records file " + path + ": " + std::strerror(errno));
+  struct flock lock{};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  if (fcntl(fd.get(), F_SETLKW, &lock) != 0)
+    throw DataError("cannot lock records file " + path + ": " + std::strerror(errno));
+  struct stat st{};
+  fstat(fd.get(), &st);
+  const ssize_t written = write(fd.get(), line.data(), line.size());
+  if (written != static_cast<ssize_t>(line.size())) {
+    const int err = written < 0 ? errno : ENOSPC;
+    if (ftruncate(fd.get(), st.st_size) != 0) { /* nothing more can be done; the error below says why */ }
+    throw DataError("cannot append to records file " + path + ": " + std::strerror(err));
+  }
+  if (fsync(fd.get()) != 0 && errno != EINVAL)
+    throw DataError("cannot flush records file " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace hpcb

@@ -1,0 +1,136 @@
+#include "io/h5_read.hpp"
+
+#include <mpi.h>
+
+#include <filesystem>
+
+#include "common/error.hpp"
+
+namespace hpcb {
+namespace {
+
+hid_t native(DType t) {
+  switch (t) {
+    case DType::u8: return H5T_NATIVE_UINT8;
+    case DType::i32: return H5T_NATIVE_INT32;
+    case DType::f32: return H5T_NATIVE_FLOAT;
+    case DType::f64: return H5T_NATIVE_DOUBLE;
+  }
+  return H5T_NATIVE_DOUBLE;
+}
+
+}  // namespace
+
+H5Reader::H5Reader(std::string path, const void* mpi_comm) : path_(std::move(path)) {
+  h5::silence_errors();
+  std::error_code ec;
+  if (!std::filesystem::exists(path_, ec)) throw DataError(path_ + ": no such file");
+  if (std::filesystem::is_directory(path_, ec)) throw DataError(path_ + ": is a directory, not an HDF5 file");
+  const htri_t is_h5 = H5Fis_hdf5(path_.c_str());
+  if (is_h5 < 0) throw DataError(path_ + ": cannot be read");
+  if (is_h5 == 0) throw DataError(path_ + ": not an HDF5 file");
+  h5::Plist fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (mpi_comm) {
+    H5Pset_fapl_mpio(fapl, *static_cast<const MPI_Comm*>(mpi_comm), MPI_INFO_NULL);
+    collective_ = true;
+  }
+  file_ = h5::File(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, fapl));
+  if (!file_.valid()) throw DataError(path_ + ": cannot open as HDF5");
+}
+
+bool H5Reader::has(const std::string& name) const {
+  return H5Lexists(file_, name.c_str(), H5P_DEFAULT) > 0 && H5Oexists_by_name(file_, name.c_str(), H5P_DEFAULT) > 0;
+}
+
+ArrayInfo H5Reader::info(const std::string& name, int rank) const {
+  const std::string where = path_ + ": dataset " + name;
+  if (!has(name)) throw DataError(where + " is missing");
+  h5::Dataset ds(H5Dopen2(file_, name.c_str(), H5P_DEFAULT));
+  if (!ds.valid()) throw DataError(where + " cannot be opened (is it a dataset?)");
+  h5::Space space(H5Dget_space(ds));
+  const int got = H5Sget_simple_extent_ndims(space);
+  if (got != rank)
+    throw DataError(where + " has rank " + std::to_string(got) + ", expected " + std::to_string(rank));
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  ArrayInfo out;
+  for (hsize_t v : dims) {
+    if (v == 0) throw DataError(where + " is empty");
+    out.dims.push_back(static_cast<std::int64_t>(v));
+  }
+  h5::Type type(H5Dget_type(ds));
+  const H5T_class_t cls = H5Tget_class(type);
+  const std::size_t size = H5Tget_size(type);
+  if (cls == H5T_FLOAT && size == 4) {
+    out.dtype = DType::f32;
+  } else if (cls == H5T_FLOAT && size == 8) {
+    out.dtype = DType::f64;
+  } else if (cls == H5T_INTEGER && size == 1 && H5Tget_sign(type) == H5T_SGN_NONE) {
+    out.dtype = DType::u8;
+  } else if (cls == H5T_INTEGER && size <= 8) {
+    out.dtype = DType::i32;
+  } else {
+    throw DataError(where + " has an unsupported type (expected uint8, float32, float64 or an integer type)");
+  }
+  return out;
+}
+
+std::optional<std::string> H5Reader::root_string(const std::string& attr) const {
+  if (H5Aexists(file_, attr.c_str()) <= 0) return std::nullopt;
+  h5::Attr a(H5Aopen(file_, attr.c_str(), H5P_DEFAULT));
+  h5::Type type(H5Aget_type(a));
+  if (H5Tget_class(type) != H5T_STRING) return std::nullopt;
+  if (H5Tis_variable_str(type) > 0) {
+    h5::Type mem(H5Tcopy(H5T_C_S1));
+    H5Tset_size(mem, H5T_VARIABLE);
+    char* value = nullptr;
+    if (H5Aread(a, mem, &value) < 0 || !value) return std::nullopt;
+    std::string s(value);
+    H5free_memory(value);
+    return s;
+  }
+  const std::size_t n = H5Tget_size(type);
+  std::string s(n, '\0');
+  h5::Type mem(H5Tcopy(H5T_C_S1));
+  H5Tset_size(mem, n);
+  if (H5Aread(a, mem, s.data()) < 0) return std::nullopt;
+  s.resize(s.find('\0') == std::string::npos ? n : s.find('\0'));
+  return s;
+}
+
+std::optional<double> H5Reader::dataset_double(const std::string& name, const std::string& attr) const {
+  if (!has(name) || H5Aexists_by_name(file_, name.c_str(), attr.c_str(), H5P_DEFAULT) <= 0) return std::nullopt;
+  h5::Attr a(H5Aopen_by_name(file_, name.c_str(), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT));
+  double value = 0;
+  if (H5Aread(a, H5T_NATIVE_DOUBLE, &value) < 0)
+    throw DataError(path_ + ": attribute " + attr + " of " + name + " is not a number");
+  return value;
+}
+
+void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t r1, DType memtype,
+                         void* out) const {
+  const std::string where = path_ + ": dataset " + name;
+  h5::Dataset ds(H5Dopen2(file_, name.c_str(), H5P_DEFAULT));
+  if (!ds.valid()) throw DataError(where + " cannot be opened");
+  h5::Space file_space(H5Dget_space(ds));
+  const int rank = H5Sget_simple_extent_ndims(file_space);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(file_space, dims.data(), nullptr);
+  std::vector<hsize_t> start(dims.size(), 0), count = dims;
+  start[0] = static_cast<hsize_t>(r0);
+  count[0] = static_cast<hsize_t>(r1 - r0);
+  h5::Space mem_space(H5Screate_simple(rank, count.data(), nullptr));
+  if (r1 > r0) {
+    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+  } else {
+    // A rank with no rows still takes part in the collective read.
+    H5Sselect_none(file_space);
+    H5Sselect_none(mem_space);
+  }
+  h5::Plist xfer(H5Pcreate(H5P_DATASET_XFER));
+  if (collective_) H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
+  if (H5Dread(ds, native(memtype), mem_space, file_space, xfer, out) < 0)
+    throw DataError(where + ": read failed (rows " + std::to_string(r0) + ".." + std::to_string(r1) + ")");
+}
+
+}  // namespace hpcb

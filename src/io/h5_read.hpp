@@ -1,0 +1,52 @@
+// Reading the toolkit's HDF5 inputs (layout: datasets/README.md). Every check a
+// file can fail (missing, not HDF5, missing dataset, wrong rank or type, sizes)
+// throws DataError with a one-line message naming the file and the dataset.
+// With an MPI communicator the file is opened through MPI-IO and each rank
+// reads only its own rows, collectively.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/h5_handle.hpp"
+#include "io/h5_write.hpp"
+
+namespace hpcb {
+
+using h5::DType;  // one list of element types for reading and writing
+
+struct ArrayInfo {
+  std::vector<std::int64_t> dims;
+  DType dtype;  // the stored type, mapped onto the types the toolkit reads
+};
+
+class H5Reader {
+ public:
+  // mpi_comm: nullptr for an ordinary (POSIX) open, or a pointer to an MPI_Comm
+  // for a collective MPI-IO open; all ranks of it must make the same calls.
+  H5Reader(std::string path, const void* mpi_comm = nullptr);
+  const std::string& path() const { return path_; }
+
+  bool has(const std::string& name) const;
+  // Shape and type; throws when the dataset is missing, its rank differs from
+  // `rank`, a dimension is zero, or its type is not one the toolkit reads.
+  ArrayInfo info(const std::string& name, int rank) const;
+  std::optional<std::string> root_string(const std::string& attr) const;
+  std::optional<double> dataset_double(const std::string& name, const std::string& attr) const;
+
+  // Rows [r0, r1) along the first dimension, converted to `memtype`, into out
+  // (which holds (r1 - r0) * row_length values). Collective under MPI, also for
+  // ranks with no rows.
+  void read_rows(const std::string& name, std::int64_t r0, std::int64_t r1, DType memtype, void* out) const;
+
+ private:
+  std::string path_;
+  h5::File file_;
+  bool collective_ = false;
+};
+
+}  // namespace hpcb

@@ -1,0 +1,137 @@
+// kmeans_seq, kmeans_omp, kmeans_mpi: this one main, linked with one of the
+// three team backends (src/team/team_*.cpp).
+#include <cmath>
+#include <cstdio>
+
+#include "app/app.hpp"
+#include "common/error.hpp"
+#include "common/sha256.hpp"
+#include "common/timer.hpp"
+#include "io/h5_write.hpp"
+#include "kmeans/kmeans_solver.hpp"
+#include "team/layout.hpp"
+
+namespace {
+
+using hpcb::DataError;
+using hpcb::Team;
+using hpcb::UsageError;
+
+std::string sha_of(const void* data, std::size_t bytes) {
+  hpcb::Sha256 h;
+  h.update(data, bytes);
+  return h.hex();
+}
+
+void write_output(const std::string& path, const std::vector<std::int32_t>& labels,
+                  const hpcb::kmeans::Result& r, std::int64_t k, std::int64_t d, const nlohmann::json& record) {
+  hpcb::h5::AtomicH5File file(path);
+  hpcb::h5::write_vector(file, "/labels", labels);
+  hpcb::h5::write_matrix(file, "/centroids", static_cast<std::uint64_t>(k), static_cast<std::uint64_t>(d),
+                         r.centroids.data());
+  hpcb::h5::write_vector(file, "/inertia", r.inertia_trace);
+  hpcb::h5::write_attribute(file, "/", "record", record.dump());
+  file.commit();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hpcb::Backend backend(argc, argv);
+  hpcb::kmeans::Params prm;
+  auto add_options = [&](CLI::App& cli) {
+    cli.add_option("--k", prm.k, "number of clusters");
+    cli.add_option("--iters", prm.max_iter, "maximum Lloyd iterations");
+    cli.add_option("--tol", prm.tol, "stop when the sum of squared centroid moves is <= tol (0: only at a fixed point)");
+    cli.add_option("--seed", prm.seed, "seed for --init random and kmeans++");
+    cli.add_option("--init", prm.init, "random | kmeans++ | PATH to an HDF5 file with /centroids (k x d, scaled units)");
+    cli.add_option("--mstep", prm.mstep,
+                   "reduce: every worker reduces all cluster sums | owner: each worker finalises the clusters it owns");
+  };
+  auto validate = [&] {
+    if (prm.k <= 0) throw UsageError("--k must be >= 1, got " + std::to_string(prm.k));
+    if (prm.max_iter <= 0) throw UsageError("--iters must be >= 1, got " + std::to_string(prm.max_iter));
+    if (!std::isfinite(prm.tol) || prm.tol < 0) throw UsageError("--tol must be a finite number >= 0");
+    if (prm.mstep != "reduce" && prm.mstep != "owner")
+      throw UsageError("--mstep must be reduce or owner, got '" + prm.mstep + "'");
+    if (prm.init.empty()) throw UsageError("--init must be random, kmeans++ or a file");
+  };
+
+  return hpcb::run_app(argc, argv, "kmeans", backend, add_options, validate, [&](Team& team, const hpcb::RunContext& ctx) {
+    team.barrier();
+    const double t_start = hpcb::now_s();
+    const auto points = hpcb::load_points(team, ctx.common.data);
+    const double io_s = hpcb::now_s() - t_start;
+    const auto& p = *points;
+    if (prm.k > p.n)
+      throw DataError(p.path + ": k = " + std::to_string(prm.k) + " is larger than the number of rows n = " +
+                      std::to_string(p.n));
+
+    const hpcb::kmeans::Result r = hpcb::kmeans::run(team, p, prm);
+    team.barrier();
+    const double total_s = hpcb::now_s() - t_start;
+
+    // All labels on the first worker, in row order, for the digest and --out.
+    const hpcb::Layout layout{p.n, team.size(), team.rank()};
+    std::vector<std::int64_t> counts;
+    for (int w = 0; w < team.size(); ++w) counts.push_back(layout.rows_of(w).second - layout.rows_of(w).first);
+    std::vector<std::int32_t> all_labels(team.rank() == 0 ? static_cast<std::size_t>(p.n) : 0);
+    team.gather_to_first(r.labels, counts, all_labels);
+
+    const double t_io = team.max(io_s), t_init = team.max(r.init_s), t_iter = team.max(r.iter_s);
+    const double t_comm = team.max(r.comm_s), t_compute = team.max(r.iter_s - r.comm_s), t_total = team.max(total_s);
+
+    nlohmann::json rec = hpcb::record_base(team, ctx);
+    rec["dataset"] = {{"path", p.path}, {"n", p.n}, {"d", p.d}, {"dtype", hpcb::h5::dtype_name(p.dtype)},
+                      {"sha256", p.content_sha256}, {"has_labels", p.has_labels}};
+    rec["params"] = {{"k", prm.k}, {"iters", prm.max_iter}, {"tol", prm.tol}, {"seed", prm.seed},
+                     {"init", prm.init}, {"mstep", prm.mstep}};
+    // Validation, as in the Parallel Research Kernels: every run checks what
+    // must hold whatever the data (sizes add up to n, Lloyd never raises the
+    // inertia beyond round-off).
+    std::int64_t size_total = 0;
+    for (auto s : r.sizes) size_total += s;
+    const bool valid = size_total == p.n && std::isfinite(r.inertia) &&
+                       r.inertia <= r.inertia_trace.front() * (1 + 1e-6) + 1e-12;
+    nlohmann::json result = {{"iterations", r.iterations}, {"converged", r.converged}, {"inertia", r.inertia},
+                             {"accuracy", r.has_quality ? nlohmann::json(r.accuracy) : nlohmann::json(nullptr)},
+                             {"nmi", r.has_quality ? nlohmann::json(r.nmi) : nlohmann::json(nullptr)},
+                             {"sizes", r.sizes}, {"empty_cluster_events", r.empty_cluster_events},
+                             {"centroids_sha256", sha_of(r.centroids.data(), r.centroids.size() * sizeof(double))},
+                             {"labels_sha256", nullptr}, {"inertia_trace", r.inertia_trace}, {"validated", valid}};
+    if (team.rank() == 0) result["labels_sha256"] = sha_of(all_labels.data(), all_labels.size() * sizeof(std::int32_t));
+    rec["result"] = result;
+    rec["time_s"] = {{"total", t_total}, {"io", t_io}, {"init", t_init}, {"compute", t_compute}, {"comm", t_comm},
+                     {"iterations", t_iter}, {"per_iter", t_iter / r.iterations}};
+    if (!valid) rec["status"] = "failed-validation";
+
+    if (!ctx.common.out.empty()) {
+      std::optional<std::string> error;
+      if (team.rank() == 0) {
+        try {
+          write_output(ctx.common.out, all_labels, r, prm.k, p.d, rec);
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+      }
+      if (auto agreed = team.agree(error)) throw hpcb::AgreedError(*agreed);
+    }
+    hpcb::write_record(team, ctx, rec);
+
+    if (ctx.root(team) && !ctx.common.quiet) {
+      std::printf("%s: %s (n=%lld, d=%lld, %s), k=%d, init %s, mstep %s, %d rank(s) x %d thread(s)\n",
+                  ctx.prog.c_str(), p.path.c_str(), static_cast<long long>(p.n), static_cast<long long>(p.d),
+                  hpcb::h5::dtype_name(p.dtype), prm.k, prm.init.c_str(), prm.mstep.c_str(), ctx.info.ranks,
+                  ctx.info.threads);
+      std::printf("  iterations  %d (%s)\n", r.iterations, r.converged ? "converged" : "iteration limit");
+      std::printf("  inertia     %.6f\n", r.inertia);
+      if (r.has_quality) std::printf("  accuracy    %.4f   NMI %.4f\n", r.accuracy, r.nmi);
+      std::printf("  time        %.4f s total: io %.4f, init %.4f, iterations %.4f (compute %.4f, comm %.4f); %.3f ms/iteration\n",
+                  t_total, t_io, t_init, t_iter, t_compute, t_comm, 1e3 * t_iter / r.iterations);
+      std::printf("  digests     labels %.16s  centroids %.16s\n", result["labels_sha256"].get<std::string>().c_str(),
+                  result["centroids_sha256"].get<std::string>().c_str());
+      std::printf("  %s\n", valid ? "Solution validates" : "Solution FAILED validation");
+    }
+    return valid ? int(hpcb::kOk) : int(hpcb::kValidationError);
+  });
+}

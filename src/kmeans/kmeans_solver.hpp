@@ -1,0 +1,43 @@
+// Lloyd's k-means, written once for every backend (SPMD over a Team).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kmeans/points.hpp"
+#include "team/team.hpp"
+
+namespace hpcb::kmeans {
+
+struct Params {
+  int k = 10;                 // clusters
+  int max_iter = 100;         // Lloyd iterations at most
+  double tol = 0.0;           // stop when the sum of squared centroid moves is <= tol
+  std::uint64_t seed = 42;    // for init random / kmeans++
+  std::string init = "random";   // "random", "kmeans++", or an HDF5 file with /centroids (k x d)
+  std::string mstep = "reduce";  // "reduce": all workers reduce all sums; "owner": each worker
+                                 // finalises the clusters it owns (reduce-scatter + all-gather)
+};
+
+struct Result {
+  int iterations = 0;
+  bool converged = false;
+  double inertia = 0;                 // sum of squared distances, final labels vs final centroids
+  std::vector<double> inertia_trace;  // inertia of each iteration's assignment
+  std::vector<double> centroids;      // k x d, scaled units
+  std::vector<std::int64_t> sizes;    // rows per cluster
+  std::vector<std::int32_t> labels;   // this worker's rows
+  std::int64_t empty_cluster_events = 0;  // iterations x clusters left empty (kept in place)
+  // Against the true labels, when the data has them.
+  bool has_quality = false;
+  double accuracy = 0, nmi = 0;
+  // Seconds, this worker.
+  double init_s = 0, iter_s = 0, comm_s = 0;
+};
+
+// Runs k-means on the team. Params must be valid (k <= n checked by the caller).
+// Every worker gets the same centroids, sizes and metrics; labels are local.
+Result run(Team& team, const Points& points, const Params& params);
+
+}  // namespace hpcb::kmeans

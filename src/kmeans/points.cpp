@@ -1,0 +1,82 @@
+#include "kmeans/points.hpp"
+
+#include <cmath>
+
+#include "common/error.hpp"
+#include "io/team_read.hpp"
+#include "team/layout.hpp"
+
+namespace hpcb {
+namespace {
+
+// Labels above this are surely not class labels (and would make the
+// confusion matrix huge).
+constexpr std::int32_t kMaxLabel = 1 << 16;
+
+template <class T>
+void check_finite(const Points& p) {
+  const T* v = reinterpret_cast<const T*>(p.X.data());
+  const std::int64_t count = p.rows * p.d;
+  for (std::int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(v[i]))
+      throw DataError(p.path + ": dataset /X has a " + (std::isnan(v[i]) ? "NaN" : "infinite") +
+                      " value at row " + std::to_string(p.row0 + i / p.d) + ", column " +
+                      std::to_string(i % p.d));
+}
+
+Points read_points(const Team& team, const std::string& path, bool distributed) {
+  H5Reader file(path, distributed ? team.native_comm() : nullptr);
+  Points p;
+  p.path = path;
+  const ArrayInfo x = file.info("/X", 2);
+  if (x.dtype == DType::i32)
+    throw DataError(path + ": dataset /X must be uint8, float32 or float64, not a wide integer type");
+  p.n = x.dims[0];
+  p.d = x.dims[1];
+  p.dtype = x.dtype;
+  if (auto s = file.dataset_double("/X", "scale")) {
+    if (!std::isfinite(*s) || *s <= 0)
+      throw DataError(path + ": attribute scale of /X must be a positive number, got " + std::to_string(*s));
+    p.scale = *s;
+  }
+  p.content_sha256 = file.root_string("content_sha256").value_or("");
+  if (distributed && team.size() > p.n)
+    throw DataError(path + ": more MPI ranks (" + std::to_string(team.size()) + ") than rows (" +
+                    std::to_string(p.n) + ")");
+
+  const Layout layout{p.n, distributed ? team.size() : 1, distributed ? team.rank() : 0};
+  const auto [r0, r1] = layout.my_rows();
+  p.row0 = r0;
+  p.rows = r1 - r0;
+  p.X.resize(static_cast<std::size_t>(p.rows * p.d) * dtype_size(p.dtype));
+  file.read_rows("/X", r0, r1, p.dtype, p.X.data());
+  if (p.dtype == DType::f32) check_finite<float>(p);
+  if (p.dtype == DType::f64) check_finite<double>(p);
+
+  p.has_labels = file.has("/labels");
+  if (p.has_labels) {
+    const ArrayInfo l = file.info("/labels", 1);
+    if (l.dtype != DType::i32 && l.dtype != DType::u8)
+      throw DataError(path + ": dataset /labels must hold integers");
+    if (l.dims[0] != p.n)
+      throw DataError(path + ": dataset /labels has " + std::to_string(l.dims[0]) + " entries but /X has " +
+                      std::to_string(p.n) + " rows");
+    p.labels.resize(static_cast<std::size_t>(p.rows));
+    file.read_rows("/labels", r0, r1, DType::i32, p.labels.data());
+    for (std::int64_t i = 0; i < p.rows; ++i) {
+      const std::int32_t v = p.labels[static_cast<std::size_t>(i)];
+      if (v < 0 || v >= kMaxLabel)
+        throw DataError(path + ": dataset /labels has value " + std::to_string(v) + " at row " +
+                        std::to_string(r0 + i) + " (expected 0.." + std::to_string(kMaxLabel - 1) + ")");
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+std::shared_ptr<const Points> load_points(Team& team, const std::string& path) {
+  return read_on_team<Points>(team, [&](bool distributed) { return read_points(team, path, distributed); });
+}
+
+}  // namespace hpcb

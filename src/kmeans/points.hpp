@@ -1,0 +1,39 @@
+// The k-means input: the rows of /X this worker holds (all rows for threads and
+// the sequential run, its own slice under MPI) and their true labels, if any.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/h5_read.hpp"
+#include "team/team.hpp"
+
+namespace hpcb {
+
+struct Points {
+  std::string path;
+  std::string content_sha256;  // the file's content_sha256 attribute ("" if absent)
+  std::int64_t n = 0, d = 0;   // global shape of /X
+  std::int64_t row0 = 0;       // global index of the first stored row
+  std::int64_t rows = 0;       // stored rows
+  DType dtype = DType::f64;    // stored element type: uint8, float32 or float64
+  double scale = 1.0;          // values are used as X * scale (the /X attribute `scale`)
+  std::vector<unsigned char> X;        // rows x d elements of dtype, row-major
+  std::vector<std::int32_t> labels;    // rows true labels; empty when the file has none
+  bool has_labels = false;
+
+  template <class T>
+  const T* row(std::int64_t global_row) const {
+    return reinterpret_cast<const T*>(X.data()) + (global_row - row0) * d;
+  }
+};
+
+// Reads `path` for this team (see io/team_read.hpp). Throws AgreedError, on every
+// worker, for any problem with the file: missing, not HDF5, no /X, /X not 2-D or
+// not uint8/float32/float64, empty, NaN or Inf values, a bad `scale`, /labels of
+// the wrong length or with negative values, more MPI ranks than rows.
+std::shared_ptr<const Points> load_points(Team& team, const std::string& path);
+
+}  // namespace hpcb

@@ -1,0 +1,119 @@
+// nlreg_seq, nlreg_omp, nlreg_mpi: this one main, linked with one of the three
+// team backends (src/team/team_*.cpp).
+#include <cmath>
+#include <cstdio>
+
+#include "app/app.hpp"
+#include "common/error.hpp"
+#include "common/sha256.hpp"
+#include "common/timer.hpp"
+#include "io/h5_write.hpp"
+#include "nlreg/nlreg_solver.hpp"
+
+namespace {
+
+using hpcb::DataError;
+using hpcb::Team;
+using hpcb::UsageError;
+
+// About 64 points of the loss curve, spaced evenly in log(updates), for the
+// record; the full curve goes to --out.
+nlohmann::json loss_trace(const std::vector<double>& loss) {
+  std::vector<std::int64_t> at;
+  const auto last = static_cast<std::int64_t>(loss.size()) - 1;
+  for (int i = 0; i <= 64; ++i) {
+    const auto e = static_cast<std::int64_t>(std::llround(std::expm1(std::log1p(static_cast<double>(last)) * i / 64.0)));
+    if (at.empty() || e > at.back()) at.push_back(std::min(e, last));
+  }
+  std::vector<double> values;
+  for (auto e : at) values.push_back(loss[static_cast<std::size_t>(e)]);
+  return {{"epoch", at}, {"mse", values}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hpcb::Backend backend(argc, argv);
+  hpcb::nlreg::Params prm;
+  auto add_options = [&](CLI::App& cli) {
+    cli.add_option("--epochs", prm.epochs, "gradient-descent epochs (full passes over the data)");
+    cli.add_option("--lr", prm.lr, "learning rate");
+  };
+  auto validate = [&] {
+    if (prm.epochs <= 0) throw UsageError("--epochs must be >= 1, got " + std::to_string(prm.epochs));
+    if (!std::isfinite(prm.lr) || prm.lr <= 0) throw UsageError("--lr must be a finite number > 0");
+  };
+
+  return hpcb::run_app(argc, argv, "nlreg", backend, add_options, validate, [&](Team& team, const hpcb::RunContext& ctx) {
+    team.barrier();
+    const double t_start = hpcb::now_s();
+    const auto samples = hpcb::load_samples(team, ctx.common.data);
+    const double io_s = hpcb::now_s() - t_start;
+    const auto& s = *samples;
+
+    const hpcb::nlreg::Result r = hpcb::nlreg::run(team, s, prm);
+    if (r.diverged)
+      throw DataError("diverged at epoch " + std::to_string(r.epochs_run) + " of " + std::to_string(prm.epochs) +
+                      " (the loss or the parameters became infinite or NaN): use a smaller --lr than " +
+                      std::to_string(prm.lr));
+    team.barrier();
+    const double total_s = hpcb::now_s() - t_start;
+    const double t_io = team.max(io_s), t_init = team.max(r.init_s), t_iter = team.max(r.iter_s);
+    const double t_comm = team.max(r.comm_s), t_compute = team.max(r.iter_s - r.comm_s), t_total = team.max(total_s);
+
+    std::vector<double> curve = r.loss;  // MSE after 0, 1, ..., epochs updates
+    curve.push_back(r.mse);
+    const double params[3] = {r.model.a, r.model.b, r.model.c};
+    hpcb::Sha256 digest;
+    digest.update(params, sizeof params);
+    const bool valid = std::isfinite(r.mse) && (!r.has_optimum || r.mse >= r.mse_optimum * (1 - 1e-9) - 1e-12);
+
+    nlohmann::json rec = hpcb::record_base(team, ctx);
+    rec["dataset"] = {{"path", s.path}, {"n", s.n}, {"d", 1}, {"dtype", "float64"}, {"sha256", s.content_sha256}};
+    rec["params"] = {{"epochs", prm.epochs}, {"lr", prm.lr}, {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}};
+    auto opt = [&](double v) { return r.has_optimum ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    rec["result"] = {{"epochs", r.epochs_run}, {"a", r.model.a}, {"b", r.model.b}, {"c", r.model.c}, {"mse", r.mse},
+                     {"a_opt", opt(r.optimum.a)}, {"b_opt", opt(r.optimum.b)}, {"c_opt", opt(r.optimum.c)},
+                     {"mse_optimum", opt(r.mse_optimum)}, {"params_sha256", digest.hex()}, {"diverged", false},
+                     {"loss_trace", loss_trace(curve)}, {"validated", valid}};
+    rec["time_s"] = {{"total", t_total}, {"io", t_io}, {"init", t_init}, {"compute", t_compute}, {"comm", t_comm},
+                     {"iterations", t_iter}, {"per_iter", t_iter / r.epochs_run}};
+    if (!valid) rec["status"] = "failed-validation";
+
+    if (!ctx.common.out.empty()) {
+      std::optional<std::string> error;
+      if (team.rank() == 0) {
+        try {
+          hpcb::h5::AtomicH5File file(ctx.common.out);
+          hpcb::h5::write_vector(file, "/params", std::vector<double>(params, params + 3));
+          hpcb::h5::write_vector(file, "/loss", curve);
+          if (r.has_optimum)
+            hpcb::h5::write_vector(file, "/optimum", std::vector<double>{r.optimum.a, r.optimum.b, r.optimum.c});
+          hpcb::h5::write_attribute(file, "/", "record", rec.dump());
+          file.commit();
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+      }
+      if (auto agreed = team.agree(error)) throw hpcb::AgreedError(*agreed);
+    }
+    hpcb::write_record(team, ctx, rec);
+
+    if (ctx.root(team) && !ctx.common.quiet) {
+      std::printf("%s: %s (n=%lld), %d epochs, lr %g, %d rank(s) x %d thread(s)\n", ctx.prog.c_str(), s.path.c_str(),
+                  static_cast<long long>(s.n), prm.epochs, prm.lr, ctx.info.ranks, ctx.info.threads);
+      std::printf("  gradient descent  a = %.10g  b = %.10g  c = %.10g  MSE = %.10g\n", r.model.a, r.model.b,
+                  r.model.c, r.mse);
+      if (r.has_optimum)
+        std::printf("  least squares     a = %.10g  b = %.10g  c = %.10g  MSE = %.10g\n", r.optimum.a, r.optimum.b,
+                    r.optimum.c, r.mse_optimum);
+      else
+        std::printf("  least squares     none (x takes fewer than 3 distinct values)\n");
+      std::printf("  time              %.4f s total: io %.4f, optimum %.4f, epochs %.4f (compute %.4f, comm %.4f); %.3f us/epoch\n",
+                  t_total, t_io, t_init, t_iter, t_compute, t_comm, 1e6 * t_iter / r.epochs_run);
+      std::printf("  digest            params %.16s\n", digest.hex().c_str());
+      std::printf("  %s\n", valid ? "Solution validates" : "Solution FAILED validation");
+    }
+    return valid ? int(hpcb::kOk) : int(hpcb::kValidationError);
+  });
+}

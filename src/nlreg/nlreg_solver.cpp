@@ -1,0 +1,75 @@
+#include "nlreg/nlreg_solver.hpp"
+
+#include <cmath>
+
+#include "common/timer.hpp"
+#include "team/layout.hpp"
+#include "team/tree_sum.hpp"
+
+namespace hpcb::nlreg {
+namespace {
+
+// The four residual sums over all samples for model m, the same on every worker.
+std::vector<double> global_residual_sums(Team& team, const Layout& layout, const Samples& s, Model m,
+                                         std::vector<double>& leaves) {
+  const auto [b0, b1] = layout.my_blocks();
+  for (std::int64_t b = b0; b < b1; ++b) {
+    const std::int64_t lo = layout.block_begin(b), hi = layout.block_end(b);
+    residual_sums(s.x_at(lo), s.y_at(lo), hi - lo, m, &leaves[static_cast<std::size_t>((b - b0) * 4)]);
+  }
+  return tree_sum(team, layout, leaves, 4);
+}
+
+}  // namespace
+
+Result run(Team& team, const Samples& s, const Params& prm) {
+  const Layout layout{s.n, team.size(), team.rank()};
+  const auto [b0, b1] = layout.my_blocks();
+  const double n = static_cast<double>(s.n);
+  Result res;
+  team.reset_comm();
+
+  // The exact optimum first: one pass of moment sums and a 3x3 solve.
+  const double t_init = now_s();
+  {
+    std::vector<double> leaves(static_cast<std::size_t>((b1 - b0) * 7));
+    for (std::int64_t b = b0; b < b1; ++b) {
+      const std::int64_t lo = layout.block_begin(b), hi = layout.block_end(b);
+      moment_sums(s.x_at(lo), s.y_at(lo), hi - lo, &leaves[static_cast<std::size_t>((b - b0) * 7)]);
+    }
+    const std::vector<double> moments = tree_sum(team, layout, leaves, 7);
+    res.has_optimum = solve_normal(moments.data(), s.n, res.optimum);
+  }
+  std::vector<double> leaves(static_cast<std::size_t>((b1 - b0) * 4));
+  if (res.has_optimum) res.mse_optimum = global_residual_sums(team, layout, s, res.optimum, leaves)[3] / n;
+  res.init_s = now_s() - t_init;
+  team.reset_comm();
+
+  const double t_iter = now_s();
+  Model m = prm.start;
+  res.loss.reserve(static_cast<std::size_t>(prm.epochs));
+  for (int epoch = 0; epoch < prm.epochs; ++epoch) {
+    const std::vector<double> g = global_residual_sums(team, layout, s, m, leaves);
+    res.loss.push_back(g[3] / n);
+    const double da = -2.0 / n * g[0], db = -2.0 / n * g[1], dc = -2.0 / n * g[2];
+    m.a -= prm.lr * da;
+    m.b -= prm.lr * db;
+    m.c -= prm.lr * dc;
+    res.epochs_run = epoch + 1;
+    // Every worker sees the same sums, so all stop at the same epoch.
+    if (!std::isfinite(g[3]) || !std::isfinite(m.a) || !std::isfinite(m.b) || !std::isfinite(m.c)) {
+      res.diverged = true;
+      break;
+    }
+  }
+  res.model = m;
+  if (!res.diverged) {
+    res.mse = global_residual_sums(team, layout, s, m, leaves)[3] / n;
+    res.diverged = !std::isfinite(res.mse);
+  }
+  res.iter_s = now_s() - t_iter;
+  res.comm_s = team.comm_s();
+  return res;
+}
+
+}  // namespace hpcb::nlreg

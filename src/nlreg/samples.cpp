@@ -1,0 +1,52 @@
+#include "nlreg/samples.hpp"
+
+#include <cmath>
+
+#include "common/error.hpp"
+#include "io/h5_read.hpp"
+#include "io/team_read.hpp"
+#include "team/layout.hpp"
+
+namespace hpcb {
+namespace {
+
+void check_finite(const Samples& s, const std::vector<double>& v, const char* name) {
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      throw DataError(s.path + ": dataset " + name + " has a " + (std::isnan(v[i]) ? "NaN" : "infinite") +
+                      " value at row " + std::to_string(s.row0 + static_cast<std::int64_t>(i)));
+}
+
+Samples read_samples(const Team& team, const std::string& path, bool distributed) {
+  H5Reader file(path, distributed ? team.native_comm() : nullptr);
+  Samples s;
+  s.path = path;
+  const ArrayInfo x = file.info("/x", 1);
+  const ArrayInfo y = file.info("/y", 1);
+  if (x.dims[0] != y.dims[0])
+    throw DataError(path + ": datasets /x and /y differ in length (" + std::to_string(x.dims[0]) + " and " +
+                    std::to_string(y.dims[0]) + ")");
+  s.n = x.dims[0];
+  s.content_sha256 = file.root_string("content_sha256").value_or("");
+  if (distributed && team.size() > s.n)
+    throw DataError(path + ": more MPI ranks (" + std::to_string(team.size()) + ") than rows (" +
+                    std::to_string(s.n) + ")");
+  const Layout layout{s.n, distributed ? team.size() : 1, distributed ? team.rank() : 0};
+  const auto [r0, r1] = layout.my_rows();
+  s.row0 = r0;
+  s.x.resize(static_cast<std::size_t>(r1 - r0));
+  s.y.resize(static_cast<std::size_t>(r1 - r0));
+  file.read_rows("/x", r0, r1, DType::f64, s.x.data());
+  file.read_rows("/y", r0, r1, DType::f64, s.y.data());
+  check_finite(s, s.x, "/x");
+  check_finite(s, s.y, "/y");
+  return s;
+}
+
+}  // namespace
+
+std::shared_ptr<const Samples> load_samples(Team& team, const std::string& path) {
+  return read_on_team<Samples>(team, [&](bool distributed) { return read_samples(team, path, distributed); });
+}
+
+}  // namespace hpcb
