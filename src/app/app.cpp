@@ -76,7 +76,9 @@ nlohmann::json record_base(Team& team, const RunContext& ctx) {
   r["hosts"] = std::vector<std::string>(nodes.begin(), nodes.end());
   r["status"] = "ok";
   r["tag"] = ctx.common.tag.empty() ? nlohmann::json(nullptr) : nlohmann::json(ctx.common.tag);
-  r["prov"] = provenance(ctx.info.mpi_library);
+  // Only the recording worker asks the libraries: HDF5 (built without thread
+  // safety) must not be entered by several threads at once.
+  if (ctx.root(team)) r["prov"] = provenance(ctx.info.mpi_library);
   return r;
 }
 

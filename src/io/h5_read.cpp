@@ -83,6 +83,7 @@ std::optional<std::string> H5Reader::root_string(const std::string& attr) const 
   if (H5Tis_variable_str(type) > 0) {
     h5::Type mem(H5Tcopy(H5T_C_S1));
     H5Tset_size(mem, H5T_VARIABLE);
+    H5Tset_cset(mem, H5Tget_cset(type));  // HDF5 does not convert between ASCII and UTF-8
     char* value = nullptr;
     if (H5Aread(a, mem, &value) < 0 || !value) return std::nullopt;
     std::string s(value);
@@ -91,8 +92,8 @@ std::optional<std::string> H5Reader::root_string(const std::string& attr) const 
   }
   const std::size_t n = H5Tget_size(type);
   std::string s(n, '\0');
-  h5::Type mem(H5Tcopy(H5T_C_S1));
-  H5Tset_size(mem, n);
+  // Read the stored bytes as they are (any padding, any character set).
+  h5::Type mem(H5Tcopy(type));
   if (H5Aread(a, mem, s.data()) < 0) return std::nullopt;
   s.resize(s.find('\0') == std::string::npos ? n : s.find('\0'));
   return s;

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     if (r.diverged)
       throw DataError("diverged at epoch " + std::to_string(r.epochs_run) + " of " + std::to_string(prm.epochs) +
                       " (the loss or the parameters became infinite or NaN): use a smaller --lr than " +
-                      std::to_string(prm.lr));
+                      nlohmann::json(prm.lr).dump());
     team.barrier();
     const double total_s = hpcb::now_s() - t_start;
     const double t_io = team.max(io_s), t_init = team.max(r.init_s), t_iter = team.max(r.iter_s);

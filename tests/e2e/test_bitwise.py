@@ -1,0 +1,144 @@
+"""Same result on any worker count: the sequential run, OpenMP at 1, 2, 3, 4
+and 7 threads and MPI at 1, 2, 3, 4 and 7 ranks must give bitwise identical
+k-means labels and centroids, and bitwise identical regression parameters.
+
+The comparison uses the digests in the run records (SHA-256 of the labels as
+int32 and of the centroids / parameters as float64) and, for k-means, the
+arrays of the --out files. 7 workers oversubscribe the 2 cores of the CI
+machine; MPI collectives are then slow (see toolchain notes), so the
+regression at 3, 4 and 7 ranks runs fewer epochs against a sequential run of
+the same length.
+"""
+import os
+import unittest
+
+import h5py
+import numpy as np
+
+from tests.e2e.util import DATA, TempDir, read_records, run
+
+WORKERS = [1, 2, 3, 4, 7]
+
+
+def kmeans_runs(tmp, data, extra, configs, out=True):
+    """Runs each (backend, workers) config; returns {config: (record, labels, centroids)}."""
+    results = {}
+    for backend, workers in configs:
+        out_path = tmp.file(f"km-{backend}-{workers}.h5")
+        args = ["--data", data, "--record", tmp.records, "--quiet"] + extra
+        if out:
+            args += ["--out", out_path]
+        proc = run("kmeans", backend, workers, args)
+        if proc.returncode != 0:
+            raise AssertionError(f"kmeans_{backend} x{workers} failed ({proc.returncode}): {proc.stderr}")
+        record = read_records(tmp.records)[-1]
+        labels = centroids = None
+        if out:
+            with h5py.File(out_path, "r") as f:
+                labels, centroids = f["labels"][...], f["centroids"][...]
+        results[(backend, workers)] = (record, labels, centroids)
+    return results
+
+
+class KMeansBitwise(unittest.TestCase):
+    def check_identical(self, results, reference=("seq", 1)):
+        ref_rec, ref_labels, ref_cent = results[reference]
+        for config, (rec, labels, cent) in results.items():
+            with self.subTest(config=config):
+                self.assertEqual(rec["status"], "ok")
+                self.assertEqual(rec["result"]["labels_sha256"], ref_rec["result"]["labels_sha256"])
+                self.assertEqual(rec["result"]["centroids_sha256"], ref_rec["result"]["centroids_sha256"])
+                self.assertEqual(rec["result"]["iterations"], ref_rec["result"]["iterations"])
+                # Exact float equality on purpose: the result must not depend on the split.
+                self.assertEqual(rec["result"]["inertia"], ref_rec["result"]["inertia"])
+                self.assertEqual(rec["result"]["inertia_trace"], ref_rec["result"]["inertia_trace"])
+                if labels is not None:
+                    np.testing.assert_array_equal(labels, ref_labels)
+                    self.assertEqual(cent.tobytes(), ref_cent.tobytes())
+
+    def test_mnist_k10_100_iterations_all_worker_counts(self):
+        configs = [("seq", 1)] + [(b, w) for b in ("omp", "mpi") for w in WORKERS]
+        with TempDir() as tmp:
+            results = kmeans_runs(tmp, os.path.join(DATA, "mnist10k.h5"),
+                                  ["--k", "10", "--iters", "100", "--seed", "42", "--init", "random"], configs)
+            self.check_identical(results)
+            rec = results[("seq", 1)][0]
+            self.assertEqual(rec["dataset"]["n"], 10000)
+            self.assertEqual(rec["dataset"]["d"], 784)
+            self.assertGreater(rec["result"]["accuracy"], 0.4)
+            # The ranks and threads the records claim are the ones asked for.
+            self.assertEqual(results[("mpi", 7)][0]["ranks"], 7)
+            self.assertEqual(results[("omp", 3)][0]["threads"], 3)
+
+    def test_mnist_owner_mstep_equals_reduce(self):
+        # The two M-step strategies sum the same integers, so they agree exactly.
+        configs = [("seq", 1), ("omp", 3), ("mpi", 3), ("omp", 7), ("mpi", 2)]
+        with TempDir() as tmp:
+            reduce = kmeans_runs(tmp, os.path.join(DATA, "mnist10k.h5"),
+                                 ["--k", "10", "--iters", "20", "--mstep", "reduce"], configs[:1])
+            owner = kmeans_runs(tmp, os.path.join(DATA, "mnist10k.h5"),
+                                ["--k", "10", "--iters", "20", "--mstep", "owner"], configs[1:])
+            self.check_identical({**reduce, **owner})
+
+    def test_blobs_float32_kmeanspp(self):
+        configs = [("seq", 1)] + [(b, w) for b in ("omp", "mpi") for w in WORKERS]
+        with TempDir() as tmp:
+            results = kmeans_runs(tmp, os.path.join(DATA, "blobs-small.h5"),
+                                  ["--k", "8", "--iters", "50", "--init", "kmeans++", "--seed", "7"], configs)
+            self.check_identical(results)
+
+    def test_blobs_float64_owner(self):
+        configs = [("seq", 1), ("omp", 2), ("omp", 7), ("mpi", 3), ("mpi", 4)]
+        with TempDir() as tmp:
+            results = kmeans_runs(tmp, os.path.join(DATA, "blobs-f64.h5"),
+                                  ["--k", "5", "--iters", "50", "--mstep", "owner", "--seed", "3"], configs)
+            self.check_identical(results)
+
+    def test_digits(self):
+        path = os.path.join(DATA, "digits.h5")
+        if not os.path.exists(path):
+            self.skipTest("digits.h5 not built (python3-sklearn not installed)")
+        configs = [("seq", 1), ("omp", 4), ("mpi", 4)]
+        with TempDir() as tmp:
+            results = kmeans_runs(tmp, path, ["--k", "10", "--iters", "100", "--init", "kmeans++"], configs)
+            self.check_identical(results)
+
+
+class RegressionBitwise(unittest.TestCase):
+    def runs(self, tmp, epochs, configs):
+        out = {}
+        for backend, workers in configs:
+            proc = run("nlreg", backend, workers, ["--data", os.path.join(DATA, "regression20k.h5"),
+                                                   "--epochs", str(epochs), "--record", tmp.records, "--quiet"])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            out[(backend, workers)] = read_records(tmp.records)[-1]
+        return out
+
+    def check(self, records):
+        ref = records[("seq", 1)]["result"]
+        for config, rec in records.items():
+            with self.subTest(config=config):
+                r = rec["result"]
+                self.assertEqual((r["a"], r["b"], r["c"]), (ref["a"], ref["b"], ref["c"]))
+                self.assertEqual(r["mse"], ref["mse"])
+                self.assertEqual(r["params_sha256"], ref["params_sha256"])
+                self.assertEqual(r["loss_trace"], ref["loss_trace"])
+
+    def test_20k_10000_epochs(self):
+        configs = [("seq", 1)] + [("omp", w) for w in WORKERS] + [("mpi", 1), ("mpi", 2)]
+        with TempDir() as tmp:
+            records = self.runs(tmp, 10000, configs)
+            self.check(records)
+            r = records[("seq", 1)]["result"]
+            self.assertEqual(r["epochs"], 10000)
+            # The course's fixed step is far from converged after 10,000 epochs.
+            self.assertGreater(r["mse"], r["mse_optimum"])
+
+    def test_20k_oversubscribed_mpi(self):
+        configs = [("seq", 1), ("mpi", 3), ("mpi", 4), ("mpi", 7)]
+        with TempDir() as tmp:
+            self.check(self.runs(tmp, 100, configs))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,75 @@
+"""Helpers for the end-to-end tests: running the executables, making HDF5
+inputs, reading records."""
+import json
+import os
+import subprocess
+import tempfile
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("HPCB_BIN", os.path.join(ROOT, "build", "release", "bin"))
+MPIEXEC = os.environ.get("HPCB_MPIEXEC", "mpiexec.hydra")
+DATA = os.path.join(ROOT, "datasets")
+# Upper bound for any single run: a hang fails the test instead of the CI job.
+TIMEOUT_S = 300
+
+
+def command(app, backend, workers, args):
+    """The argv for running <app>_<backend> on `workers` workers."""
+    exe = os.path.join(BIN, f"{app}_{backend}")
+    if backend == "mpi":
+        return [MPIEXEC, "-n", str(workers), exe] + list(args)
+    if backend == "omp":
+        return [exe, "--threads", str(workers)] + list(args)
+    return [exe] + list(args)
+
+
+def run(app, backend, workers, args, timeout=TIMEOUT_S):
+    """Runs one executable; returns the CompletedProcess (text output)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    # More threads than cores: spinning at barriers would starve the thread
+    # that is still working, so oversubscribed runs wait passively.
+    if backend == "omp" and workers > (os.cpu_count() or 1):
+        env["OMP_WAIT_POLICY"] = "passive"
+    return subprocess.run(command(app, backend, workers, args), capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT)
+
+
+def read_records(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class TempDir:
+    """A temporary folder as a context manager, with a records path in it."""
+
+    def __enter__(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="hpcb-e2e-")
+        self.path = self._tmp.name
+        self.records = os.path.join(self.path, "runs.jsonl")
+        return self
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    def __exit__(self, *exc):
+        self._tmp.cleanup()
+
+
+def write_points(path, X, labels=None, scale=None):
+    with h5py.File(path, "w") as f:
+        ds = f.create_dataset("X", data=X)
+        if scale is not None:
+            ds.attrs["scale"] = scale
+        if labels is not None:
+            f.create_dataset("labels", data=np.asarray(labels, dtype=np.int32))
+
+
+def write_xy(path, x, y):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=np.asarray(x, dtype=np.float64))
+        f.create_dataset("y", data=np.asarray(y, dtype=np.float64))
