@@ -175,11 +175,17 @@ info:
 	@echo "git          $(GIT_COMMIT) (dirty=$(GIT_DIRTY))"
 	@echo "cores        $(NPROC)"
 
-DEB_PKGS := make g++ pkg-config git mpich libmpich-dev libhdf5-mpich-dev hdf5-tools libopenblas-dev \
-            libbenchmark-dev libgtest-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libssl-dev \
-            python3 python3-numpy python3-matplotlib
+# Build and run: compilers, MPICH, parallel HDF5, OpenBLAS, header-only JSON and
+# CLI libraries, zlib and OpenSSL (gzip and SHA-256 for the data tool), and the
+# report's Python (Debian's interpreter); scikit-learn only for its digits file.
+DEB_PKGS  := make g++ pkg-config git mpich libmpich-dev libhdf5-mpich-dev hdf5-tools libopenblas-dev \
+             nlohmann-json3-dev libcli11-dev zlib1g-dev libssl-dev \
+             python3 python3-numpy python3-matplotlib python3-sklearn
+# Tests and benchmarks: GoogleTest, Google Benchmark, h5py (crafting bad input
+# files), Chromium (the report page check), Slurm and munge (a real local cluster).
+TEST_DEBS := libgtest-dev libbenchmark-dev python3-h5py chromium slurm-wlm munge
 deps:
-	$(Q)tools/install-deps.sh $(DEB_PKGS) $(EXTRA_DEBS)
+	$(Q)tools/install-deps.sh $(DEB_PKGS) $(TEST_DEBS) $(EXTRA_DEBS)
 
 clean:
 	rm -rf build

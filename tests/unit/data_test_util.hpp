@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace hpcb::testing {
+namespace hpcb::datatest {
 
 class ScratchDir {
  public:
@@ -59,7 +59,8 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 inline void write_gzip(const std::string& path, const std::string& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");
   if (f == nullptr) throw std::runtime_error("cannot write test file " + path);
-  const int wrote = bytes.empty() ? 0 : gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+  const int wrote =
+      bytes.empty() ? 0 : gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
   gzclose(f);
   if (wrote != static_cast<int>(bytes.size())) throw std::runtime_error("gzwrite failed: " + path);
 }
@@ -146,10 +147,11 @@ inline double h5_double_attr(const std::string& file, const std::string& object,
   return v;
 }
 
-inline bool h5_has_attr(const std::string& file, const std::string& object, const std::string& name) {
+inline bool h5_has_attr(const std::string& file, const std::string& object,
+                        const std::string& name) {
   hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   H5Closer cf{f, H5Fclose};
   return H5Aexists_by_name(f, object.c_str(), name.c_str(), H5P_DEFAULT) > 0;
 }
 
-}  // namespace hpcb::testing
+}  // namespace hpcb::datatest

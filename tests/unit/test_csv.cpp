@@ -10,8 +10,8 @@
 namespace {
 
 using hpcb::DataError;
-using hpcb::testing::ScratchDir;
-using hpcb::testing::write_bytes;
+using hpcb::datatest::ScratchDir;
+using hpcb::datatest::write_bytes;
 
 // Writes `text` to a fresh file and returns the DataError message read_xy gives.
 std::string xy_error(const ScratchDir& dir, const std::string& text) {
@@ -27,7 +27,8 @@ std::string xy_error(const ScratchDir& dir, const std::string& text) {
 
 TEST(Csv, ReadsHeaderCrlfAndTrailingBlankLines) {
   ScratchDir dir;
-  write_bytes(dir.file("a.csv"), "X,Y\r\n0.387717013,10.74628072\r\n4.377074095,227.1902717\r\n\r\n\n");
+  write_bytes(dir.file("a.csv"),
+              "X,Y\r\n0.387717013,10.74628072\r\n4.377074095,227.1902717\r\n\r\n\n");
   const auto xy = hpcb::csv::read_xy(dir.file("a.csv"));
   EXPECT_TRUE(xy.had_header);
   ASSERT_EQ(xy.x.size(), 2u);
@@ -50,7 +51,7 @@ TEST(Csv, ToleratesByteOrderMarkAndGzip) {
   ScratchDir dir;
   write_bytes(dir.file("bom.csv"), "\xEF\xBB\xBFX,Y\n1,2\n");
   EXPECT_EQ(hpcb::csv::read_xy(dir.file("bom.csv")).x, std::vector<double>{1});
-  hpcb::testing::write_gzip(dir.file("a.csv.gz"), "x,y\n1,2\n3,4\n");
+  hpcb::datatest::write_gzip(dir.file("a.csv.gz"), "x,y\n1,2\n3,4\n");
   EXPECT_EQ(hpcb::csv::read_xy(dir.file("a.csv.gz")).y, (std::vector<double>{2, 4}));
 }
 
@@ -69,7 +70,8 @@ TEST(Csv, ReadsLongLines) {
 TEST(Csv, RejectsWrongColumnCount) {
   ScratchDir dir;
   const std::string three = xy_error(dir, "X,Y\n1,2\n1,2,3\n");
-  EXPECT_NE(three.find(":3: expected 2 comma-separated fields, found 3"), std::string::npos) << three;
+  EXPECT_NE(three.find(":3: expected 2 comma-separated fields, found 3"), std::string::npos)
+      << three;
   EXPECT_NE(xy_error(dir, "1,2\n5\n").find(":2: expected 2"), std::string::npos);
   EXPECT_NE(xy_error(dir, "X;Y\n1;2\n").find(":1: expected 2"), std::string::npos);
 }
@@ -111,7 +113,8 @@ TEST(Csv, RejectsBlankLineBeforeData) {
 
 TEST(Csv, RejectsNulBytesAndMissingFiles) {
   ScratchDir dir;
-  EXPECT_NE(xy_error(dir, std::string("1,2\n3,4\0junk\n", 14)).find(":2: NUL byte"), std::string::npos);
+  EXPECT_NE(xy_error(dir, std::string("1,2\n3,4\0junk\n", 14)).find(":2: NUL byte"),
+            std::string::npos);
   EXPECT_THROW(hpcb::csv::read_xy(dir.file("missing.csv")), DataError);
 }
 

@@ -17,9 +17,9 @@ using hpcb::DataError;
 using hpcb::h5::AtomicH5File;
 using hpcb::h5::DatasetWriter;
 using hpcb::h5::DType;
-using hpcb::testing::h5_dims;
-using hpcb::testing::h5_read_all;
-using hpcb::testing::ScratchDir;
+using hpcb::datatest::h5_dims;
+using hpcb::datatest::h5_read_all;
+using hpcb::datatest::ScratchDir;
 
 class H5Write : public ::testing::Test {
  protected:
@@ -86,8 +86,10 @@ TEST_F(H5Write, StoredTypesAreLittleEndianAndContiguous) {
   }
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   ASSERT_GE(file, 0);
-  const std::pair<const char*, hid_t> expected[] = {
-      {"/u8", H5T_STD_U8LE}, {"/i32", H5T_STD_I32LE}, {"/f32", H5T_IEEE_F32LE}, {"/f64", H5T_IEEE_F64LE}};
+  const std::pair<const char*, hid_t> expected[] = {{"/u8", H5T_STD_U8LE},
+                                                    {"/i32", H5T_STD_I32LE},
+                                                    {"/f32", H5T_IEEE_F32LE},
+                                                    {"/f64", H5T_IEEE_F64LE}};
   for (const auto& [name, type] : expected) {
     hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
     hid_t t = H5Dget_type(ds);
@@ -120,9 +122,9 @@ TEST_F(H5Write, MatrixVectorAndAttributes) {
   EXPECT_EQ(h5_read_all<double>(path, "/centroids", H5T_NATIVE_DOUBLE), m);
   EXPECT_EQ(h5_read_all<double>(path, "/group/inertia", H5T_NATIVE_DOUBLE),
             (std::vector<double>{9.5, 8.25}));
-  EXPECT_EQ(hpcb::testing::h5_string_attr(path, "/", "source"), "replaced");
-  EXPECT_EQ(hpcb::testing::h5_string_attr(path, "/", "empty"), "");
-  EXPECT_EQ(hpcb::testing::h5_double_attr(path, "/centroids", "scale"), 1.0 / 255.0);
+  EXPECT_EQ(hpcb::datatest::h5_string_attr(path, "/", "source"), "replaced");
+  EXPECT_EQ(hpcb::datatest::h5_string_attr(path, "/", "empty"), "");
+  EXPECT_EQ(hpcb::datatest::h5_double_attr(path, "/centroids", "scale"), 1.0 / 255.0);
 }
 
 TEST_F(H5Write, EmptyDataset) {
@@ -187,8 +189,8 @@ TEST_F(H5Write, ErrorsNameFileAndDataset) {
     EXPECT_NE(std::string(e.what()).find("/X"), std::string::npos) << e.what();
   }
   const std::vector<float> rows(22);
-  EXPECT_THROW(w.write_rows(5, 11, rows.data()), DataError);  // past the end
-  EXPECT_THROW(w.write_rows(5, 4, rows.data()), DataError);   // reversed
+  EXPECT_THROW(w.write_rows(5, 11, rows.data()), DataError);      // past the end
+  EXPECT_THROW(w.write_rows(5, 4, rows.data()), DataError);       // reversed
   EXPECT_THROW(DatasetWriter(f, "/X", DType::u8, 3), DataError);  // exists already
 }
 
@@ -216,7 +218,8 @@ TEST_F(H5Write, MissingFolderIsADataError) {
     FAIL() << "creating a file in a missing folder must throw";
   } catch (const DataError& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No such file or directory"), std::string::npos)
+        << e.what();
   }
   EXPECT_TRUE(dir.entries().empty());
 }

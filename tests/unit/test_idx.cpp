@@ -11,10 +11,10 @@
 namespace {
 
 using hpcb::DataError;
-using hpcb::testing::be32;
-using hpcb::testing::ScratchDir;
-using hpcb::testing::write_bytes;
-using hpcb::testing::write_gzip;
+using hpcb::datatest::be32;
+using hpcb::datatest::ScratchDir;
+using hpcb::datatest::write_bytes;
+using hpcb::datatest::write_gzip;
 
 std::string image_file(std::uint32_t n, std::uint32_t rows, std::uint32_t cols,
                        const std::string& payload) {
@@ -51,7 +51,8 @@ TEST(Idx, ReadsPlainImages) {
   EXPECT_EQ(im.rows, 2u);
   EXPECT_EQ(im.cols, 3u);
   ASSERT_EQ(im.pixels.size(), 12u);
-  for (std::size_t i = 0; i < 12; ++i) EXPECT_EQ(im.pixels[i], static_cast<std::uint8_t>(i * 37 % 256));
+  for (std::size_t i = 0; i < 12; ++i)
+    EXPECT_EQ(im.pixels[i], static_cast<std::uint8_t>(i * 37 % 256));
 }
 
 TEST(Idx, ReadsGzipImagesAndLabels) {
@@ -140,13 +141,14 @@ TEST(Idx, RejectsTrailingData) {
 TEST(Idx, RejectsCorruptGzip) {
   ScratchDir dir;
   write_gzip(dir.file("full.gz"), image_file(100, 10, 10, pixels(10000)));
-  const std::string gz = hpcb::testing::read_bytes(dir.file("full.gz"));
+  const std::string gz = hpcb::datatest::read_bytes(dir.file("full.gz"));
   // Cut the compressed stream in half: zlib sees an unexpected end.
   write_bytes(dir.file("cut.gz"), gz.substr(0, gz.size() / 2));
   EXPECT_THROW(hpcb::idx::read_images(dir.file("cut.gz")), DataError);
   // Flip bytes in the middle of the deflate data.
   std::string bad = gz;
-  for (std::size_t i = bad.size() / 3; i < bad.size() / 3 + 8; ++i) bad[i] = static_cast<char>(~bad[i]);
+  for (std::size_t i = bad.size() / 3; i < bad.size() / 3 + 8; ++i)
+    bad[i] = static_cast<char>(~bad[i]);
   write_bytes(dir.file("bad.gz"), bad);
   EXPECT_THROW(hpcb::idx::read_images(dir.file("bad.gz")), DataError);
 }

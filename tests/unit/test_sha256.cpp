@@ -14,8 +14,10 @@ using hpcb::sha256_hex;
 // FIPS 180-2 / NIST example vectors.
 constexpr const char* kEmpty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 constexpr const char* kAbc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-constexpr const char* kTwoBlocks = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
-constexpr const char* kMillionA = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+constexpr const char* kTwoBlocks =
+    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+constexpr const char* kMillionA =
+    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
 
 TEST(Sha256, KnownVectors) {
   EXPECT_EQ(sha256_hex(""), kEmpty);
@@ -56,9 +58,9 @@ TEST(Sha256, MovedHasherKeepsState) {
 }
 
 TEST(Sha256, File) {
-  hpcb::testing::ScratchDir dir;
-  hpcb::testing::write_bytes(dir.file("abc.txt"), "abc");
-  hpcb::testing::write_bytes(dir.file("empty"), "");
+  hpcb::datatest::ScratchDir dir;
+  hpcb::datatest::write_bytes(dir.file("abc.txt"), "abc");
+  hpcb::datatest::write_bytes(dir.file("empty"), "");
   EXPECT_EQ(hpcb::sha256_file(dir.file("abc.txt")), kAbc);
   EXPECT_EQ(hpcb::sha256_file(dir.file("empty")), kEmpty);
   EXPECT_THROW(hpcb::sha256_file(dir.file("missing")), hpcb::DataError);

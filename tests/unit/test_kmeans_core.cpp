@@ -1,0 +1,94 @@
+// The k-means kernels and metrics on inputs small enough to check by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kmeans/kmeans_core.hpp"
+#include "kmeans/kmeans_solver.hpp"
+#include "kmeans/metrics.hpp"
+
+namespace hpcb::kmeans {
+namespace {
+
+TEST(Assign, NearestCentroidAndLowerIndexOnTies) {
+  // Rows 0, 5, 10 (uint8, scale 1) against centroids 0 and 10: row 5 is a tie.
+  const std::uint8_t X[] = {0, 5, 10};
+  const float C[] = {0.f, 10.f};
+  std::int32_t labels[3];
+  float dist[3];
+  assign<std::uint8_t>(X, 3, 1, 1.0f, C, 2, labels, dist);
+  EXPECT_EQ(labels[0], 0);
+  EXPECT_EQ(labels[1], 0);
+  EXPECT_EQ(labels[2], 1);
+  EXPECT_EQ(dist[1], 25.f);
+}
+
+TEST(Assign, ScaleAndManyFeatures) {
+  // d = 37 exercises the 16-lane body and the remainder.
+  const int d = 37;
+  std::vector<float> X(2 * d), C(2 * d, 0.f);
+  for (int j = 0; j < d; ++j) {
+    X[j] = 1.f;       // row 0: all ones -> distance 37 to the zero centroid
+    X[d + j] = 4.f;   // row 1: all fours
+    C[d + j] = 2.f;   // centroid 1: all twos; with scale 0.5 row 1 sits on it
+  }
+  std::int32_t labels[2];
+  float dist[2];
+  assign<float>(X.data(), 2, d, 0.5f, C.data(), 2, labels, dist);
+  EXPECT_EQ(labels[0], 0);
+  EXPECT_FLOAT_EQ(dist[0], 37 * 0.25f);
+  EXPECT_EQ(labels[1], 1);
+  EXPECT_EQ(dist[1], 0.f);
+}
+
+TEST(Accumulate, ExactIntegerSums) {
+  const double X[] = {0.5, -0.25, 1.0, 3.0};
+  const std::int32_t labels[] = {1, 1, 0, 1};
+  std::int64_t sums[2] = {}, counts[2] = {};
+  accumulate<double>(X, 4, 1, 2, labels, sums, counts);  // shift 2: values times 4
+  EXPECT_EQ(sums[0], 4);
+  EXPECT_EQ(sums[1], 2 - 1 + 12);
+  EXPECT_EQ(counts[0], 1);
+  EXPECT_EQ(counts[1], 3);
+}
+
+TEST(ChooseShift, NoOverflowAndFullUseOfTheRange) {
+  for (std::int64_t n : {1L, 1000L, 10000000L}) {
+    for (double m : {1e-3, 1.0, 255.0, 1e6}) {
+      const int s = choose_shift(n, m);
+      // n values of magnitude m, scaled and rounded, stay below 2^62...
+      EXPECT_LT((static_cast<double>(n) * (std::ldexp(m, s) + 0.5)), std::ldexp(1.0, 62));
+      // ...and one more bit would have risked it.
+      EXPECT_GE(static_cast<double>(n) * std::ldexp(m, s + 3), std::ldexp(1.0, 61));
+    }
+  }
+  EXPECT_EQ(choose_shift(10, 0.0), 0);
+}
+
+TEST(Metrics, HungarianFindsTheBestAssignment) {
+  // The greedy choice (row 0 takes column 0, cost 1) is not optimal.
+  const std::vector<double> cost = {1, 2, 100, 2, 100, 100, 100, 3, 4};
+  const std::vector<int> m = hungarian(cost, 3);
+  EXPECT_EQ(m, (std::vector<int>{1, 0, 2}));
+}
+
+TEST(Metrics, AccuracyWithRelabelledClusters) {
+  // Clusters are the labels permuted, plus one mistake in ten.
+  // table[c * L + l]; cluster 0 = label 2, 1 = label 0, 2 = label 1.
+  const std::vector<std::int64_t> table = {0, 0, 4, 3, 0, 0, 0, 2, 1};
+  EXPECT_DOUBLE_EQ(accuracy(table, 3, 3), 9.0 / 10.0);
+}
+
+TEST(Metrics, NmiExtremes) {
+  EXPECT_DOUBLE_EQ(nmi({5, 0, 0, 5}, 2, 2), 1.0);
+  EXPECT_NEAR(nmi({5, 5, 5, 5}, 2, 2), 0.0, 1e-15);
+  // A hand-computed case: table [[2,1],[0,1]], n = 4; cluster sizes 3, 1,
+  // label counts 2, 2. H(c) = -(3/4 ln 3/4 + 1/4 ln 1/4), H(l) = ln 2,
+  // MI = 2/4 ln(2*4/(3*2)) + 1/4 ln(1*4/(3*2)) + 1/4 ln(1*4/(1*2)).
+  const double hc = -(0.75 * std::log(0.75) + 0.25 * std::log(0.25)), hl = std::log(2.0);
+  const double mi = 0.5 * std::log(8.0 / 6.0) + 0.25 * std::log(4.0 / 6.0) + 0.25 * std::log(2.0);
+  EXPECT_NEAR(nmi({2, 1, 0, 1}, 2, 2), mi / ((hc + hl) / 2), 1e-15);
+}
+
+}  // namespace
+}  // namespace hpcb::kmeans
