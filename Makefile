@@ -106,6 +106,16 @@ $(BIN_DIR)/mkdata: $(OBJ_DIR)/tools/mkdata_main.o $(DATA_OBJ)
 $(OBJ_DIR)/%.o: src/%.cpp
 	@mkdir -p $(@D)
 	@echo "  CXX     $<"
+	$(Q)$(MPICXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c -o $@ $<
+
+# Provenance: only this object sees the commit and flags. The stamp file changes
+# only when they do, so a commit rebuilds one object and relinks, nothing more.
+GIT_STAMP := $(BUILD_DIR)/git-stamp
+STAMP_TEXT := $(GIT_COMMIT) $(GIT_DIRTY) $(ALL_CXXFLAGS)
+$(shell mkdir -p $(BUILD_DIR); [ "$$(cat $(GIT_STAMP) 2>/dev/null)" = "$(STAMP_TEXT)" ] || echo "$(STAMP_TEXT)" > $(GIT_STAMP))
+$(OBJ_DIR)/app/provenance.o: src/app/provenance.cpp $(GIT_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CXX     $<"
 	$(Q)$(MPICXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(PROV_DEFS) -c -o $@ $<
 
 $(OBJ_DIR)/tests/%.o: tests/%.cpp
@@ -117,9 +127,6 @@ $(OBJ_DIR)/bench/%.o: bench/%.cpp
 	@mkdir -p $(@D)
 	@echo "  CXX     $<"
 	$(Q)$(MPICXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c -o $@ $<
-
-# Provenance objects must see a new commit hash; rebuild them when HEAD moves.
-$(OBJ_DIR)/common/provenance.o: $(wildcard .git/HEAD .git/index)
 
 $(TEST_BIN): $(TEST_OBJ) $(TEAM_seq) $(LIB_OBJ)
 	@mkdir -p $(@D)

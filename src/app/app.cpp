@@ -5,7 +5,7 @@
 #include <set>
 
 #include "common/error.hpp"
-#include "common/provenance.hpp"
+#include "app/provenance.hpp"
 #include "common/record.hpp"
 
 namespace hpcb {

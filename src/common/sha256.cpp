@@ -49,8 +49,7 @@ void Sha256::update(const void* data, std::size_t size) {
 std::string Sha256::hex() const {
   if (ctx_ == nullptr) throw DataError("SHA-256: use of a moved-from hasher");
   // Finalise a copy so that the running state stays usable.
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> copy(EVP_MD_CTX_new(),
-                                                                &EVP_MD_CTX_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> copy(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_) != 1) openssl_failure("EVP_MD_CTX_copy_ex");
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -73,7 +72,7 @@ std::string sha256_hex(std::string_view bytes) {
 
 std::string sha256_file(const std::string& path) {
   std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "rb"),
-                                                        &std::fclose);
+                                                       &std::fclose);
   if (!f) throw DataError(path + ": cannot open for reading: " + std::strerror(errno));
   Sha256 h;
   std::vector<char> buf(1 << 20);

@@ -3,8 +3,8 @@
 #include <zlib.h>
 
 #include <charconv>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string_view>
 
@@ -95,10 +95,14 @@ enum class Parse { ok, not_a_number, not_finite, out_of_range };
 
 const char* describe(Parse p) {
   switch (p) {
-    case Parse::ok: return "ok";
-    case Parse::not_a_number: return "not a number";
-    case Parse::not_finite: return "not finite";
-    case Parse::out_of_range: return "out of the range of a double";
+    case Parse::ok:
+      return "ok";
+    case Parse::not_a_number:
+      return "not a number";
+    case Parse::not_finite:
+      return "not finite";
+    case Parse::out_of_range:
+      return "out of the range of a double";
   }
   return "?";
 }
@@ -139,8 +143,8 @@ Table read_table(const std::string& path, std::size_t cols) {
     }
     const auto fields = split(line);
     if (fields.size() != cols) {
-      throw DataError(where + "expected " + std::to_string(cols) + " comma-separated fields, found " +
-                      std::to_string(fields.size()));
+      throw DataError(where + "expected " + std::to_string(cols) +
+                      " comma-separated fields, found " + std::to_string(fields.size()));
     }
     std::vector<double> row(cols);
     std::size_t bad = cols;  // index of the first field that is not a finite number

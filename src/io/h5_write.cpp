@@ -21,20 +21,28 @@ namespace {
 
 hid_t file_type(DType t) {
   switch (t) {
-    case DType::u8: return H5T_STD_U8LE;
-    case DType::i32: return H5T_STD_I32LE;
-    case DType::f32: return H5T_IEEE_F32LE;
-    case DType::f64: return H5T_IEEE_F64LE;
+    case DType::u8:
+      return H5T_STD_U8LE;
+    case DType::i32:
+      return H5T_STD_I32LE;
+    case DType::f32:
+      return H5T_IEEE_F32LE;
+    case DType::f64:
+      return H5T_IEEE_F64LE;
   }
   return H5I_INVALID_HID;
 }
 
 hid_t memory_type(DType t) {
   switch (t) {
-    case DType::u8: return H5T_NATIVE_UINT8;
-    case DType::i32: return H5T_NATIVE_INT32;
-    case DType::f32: return H5T_NATIVE_FLOAT;
-    case DType::f64: return H5T_NATIVE_DOUBLE;
+    case DType::u8:
+      return H5T_NATIVE_UINT8;
+    case DType::i32:
+      return H5T_NATIVE_INT32;
+    case DType::f32:
+      return H5T_NATIVE_FLOAT;
+    case DType::f64:
+      return H5T_NATIVE_DOUBLE;
   }
   return H5I_INVALID_HID;
 }
@@ -82,20 +90,28 @@ std::string temp_name_for(const std::string& path) {
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::u8: return "uint8";
-    case DType::i32: return "int32";
-    case DType::f32: return "float32";
-    case DType::f64: return "float64";
+    case DType::u8:
+      return "uint8";
+    case DType::i32:
+      return "int32";
+    case DType::f32:
+      return "float32";
+    case DType::f64:
+      return "float64";
   }
   return "?";
 }
 
 std::size_t dtype_size(DType t) {
   switch (t) {
-    case DType::u8: return 1;
-    case DType::i32: return 4;
-    case DType::f32: return 4;
-    case DType::f64: return 8;
+    case DType::u8:
+      return 1;
+    case DType::i32:
+      return 4;
+    case DType::f32:
+      return 4;
+    case DType::f64:
+      return 8;
   }
   return 0;
 }
@@ -164,8 +180,8 @@ DatasetWriter::DatasetWriter(hid_t file, std::string name, DType type, std::uint
   }
   // Default creation properties give a contiguous layout, allocated at the first
   // write and never pre-filled: large datasets are written once, not twice.
-  ds_ = Dataset(H5Dcreate2(file, name_.c_str(), file_type(type_), space, lcpl, H5P_DEFAULT,
-                           H5P_DEFAULT));
+  ds_ = Dataset(
+      H5Dcreate2(file, name_.c_str(), file_type(type_), space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
   if (!ds_.valid()) {
     fail(file_, "cannot create dataset " + name_ + " (" + dtype_name(type_) + ", " +
                     std::to_string(rows_) + (cols_ ? " x " + std::to_string(cols_) : "") + ")");
@@ -190,8 +206,8 @@ void DatasetWriter::write_raw(std::uint64_t r0, std::uint64_t r1, DType type, co
   if (!file_space.valid() || !mem_space.valid() ||
       H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
       H5Dwrite(ds_, memory_type(type_), mem_space, file_space, H5P_DEFAULT, data) < 0) {
-    fail(file_, "cannot write rows [" + std::to_string(r0) + ", " + std::to_string(r1) + ") of " +
-                    name_);
+    fail(file_,
+         "cannot write rows [" + std::to_string(r0) + ", " + std::to_string(r1) + ") of " + name_);
   }
   if (r0 == next_row_ && in_order_) {
     const std::uint64_t elements = (r1 - r0) * (cols_ == 0 ? 1 : cols_);

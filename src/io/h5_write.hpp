@@ -8,9 +8,11 @@
 
 #include <hdf5.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "common/sha256.hpp"
@@ -21,12 +23,22 @@ namespace hpcb::h5 {
 // Element types a dataset can hold; stored little-endian whatever the host.
 enum class DType { u8, i32, f32, f64 };
 
-template <class T> struct dtype_of;
-template <> struct dtype_of<std::uint8_t> { static constexpr DType value = DType::u8; };
-template <> struct dtype_of<std::int32_t> { static constexpr DType value = DType::i32; };
-template <> struct dtype_of<float> { static constexpr DType value = DType::f32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::f64; };
-template <class T> inline constexpr DType dtype_of_v = dtype_of<T>::value;
+// The DType of a C++ element type; other types do not compile.
+template <class T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    return DType::u8;
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    return DType::i32;
+  } else if constexpr (std::is_same_v<T, float>) {
+    return DType::f32;
+  } else {
+    static_assert(std::is_same_v<T, double>, "datasets hold uint8, int32, float or double");
+    return DType::f64;
+  }
+}
+template <class T>
+inline constexpr DType dtype_of_v = dtype_of<T>();
 
 const char* dtype_name(DType t);  // "uint8", "int32", "float32", "float64"
 std::size_t dtype_size(DType t);  // bytes per element

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -82,8 +81,8 @@ Array read_u8_array(const std::string& path, std::uint32_t magic, const char* wh
                     " bytes");
   }
   if (be32(0) != magic) {
-    throw DataError(path + ": bad magic " + hex32(be32(0)) + " for an " + what + " file, expected " +
-                    hex32(magic));
+    throw DataError(path + ": bad magic " + hex32(be32(0)) + " for an " + what +
+                    " file, expected " + hex32(magic));
   }
   if (got_header < header_bytes) {
     throw DataError(path + ": truncated " + what + " header: " + std::to_string(got_header) +
@@ -97,8 +96,8 @@ Array read_u8_array(const std::string& path, std::uint32_t magic, const char* wh
     const std::uint64_t dim = be32(4 + 4 * i);
     a.dims.push_back(dim);
     shape << (i ? " x " : "") << dim;
-    if (dim == 0) throw DataError(path + ": " + what + " header has a zero dimension (" +
-                                  shape.str() + ")");
+    if (dim == 0)
+      throw DataError(path + ": " + what + " header has a zero dimension (" + shape.str() + ")");
     // Each dim < 2^32 and the running product stays <= kMaxElements (2^31), so no overflow.
     elements *= dim;
     if (elements > kMaxElements) {

@@ -25,7 +25,9 @@ struct Written {
   std::string what;  // e.g. "/X uint8 10000 x 784, /labels int32 10000"
   std::string content_sha256;
 
-  std::string summary() const { return "wrote " + path + ": " + what + ", content_sha256 " + content_sha256; }
+  std::string summary() const {
+    return "wrote " + path + ": " + what + ", content_sha256 " + content_sha256;
+  }
 };
 
 }  // namespace hpcb::tools

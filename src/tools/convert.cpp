@@ -61,10 +61,11 @@ Written convert_mnist(const std::string& images, const std::string& labels, cons
     }
   }
   if (source.empty()) {
-    source = "MNIST handwritten digits (" + base_name(images) + ", " + base_name(labels) +
-             "; " + std::to_string(im.count) + " images of " + std::to_string(im.rows) + "x" +
-             std::to_string(im.cols) + " pixels) by Y. LeCun, C. Cortes and C. J. C. Burges, "
-             "licence CC BY-SA 3.0";
+    const std::string files = base_name(images) + ", " + base_name(labels);
+    const std::string shape = std::to_string(im.count) + " images of " + std::to_string(im.rows) +
+                              "x" + std::to_string(im.cols) + " pixels";
+    source = "MNIST handwritten digits (" + files + "; " + shape +
+             ") by Y. LeCun, C. Cortes and C. J. C. Burges, licence CC BY-SA 3.0";
   }
   const std::string raw = "images:" + sha256_file(images) + " labels:" + sha256_file(labels);
   return write_classified(out, im.count, im.rows * im.cols, im.pixels, lab, source, raw, true);
@@ -109,9 +110,11 @@ Written convert_digits(const std::string& in, const std::string& out, std::strin
     }
   }
   if (source.empty()) {
-    source = "Optical Recognition of Handwritten Digits, test set (E. Alpaydin and C. Kaynak, "
-             "UCI Machine Learning Repository, 1998; licence CC BY 4.0) as shipped by "
-             "scikit-learn in " + base_name(in) + ": 8x8 images, pixels 0..16";
+    source = std::string(
+                 "Optical Recognition of Handwritten Digits, test set (E. Alpaydin and C. Kaynak, "
+                 "UCI Machine Learning Repository, 1998; licence CC BY 4.0) as shipped by "
+                 "scikit-learn in ") +
+             base_name(in) + ": 8x8 images, pixels 0..16";
   }
   return write_classified(out, t.rows(), kPixels, pixels, labels, source, sha256_file(in), false);
 }

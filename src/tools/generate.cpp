@@ -10,6 +10,10 @@
 
 namespace hpcb::tools {
 
+// Every multiply-add below is an explicit std::fma: left to the compiler, the
+// contraction of a*b + c into one instruction depends on the flags (-march), and
+// the same command would write different files on different builds.
+
 namespace {
 
 // rng::normal(seed, stream, i) draws from indices 2i and 2i+1, so the element index
@@ -23,7 +27,8 @@ void require(bool ok, const std::string& message) {
 }
 
 std::uint64_t rows_per_chunk(std::uint64_t requested, std::uint64_t row_bytes, std::uint64_t n) {
-  const std::uint64_t rows = requested ? requested : std::max<std::uint64_t>(1, kChunkBytes / row_bytes);
+  const std::uint64_t rows =
+      requested ? requested : std::max<std::uint64_t>(1, kChunkBytes / row_bytes);
   return std::min(rows, n);
 }
 
@@ -40,13 +45,13 @@ void write_blob_rows(const BlobsParams& p, const std::vector<double>& centers,
 #pragma omp parallel for schedule(static)
     for (std::uint64_t i = r0; i < r1; ++i) {
       // u < 1, but u * k can round up to k for huge k: clamp.
-      const auto c = std::min(p.k - 1, static_cast<std::uint64_t>(
-                                           rng::uniform01(p.seed, kBlobLabelStream, i) * kd));
+      const auto c = std::min(
+          p.k - 1, static_cast<std::uint64_t>(rng::uniform01(p.seed, kBlobLabelStream, i) * kd));
       labels[i - r0] = static_cast<std::int32_t>(c);
       T* row = &x[(i - r0) * p.d];
       for (std::uint64_t j = 0; j < p.d; ++j) {
-        const double v = centers[c * p.d + j] + p.stddev * rng::normal(p.seed, kBlobNoiseStream, i * p.d + j);
-        row[j] = static_cast<T>(v);
+        const double z = rng::normal(p.seed, kBlobNoiseStream, i * p.d + j);
+        row[j] = static_cast<T>(std::fma(p.stddev, z, centers[c * p.d + j]));
       }
     }
     x_out.write_rows(r0, r1, x.data());
@@ -84,23 +89,24 @@ void validate(const QuadraticParams& p) {
 }
 
 std::string describe(const BlobsParams& p) {
-  return "blobs n=" + std::to_string(p.n) + " d=" + std::to_string(p.d) + " k=" +
-         std::to_string(p.k) + " seed=" + std::to_string(p.seed) + " std=" + format_double(p.stddev) +
-         " box=" + format_double(p.box) + " dtype=" + h5::dtype_name(p.dtype);
+  return "blobs n=" + std::to_string(p.n) + " d=" + std::to_string(p.d) +
+         " k=" + std::to_string(p.k) + " seed=" + std::to_string(p.seed) +
+         " std=" + format_double(p.stddev) + " box=" + format_double(p.box) +
+         " dtype=" + h5::dtype_name(p.dtype);
 }
 
 std::string describe(const QuadraticParams& p) {
-  return "quadratic n=" + std::to_string(p.n) + " a=" + format_double(p.a) + " b=" +
-         format_double(p.b) + " c=" + format_double(p.c) + " noise=" + format_double(p.noise) +
-         " xmin=" + format_double(p.xmin) + " xmax=" + format_double(p.xmax) +
-         " seed=" + std::to_string(p.seed);
+  return "quadratic n=" + std::to_string(p.n) + " a=" + format_double(p.a) +
+         " b=" + format_double(p.b) + " c=" + format_double(p.c) +
+         " noise=" + format_double(p.noise) + " xmin=" + format_double(p.xmin) +
+         " xmax=" + format_double(p.xmax) + " seed=" + std::to_string(p.seed);
 }
 
 Written write_blobs(const BlobsParams& p, const std::string& out) {
   validate(p);
   std::vector<double> centers(p.k * p.d);
   for (std::uint64_t e = 0; e < centers.size(); ++e) {
-    centers[e] = -p.box + 2 * p.box * rng::uniform01(p.seed, kBlobCenterStream, e);
+    centers[e] = std::fma(2 * p.box, rng::uniform01(p.seed, kBlobCenterStream, e), -p.box);
   }
 
   h5::AtomicH5File f(out);
@@ -136,9 +142,10 @@ Written write_quadratic(const QuadraticParams& p, const std::string& out) {
     const std::uint64_t r1 = std::min(p.n, r0 + chunk);
 #pragma omp parallel for schedule(static)
     for (std::uint64_t i = r0; i < r1; ++i) {
-      const double xi = p.xmin + (p.xmax - p.xmin) * rng::uniform01(p.seed, kQuadXStream, i);
+      const double xi = std::fma(p.xmax - p.xmin, rng::uniform01(p.seed, kQuadXStream, i), p.xmin);
+      const double clean = std::fma(std::fma(p.a, xi, p.b), xi, p.c);
       x[i - r0] = xi;
-      y[i - r0] = p.a * xi * xi + p.b * xi + p.c + p.noise * rng::normal(p.seed, kQuadNoiseStream, i);
+      y[i - r0] = std::fma(p.noise, rng::normal(p.seed, kQuadNoiseStream, i), clean);
     }
     x_out.write_rows(r0, r1, x.data());
     y_out.write_rows(r0, r1, y.data());

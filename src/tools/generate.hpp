@@ -28,10 +28,10 @@ struct BlobsParams {
   std::uint64_t d = 0;  // columns
   std::uint64_t k = 0;  // clusters
   std::uint64_t seed = 0;
-  double stddev = 1.0;  // standard deviation of each coordinate around its center
-  double box = 10.0;  // centers uniform in [-box, box]^d
+  double stddev = 1.0;               // standard deviation of each coordinate around its center
+  double box = 10.0;                 // centers uniform in [-box, box]^d
   h5::DType dtype = h5::DType::f64;  // f32 or f64
-  std::uint64_t chunk_rows = 0;  // 0: about kChunkBytes of /X per chunk
+  std::uint64_t chunk_rows = 0;      // 0: about kChunkBytes of /X per chunk
 };
 
 struct QuadraticParams {

@@ -2,14 +2,14 @@
 // synthetic data sets (datasets/README.md). One subcommand per kind of file; each
 // writes its output atomically and prints one summary line.
 // Exit status: 0 ok, 1 data error, 2 usage error; errors as one line on stderr.
-#include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <iostream>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "common/error.hpp"
 #include "io/h5_handle.hpp"
@@ -54,9 +54,10 @@ h5::DType parse_dtype(const std::string& name) {
 
 int main(int argc, char** argv) {
   h5::silence_errors();
-  CLI::App app{"Convert raw data to HDF5 and generate synthetic data sets "
-               "(layout: datasets/README.md).",
-               "mkdata"};
+  CLI::App app{
+      "Convert raw data to HDF5 and generate synthetic data sets "
+      "(layout: datasets/README.md).",
+      "mkdata"};
   app.require_subcommand(1);
   std::string out, images, labels, in, source, dtype;
 
@@ -71,7 +72,8 @@ int main(int argc, char** argv) {
   digits->add_option("--in", in, "digits.csv.gz: 64 pixels then the label per line")->required();
 
   for (auto* sub : {mnist, csv, digits}) {
-    sub->add_option("--source", source, "text of the `source` attribute (default: describes the input)");
+    sub->add_option("--source", source,
+                    "text of the `source` attribute (default: describes the input)");
   }
 
   tools::BlobsParams bp;
@@ -82,7 +84,8 @@ int main(int argc, char** argv) {
   blobs->add_option("--k", k, "clusters")->required()->type_name("UINT");
   blobs->add_option("--seed", seed, "RNG seed")->required()->type_name("UINT");
   blobs->add_option("--dtype", dtype, "float32 or float64")->required();
-  blobs->add_option("--std", bp.stddev, "standard deviation around a center")->capture_default_str();
+  blobs->add_option("--std", bp.stddev, "standard deviation around a center")
+      ->capture_default_str();
   blobs->add_option("--box", bp.box, "centers uniform in [-box, box]^d")->capture_default_str();
   blobs->add_option("--chunk-rows", chunk_rows, "rows per write (0: automatic; for testing)")
       ->type_name("UINT");

@@ -1,4 +1,4 @@
-#include "common/provenance.hpp"
+#include "app/provenance.hpp"
 
 #include <cblas.h>
 #include <hdf5.h>
