@@ -37,13 +37,14 @@ void BM_Assign(benchmark::State& state) {
   using D = kmeans::dist_t<T>;
   const auto X = random_rows<T>(n, d);
   const auto Cw = random_rows<float>(k, d);
-  std::vector<D> C(Cw.begin(), Cw.end());
+  const std::vector<double> Cd(Cw.begin(), Cw.end());
+  const auto C = kmeans::pack_centroids<D>(Cd.data(), k, d);
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
   std::vector<D> dist(static_cast<std::size_t>(n));
   for (auto _ : state) {
     for (std::int64_t r = 0; r < n; r += kRowsPerBlock) {
       const std::int64_t rows = std::min(kRowsPerBlock, n - r);
-      kmeans::assign<T>(X.data() + r * d, rows, d, D(1) / D(255), C.data(), k, labels.data() + r, dist.data() + r);
+      kmeans::assign<T>(X.data() + r * d, rows, d, D(1) / D(255), C, labels.data() + r, dist.data() + r);
     }
     benchmark::DoNotOptimize(labels.data());
   }
@@ -66,7 +67,7 @@ void BM_Accumulate(benchmark::State& state) {
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % static_cast<std::size_t>(k));
   std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
   for (auto _ : state) {
-    kmeans::accumulate<T>(X.data(), n, d, 20, labels.data(), sums.data(), counts.data());
+    kmeans::accumulate<T>(X.data(), n, d, k, 20, labels.data(), sums.data(), counts.data());
     benchmark::DoNotOptimize(sums.data());
   }
   state.SetItemsProcessed(state.iterations() * n);

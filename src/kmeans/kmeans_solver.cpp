@@ -186,7 +186,6 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   const std::int64_t stride = d + 1;  // per cluster: d sums, then the count
   std::vector<std::int32_t> labels(sz(r1 - r0));
   std::vector<D> dist(sz(r1 - r0));
-  std::vector<D> C(sz(k) * sz(d));
   std::vector<double> leaves(sz(b1 - b0));
   std::vector<std::int64_t> packed(sz(k) * sz(stride));
   std::vector<std::int64_t> sums(sz(k) * sz(d)), counts(sz(k));
@@ -197,26 +196,28 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     owner_values[sz(w)] = static_cast<int>((c1 - c0) * d);
   }
 
-  // E-step over this worker's blocks; returns nothing, fills labels/dist/leaves.
-  auto e_step = [&] {
-    for (std::size_t i = 0; i < C.size(); ++i) C[i] = static_cast<D>(res.centroids[i]);
+  // E-step over this worker's blocks: fills labels, dist and the inertia
+  // leaves; with `accumulate` also the M-step sums, in the same pass while the
+  // block is still in cache.
+  auto e_step = [&](bool with_sums) {
+    const PackedCentroids<D> C = pack_centroids<D>(res.centroids.data(), k, d);
     for (std::int64_t b = b0; b < b1; ++b) {
       const std::int64_t lo = layout.block_begin(b), hi = layout.block_end(b);
-      assign<T>(p.row<T>(lo), hi - lo, d, static_cast<D>(p.scale), C.data(), k, &labels[sz(lo - r0)],
+      assign<T>(p.row<T>(lo), hi - lo, d, static_cast<D>(p.scale), C, &labels[sz(lo - r0)],
                 &dist[sz(lo - r0)]);
       double block_sum = 0;
       for (std::int64_t i = lo; i < hi; ++i) block_sum += static_cast<double>(dist[sz(i - r0)]);
       leaves[sz(b - b0)] = block_sum;
+      if (with_sums)
+        accumulate<T>(p.row<T>(lo), hi - lo, d, k, shift, &labels[sz(lo - r0)], sums.data(), counts.data());
     }
   };
 
   for (int it = 0; it < prm.max_iter; ++it) {
-    e_step();
-    res.inertia_trace.push_back(tree_sum(team, layout, leaves, 1)[0]);
-
     std::fill(sums.begin(), sums.end(), 0);
     std::fill(counts.begin(), counts.end(), 0);
-    accumulate<T>(p.row<T>(r0), r1 - r0, d, shift, labels.data(), sums.data(), counts.data());
+    e_step(true);
+    res.inertia_trace.push_back(tree_sum(team, layout, leaves, 1)[0]);
     for (int c = 0; c < k; ++c) {
       std::copy_n(sums.begin() + static_cast<std::ptrdiff_t>(c * d), d,
                   packed.begin() + static_cast<std::ptrdiff_t>(c * stride));
@@ -264,7 +265,7 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   }
 
   // Final labels against the final centroids, and the inertia in double precision.
-  e_step();
+  e_step(false);
   for (std::int64_t b = b0; b < b1; ++b) {
     double block_sum = 0;
     for (std::int64_t i = layout.block_begin(b); i < layout.block_end(b); ++i)

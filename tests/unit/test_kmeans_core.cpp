@@ -13,10 +13,10 @@ namespace {
 TEST(Assign, NearestCentroidAndLowerIndexOnTies) {
   // Rows 0, 5, 10 (uint8, scale 1) against centroids 0 and 10: row 5 is a tie.
   const std::uint8_t X[] = {0, 5, 10};
-  const float C[] = {0.f, 10.f};
+  const double C[] = {0., 10.};
   std::int32_t labels[3];
   float dist[3];
-  assign<std::uint8_t>(X, 3, 1, 1.0f, C, 2, labels, dist);
+  assign<std::uint8_t>(X, 3, 1, 1.0f, pack_centroids<float>(C, 2, 1), labels, dist);
   EXPECT_EQ(labels[0], 0);
   EXPECT_EQ(labels[1], 0);
   EXPECT_EQ(labels[2], 1);
@@ -26,7 +26,8 @@ TEST(Assign, NearestCentroidAndLowerIndexOnTies) {
 TEST(Assign, ScaleAndManyFeatures) {
   // d = 37 exercises the 16-lane body and the remainder.
   const int d = 37;
-  std::vector<float> X(2 * d), C(2 * d, 0.f);
+  std::vector<float> X(2 * d);
+  std::vector<double> C(2 * d, 0.0);
   for (int j = 0; j < d; ++j) {
     X[j] = 1.f;       // row 0: all ones -> distance 37 to the zero centroid
     X[d + j] = 4.f;   // row 1: all fours
@@ -34,22 +35,52 @@ TEST(Assign, ScaleAndManyFeatures) {
   }
   std::int32_t labels[2];
   float dist[2];
-  assign<float>(X.data(), 2, d, 0.5f, C.data(), 2, labels, dist);
+  assign<float>(X.data(), 2, d, 0.5f, pack_centroids<float>(C.data(), 2, d), labels, dist);
   EXPECT_EQ(labels[0], 0);
   EXPECT_FLOAT_EQ(dist[0], 37 * 0.25f);
   EXPECT_EQ(labels[1], 1);
   EXPECT_EQ(dist[1], 0.f);
 }
 
+TEST(Assign, ResultOfARowDoesNotDependOnItsNeighbours) {
+  // The same row alone, first of a pair, or second of a pair: same bits.
+  const int d = 50, k = 11;
+  std::vector<float> X(3 * d);
+  std::vector<double> C(static_cast<std::size_t>(k) * d);
+  for (std::size_t i = 0; i < X.size(); ++i) X[i] = std::sin(0.37f * static_cast<float>(i));
+  for (std::size_t i = 0; i < C.size(); ++i) C[i] = std::cos(0.11 * static_cast<double>(i));
+  const auto P = pack_centroids<float>(C.data(), k, d);
+  std::int32_t l3[3], l1[1];
+  float d3[3], d1[1];
+  assign<float>(X.data(), 3, d, 1.0f, P, l3, d3);
+  for (int r = 0; r < 3; ++r) {
+    assign<float>(X.data() + r * d, 1, d, 1.0f, P, l1, d1);
+    EXPECT_EQ(l1[0], l3[r]);
+    EXPECT_EQ(d1[0], d3[r]);
+  }
+}
+
 TEST(Accumulate, ExactIntegerSums) {
   const double X[] = {0.5, -0.25, 1.0, 3.0};
   const std::int32_t labels[] = {1, 1, 0, 1};
   std::int64_t sums[2] = {}, counts[2] = {};
-  accumulate<double>(X, 4, 1, 2, labels, sums, counts);  // shift 2: values times 4
+  accumulate<double>(X, 4, 1, 2, 2, labels, sums, counts);  // shift 2: values times 4
   EXPECT_EQ(sums[0], 4);
   EXPECT_EQ(sums[1], 2 - 1 + 12);
   EXPECT_EQ(counts[0], 1);
   EXPECT_EQ(counts[1], 3);
+}
+
+TEST(Accumulate, BytesAddUpExactly) {
+  const std::uint8_t X[] = {255, 1, 255, 2, 7, 9};
+  const std::int32_t labels[] = {0, 0, 1};
+  std::int64_t sums[4] = {100, 0, 0, 0}, counts[2] = {};
+  accumulate<std::uint8_t>(X, 3, 2, 2, 0, labels, sums, counts);
+  EXPECT_EQ(sums[0], 100 + 510);  // adds to what is there
+  EXPECT_EQ(sums[1], 3);
+  EXPECT_EQ(sums[2], 7);
+  EXPECT_EQ(sums[3], 9);
+  EXPECT_EQ(counts[0], 2);
 }
 
 TEST(ChooseShift, NoOverflowAndFullUseOfTheRange) {
