@@ -46,14 +46,16 @@ ifeq ($(OPT.$(BUILD)),)
   $(error BUILD must be release or debug, not '$(BUILD)')
 endif
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC) zlib libcrypto 2>/dev/null)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC) zlib libcrypto 2>/dev/null)
+# Evaluated on first use, not when the Makefile is read, so that `make deps all`
+# builds with the packages the first goal just installed.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC) zlib libcrypto))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC) zlib libcrypto))$(PKG_LIBS)
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 GIT_DIRTY  := $(shell git diff --quiet HEAD -- 2>/dev/null && echo 0 || echo 1)
 
 CXXSTD   := -std=c++20
-WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Wno-psabi
 CPPFLAGS += -Isrc -MMD -MP
 CXXFLAGS ?=
 ALL_CXXFLAGS = $(CXXSTD) $(WARN) $(OPT.$(BUILD)) -fopenmp $(CXXFLAGS) $(PKG_CFLAGS)
@@ -111,7 +113,7 @@ $(OBJ_DIR)/%.o: src/%.cpp
 # Provenance: only this object sees the commit and flags. The stamp file changes
 # only when they do, so a commit rebuilds one object and relinks, nothing more.
 GIT_STAMP := $(BUILD_DIR)/git-stamp
-STAMP_TEXT := $(GIT_COMMIT) $(GIT_DIRTY) $(ALL_CXXFLAGS)
+STAMP_TEXT := $(GIT_COMMIT) $(GIT_DIRTY) $(CXXSTD) $(OPT.$(BUILD)) $(CXXFLAGS)
 $(shell mkdir -p $(BUILD_DIR); [ "$$(cat $(GIT_STAMP) 2>/dev/null)" = "$(STAMP_TEXT)" ] || echo "$(STAMP_TEXT)" > $(GIT_STAMP))
 $(OBJ_DIR)/app/provenance.o: src/app/provenance.cpp $(GIT_STAMP)
 	@mkdir -p $(@D)
@@ -140,8 +142,9 @@ $(BENCH_BIN): $(BENCH_OBJ) $(TEAM_seq) $(LIB_OBJ)
 
 -include $(shell find $(OBJ_DIR) -name '*.d' 2>/dev/null)
 
-# ---- data --------------------------------------------------------------------
+# ---- data and jobs ---------------------------------------------------------------
 include datasets/datasets.mk
+-include jobs/jobs.mk
 
 # ---- tests -------------------------------------------------------------------
 test: all $(TEST_BIN) datasets check-python
@@ -155,7 +158,7 @@ bench: $(BENCH_BIN) datasets
 
 # ---- the main job and the report ----------------------------------------------
 RECORDS ?= results/runs.jsonl
-REPS    ?= 5
+REPS    ?= 7
 local: all datasets check-python
 	$(Q)MPIEXEC="$(MPIEXEC)" BIN_DIR=$(BIN_DIR) RECORDS=$(RECORDS) REPS=$(REPS) MAX_WORKERS=$(NPROC) \
 	  jobs/run-local.sh

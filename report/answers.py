@@ -1,0 +1,396 @@
+"""Answers to the course questions, written from the data every time (no canned text).
+
+Decision rules, stated once in the report's method section:
+- "faster" needs statistical support: a speedup CI above 1 (>= 7 repetitions each side), or with
+  2..6 repetitions an exact Mann-Whitney test at 5%; one repetition cannot answer;
+- a question about a worker count that was not run (missing cell) or a form with only one
+  worker count cannot be answered, and the answer says so instead of guessing.
+"""
+
+from dataclasses import dataclass, field
+
+from . import fmt, stats
+
+
+def _cite(gs, kinds, figs, tables=True):
+    """'Figures: `gid-time`, ...' for the figures that were drawn (all named kinds when figs is None)."""
+    names = [f"{gs.gid}-{k}" for k in kinds]
+    if figs is not None:
+        names = [n for n in names if n in figs]
+    text = ("Figures: " + ", ".join(f"`{n}`" for n in names)) if names else ""
+    if tables:
+        text += ("; t" if text else "T") + f"ables of group `{gs.gid}`"
+    return text + "."
+
+
+@dataclass
+class Answer:
+    key: str
+    question: str
+    short: str                                   # the verdict, one or two sentences
+    details: list = field(default_factory=list)  # supporting statements with numbers
+
+
+VERDICT_WORDS = {"faster": "faster", "slower": "slower", "same": "no detectable difference",
+                 "n/a": "undecided (too few repetitions)"}
+
+
+def _verdict_text(cmp, n_base, n):
+    v = cmp.verdict
+    s = fmt.ratio(cmp.speedup)
+    if v["method"] == "one repetition":
+        return f"speedup {s}, but with one repetition the data cannot tell whether it is faster"
+    if v["method"] == "too few repetitions":
+        return (f"speedup {s}, but with n={n_base} and n={n} repetitions no test can reach 5%: "
+                "the data cannot tell whether it is faster")
+    if v["method"] == "ci":
+        ci = f"95% CI {fmt.ratio(v['ci'][0])}-{fmt.ratio(v['ci'][1])}"
+    else:
+        ci = f"CI n/a with n={n_base} and n={n}; exact Mann-Whitney p = {fmt.pvalue(v['p'])}"
+    word = VERDICT_WORDS[v["verdict"]]
+    return f"speedup {s} ({ci}): {word}"
+
+
+def _cell_line(c, cmp, unit):
+    text = (f"p = {c.workers} ({c.shape()}): median {fmt.secs(c.median)} s (n={c.n}) against "
+            f"{fmt.secs(cmp.baseline.median)} s at p = {cmp.baseline.workers}; "
+            + _verdict_text(cmp, cmp.baseline.n, c.n)
+            + f", efficiency {fmt.ratio(cmp.efficiency)}")
+    if c.oversubscribed:
+        text += f" (oversubscribed: {c.workers} workers on {c.cores} cores per node)"
+    return text
+
+
+def _summarise_verdicts(items, unit):
+    """items: [(cell, comparison)] for p > 1. Returns the group-level verdict sentence."""
+    faster = [c for c, k in items if k.verdict["verdict"] == "faster"]
+    slower = [c for c, k in items if k.verdict["verdict"] == "slower"]
+    same = [c for c, k in items if k.verdict["verdict"] == "same"]
+    unknown = [c for c, k in items if k.verdict["verdict"] == "n/a"]
+
+    # Two configurations can share a worker count (4 ranks, or 2 ranks x 2 threads): name the shape then.
+    counts = [c.workers for c, _ in items]
+    shared = {w for w in counts if counts.count(w) > 1}
+
+    def ps(cells):
+        return ", ".join(f"{c.workers} ({c.shape()})" if c.workers in shared else str(c.workers) for c in cells)
+
+    if len(unknown) == len(items):
+        if all(k.verdict["method"] == "one repetition" for _, k in items):
+            return "The data cannot answer: each configuration was run only once (one repetition)."
+        return "The data cannot answer: too few repetitions for a statistical decision (see Method)."
+    best = max(faster, key=lambda c: c.vs_one.speedup) if faster else None
+    if faster and not (slower or same or unknown):
+        return (f"Yes: faster at every tested count above one {unit} (p = {ps(faster)}); the largest speedup is "
+                f"{fmt.ratio(best.vs_one.speedup)} at p = {ps([best])} (efficiency {fmt.ratio(best.vs_one.efficiency)}).")
+    if faster:
+        rest = []
+        if slower:
+            rest.append(f"slower at p = {ps(slower)}")
+        if same:
+            rest.append(f"no detectable difference at p = {ps(same)}")
+        if unknown:
+            rest.append(f"undecided (too few repetitions) at p = {ps(unknown)}")
+        return (f"Partly: faster at p = {ps(faster)} (best {fmt.ratio(best.vs_one.speedup)} at p = {ps([best])}), "
+                f"but {fmt.join_and(rest)}.")
+    if slower:
+        return f"No: slower at p = {ps(slower)}" + (f", no detectable difference at p = {ps(same)}" if same else "") + "."
+    return f"No: no detectable difference from one {unit} at p = {ps(same)}."
+
+
+def _missing_line(gs, backend):
+    miss = gs.missing.get(backend)
+    if not miss:
+        return None
+    parts = []
+    for w in miss:
+        nf = gs.failed_cells.get((backend, w), 0)
+        parts.append(f"p = {w}" + (f" ({fmt.plural(nf, 'failed run')})" if nf else " (not run)"))
+    return (f"Missing cell(s) for {backend}: {', '.join(parts)}; other forms ran there, this one has no "
+            "successful run, so the data cannot answer for those counts.")
+
+
+def scaling_answer(summaries, key, backend, unit, question, figs=None):
+    groups = [gs for gs in summaries if gs.group.app == "kmeans"]
+    ans = Answer(key, question, "")
+    if not groups:
+        ans.short = "The data cannot answer: there are no successful k-means runs."
+        return ans
+    shorts = []
+    for gs in groups:
+        prefix = f"[`{gs.gid}`] " if len(groups) > 1 else ""
+        cells = gs.cells.get(backend, [])
+        one = gs.one.get(backend)
+        if not cells:
+            shorts.append(prefix + f"The data cannot answer: no successful {backend} runs in this group.")
+            continue
+        if one is None:
+            shorts.append(prefix + f"The data cannot answer: no single-{unit} {backend} run to compare with "
+                          "(missing cell).")
+            continue
+        items = [(c, c.vs_one) for c in cells if c.workers > one.workers and c.vs_one is not None]
+        if not items:
+            shorts.append(prefix + f"The data cannot answer: {backend} was run at one worker count only "
+                          f"(p = {one.workers}).")
+        else:
+            verdict = _summarise_verdicts(items, unit)
+            if gs.missing.get(backend):
+                verdict += (f" The data cannot answer for p = {', '.join(map(str, gs.missing[backend]))} "
+                            "(missing cell: no successful run there).")
+            shorts.append(prefix + verdict)
+            ans.details.append(f"{prefix}Baseline: the single-{unit} {backend} run, median "
+                               f"{fmt.secs(one.median)} s (n={one.n}).")
+            ans.details += [prefix + _cell_line(c, k, unit) for c, k in items]
+            if gs.seq is not None:
+                vs = [f"p = {c.workers}: {fmt.ratio(c.vs_seq.speedup)} ({VERDICT_WORDS[c.vs_seq.verdict['verdict']]})"
+                      for c in cells if c.vs_seq is not None]
+                ans.details.append(f"{prefix}Against the sequential program (median {fmt.secs(gs.seq.median)} s, "
+                                   f"n={gs.seq.n}) the speedups are " + "; ".join(vs) + ".")
+            f = gs.amdahl.get(backend)
+            if f is not None:
+                ans.details.append(f"{prefix}An Amdahl fit gives a serial fraction f = {fmt.fixed(f, 3)}, bounding "
+                                   f"the speedup by 1/f = {fmt.sig(1 / f, 3) if f > 0 else 'infinity'}.")
+        miss = _missing_line(gs, backend)
+        if miss:
+            ans.details.append(prefix + miss)
+        ans.details.append(prefix + _cite(gs, ("time", "speedup", "efficiency"), figs))
+    ans.short = " ".join(shorts)
+    return ans
+
+
+def _values_by_config(gs, getter):
+    """{value: [(backend, workers)]} over every ok run, plus whether any configuration's
+    repetitions disagreed among themselves."""
+    by_value = {}
+    rep_varies = False
+    for c in gs.all_cells():
+        vals = [getter(r) for r in c.runs]
+        vals = [v for v in vals if v is not None]
+        if len(set(vals)) > 1:
+            rep_varies = True
+        for v in vals:
+            cfgs = by_value.setdefault(v, [])
+            if (c.backend, c.workers) not in cfgs:
+                cfgs.append((c.backend, c.workers))
+    return by_value, rep_varies
+
+
+def _where(cfgs):
+    per = {}
+    for b, w in cfgs:
+        per.setdefault(b, []).append(w)
+    return "; ".join(f"{b} p={','.join(map(str, sorted(ws)))}" for b, ws in per.items())
+
+
+def _num(r, key):
+    v = r.result.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _str(r, key):
+    v = r.result.get(key)
+    return v if isinstance(v, str) and v else None
+
+
+def compare_field(gs, name, getter, numeric):
+    """One statement about one result field across all configurations of a group.
+
+    Returns (status, text, forms) with status 'identical', 'differs' or 'missing', and `forms`
+    the forms whose value changes with the worker count (as opposed to differing between forms)."""
+    by_value, rep_varies = _values_by_config(gs, getter)
+    if not by_value:
+        return "missing", f"{name}: not recorded", []
+    if len(by_value) == 1:
+        v = next(iter(by_value))
+        shown = f"{v:.10g}" if numeric else f"{v[:12]}..."
+        return "identical", f"{name} identical at every worker count ({shown})", []
+    forms = []
+    for backend in gs.cells:
+        vals = {v for v, cfgs in by_value.items() for b, _ in cfgs if b == backend}
+        if len(vals) > 1:
+            forms.append(backend)
+    reps = " (repetitions of one configuration also disagree)" if rep_varies else ""
+    if numeric:
+        lo, hi = min(by_value), max(by_value)
+        rel = (hi - lo) / abs(hi) if hi else float("inf")
+        spread = " vs ".join(f"{v:.10g} ({_where(c)})" for v, c in sorted(by_value.items()))
+        return "differs", f"{name} differs by {fmt.sig(hi - lo, 3)} (relative {fmt.sig(rel, 2)}): {spread}{reps}", forms
+    spread = " vs ".join(f"{v[:12]}... ({_where(c)})" for v, c in by_value.items())
+    return "differs", f"{name} differs ({len(by_value)} distinct values): {spread}{reps}", forms
+
+
+def _difference_verdict(results, what):
+    """Sentence for fields that differ: does the worker count change them, or only the form?"""
+    differs = [t for _, st, t, _ in results if st == "differs"]
+    forms = sorted({b for *_, fs in results for b in fs})
+    if forms:
+        return (f"Yes: {what} changes with the worker count (within {', '.join(forms)}): "
+                + "; ".join(differs) + ".")
+    return (f"Not with the worker count: within each form {what} is the same at every p, but the forms "
+            "differ: " + "; ".join(differs) + ".")
+
+
+def quality_answer(summaries, figs=None):
+    q = ("(c) Does changing the number of processes change the k-means result or its accuracy?")
+    ans = Answer("c", q, "")
+    groups = [gs for gs in summaries if gs.group.app == "kmeans"]
+    if not groups:
+        ans.short = "The data cannot answer: there are no successful k-means runs."
+        return ans
+    shorts = []
+    for gs in groups:
+        prefix = f"[`{gs.gid}`] " if len(groups) > 1 else ""
+        counts = gs.worker_counts()
+        if len(counts) < 2:
+            shorts.append(prefix + f"The data cannot answer: only one worker count (p = {counts[0]}) was run.")
+            continue
+        fields = [("labels (labels_sha256)", lambda r: _str(r, "labels_sha256"), False),
+                  ("centroids (centroids_sha256)", lambda r: _str(r, "centroids_sha256"), False),
+                  ("inertia", lambda r: _num(r, "inertia"), True),
+                  ("accuracy", lambda r: _num(r, "accuracy"), True),
+                  ("NMI", lambda r: _num(r, "nmi"), True)]
+        results = [(name, *compare_field(gs, name, get, numeric)) for name, get, numeric in fields]
+        differs = [t for _, st, t, _ in results if st == "differs"]
+        same = [n for n, st, _, _ in results if st == "identical"]
+        missing = [n for n, st, _, _ in results if st == "missing"]
+        ps = ", ".join(map(str, counts))
+        forms = ", ".join(gs.cells)
+        if differs:
+            shorts.append(prefix + _difference_verdict(results, "the clustering result"))
+        elif same:
+            shorts.append(prefix + f"No: {fmt.join_and(n.split(' (')[0] for n in same)} are identical at every "
+                          f"worker count (p = {ps}) in every form ({forms}).")
+        else:
+            shorts.append(prefix + "The data cannot answer: no result fields (hashes, inertia, accuracy) were recorded.")
+        ans.details += [prefix + t + "." for _, _, t, _ in results]
+        if missing:
+            ans.details.append(prefix + f"Not recorded, so not compared: {', '.join(missing)}.")
+        ans.details.append(f"{prefix}Compared over {sum(c.n for c in gs.all_cells())} successful runs at "
+                           f"p = {ps}. " + _cite(gs, ("quality",), figs, tables=False))
+    ans.short = " ".join(shorts)
+    return ans
+
+
+def regression_answer(summaries, figs=None):
+    q = ("(regression) How do the sequential, shared-memory and MPI runtimes compare, and does the worker "
+         "count change the fitted a, b, c?")
+    ans = Answer("regression", q, "")
+    groups = [gs for gs in summaries if gs.group.app == "nlreg"]
+    if not groups:
+        ans.short = "The data cannot answer: there are no successful regression runs."
+        return ans
+    shorts = []
+    for gs in groups:
+        prefix = f"[`{gs.gid}`] " if len(groups) > 1 else ""
+        seq = gs.seq
+        parts = []
+        if seq is None:
+            parts.append("There is no sequential run, so the forms cannot be compared with it.")
+        else:
+            ans.details.append(f"{prefix}Sequential: median {fmt.secs(seq.median)} s (n={seq.n}, IQR "
+                               f"{fmt.secs(seq.iqr)} s).")
+        ranking = []
+        for backend, cells in gs.cells.items():
+            if backend == "seq":
+                continue
+            for c in cells:
+                line = f"{prefix}{backend} p = {c.workers}: median {fmt.secs(c.median)} s (n={c.n})"
+                if c.vs_seq is not None:
+                    line += "; against sequential " + _verdict_text(c.vs_seq, seq.n, c.n)
+                    ranking.append(c)
+                if c.oversubscribed:
+                    line += f" (oversubscribed: {c.workers} workers on {c.cores} cores)"
+                ans.details.append(line + ".")
+            miss = _missing_line(gs, backend)
+            if miss:
+                ans.details.append(prefix + miss)
+        if ranking:
+            faster = [c for c in ranking if c.vs_seq.verdict["verdict"] == "faster"]
+            slower = [c for c in ranking if c.vs_seq.verdict["verdict"] == "slower"]
+            best = min(ranking, key=lambda c: c.median)
+            parts.append(f"Fastest median: {best.backend} at p = {best.workers}, {fmt.secs(best.median)} s against "
+                         f"{fmt.secs(seq.median)} s sequential ({fmt.ratio(best.vs_seq.speedup)}x, "
+                         f"{VERDICT_WORDS[best.vs_seq.verdict['verdict']]}).")
+            if faster:
+                parts.append("Faster than sequential: " + ", ".join(f"{c.backend} p = {c.workers} "
+                                                                   f"({fmt.ratio(c.vs_seq.speedup)}x)" for c in faster) + ".")
+            if slower:
+                parts.append("Slower than sequential: " + ", ".join(f"{c.backend} p = {c.workers} "
+                                                                   f"({fmt.ratio(c.vs_seq.speedup)}x)" for c in slower) + ".")
+            same = [c for c in ranking if c.vs_seq.verdict["verdict"] == "same"]
+            if same:
+                parts.append("No detectable difference from sequential: " +
+                             ", ".join(f"{c.backend} p = {c.workers} ({fmt.ratio(c.vs_seq.speedup)}x)" for c in same) + ".")
+            undecided = [c for c in ranking if c.vs_seq.verdict["verdict"] == "n/a"]
+            if undecided:
+                parts.append("Undecided (too few repetitions): " +
+                             ", ".join(f"{c.backend} p = {c.workers}" for c in undecided) + ".")
+            gaps = [f"{b} p = {w}" for b, ws in gs.missing.items() for w in ws]
+            if gaps:
+                parts.append(f"The data cannot answer for {', '.join(gaps)} (missing cell: no successful run).")
+            pairs = []
+            for w in sorted({c.workers for c in ranking}):
+                at = {c.backend: c for c in ranking if c.workers == w and c.nodes == 1}
+                if "omp" in at and "mpi" in at:
+                    o, m = at["omp"], at["mpi"]
+                    v = stats.compare(o.times, m.times)
+                    how = (f"95% CI of the ratio {fmt.ratio(v['ci'][0])}-{fmt.ratio(v['ci'][1])}" if v["method"] == "ci"
+                           else f"Mann-Whitney p = {fmt.pvalue(v['p'])}" if v["method"] == "mann-whitney"
+                           else "one repetition")
+                    word = {"faster": "MPI faster", "slower": "MPI slower", "same": "no detectable difference",
+                            "n/a": "undecided"}[v["verdict"]]
+                    pairs.append(f"p = {w}: omp {fmt.secs(o.median)} s vs mpi {fmt.secs(m.median)} s "
+                                 f"(omp/mpi time ratio {fmt.ratio(o.median / m.median)}, {how}: {word})")
+            if pairs:
+                ans.details.append(prefix + "Shared memory against MPI at equal worker counts: " + "; ".join(pairs) + ".")
+        elif seq is not None:
+            parts.append("Only the sequential form ran: there is nothing to compare it with.")
+        # Does the worker count change a, b, c?
+        counts = gs.worker_counts()
+        fields = [("parameters (params_sha256)", lambda r: _str(r, "params_sha256"), False)] + \
+                 [(k, (lambda key: lambda r: _num(r, key))(k), True) for k in ("a", "b", "c", "mse")]
+        results = [(name, *compare_field(gs, name, get, numeric)) for name, get, numeric in fields]
+        if len(counts) < 2:
+            parts.append(f"Whether the worker count changes a, b, c the data cannot answer: only p = {counts[0]} ran.")
+        else:
+            abc = [r for r in results if r[0] != "mse"]
+            differs = [t for _, st, t, _ in abc if st == "differs"]
+            recorded = [n for n, st, _, _ in abc if st != "missing"]
+            if differs:
+                parts.append(_difference_verdict(abc, "the fit (a, b, c)"))
+            elif recorded:
+                parts.append(f"a, b and c are identical at every worker count (p = {', '.join(map(str, counts))}) "
+                             "and in every form.")
+            else:
+                parts.append("a, b, c were not recorded, so the data cannot say whether they change.")
+        ans.details += [prefix + t + "." for _, _, t, _ in results]
+        r0 = gs.all_cells()[0].runs[0].result
+        if all(isinstance(r0.get(k), (int, float)) for k in ("mse", "mse_optimum")):
+            opt = r0["mse_optimum"]
+            gap = (r0["mse"] - opt) / opt * 100 if opt else None
+            opt_txt = ", ".join(f"{k} = {r0[k]:.6g} (optimum {r0[k + '_opt']:.6g})"
+                                for k in ("a", "b", "c")
+                                if isinstance(r0.get(k), (int, float)) and isinstance(r0.get(k + "_opt"), (int, float)))
+            ans.details.append(f"{prefix}After {r0.get('epochs', '?')} epochs the MSE is {r0['mse']:.6g} against "
+                               f"the exact optimum {opt:.6g}"
+                               + (f" ({fmt.sig(gap, 2)}% above)" if gap is not None else "")
+                               + (f"; {opt_txt}" if opt_txt else "") + ".")
+        diverged = [r for c in gs.all_cells() for r in c.runs if r.result.get("diverged") is True]
+        if diverged:
+            ans.details.append(f"{prefix}{fmt.plural(len(diverged), 'run')} report diverged = true.")
+        ans.details.append(prefix + _cite(gs, ("time", "speedup", "phases", "loss"), figs))
+        shorts.append(prefix + " ".join(parts))
+    ans.short = " ".join(shorts)
+    return ans
+
+
+def all_answers(summaries, figs=None):
+    """The four answers; `figs` (names of the figures drawn) limits which figures are cited."""
+    return [
+        scaling_answer(summaries, "a", "omp", "thread",
+                       "(a) Does increasing the number of threads make the shared-memory k-means faster?", figs),
+        scaling_answer(summaries, "b", "mpi", "rank",
+                       "(b) Do more MPI ranks make the MPI k-means faster?", figs),
+        quality_answer(summaries, figs),
+        regression_answer(summaries, figs),
+    ]

@@ -1,0 +1,347 @@
+"""The report as a list of format-neutral blocks; render.py turns them into Markdown, HTML and PDF.
+
+Blocks are tuples:
+  ("h", level, text)           heading (level 1..4)
+  ("p", text)                  paragraph; `code` spans and **bold** are the only inline markup
+  ("ul", [text, ...])          bullet list
+  ("table", header, rows, note)   rows are lists of cell strings; note is a paragraph or None
+  ("fig", number, Figure)      a figures.Figure with its caption
+"""
+
+import os
+import platform
+from collections import Counter
+
+import matplotlib
+import numpy
+
+from . import fmt, stats
+from .records import FORM_NAMES, SCHEMA, form_rank
+
+APP_NAMES = {"kmeans": "k-means clustering", "nlreg": "nonlinear regression"}
+TITLE = "hpc-batch report: k-means and nonlinear regression, sequential / OpenMP / MPI"
+
+
+def _params_text(params):
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "none"
+
+
+def _dataset_text(ds):
+    bits = [f"`{ds.get('path', '?')}`"]
+    shape = [f"{k}={ds[k]}" for k in ("n", "d", "dtype") if k in ds]
+    if shape:
+        bits.append("(" + ", ".join(shape) + ")")
+    if ds.get("sha256"):
+        bits.append(f"sha256 `{str(ds['sha256'])[:16]}...`")
+    return " ".join(bits)
+
+
+def _distinct(runs, getter):
+    c = Counter()
+    for r in runs:
+        v = getter(r)
+        if isinstance(v, list):
+            v = ", ".join(map(str, v))
+        c["(not recorded)" if v in (None, "") else str(v)] += 1
+    return c
+
+
+def _speedup_cell(cmp, is_base):
+    if is_base:
+        return "base"
+    if cmp is None or cmp.speedup is None:
+        return "n/a"
+    v = cmp.verdict
+    text = fmt.ratio(cmp.speedup)
+    if v["method"] == "ci":
+        text += f" [{fmt.ratio(v['ci'][0])}, {fmt.ratio(v['ci'][1])}]"
+    elif v["method"] == "mann-whitney":
+        text += f" (MW p={fmt.pvalue(v['p'])})"
+    mark = {"faster": " +", "slower": " -", "same": " =", "n/a": ""}[v["verdict"]]
+    return text + mark
+
+
+TABLE_HEADER = ["nodes", "ranks", "threads", "p", "n", "median [s]", "mean [s]", "IQR [s]", "95% CI of median [s]",
+                "S vs seq", "E vs seq", "S vs p=1", "E vs p=1", "Karp-Flatt e", "compute [s]", "comm [s]", "io [s]"]
+
+
+def form_table(gs, backend):
+    rows = []
+    any_over = False
+    for c in gs.cells[backend]:
+        is_seq_base = c is gs.seq
+        is_one_base = c is gs.one.get(backend)
+        p = str(c.workers)
+        if c.oversubscribed:
+            p += "*"
+            any_over = True
+        rows.append([str(c.nodes), str(c.ranks), str(c.threads), p, str(c.n),
+                     fmt.secs(c.median), fmt.secs(c.mean), fmt.secs(c.iqr),
+                     fmt.interval(c.ci) if c.ci else f"n/a (n={c.n}<6)",
+                     _speedup_cell(c.vs_seq, is_seq_base),
+                     "base" if is_seq_base else fmt.ratio(c.vs_seq.efficiency) if c.vs_seq else "n/a",
+                     _speedup_cell(c.vs_one, is_one_base),
+                     "base" if is_one_base else fmt.ratio(c.vs_one.efficiency) if c.vs_one else "n/a",
+                     fmt.ratio(c.karp_flatt) if c.karp_flatt is not None else "-",
+                     fmt.secs(c.phases.get("compute")), fmt.secs(c.phases.get("comm")), fmt.secs(c.phases.get("io"))])
+    one = gs.one.get(backend)
+    base = []
+    if gs.seq is not None:
+        base.append(f"S/E vs seq: the sequential run, median {fmt.secs(gs.seq.median)} s (n={gs.seq.n})")
+    if one is not None and backend != "seq":
+        base.append(f"S/E vs p=1: the single-worker {backend} run ({one.nodes} node, {one.ranks} rank, "
+                    f"{one.threads} thread), median {fmt.secs(one.median)} s (n={one.n})")
+    note = ("Baselines: " + "; ".join(base) + ". " if base else "No baseline run in this group. ")
+    note += ("S = ratio of median times, E = S/p, Karp-Flatt e = (1/S - 1/p)/(1 - 1/p) from S vs p=1. "
+             "In brackets the 95% CI of S; (MW p=...) the exact Mann-Whitney p-value where no CI exists; "
+             "+ faster, - slower, = no detectable difference. Phase columns are medians.")
+    if any_over:
+        note += " * more workers than cores per node (oversubscribed)."
+    return ("table", TABLE_HEADER, rows, note)
+
+
+def group_blocks(gs, figs, fignum):
+    g = gs.group
+    out = [("h", 3, f"Group `{gs.gid}`")]
+    n_fail = len(g.failed)
+    out.append(("p", f"Workload `{g.app}` ({APP_NAMES.get(g.app, g.app)}); data {_dataset_text(g.dataset)}; "
+                     f"params: {_params_text(g.params)}. "
+                     f"{fmt.plural(len(g.runs), 'successful run')}"
+                     + (f", {fmt.plural(n_fail, 'failed run')} (listed under Failed runs)" if n_fail else "")
+                     + f"; forms: {', '.join(FORM_NAMES.get(b, b) for b in gs.cells)}."))
+    mixed = []
+    for label, get in (("CPU models", lambda r: r.prov.get("cpu")), ("git commits", lambda r: r.prov.get("git")),
+                       ("host sets", lambda r: tuple(r.hosts)), ("compilers", lambda r: r.prov.get("compiler")),
+                       ("flag sets", lambda r: r.prov.get("flags"))):
+        vals = {get(r) for r in g.runs}
+        if len(vals) > 1:
+            mixed.append(f"{len(vals)} {label}")
+    if mixed:
+        out.append(("p", "**Caution:** this group mixes " + fmt.join_and(mixed) +
+                         " (see Setup and provenance); their times are summarised together because the report "
+                         "groups by workload, data and parameters only."))
+    for backend in gs.cells:
+        out.append(("h", 4, f"{FORM_NAMES.get(backend, backend)} ({backend})"))
+        out.append(form_table(gs, backend))
+    fits = [f"{b}: f = {fmt.fixed(f, 3)}" for b, f in gs.amdahl.items() if f is not None and b != "seq"]
+    if fits:
+        out.append(("p", "Amdahl serial fraction fitted by least squares on 1/S (S vs p=1, oversubscribed runs "
+                         "left out): " + "; ".join(fits) + "."))
+    for f in figs:
+        fignum[0] += 1
+        out.append(("fig", fignum[0], f))
+    return out
+
+
+def bench_blocks(rows, fig, fignum):
+    out = [("h", 2, "Microbenchmarks")]
+    if not rows:
+        out.append(("p", "The benchmark files hold no benchmark entries."))
+        return out
+    header = ["benchmark", "file", "threads", "reps", "median real", "min..max real", "median CPU", "items/s", "bytes/s"]
+    body = []
+    for r in rows:
+        body.append([r.name, os.path.basename(r.source), str(r.threads),
+                     (str(len(r.real_s)) + (" (aggregate)" if r.from_aggregate else "")) if r.real_s else "0",
+                     fmt.si_time(r.median),
+                     f"{fmt.si_time(min(r.real_s))}..{fmt.si_time(max(r.real_s))}" if r.real_s else "n/a",
+                     fmt.si_time(stats.median(r.cpu_s)) if r.cpu_s else "n/a",
+                     fmt.si_rate(r.rates.get("items_per_second")), fmt.si_rate(r.rates.get("bytes_per_second"))])
+    out.append(("table", header, body, "Times per benchmark iteration; rates are medians over repetitions "
+                                       "(for an odd count the rate of the median time)."))
+    errs = [f"{r.name}: {r.error}" for r in rows if r.error]
+    if errs:
+        out.append(("p", "Benchmarks that reported an error:"))
+        out.append(("ul", errs))
+    if fig is not None:
+        fignum[0] += 1
+        out.append(("fig", fignum[0], fig))
+    return out
+
+
+def method_blocks():
+    return [("h", 2, "Method"), ("ul", [
+        "Grouping: records are summarised together only when the workload (app), the dataset content hash "
+        "(dataset.sha256, else its path) and all params agree; different data or parameters are separate groups "
+        "and never averaged. Within a group each form (backend) and configuration (nodes, ranks, threads) is one "
+        "table row; p = ranks x threads is the worker count.",
+        "Timing: the programs take every time after a barrier and report the maximum over ranks and threads; "
+        "`total` is the whole run including input (io) and setup (init). Each repetition is a separate launch.",
+        "Summary: median and inter-quartile range (IQR, linear interpolation between order statistics); the "
+        "arithmetic mean is shown beside the median. Timing noise on shared machines is one-sided (runs get slower, "
+        "never faster), so the median is the robust centre.",
+        "95% CI of the median: the order statistics x(j), x(n+1-j) with exact binomial coverage >= 95%; it needs "
+        "n >= 6 repetitions (the table says n/a below that).",
+        "Speedup S = median(base) / median(run), efficiency E = S/p, Karp-Flatt serial fraction "
+        "e = (1/S - 1/p)/(1 - 1/p) for p > 1, from the speedup over the single-worker run of the same form. "
+        "Two named baselines: the sequential run of the group, and the p=1 run of the same form.",
+        "95% CI of a speedup: the two medians' CIs each at 97.5% (so both hold together with >= 95%), divided "
+        "interval-wise; it needs n >= 7 on both sides. A CI above 1 means faster, below 1 slower, otherwise no "
+        "detectable difference.",
+        "Where no CI exists (2 to 6 repetitions) an exact two-sided Mann-Whitney rank test at 5% decides "
+        "faster/slower; with 3 + 3 or fewer runs even complete separation gives p >= 0.1, so that is undecided. "
+        "With one repetition, too few repetitions, a missing cell or a single worker count the answers say the "
+        "data cannot answer.",
+        "Amdahl bound: serial fraction f fitted by least squares on 1/S = 1/p + f (1 - 1/p), runs with more "
+        "workers than cores left out (they measure the scheduler, not the program).",
+    ])]
+
+
+def _checklist(loaded, summaries):
+    runs = loaded.runs
+    ok = [r for r in runs if r.ok]
+    cells = [c for gs in summaries for c in gs.all_cells()]
+    with_ci = sum(1 for c in cells if c.ci)
+    noisy = sum(1 for c in cells if c.n > 1 and c.iqr > 0)
+    multi = sum(1 for c in cells if c.n > 1)
+    over = [f"{gs.gid}: {c.backend} p={c.workers}" for gs in summaries for c in gs.all_cells() if c.oversubscribed]
+    cores = sorted({r.prov.get("cores") for r in ok if isinstance(r.prov.get("cores"), int)})
+    maxp = max((c.workers for c in cells), default=0)
+    bases = "; ".join(f"{gs.gid}: sequential {fmt.secs(gs.seq.median)} s" if gs.seq else f"{gs.gid}: no sequential run"
+                      for gs in summaries)
+    det = []
+    for gs in summaries:
+        varies = any(len({(r.result.get("labels_sha256"), r.result.get("params_sha256"),
+                           r.result.get("inertia"), r.result.get("mse")) for r in c.runs}) > 1 for c in gs.all_cells())
+        det.append(f"{gs.gid}: results {'vary' if varies else 'identical'} across repetitions")
+    rows = [
+        ["1", "Name the speedup base case and its absolute time",
+         "Every speedup column and figure names its base: the sequential run and the single-worker run of the same "
+         f"form, with their median times in the table notes and legends ({bases})."],
+        ["2", "Say why only a subset of benchmarks or resources is used",
+         f"All {len(runs)} valid records are reported ({len(ok)} ok, {len(runs) - len(ok)} not ok, listed below); "
+         f"{len(loaded.warnings)} skipped input lines are listed. Worker counts go up to p = {maxp}"
+         + (f" on machines with {', '.join(map(str, cores))} cores" if cores else " (core count not recorded)")
+         + (f"; oversubscribed: {', '.join(over)}" if over else "; no configuration has more workers than cores") + "."],
+        ["3", "Arithmetic mean only for costs, harmonic mean for rates",
+         "Times (costs) are summarised by the median with the arithmetic mean beside it; rates are not averaged "
+         "(benchmark rates are medians of per-repetition rates)."],
+        ["4", "Do not summarise ratios; summarise the underlying costs",
+         "Speedup and efficiency are ratios of median times, never means of per-run ratios."],
+        ["5", "Report whether data is deterministic; give CIs for non-deterministic data",
+         f"Times vary between repetitions in {noisy} of {multi} configurations with more than one run, so they are "
+         f"treated as non-deterministic; {with_ci} of {len(cells)} configurations have a 95% CI of the median "
+         f"(n >= 6), the rest say n/a. Results: {'; '.join(det)}."],
+        ["6", "Do not assume normality without checking",
+         "No normality is assumed: medians, IQR, order-statistic CIs and an exact rank test are distribution-free."],
+        ["7", "Check that the median or mean is a useful summary",
+         "Every repetition is drawn as a dot in the time figures and the IQR is tabulated, so skew and outliers "
+         "stay visible next to the median."],
+        ["8", "Compare non-deterministic data with statistics",
+         "Faster/slower statements use the speedup CI or the exact Mann-Whitney test (Method), never eyeballing."],
+        ["9", "Document all varying factors and the full setup",
+         "Varying factors: form, nodes, ranks, threads (levels in each table); fixed: dataset and params per group. "
+         "Hardware, software versions, commit and dates are under Setup and provenance."],
+        ["10", "Report how parallel times are measured, synchronised and summarised",
+         "Barrier before timing, maximum over ranks and threads, one launch per repetition, median over "
+         "repetitions (Method)."],
+        ["11", "Show upper performance bounds",
+         "Ideal scaling and the fitted Amdahl bound are drawn in the time, speedup and efficiency figures; the "
+         "regression loss is drawn against the exact least-squares optimum."],
+        ["12", "Plot enough to interpret; connect points only where interpolation is valid",
+         "All repetitions are plotted; measured points at different worker counts are not joined (no worker counts "
+         "exist between them); lines are models, or one run's loss sampled over epochs."],
+    ]
+    return ("table", ["rule", "Hoefler & Belli (SC'15)", "how this report meets it"], rows, None)
+
+
+def provenance_blocks(loaded, groups, summaries):
+    out = [("h", 2, "Setup and provenance")]
+    runs = loaded.runs
+    getters = [("hosts", lambda r: r.hosts), ("nodes", lambda r: r.nodes),
+               ("CPU model", lambda r: r.prov.get("cpu")), ("cores per node", lambda r: r.prov.get("cores")),
+               ("compiler", lambda r: r.prov.get("compiler")), ("flags", lambda r: r.prov.get("flags")),
+               ("MPI", lambda r: r.prov.get("mpi")), ("HDF5", lambda r: r.prov.get("hdf5")),
+               ("BLAS", lambda r: r.prov.get("blas")),
+               ("git commit", lambda r: (f"{r.prov.get('git')}" + (" (dirty)" if r.prov.get("dirty") else ""))
+                if r.prov.get("git") else None),
+               ("Slurm job", lambda r: r.prov.get("slurm_job_id")), ("tag", lambda r: r.tag)]
+    rows = []
+    for name, get in getters:
+        for value, n in sorted(_distinct(runs, get).items(), key=lambda kv: (-kv[1], kv[0])):
+            rows.append([name, value, str(n)])
+    dates = sorted(str(r.prov["utc"]) for r in runs if r.prov.get("utc"))
+    rows.append(["run dates (UTC)", f"{dates[0]} .. {dates[-1]}" if dates else "(not recorded)", str(len(dates))])
+    out.append(("table", ["field", "value", "records"], rows,
+                f"Distinct values over all {len(runs)} valid records (schema {SCHEMA})."))
+    for bf in loaded.benches:
+        ctx = bf.context
+        keys = ("host_name", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled", "library_build_type", "date", "executable")
+        out.append(("p", f"Benchmark file `{bf.path}`: " +
+                    ", ".join(f"{k} = {ctx[k]}" for k in keys if k in ctx) + "."))
+    out.append(("p", f"Report generator: Python {platform.python_version()}, numpy {numpy.__version__}, "
+                     f"matplotlib {matplotlib.__version__}."))
+    out.append(("h", 3, "Input files"))
+    out.append(("table", ["file", "kind", "entries", "sha256"],
+                [[p, kind, str(n), f"`{h[:16]}...`" if h else "-"] for p, h, kind, n in loaded.files], None))
+
+    out.append(("h", 3, "Failed runs"))
+    failed = [r for r in runs if not r.ok]
+    if failed:
+        out.append(("table", ["where", "app", "backend", "nodes x ranks x threads", "status", "message"],
+                    [[r.where(), r.app, r.backend, f"{r.nodes} x {r.ranks} x {r.threads}", r.status,
+                      str(r.raw.get("error") or r.raw.get("message") or "")] for r in failed], None))
+    else:
+        out.append(("p", "None: every valid record has status \"ok\"."))
+
+    out.append(("h", 3, "Missing cells"))
+    out.append(("p", "Rule: within one group (same app, data and params), every parallel form of that app is "
+                     "expected at every worker count p that any parallel form of the group has a successful run "
+                     "at. A (form, p) without a successful run is a missing cell; the answers do not guess there. "
+                     "The sequential form has only p = 1 and is not part of the rule."))
+    miss = []
+    for gs in summaries:
+        for backend, ws in gs.missing.items():
+            for w in ws:
+                nf = gs.failed_cells.get((backend, w), 0)
+                miss.append([gs.gid, backend, str(w), f"{nf} failed" if nf else "not run"])
+    for g in groups:
+        if not g.runs:
+            miss.append([g.gid, ", ".join(sorted({r.backend for r in g.failed}, key=form_rank)), "all",
+                         f"{len(g.failed)} failed, no successful run in this group"])
+    if miss:
+        out.append(("table", ["group", "form", "p", "why"], miss, None))
+    else:
+        out.append(("p", "None."))
+
+    out.append(("h", 3, "Skipped input"))
+    skipped = [f"{p}: {kind}" for p, kind in loaded.unreadable()] + list(loaded.warnings)
+    if skipped:
+        out.append(("ul", skipped))
+    else:
+        out.append(("p", "None: every line was a valid record."))
+    out.append(("h", 2, "Checklist: Hoefler & Belli's twelve rules"))
+    out.append(_checklist(loaded, summaries))
+    return out
+
+
+def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig):
+    ok = sum(1 for r in loaded.runs if r.ok)
+    blocks = [("h", 1, TITLE)]
+    blocks.append(("p", f"Inputs: {fmt.plural(len(loaded.runs), 'valid run record')} ({ok} ok, "
+                        f"{len(loaded.runs) - ok} not ok) from "
+                        + ", ".join(f"`{p}`" for p, _, kind, _ in loaded.files if kind == "records")
+                        + (f"; {fmt.plural(len(loaded.benches), 'benchmark file')}" if loaded.benches else "")
+                        + (f"; {fmt.plural(len(loaded.warnings), 'input line')} skipped (listed under Skipped input)"
+                           if loaded.warnings else "")
+                        + f". {fmt.plural(len(summaries), 'group')} of runs with the same workload, data and "
+                          "parameters. Figures are under `figures/` as PNG and SVG."))
+    blocks.append(("h", 2, "Answers"))
+    blocks.append(("p", "Generated from the data by the rules under Method; the numbers behind each statement are "
+                        "in the group tables and figures."))
+    for a in answers:
+        blocks.append(("h", 3, a.question))
+        blocks.append(("p", "**" + a.short + "**"))
+        if a.details:
+            blocks.append(("ul", a.details))
+    blocks += method_blocks()
+    fignum = [0]
+    for app in sorted({gs.group.app for gs in summaries}):
+        blocks.append(("h", 2, f"Results: {APP_NAMES.get(app, app)} (`{app}`)"))
+        for gs in summaries:
+            if gs.group.app == app:
+                blocks += group_blocks(gs, group_figs[gs.gid], fignum)
+    if loaded.benches:
+        blocks += bench_blocks(bench_rows, bench_fig, fignum)
+    blocks += provenance_blocks(loaded, groups, summaries)
+    return blocks

@@ -1,0 +1,519 @@
+"""Figures of the report: strong scaling, efficiency, phases, k-means quality, regression loss,
+microbenchmarks. Each is saved as PNG and SVG and kept open for the PDF.
+
+Choices that follow Hoefler & Belli (SC'15): every repetition is drawn, not only the median;
+measured points are not joined by lines, because a worker count between two measured ones
+does not exist (only models -- ideal scaling, the fitted Amdahl bound -- are drawn as curves);
+the base case of each speedup is named in the axis label and caption.
+"""
+
+import os
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")   # no display on build machines; also makes output independent of $DISPLAY
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator  # noqa: E402
+
+from . import fmt, stats  # noqa: E402
+from .records import form_rank  # noqa: E402
+
+DPI = 150
+SIZE_STD = (8, 5)        # 1200 x 750 px at DPI
+SIZE_WIDE = (12, 4.5)    # 1800 x 675 px: figures with several panels side by side
+
+
+def bench_size(n_rows):
+    # Height grows with the number of benchmarks; halves keep the pixel size an exact integer.
+    return (9, 2 + 0.5 * n_rows)
+
+
+def setup():
+    matplotlib.rcParams.update({
+        "svg.hashsalt": "hpcb-report",   # fixed ids in SVG output, so reruns give identical files
+        "svg.fonttype": "path",          # glyphs as paths: the SVG needs no fonts on the reader's side
+        "pdf.fonttype": 42,
+        "font.size": 10,
+        "axes.titlesize": 11,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "legend.fontsize": 8.5,
+        "legend.framealpha": 0.9,
+    })
+
+
+_STYLE = {"seq": ("0.2", "s"), "omp": ("tab:blue", "o"), "mpi": ("tab:orange", "^")}
+_EXTRA = [("tab:green", "D"), ("tab:purple", "v"), ("tab:brown", "P"), ("tab:pink", "X")]
+
+
+def style(backend):
+    if backend in _STYLE:
+        return _STYLE[backend]
+    return _EXTRA[sum(map(ord, backend)) % len(_EXTRA)]
+
+
+@dataclass
+class Figure:
+    name: str          # file stem under figures/
+    caption: str
+    fig: object        # matplotlib Figure, closed after the PDF is written
+    size_px: tuple     # (width, height) of the PNG
+
+
+def save(f, outdir):
+    os.makedirs(outdir, exist_ok=True)
+    f.fig.savefig(os.path.join(outdir, f.name + ".png"), dpi=DPI)
+    # No date in the SVG metadata: the same data must give the same file.
+    f.fig.savefig(os.path.join(outdir, f.name + ".svg"), metadata={"Date": None})
+
+
+def _new(size, ncols=1):
+    fig, axes = plt.subplots(1, ncols, figsize=size, dpi=DPI, layout="constrained")
+    return fig, axes
+
+
+def _series(gs):
+    """Cells split into series drawn with one style: a form, and within MPI one series per
+    threads-per-rank and node count (hybrid or multi-node runs are not the same curve)."""
+    out = {}
+    for backend, cells in gs.cells.items():
+        for c in cells:
+            key = (backend, c.nodes, c.threads if backend == "mpi" else None)
+            out.setdefault(key, []).append(c)
+    labels = {}
+    per_backend = {}
+    for key in out:
+        per_backend.setdefault(key[0], []).append(key)
+    for backend, keys in per_backend.items():
+        for key in keys:
+            extra = []
+            if len(keys) > 1 and key[2] is not None:
+                extra.append(f"{key[2]} thread{'s' if key[2] != 1 else ''}/rank")
+            if key[1] > 1:
+                extra.append(f"{key[1]} nodes")
+            labels[key] = backend + (f" ({', '.join(extra)})" if extra else "")
+    return [(labels[k], k[0], v) for k, v in out.items()]
+
+
+_ALT_MARKERS = ["s", "D", "v", "P", "X", "h"]
+
+
+def _series_styles(series):
+    """(color, marker) per series: a form keeps its colour; its second and later series
+    (hybrid, multi-node) get other markers so they can be told apart."""
+    seen = {}
+    out = []
+    for _, backend, _ in series:
+        color, marker = style(backend)
+        k = seen.get(backend, 0)
+        seen[backend] = k + 1
+        out.append((color, marker if k == 0 else _ALT_MARKERS[(k - 1) % len(_ALT_MARKERS)]))
+    return out
+
+
+def _offsets(n):
+    # Series at the same worker count are nudged apart (x 2^+-0.04) so their markers stay visible.
+    return [2 ** (0.04 * (i - (n - 1) / 2)) for i in range(n)]
+
+
+def _worker_axis(ax, counts):
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(counts))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    lo, hi = min(counts), max(counts)
+    ax.set_xlim(lo / 2 ** 0.35, hi * 2 ** 0.35)
+    ax.set_xlabel("workers p = ranks x threads (log2 scale)")
+
+
+def _log_y(ax, lo, hi):
+    """Log y axis with readable plain-number ticks, also over less than a decade."""
+    ax.set_yscale("log")
+    subs = (1.0, 2.0, 5.0) if hi / lo > 8 else (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(lo / 1.25, hi * 1.25)
+
+
+def _form_grid(gs, backend):
+    """Model curves of one form span only the worker counts that form was measured at."""
+    return _grid([c.workers for c in gs.cells.get(backend, [])])
+
+
+def _grid(counts):
+    lo, hi = min(counts), max(counts)
+    steps = 60
+    return [lo * (hi / lo) ** (i / steps) for i in range(steps + 1)] if hi > lo else [lo]
+
+
+def _title(gs, what):
+    app = {"kmeans": "k-means", "nlreg": "regression"}.get(gs.group.app, gs.group.app)
+    stem = os.path.splitext(os.path.basename(str(gs.group.dataset.get("path") or "data")))[0]
+    return f"{app} on {stem}: {what}"
+
+
+def _amdahl_note(gs):
+    parts = [f"{b} f = {fmt.fixed(f, 3)}" for b, f in gs.amdahl.items() if f is not None and b != "seq"]
+    return "; ".join(parts)
+
+
+def _missing_note(ax, gs):
+    """Name missing cells inside the plot, so an absent marker is not read as an oversight."""
+    parts = []
+    for backend, ws in gs.missing.items():
+        failed = [w for w in ws if gs.failed_cells.get((backend, w))]
+        never = [w for w in ws if w not in failed]
+        for group, why in ((failed, "failed"), (never, "not run")):
+            if group:
+                parts.append(f"{backend} p={','.join(map(str, group))} {why}")
+    if parts:
+        ax.text(0.99, 0.02, "missing: " + "; ".join(parts), transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=8.5, color="firebrick", wrap=True,
+                bbox=dict(facecolor="white", edgecolor="firebrick", boxstyle="round,pad=0.3"))
+    return parts
+
+
+def fig_time(gs):
+    fig, ax = _new(SIZE_STD)
+    counts = gs.worker_counts()
+    series = _series(gs)
+    # A log axis cannot show a zero time (a run too short for the timer); such points are left out.
+    positive = [t for c in gs.all_cells() for t in c.times if t > 0]
+    lo, hi = (min(positive), max(positive)) if positive else (None, None)
+    for off, (color, marker), (label, backend, cells) in zip(_offsets(len(series)), _series_styles(series), series):
+        for c in cells:
+            ax.scatter([c.workers * off] * c.n, c.times, s=12, color=color, marker=marker,
+                       alpha=0.35, linewidths=0, zorder=2)
+        x = [c.workers * off for c in cells]
+        med = [c.median for c in cells]
+        ax.errorbar(x, med, yerr=[[c.median - c.q1 for c in cells], [c.q3 - c.median for c in cells]],
+                    fmt=marker, color=color, ms=7, capsize=3, linestyle="none", zorder=3,
+                    label=f"{label}: median, IQR bar, all runs as dots")
+    grid = _grid(counts)
+    base = gs.seq
+    if base is not None:
+        ax.axhline(base.median, color="0.2", lw=1, ls="--", zorder=1,
+                   label=f"sequential median {fmt.secs(base.median)} s")
+        ax.plot(grid, [base.median / p for p in grid], color="0.45", lw=1, ls=":",
+                label="ideal: sequential time / p")
+        if lo is not None and base.median > 0:
+            lo = min(lo, base.median / max(counts))
+    for backend, f in gs.amdahl.items():
+        one = gs.one.get(backend)
+        if f is None or one is None or backend == "seq":
+            continue
+        color, _ = style(backend)
+        fg = _form_grid(gs, backend)
+        ax.plot(fg, [one.median * (f + (1 - f) / p) for p in fg], color=color, lw=1.2, ls="--",
+                alpha=0.8, label=f"Amdahl fit, {backend}: f = {fmt.fixed(f, 3)}")
+    _worker_axis(ax, counts)
+    if lo is not None:
+        _log_y(ax, lo, hi)
+    missing = _missing_note(ax, gs)
+    ax.set_ylabel("total time per run [s]" + (" (log scale)" if lo is not None else ""))
+    ax.set_title(_title(gs, "run time against workers"))
+    ax.legend(loc="best")
+    base_txt = (f"The sequential median ({fmt.secs(base.median)} s, n={base.n}) is the dashed line; "
+                "the dotted line is ideal scaling from it. " if base else "There is no sequential run in this group. ")
+    caption = (f"Strong scaling of {gs.group.app}: total time per run against workers p (log2 axis, log time axis). "
+               "Large markers are medians with inter-quartile bars, small dots every repetition. " + base_txt +
+               "Dashed coloured curves are Amdahl's law fitted to each form's speedup over its own single-worker run"
+               + (f" ({_amdahl_note(gs)})" if _amdahl_note(gs) else "") + ", drawn over the range each form was "
+               "measured at. Measured points are not joined: no worker counts lie between them."
+               + (f" Missing cells (no successful run): {', '.join(missing)}." if missing else ""))
+    return Figure(f"{gs.gid}-time", caption, fig, _px(SIZE_STD))
+
+
+def fig_speedup(gs):
+    fig, ax = _new(SIZE_STD)
+    counts = gs.worker_counts()
+    series = [s for s in _series(gs) if s[1] != "seq"]
+    vals = [1.0]
+    any_ci = False
+    over_labelled = False
+    for off, (color, marker), (label, backend, cells) in zip(_offsets(len(series)), _series_styles(series), series):
+        pts = [c for c in cells if c.vs_one is not None and c.vs_one.speedup]
+        if not pts:
+            continue
+        x = [c.workers * off for c in pts]
+        s = [c.vs_one.speedup for c in pts]
+        vals += s
+        err = [[0.0] * len(pts), [0.0] * len(pts)]
+        for i, c in enumerate(pts):
+            ci = c.vs_one.verdict.get("ci")
+            if ci:
+                any_ci = True
+                err[0][i], err[1][i] = max(0.0, s[i] - ci[0]), max(0.0, ci[1] - s[i])
+                vals += list(ci)
+        one = pts[0].vs_one.baseline
+        ax.errorbar(x, s, yerr=err, fmt=marker, color=color, ms=7, capsize=3, linestyle="none", zorder=3,
+                    label=f"{label} (base: its 1-worker run, {fmt.secs(one.median)} s)")
+        over = [c for c in pts if c.oversubscribed]
+        if over:
+            ax.scatter([c.workers * off for c in over], [c.vs_one.speedup for c in over], s=160,
+                       facecolors="none", edgecolors="red", linewidths=1.2, zorder=4,
+                       label=None if over_labelled else "more workers than cores (oversubscribed)")
+            over_labelled = True
+    grid = _grid(counts)
+    ax.plot(grid, grid, color="0.3", lw=1, ls=":", label="ideal: S = p")
+    vals += [max(counts)]
+    for backend, f in gs.amdahl.items():
+        if f is None or backend == "seq":
+            continue
+        color, _ = style(backend)
+        fg = _form_grid(gs, backend)
+        ax.plot(fg, [stats.amdahl_speedup(f, p) for p in fg], color=color, lw=1.2, ls="--", alpha=0.8,
+                label=f"Amdahl bound fitted to {backend}: f = {fmt.fixed(f, 3)}")
+    _worker_axis(ax, counts)
+    _missing_note(ax, gs)
+    ax.set_yscale("log", base=2)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_ylim(min(vals) / 1.3, max(vals) * 1.3)
+    ax.set_ylabel("speedup S = T(1 worker) / T(p) (log2 scale)")
+    ax.set_title(_title(gs, "speedup over the single-worker run of the same form"))
+    ax.legend(loc="upper left")
+    caption = (f"Speedup of each parallel form of {gs.group.app} over its own single-worker run "
+               "(absolute base times in the legend), ratio of medians. "
+               + ("Bars are 95% confidence intervals (from the order statistics of both medians); "
+                  if any_ci else "No bars: confidence intervals need at least 7 repetitions per configuration; ")
+               + "the dotted diagonal is ideal speedup and the dashed curves are Amdahl's law fitted by least "
+               "squares on 1/S. Speedups over the sequential run are in the tables.")
+    return Figure(f"{gs.gid}-speedup", caption, fig, _px(SIZE_STD))
+
+
+def fig_efficiency(gs):
+    fig, ax = _new(SIZE_STD)
+    counts = gs.worker_counts()
+    series = [s for s in _series(gs) if s[1] != "seq"]
+    top = 1.1
+    for off, (color, marker), (label, backend, cells) in zip(_offsets(len(series)), _series_styles(series), series):
+        pts = [c for c in cells if c.vs_one is not None and c.vs_one.efficiency is not None]
+        if not pts:
+            continue
+        e = [c.vs_one.efficiency for c in pts]
+        top = max(top, max(e) * 1.1)
+        ax.plot([c.workers * off for c in pts], e, marker=marker, color=color, ms=7, linestyle="none",
+                label=f"{label} (vs its 1-worker run)", zorder=3)
+    ax.axhline(1.0, color="0.3", lw=1, ls=":", label="ideal: E = 1")
+    for backend, f in gs.amdahl.items():
+        if f is None or backend == "seq":
+            continue
+        color, _ = style(backend)
+        fg = _form_grid(gs, backend)
+        ax.plot(fg, [stats.amdahl_speedup(f, p) / p for p in fg], color=color, lw=1.2, ls="--",
+                alpha=0.8, label=f"Amdahl fit, {backend}: f = {fmt.fixed(f, 3)}")
+    _worker_axis(ax, counts)
+    ax.set_ylim(0, top)
+    ax.set_ylabel("parallel efficiency E = S / p")
+    ax.set_title(_title(gs, "parallel efficiency"))
+    ax.legend(loc="lower left")
+    caption = (f"Parallel efficiency E = S/p of {gs.group.app}, S being the speedup over the single-worker run "
+               "of the same form (medians). The dotted line is ideal efficiency, dashed curves the fitted Amdahl bound.")
+    return Figure(f"{gs.gid}-efficiency", caption, fig, _px(SIZE_STD))
+
+
+PHASE_COLORS = {"compute": "#4c72b0", "comm": "#dd8452", "io": "#55a868", "init": "#8172b3", "other": "#bbbbbb"}
+
+
+def fig_phases(gs):
+    fig, ax = _new(SIZE_STD)
+    cells = gs.all_cells()
+    x, labels, pos = [], [], 0.0
+    prev = None
+    for c in cells:
+        if prev is not None and c.backend != prev:
+            pos += 0.6      # a gap between forms
+        x.append(pos)
+        labels.append(f"{c.backend}\np={c.workers}" + (f"\n{c.nodes} nodes" if c.nodes > 1 else ""))
+        pos += 1
+        prev = c.backend
+    bottom = [0.0] * len(cells)
+    for ph in ("compute", "comm", "io", "init", "other"):
+        if ph == "other":
+            h = [max(0.0, c.median - sum(v for v in c.phases.values() if v)) for c in cells]
+        else:
+            h = [c.phases.get(ph) or 0.0 for c in cells]
+        if not any(h):
+            continue
+        ax.bar(x, h, bottom=bottom, width=0.75, color=PHASE_COLORS[ph], label=ph, edgecolor="white", linewidth=0.5)
+        bottom = [b + v for b, v in zip(bottom, h)]
+    for xi, c in zip(x, cells):
+        ax.text(xi, max(c.median, sum(v for v in c.phases.values() if v)), fmt.secs(c.median),
+                ha="center", va="bottom", fontsize=7.5)
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, fontsize=8.5)
+    ax.grid(axis="x", visible=False)
+    ax.set_ylim(0, (max(bottom + [c.median for c in cells]) or 1.0) * 1.12)
+    ax.set_ylabel("time per run [s] (median of each phase)")
+    ax.set_xlabel("form and workers p")
+    ax.set_title(_title(gs, "time per phase"))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", ncol=5)
+    caption = (f"Per-phase times of {gs.group.app} for every configuration: the median over repetitions of each "
+               "phase as recorded by the program (compute, comm = communication and synchronisation, io = reading "
+               "the input, init), stacked; 'other' is the median total minus the sum of the phase medians (not "
+               "shown when negative). The number on each bar is the median total time.")
+    return Figure(f"{gs.gid}-phases", caption, fig, _px(SIZE_STD))
+
+
+def _metric(r, key):
+    v = r.result.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def fig_quality(gs):
+    fig, axes = _new(SIZE_WIDE, ncols=3)
+    counts = gs.worker_counts()
+    series = _series(gs)
+    for ax, key, ylabel in zip(axes, ("accuracy", "nmi", "inertia"),
+                               ("accuracy (fraction, majority label per cluster)",
+                                "normalised mutual information", "inertia (sum of squared distances, scaled units)")):
+        seen = []
+        for off, (color, marker), (label, backend, cells) in zip(_offsets(len(series)), _series_styles(series),
+                                                                 series):
+            xs, ys = [], []
+            for c in cells:
+                for r in c.runs:
+                    v = _metric(r, key)
+                    if v is not None:
+                        xs.append(c.workers * off)
+                        ys.append(v)
+            if ys:
+                seen += ys
+                ax.plot(xs, ys, marker=marker, color=color, linestyle="none", ms=6, alpha=0.7, label=label)
+        _worker_axis(ax, counts)
+        ax.set_ylabel(ylabel)
+        ax.set_title(key if key != "nmi" else "NMI")
+        if not seen:
+            ax.text(0.5, 0.5, "not recorded\n(no labels in the dataset)" if key != "inertia" else "not recorded",
+                    transform=ax.transAxes, ha="center", va="center", color="0.4")
+            ax.set_yticks([])
+            continue
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+        if max(seen) == min(seen):
+            v = seen[0]
+            pad = abs(v) * 0.01 or 0.01
+            ax.set_ylim(v - pad, v + pad)
+            ax.text(0.5, 0.9, f"identical in all {len(seen)} runs: {fmt.sig(v, 6)}", transform=ax.transAxes,
+                    ha="center", fontsize=8.5, color="0.25",
+                    bbox=dict(facecolor="white", edgecolor="0.8", boxstyle="round,pad=0.3"))
+        else:
+            ax.text(0.5, 0.9, f"range {fmt.sig(min(seen), 6)} .. {fmt.sig(max(seen), 6)}", transform=ax.transAxes,
+                    ha="center", fontsize=8.5, color="0.25",
+                    bbox=dict(facecolor="white", edgecolor="0.8", boxstyle="round,pad=0.3"))
+    axes[0].legend(loc="lower left")
+    fig.suptitle(_title(gs, "clustering result against workers"))
+    caption = (f"Result quality of {gs.group.app} against workers p, every repetition of every form drawn "
+               "(forms nudged sideways): clustering accuracy against the true labels, normalised mutual "
+               "information, and the final inertia. A change with p would show as a vertical spread.")
+    return Figure(f"{gs.gid}-quality", caption, fig, _px(SIZE_WIDE))
+
+
+def fig_loss(gs):
+    """Loss per epoch against the exact least-squares optimum; identical traces drawn once."""
+    traces = {}
+    opt = None
+    for c in gs.all_cells():
+        for r in c.runs:
+            lt = r.result.get("loss_trace")
+            if not isinstance(lt, dict) or not lt.get("epoch") or not lt.get("mse"):
+                continue
+            key = (tuple(lt["epoch"]), tuple(lt["mse"]))
+            traces.setdefault(key, {}).setdefault(c.backend, set()).add(c.workers)
+            if opt is None and isinstance(r.result.get("mse_optimum"), (int, float)):
+                opt = float(r.result["mse_optimum"])
+    if not traces:
+        return None
+    fig, (ax1, ax2) = _new(SIZE_WIDE, ncols=2)
+    styles = ["-", "--", "-.", ":"]
+    colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+    for i, ((ep, mse), who) in enumerate(sorted(traces.items(), key=lambda kv: sorted(kv[1]))):
+        label = "; ".join(f"{b} p={','.join(map(str, sorted(ws)))}"
+                          for b, ws in sorted(who.items(), key=lambda kv: form_rank(kv[0])))
+        kw = dict(color=colors[i % len(colors)], ls=styles[i % len(styles)], lw=1.5, marker=".", ms=5)
+        pts = [(e, m) for e, m in zip(ep, mse) if e > 0 and m is not None and m > 0]
+        ax1.plot([e for e, _ in pts], [m for _, m in pts], label=label, **kw)
+        if opt is not None:
+            ex = [(e, m - opt) for e, m in pts if m - opt > 0]
+            ax2.plot([e for e, _ in ex], [m for _, m in ex], label=label, **kw)
+    if opt is not None:
+        ax1.axhline(opt, color="0.2", lw=1, ls=":", label=f"exact optimum MSE* = {fmt.sig(opt, 6)}")
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch (log scale)")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax1.set_ylabel("training MSE (log scale)")
+    ax1.set_title("mean squared error per epoch")
+    ax1.legend(loc="upper right")
+    ax2.set_ylabel("MSE - MSE* (log scale)")
+    ax2.set_title("distance to the exact optimum")
+    if opt is None:
+        ax2.text(0.5, 0.5, "no mse_optimum recorded", transform=ax2.transAxes, ha="center", color="0.4")
+    fig.suptitle(_title(gs, "loss per epoch"))
+    n = len(traces)
+    caption = ("Training loss of the regression per epoch (epochs sampled on a log scale) and its distance to "
+               "the exact least-squares optimum MSE*. "
+               + ("All configurations recorded the same trace, drawn once; the legend lists them."
+                  if n == 1 else f"{n} different traces were recorded; each is drawn once with the configurations "
+                  "that produced it in the legend."))
+    return Figure(f"{gs.gid}-loss", caption, fig, _px(SIZE_WIDE))
+
+
+def fig_bench(rows):
+    rows = [r for r in rows if r.real_s]
+    if not rows:
+        return None
+    size = bench_size(len(rows))
+    fig, ax = _new(size)
+    sources = {r.source for r in rows}
+    names = [(r.name if len(sources) == 1 else f"{os.path.basename(r.source)}: {r.name}") for r in rows]
+    y = list(range(len(rows)))[::-1]
+    for yi, r in zip(y, rows):
+        if len(r.real_s) > 1:
+            ax.plot([min(r.real_s), max(r.real_s)], [yi, yi], color="0.35", lw=1.2, zorder=2)
+        ax.plot(r.real_s, [yi] * len(r.real_s), "o", color="0.35", ms=4, alpha=0.7, zorder=3)
+        ax.plot([r.median], [yi], "D", color="#4c72b0", ms=9, zorder=4)
+        ax.text(r.median, yi + 0.18, fmt.si_time(r.median), fontsize=8.5, ha="center", va="bottom")
+    ax.set_yticks(y)
+    ax.set_yticklabels([n.replace("$", r"\$") for n in names], fontsize=8.5)
+    ax.set_xscale("log")
+    lo, hi = min(min(r.real_s) for r in rows), max(max(r.real_s) for r in rows)
+    ax.set_xlim(lo / 3, hi * 3)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.si_time(v)))
+    ax.set_ylim(-0.6, len(rows) - 0.3)
+    ax.set_xlabel("real (wall-clock) time per iteration (log scale)")
+    ax.grid(axis="y", visible=False)
+    ax.set_title("Google Benchmark microbenchmarks")
+    ax.plot([], [], "D", color="#4c72b0", ms=8, label="median")
+    ax.plot([], [], "o-", color="0.35", ms=4, label="each repetition, line min to max")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+    caption = ("Microbenchmarks (Google Benchmark): median real (wall-clock) time per iteration (diamond), every "
+               "repetition as a dot and the min-max range as a line, on a log time axis; a benchmark written only "
+               "as aggregates shows its median aggregate.")
+    return Figure("bench", caption, fig, _px(size))
+
+
+def _px(size):
+    return (round(size[0] * DPI), round(size[1] * DPI))
+
+
+def group_figures(gs):
+    out = [fig_time(gs)]
+    if any(c.vs_one is not None and c.workers > 1 for c in gs.all_cells()):
+        out += [fig_speedup(gs), fig_efficiency(gs)]
+    out.append(fig_phases(gs))
+    if gs.group.app == "kmeans":
+        out.append(fig_quality(gs))
+    elif gs.group.app == "nlreg":
+        loss = fig_loss(gs)
+        if loss is not None:
+            out.append(loss)
+    return out
+
+
+def close(figs):
+    for f in figs:
+        plt.close(f.fig)

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Write the performance report from run records (JSON Lines, schema run/1) and optional
+Google Benchmark JSON files.
+
+    report/make_report.py --out report/out results/runs.jsonl [results/bench/*.json]
+
+Output folder: report.md, report.html (self-contained), report.pdf, summary.json (every table
+number at full precision), figures/*.png and figures/*.svg. Exit status 0 on success, 1 when
+there are no run records, 2 on a usage error. Needs numpy and matplotlib (Debian's /usr/bin/python3).
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+PROG = "make_report"
+
+# Run as a script, Python puts report/ itself first on sys.path; import the modules as the
+# `report` package from the repository root instead, so they cannot shadow other modules.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
+    sys.path.pop(0)
+sys.path.insert(0, os.path.dirname(_HERE))
+
+try:
+    import matplotlib  # noqa: F401  (imported only to fail early with a clear message)
+    import numpy  # noqa: F401
+except ImportError as e:
+    print(f"{PROG}: error: {e.name} is not importable by {sys.executable}; run the report with an interpreter "
+          "that has numpy and matplotlib (on Debian /usr/bin/python3 with python3-numpy python3-matplotlib)",
+          file=sys.stderr)
+    sys.exit(1)
+
+from report import answers, compose, figures, records, render, summary  # noqa: E402
+
+
+def _cell_json(c):
+    def cmp(k):
+        if k is None:
+            return None
+        return {"baseline": {"backend": k.baseline.backend, "config": list(k.baseline.config),
+                             "median_s": k.baseline.median, "n": k.baseline.n},
+                "p": k.p, "speedup": k.speedup, "efficiency": k.efficiency,
+                "verdict": k.verdict["verdict"], "method": k.verdict["method"],
+                "ci": list(k.verdict["ci"]) if k.verdict["ci"] else None, "p_value": k.verdict["p"]}
+    return {"backend": c.backend, "nodes": c.nodes, "ranks": c.ranks, "threads": c.threads, "workers": c.workers,
+            "n": c.n, "times_s": c.times, "median_s": c.median, "mean_s": c.mean, "q1_s": c.q1, "q3_s": c.q3,
+            "iqr_s": c.iqr, "median_ci_s": list(c.ci[:2]) if c.ci else None,
+            "median_ci_coverage": c.ci[2] if c.ci else None, "phases_median_s": c.phases,
+            "cores": c.cores, "oversubscribed": c.oversubscribed,
+            "vs_seq": cmp(c.vs_seq), "vs_one": cmp(c.vs_one), "karp_flatt": c.karp_flatt}
+
+
+def summary_json(summaries, answer_list, figs):
+    return {
+        "groups": [{"gid": gs.gid, "app": gs.group.app, "dataset": gs.group.dataset, "params": gs.group.params,
+                    "amdahl_serial_fraction": gs.amdahl,
+                    "missing_cells": gs.missing,
+                    "failed_runs": len(gs.group.failed),
+                    "cells": [_cell_json(c) for c in gs.all_cells()]} for gs in summaries],
+        "answers": [{"key": a.key, "question": a.question, "short": a.short, "details": a.details}
+                    for a in answer_list],
+        "figures": [{"name": f.name, "caption": f.caption, "png": f"figures/{f.name}.png",
+                     "svg": f"figures/{f.name}.svg", "size_px": list(f.size_px)} for f in figs],
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default="report/out", help="output folder (default: report/out)")
+    ap.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")
+    ap.add_argument("inputs", nargs="*", metavar="FILE",
+                    help="run-record JSONL files and Google Benchmark JSON files (told apart by content)")
+    args = ap.parse_args(argv)
+
+    def warn(msg):
+        print(f"{PROG}: warning: {msg}", file=sys.stderr)
+
+    if not args.inputs:
+        print(f"{PROG}: error: no input files given (expected run records such as results/runs.jsonl)",
+              file=sys.stderr)
+        return 1
+    loaded = records.load(args.inputs, warn=warn)
+    if not loaded.runs:
+        # One line that says why, per input file (empty, unreadable, only benchmarks, no valid line).
+        why = "; ".join(f"{p}: {kind if kind.startswith('unreadable') else 'benchmark file' if kind == 'benchmark' else 'no valid records'}"
+                        for p, _, kind, _ in loaded.files)
+        print(f"{PROG}: error: no run records to report ({why})", file=sys.stderr)
+        return 1
+    for path, kind in loaded.unreadable():
+        warn(f"{path}: {kind}; skipped")
+
+    groups = records.group(loaded.runs)
+    summaries = summary.summarise_all(groups)
+
+    figdir = os.path.join(args.out, "figures")
+    os.makedirs(figdir, exist_ok=True)
+    # Figures of an earlier report with other groups would linger and mislead: clear our own kinds.
+    for stale in glob.glob(os.path.join(figdir, "*.png")) + glob.glob(os.path.join(figdir, "*.svg")):
+        os.remove(stale)
+
+    figures.setup()
+    group_figs, all_figs = {}, []
+    for gs in summaries:
+        group_figs[gs.gid] = figures.group_figures(gs)
+        all_figs += group_figs[gs.gid]
+    bench_rows = summary.summarise_benches(loaded.benches)
+    bench_fig = figures.fig_bench(bench_rows) if bench_rows else None
+    if bench_fig is not None:
+        all_figs.append(bench_fig)
+    for f in all_figs:
+        figures.save(f, figdir)
+    answer_list = answers.all_answers(summaries, {f.name for f in all_figs})
+
+    blocks = compose.build(loaded, groups, summaries, answer_list, group_figs, bench_rows, bench_fig)
+    with open(os.path.join(args.out, "report.md"), "w") as fh:
+        fh.write(render.markdown(blocks))
+    with open(os.path.join(args.out, "report.html"), "w") as fh:
+        fh.write(render.html_page(blocks, figdir, compose.TITLE))
+    render.pdf(blocks, os.path.join(args.out, "report.pdf"), {f.name: f for f in all_figs})
+    figures.close(all_figs)
+    with open(os.path.join(args.out, "summary.json"), "w") as fh:
+        json.dump(summary_json(summaries, answer_list, all_figs), fh, indent=1, sort_keys=True)
+        fh.write("\n")
+
+    if not args.quiet:
+        print(f"{PROG}: {len(loaded.runs)} records in {len(summaries)} groups, {len(all_figs)} figures -> "
+              f"{os.path.join(args.out, 'report.html')} (also report.md, report.pdf)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Loading, validation and grouping of run records ("run/1") and Google Benchmark JSON.
+
+The report never averages records that did different work: records are grouped by
+(app, dataset content hash, all params), and inside a group by form (backend) and
+configuration (nodes, ranks, threads). Bad input is skipped with a warning that names
+the file and line, so one broken line does not cost the whole report.
+"""
+
+import hashlib
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+
+SCHEMA = "run/1"
+# Known forms in the order the report lists them; other backend names sort after these.
+FORM_ORDER = ("seq", "omp", "mpi")
+FORM_NAMES = {"seq": "sequential", "omp": "OpenMP (shared memory)", "mpi": "MPI"}
+
+
+def form_rank(backend):
+    return (FORM_ORDER.index(backend), "") if backend in FORM_ORDER else (len(FORM_ORDER), backend)
+
+
+@dataclass
+class Run:
+    """One validated run record. `raw` keeps the whole line for fields the report does not model."""
+    app: str
+    backend: str
+    nodes: int
+    ranks: int
+    threads: int
+    workers: int
+    dataset: dict
+    params: dict
+    status: str
+    result: dict
+    time_s: dict
+    prov: dict
+    hosts: list
+    tag: object
+    source: str          # file name
+    line: int            # 1-based line number in that file
+    raw: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def ok(self):
+        return self.status == "ok"
+
+    @property
+    def config(self):
+        return (self.nodes, self.ranks, self.threads)
+
+    @property
+    def total(self):
+        return self.time_s.get("total")
+
+    def where(self):
+        return f"{self.source}:{self.line}"
+
+
+@dataclass
+class BenchFile:
+    """A Google Benchmark JSON file: its context block (provenance) and benchmark entries."""
+    path: str
+    context: dict
+    benchmarks: list
+
+
+@dataclass
+class Loaded:
+    runs: list = field(default_factory=list)        # every valid record, ok or not
+    benches: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)    # "file:line: what; skipped"
+    files: list = field(default_factory=list)       # (path, sha256 or None, kind, entries)
+
+    def unreadable(self):
+        return [(p, kind) for p, _, kind, _ in self.files if kind.startswith("unreadable")]
+
+
+def _is_int(x):
+    # bool is a subclass of int in Python; `true` is not a rank count.
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_num(x):
+    return (_is_int(x) or isinstance(x, float)) and math.isfinite(x)
+
+
+def validate(obj):
+    """Return (Run fields dict, None) for a usable record or (None, reason)."""
+    if not isinstance(obj, dict):
+        return None, f"not a JSON object ({type(obj).__name__})"
+    schema = obj.get("schema")
+    if schema != SCHEMA:
+        return None, f"schema is {schema!r}, expected {SCHEMA!r}"
+    missing = [k for k in ("app", "backend", "status") if not isinstance(obj.get(k), str) or not obj.get(k)]
+    if missing:
+        return None, "missing or empty required field(s): " + ", ".join(missing)
+    ok = obj["status"] == "ok"
+    # A failed run may have died before it knew its configuration; only ok runs need it all.
+    required = ["ranks", "threads", "dataset", "params", "time_s", "result"] if ok else []
+    missing = [k for k in required if k not in obj or obj[k] is None]
+    if missing:
+        return None, "missing required field(s): " + ", ".join(missing)
+    ranks, threads = obj.get("ranks", 1), obj.get("threads", 1)
+    nodes = obj.get("nodes", 1)
+    for name, v in (("ranks", ranks), ("threads", threads), ("nodes", nodes)):
+        if not _is_int(v) or v < 1:
+            return None, f"{name} must be a positive integer, got {v!r}"
+    workers = obj.get("workers", ranks * threads)
+    if not _is_int(workers) or workers != ranks * threads:
+        return None, f"workers={workers!r} but ranks*threads={ranks * threads}"
+    dataset = obj.get("dataset") or {}
+    params = obj.get("params") or {}
+    if not isinstance(dataset, dict) or not isinstance(params, dict):
+        return None, "dataset and params must be JSON objects"
+    if ok and not (dataset.get("sha256") or dataset.get("path")):
+        return None, "dataset has neither sha256 nor path"
+    time_s = obj.get("time_s") or {}
+    result = obj.get("result") or {}
+    if not isinstance(time_s, dict) or not isinstance(result, dict):
+        return None, "time_s and result must be JSON objects"
+    if ok and not (_is_num(time_s.get("total")) and time_s["total"] >= 0):
+        return None, f"time_s.total must be a non-negative number, got {time_s.get('total')!r}"
+    prov = obj.get("prov") if isinstance(obj.get("prov"), dict) else {}
+    hosts = obj.get("hosts") if isinstance(obj.get("hosts"), list) else []
+    return dict(app=obj["app"], backend=obj["backend"], nodes=nodes, ranks=ranks, threads=threads,
+                workers=workers, dataset=dataset, params=params, status=obj["status"],
+                result=result, time_s=time_s, prov=prov, hosts=hosts, tag=obj.get("tag"),
+                raw=obj), None
+
+
+def _file_sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def load(paths, warn=None):
+    """Read run-record JSONL files and Google Benchmark JSON files.
+
+    A file is a benchmark file when its whole content parses as one JSON object with a
+    top-level "benchmarks" key (decided by content, not by name); otherwise it is read as
+    JSON Lines. `warn(msg)` is called for every skipped line; unreadable files are only
+    listed in `files` with kind "unreadable (reason)".
+    """
+    out = Loaded()
+
+    def note(msg):
+        out.warnings.append(msg)
+        if warn:
+            warn(msg)
+
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            # Not a line-level warning: the caller decides how to report an unreadable file.
+            out.files.append((path, None, f"unreadable ({e.strerror or e})", 0))
+            continue
+        # utf-8-sig: a byte-order mark from an editor must not make the first line malformed.
+        text = data.decode("utf-8-sig", errors="replace")
+        whole = None
+        if text.lstrip().startswith("{"):
+            try:
+                whole = json.loads(text)
+            except ValueError:
+                whole = None     # JSON Lines with more than one object, or broken: read per line
+        if isinstance(whole, dict) and "benchmarks" in whole:
+            benches = whole.get("benchmarks")
+            if not isinstance(benches, list):
+                note(f"{path}: \"benchmarks\" is not a list; skipped")
+                continue
+            ctx = whole.get("context") if isinstance(whole.get("context"), dict) else {}
+            out.benches.append(BenchFile(path, ctx, [b for b in benches if isinstance(b, dict)]))
+            out.files.append((path, _file_sha256(data), "benchmark", len(benches)))
+            continue
+        count = 0
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                note(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno}); line skipped")
+                continue
+            fields, reason = validate(obj)
+            if fields is None:
+                note(f"{path}:{lineno}: {reason}; record skipped")
+                continue
+            out.runs.append(Run(source=path, line=lineno, **fields))
+            count += 1
+        out.files.append((path, _file_sha256(data), "records", count))
+    return out
+
+
+def dataset_id(dataset):
+    # The content hash identifies the data; the path is only a fallback when no hash was recorded.
+    return dataset.get("sha256") or ("path:" + str(dataset.get("path")))
+
+
+def group_key(run):
+    params = json.dumps(run.params, sort_keys=True, separators=(",", ":"))
+    return (run.app, dataset_id(run.dataset), params)
+
+
+@dataclass
+class Group:
+    key: tuple
+    gid: str             # short, file-name-safe id used in figure names
+    app: str
+    dataset: dict
+    params: dict
+    runs: list = field(default_factory=list)     # ok runs only
+    failed: list = field(default_factory=list)   # status != "ok" with this key
+
+    def forms(self):
+        return sorted({r.backend for r in self.runs}, key=form_rank)
+
+    def cells(self, backend):
+        """{(nodes, ranks, threads): [ok runs]} for one form, ordered by workers then config."""
+        cells = {}
+        for r in self.runs:
+            if r.backend == backend:
+                cells.setdefault(r.config, []).append(r)
+        return dict(sorted(cells.items(), key=lambda kv: (kv[0][1] * kv[0][2], kv[0])))
+
+
+def _slug(text):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.") or "data"
+
+
+def make_gid(key, dataset):
+    stem = os.path.splitext(os.path.basename(str(dataset.get("path") or "data")))[0]
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:8]
+    return f"{key[0]}-{_slug(stem)}-{digest}"
+
+
+def group(runs):
+    """Group ok runs by (app, dataset, params); attach failed runs to the group they name.
+
+    Failed runs whose key matches no ok group get a group of their own (with no ok runs),
+    so they are still listed and count towards missing cells.
+    """
+    groups = {}
+    for r in runs:
+        key = group_key(r)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = Group(key=key, gid=make_gid(key, r.dataset), app=r.app,
+                                    dataset=r.dataset, params=r.params)
+        (g.runs if r.ok else g.failed).append(r)
+    # Stable order: by app, then dataset path, then params text.
+    return sorted(groups.values(), key=lambda g: (g.app, str(g.dataset.get("path")), g.key))

@@ -1,0 +1,330 @@
+"""End to end: build the report from the committed fixtures and check what a reader gets.
+
+One build of fixtures/runs.jsonl + fixtures/microbench.json is shared by the tests here
+(setUpModule), so the whole file stays well under a minute on two cores.
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+from report.tests import helpers
+
+OUT = None
+BUILD = None
+
+# Times copied from fixtures/runs.jsonl (k-means, 7 repetitions each); checked against the file below.
+SEQ = [0.4525, 0.4763, 0.4366, 0.463, 0.4428, 0.4546, 0.4537]
+OMP1 = [0.4522, 0.4496, 0.4569, 0.4562, 0.4565, 0.4572, 0.4461]
+OMP2 = [0.2406, 0.2448, 0.2488, 0.2444, 0.2513, 0.2486, 0.2464]
+STD_PX, WIDE_PX, BENCH_PX = (1200, 750), (1800, 675), (1350, 450)   # 8x5, 12x4.5, 9x(2+0.5*2) in at 150 dpi
+
+
+def setUpModule():
+    global OUT, BUILD
+    OUT = tempfile.mkdtemp(prefix="hpcb-report-")
+    BUILD = helpers.run_cli("--out", OUT, "--quiet", helpers.fixture("runs.jsonl"), helpers.fixture("microbench.json"))
+    if BUILD.returncode != 0:
+        # One clear error instead of every test below failing on missing files.
+        shutil.rmtree(OUT, ignore_errors=True)
+        raise AssertionError(f"building the fixture report failed (exit {BUILD.returncode}): {BUILD.stderr.strip()}")
+
+
+def tearDownModule():
+    shutil.rmtree(OUT, ignore_errors=True)
+
+
+def read(name):
+    with open(os.path.join(OUT, name)) as f:
+        return f.read()
+
+
+class TestBuild(unittest.TestCase):
+    def test_exit_and_outputs(self):
+        self.assertEqual(BUILD.returncode, 0, BUILD.stderr)
+        self.assertEqual(BUILD.stderr, "")
+        for name in ("report.md", "report.html", "report.pdf", "summary.json"):
+            self.assertGreater(os.path.getsize(os.path.join(OUT, name)), 1000, name)
+
+    def test_pdf(self):
+        with open(os.path.join(OUT, "report.pdf"), "rb") as f:
+            data = f.read()
+        self.assertTrue(data.startswith(b"%PDF-"))
+        self.assertTrue(data.rstrip().endswith(b"%%EOF"))
+        pages = len(re.findall(rb"/Type /Page\b", data))
+        self.assertGreaterEqual(pages, 11 + 3, "every figure on a page plus text pages")
+
+
+class TestTables(unittest.TestCase):
+    """Table numbers against arithmetic done here, by hand, on the fixture's times."""
+
+    @classmethod
+    def setUpClass(cls):
+        times = {}
+        with open(helpers.fixture("runs.jsonl")) as f:
+            for line in f:
+                r = json.loads(line)
+                if r["status"] == "ok" and r["app"] == "kmeans":
+                    times.setdefault((r["backend"], r["workers"]), []).append(r["time_s"]["total"])
+        cls.fixture_times = times
+        cls.summary = json.loads(read("summary.json"))
+
+    def cell(self, app, backend, workers):
+        for g in self.summary["groups"]:
+            if g["app"] == app:
+                for c in g["cells"]:
+                    if (c["backend"], c["workers"]) == (backend, workers):
+                        return c
+        self.fail(f"no cell {app} {backend} p={workers}")
+
+    def test_fixture_is_what_the_test_assumes(self):
+        self.assertEqual(self.fixture_times[("seq", 1)], SEQ)
+        self.assertEqual(self.fixture_times[("omp", 1)], OMP1)
+        self.assertEqual(self.fixture_times[("omp", 2)], OMP2)
+
+    def test_kmeans_omp_two_threads(self):
+        # sorted OMP2: 0.2406 0.2444 0.2448 [0.2464] 0.2486 0.2488 0.2513 -> median 0.2464
+        # quartiles at positions 1.5 and 4.5: 0.2444 + 0.5*0.0004 = 0.2446, 0.2486 + 0.5*0.0002 = 0.2487
+        median, q1, q3 = 0.2464, 0.2446, 0.2487
+        base_one = 0.4562          # sorted OMP1: 0.4461 0.4496 0.4522 [0.4562] 0.4565 0.4569 0.4572
+        base_seq = 0.4537          # sorted SEQ: 0.4366 0.4428 0.4525 [0.4537] 0.4546 0.4630 0.4763
+        s_one = base_one / median  # 1.8515
+        s_seq = base_seq / median  # 1.8413
+        kf = (1 / s_one - 1 / 2) / (1 - 1 / 2)   # 0.0802
+        c = self.cell("kmeans", "omp", 2)
+        self.assertEqual(c["n"], 7)
+        self.assertAlmostEqual(c["median_s"], median, places=12)
+        self.assertAlmostEqual(c["iqr_s"], q3 - q1, places=12)
+        self.assertEqual(c["median_ci_s"], [0.2406, 0.2513])        # n=7: min and max (coverage 0.984)
+        self.assertAlmostEqual(c["vs_one"]["speedup"], s_one, places=12)
+        self.assertAlmostEqual(c["vs_one"]["efficiency"], s_one / 2, places=12)
+        self.assertAlmostEqual(c["vs_seq"]["speedup"], s_seq, places=12)
+        self.assertAlmostEqual(c["vs_seq"]["efficiency"], s_seq / 2, places=12)
+        self.assertAlmostEqual(c["karp_flatt"], kf, places=12)
+        # speedup CI from the medians' CIs at 97.5% (n=7: min and max): [0.4461/0.2513, 0.4572/0.2406]
+        lo, hi = c["vs_one"]["ci"]
+        self.assertAlmostEqual(lo, 0.4461 / 0.2513, places=12)
+        self.assertAlmostEqual(hi, 0.4572 / 0.2406, places=12)
+        self.assertEqual(c["vs_one"]["verdict"], "faster")
+        # The same numbers, rounded, in the Markdown table (mean 1.7249/7 = 0.24641).
+        row = ("| 1 | 1 | 2 | 2 | 7 | 0.2464 | 0.2464 | 0.004100 | [0.2406, 0.2513] | 1.841 [1.737, 1.980] + | 0.921 "
+               "| 1.851 [1.775, 1.900] + | 0.926 | 0.080 | 0.2199 | 0.003000 | 0.02090 |")
+        self.assertIn(row, read("report.md"))
+
+    def test_baselines_named_with_absolute_time(self):
+        md = read("report.md")
+        self.assertIn("S/E vs seq: the sequential run, median 0.4537 s (n=7)", md)
+        self.assertIn("S/E vs p=1: the single-worker omp run (1 node, 1 rank, 1 thread), median 0.4562 s (n=7)", md)
+
+    def test_small_samples_say_na_and_use_rank_test(self):
+        md = read("report.md")
+        # nlreg has 5 repetitions: no CI of the median; omp p=2 vs seq separates completely, p = 2/252
+        self.assertIn("n/a (n=5<6)", md)
+        c = self.cell("nlreg", "omp", 2)
+        self.assertIsNone(c["median_ci_s"])
+        self.assertEqual(c["vs_seq"]["method"], "mann-whitney")
+        self.assertAlmostEqual(c["vs_seq"]["p_value"], 2 / 252)
+
+    def test_failed_and_missing_runs_listed(self):
+        md = read("report.md")
+        self.assertIn("runs.jsonl:80 | nlreg | mpi | 1 x 4 x 1 | failed | mpiexec.hydra: rank 3 killed by signal 9", md)
+        self.assertRegex(md, r"\| nlreg-regression20k-[0-9a-f]{8} \| mpi \| 4 \| 1 failed \|")
+
+
+class TestAnswers(unittest.TestCase):
+    def test_answers_cite_numbers_and_figures(self):
+        answers = {a["key"]: a for a in json.loads(read("summary.json"))["answers"]}
+        self.assertEqual(set(answers), {"a", "b", "c", "regression"})
+        self.assertTrue(answers["a"]["short"].startswith("Yes: faster at every tested count above one thread"))
+        self.assertIn("speedup 1.851 (95% CI 1.775-1.900): faster", " ".join(answers["a"]["details"]))
+        self.assertTrue(answers["b"]["short"].startswith("Yes"))
+        self.assertIn("identical at every worker count (p = 1, 2, 4)", answers["c"]["short"])
+        self.assertIn("cannot answer for mpi p = 4", answers["regression"]["short"])
+        self.assertIn("a, b and c are identical at every worker count", answers["regression"]["short"])
+        md = read("report.md")
+        self.assertRegex(md, r"Figures: `kmeans-mnist10k-[0-9a-f]{8}-time`")
+
+
+class TestFigures(unittest.TestCase):
+    def expected(self):
+        groups = json.loads(read("summary.json"))["groups"]
+        names = {"bench": BENCH_PX}
+        for g in groups:
+            for kind in ("time", "speedup", "efficiency", "phases"):
+                names[f"{g['gid']}-{kind}"] = STD_PX
+            names[f"{g['gid']}-" + ("quality" if g["app"] == "kmeans" else "loss")] = WIDE_PX
+        return names
+
+    def test_every_figure_png_and_svg(self):
+        expected = self.expected()
+        self.assertEqual(len(expected), 11)
+        found = {os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(OUT, "figures", "*"))}
+        self.assertEqual(found, set(expected))
+        for name, size in expected.items():
+            png = os.path.join(OUT, "figures", name + ".png")
+            w, h, depth, ctype = helpers.png_header(png)
+            self.assertEqual((w, h), size, name)
+            self.assertEqual(depth, 8)
+            root = ET.parse(os.path.join(OUT, "figures", name + ".svg")).getroot()
+            self.assertEqual(root.tag, "{http://www.w3.org/2000/svg}svg", name)
+            self.assertGreater(len(list(root.iter())), 50, f"{name}.svg looks empty")
+
+    def test_figures_are_not_blank(self):
+        var, ink = helpers.pixel_stats(os.path.join(OUT, "figures", "bench.png"))
+        self.assertGreater(var, 100)
+        self.assertGreater(ink, 0.01)
+
+    def test_svg_has_no_date(self):
+        for svg in glob.glob(os.path.join(OUT, "figures", "*.svg")):
+            with open(svg) as f:
+                self.assertNotIn("<dc:date>", f.read(), svg)
+
+    def test_markdown_and_html_reference_every_figure(self):
+        md, html = read("report.md"), read("report.html")
+        for name in self.expected():
+            self.assertIn(f"(figures/{name}.png)", md)
+            self.assertIn(f'id="fig-{name}"', html)
+
+
+class TestHtml(unittest.TestCase):
+    def test_self_contained_and_script_free(self):
+        html = read("report.html")
+        self.assertNotIn("<script", html.lower())
+        srcs = re.findall(r'\bsrc="([^"]*)"', html)
+        self.assertEqual(len(srcs), 11)
+        self.assertTrue(all(s.startswith("data:image/png;base64,") for s in srcs))
+        self.assertNotRegex(html, r'<link\b|href="https?:')
+        ids = re.findall(r'\bid="([^"]*)"', html)
+        self.assertEqual(len(ids), len(set(ids)), "duplicate element ids")
+
+    def browser(self):
+        if os.environ.get("HPCB_NO_CHROMIUM") == "1":
+            self.skipTest("HPCB_NO_CHROMIUM=1: browser check skipped on request")
+        path = helpers.find_chromium()
+        if path is None:
+            self.fail("headless Chromium not found (looked for $HPCB_CHROMIUM, /usr/bin/chromium, chromium, "
+                      "chromium-browser): install the Debian package 'chromium', or set HPCB_NO_CHROMIUM=1 "
+                      "to skip this check knowingly")
+        return path
+
+    def test_renders_in_chromium_without_errors(self):
+        browser = self.browser()
+        shot = os.path.join(OUT, "screenshot.png")
+        url = "file://" + os.path.abspath(os.path.join(OUT, "report.html"))
+        p = helpers.chromium(browser, url, f"--screenshot={shot}", "--window-size=1200,2000",
+                             "--enable-logging=stderr", "--v=0")
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertEqual(helpers.console_lines(p.stderr), [])
+        self.assertEqual(helpers.png_header(shot)[:2], (1200, 2000))
+        var, ink = helpers.pixel_stats(shot)
+        self.assertGreater(var, 100, "screenshot is blank")
+        self.assertGreater(ink, 0.02, "screenshot is nearly all white")
+
+    def test_dom_has_the_sections(self):
+        browser = self.browser()
+        url = "file://" + os.path.abspath(os.path.join(OUT, "report.html"))
+        p = helpers.chromium(browser, url, "--dump-dom")
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        for anchor in ("answers", "method", "setup-and-provenance", "failed-runs", "missing-cells",
+                       "checklist-hoefler-belli-s-twelve-rules"):
+            self.assertIn(f'id="{anchor}"', p.stdout)
+        self.assertEqual(p.stdout.count("<img "), 11)
+
+    def test_console_check_catches_script_errors(self):
+        # The detector itself must work, or the test above would pass vacuously.
+        browser = self.browser()
+        page = os.path.join(OUT, "broken.html")
+        with open(page, "w") as f:
+            f.write("<!DOCTYPE html><html><body><p>x</p><script>undefinedFunction();</script></body></html>")
+        p = helpers.chromium(browser, "file://" + page, "--dump-dom", "--enable-logging=stderr", "--v=0")
+        self.assertTrue(helpers.console_lines(p.stderr), "a page with a script error produced no console line")
+
+
+class TestSkippedInput(unittest.TestCase):
+    def test_malformed_lines_warn_and_report_still_builds(self):
+        out = tempfile.mkdtemp(prefix="hpcb-report-")
+        self.addCleanup(shutil.rmtree, out)
+        path = helpers.fixture("malformed.jsonl")
+        p = helpers.run_cli("--out", out, "--quiet", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stderr.splitlines()
+        self.assertEqual(len(lines), 4, p.stderr)
+        for n in (2, 5, 6, 7):
+            self.assertTrue(any(ln.startswith(f"make_report: warning: {path}:{n}: ") for ln in lines), (n, lines))
+        with open(os.path.join(out, "report.md")) as f:
+            self.assertIn(f"{path}:2: malformed JSON", f.read())
+
+
+class TestNoRecords(unittest.TestCase):
+    def assert_one_line_error(self, *args):
+        out = tempfile.mkdtemp(prefix="hpcb-report-")
+        self.addCleanup(shutil.rmtree, out)
+        p = helpers.run_cli("--out", out, *args)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        lines = p.stderr.splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertTrue(lines[0].startswith("make_report: error: "), lines[0])
+        self.assertFalse(os.path.exists(os.path.join(out, "report.html")))
+        return lines[0]
+
+    def test_no_files(self):
+        self.assert_one_line_error()
+
+    def test_missing_file(self):
+        self.assertIn("/nonexistent/runs.jsonl", self.assert_one_line_error("/nonexistent/runs.jsonl"))
+
+    def test_empty_files(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        a, b = os.path.join(tmp, "a.jsonl"), os.path.join(tmp, "b.jsonl")
+        open(a, "w").close()
+        with open(b, "w") as f:
+            f.write("\n\n")
+        self.assert_one_line_error(a, b)
+
+    def test_benchmarks_alone_are_not_records(self):
+        self.assert_one_line_error(helpers.fixture("microbench.json"))
+
+    def test_only_bad_lines(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        bad = os.path.join(tmp, "bad.jsonl")
+        with open(bad, "w") as f:
+            f.write('{"schema": "run/1"\nnot json\n')
+        out = os.path.join(tmp, "out")
+        p = helpers.run_cli("--out", out, bad)
+        self.assertEqual(p.returncode, 1)
+        lines = p.stderr.splitlines()
+        self.assertEqual([ln.split(": ")[1] for ln in lines], ["warning", "warning", "error"], lines)
+        self.assertIn(f"{bad}:2:", lines[1])
+
+
+class TestGroupsAndDeterminism(unittest.TestCase):
+    def test_groups_apart_and_identical_rebuild(self):
+        outs = [tempfile.mkdtemp(prefix="hpcb-report-") for _ in range(2)]
+        for out in outs:
+            self.addCleanup(shutil.rmtree, out)
+            p = helpers.run_cli("--out", out, "--quiet", helpers.fixture("grouping.jsonl"))
+            self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(outs[0], "report.md")) as f:
+            md = f.read()
+        self.assertEqual(len(re.findall(r"^### Group `kmeans-", md, flags=re.M)), 3)
+        self.assertIn("S/E vs seq: the sequential run, median 1.100 s (n=3)", md)     # mnist, k=10
+        self.assertIn("S/E vs seq: the sequential run, median 0.01100 s (n=3)", md)   # digits
+        self.assertIn("S/E vs seq: the sequential run, median 2.200 s (n=3)", md)     # mnist, k=5
+        # Same data, same bytes: no dates or random ids in any output.
+        files = sorted(os.path.relpath(p, outs[0]) for p in glob.glob(os.path.join(outs[0], "**", "*"), recursive=True)
+                       if os.path.isfile(p))
+        self.assertGreater(len(files), 10)
+        for rel in files:
+            with open(os.path.join(outs[0], rel), "rb") as a, open(os.path.join(outs[1], rel), "rb") as b:
+                self.assertEqual(a.read(), b.read(), f"{rel} differs between two builds")
+
+
+if __name__ == "__main__":
+    unittest.main()
