@@ -2,6 +2,9 @@
 
 #include <mpi.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 
 #include "common/error.hpp"
@@ -132,6 +135,22 @@ void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t 
   if (collective_) H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
   if (H5Dread(ds, native(memtype), mem_space, file_space, xfer, out) < 0)
     throw DataError(where + ": read failed (rows " + std::to_string(r0) + ".." + std::to_string(r1) + ")");
+}
+
+}  // namespace hpcb
+
+namespace hpcb {
+
+void check_allocation(const std::string& what, std::int64_t count, std::size_t element_bytes) {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  const double physical = pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
+  const double bytes = static_cast<double>(count) * static_cast<double>(element_bytes);
+  if (count < 0 || (physical > 0 && bytes > physical)) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg, " would need %.3g GB in this process, more than the %.3g GB of memory here", bytes / 1e9,
+                  physical / 1e9);
+    throw DataError(what + msg + " (use more MPI ranks or nodes)");
+  }
 }
 
 }  // namespace hpcb

@@ -50,3 +50,13 @@ class H5Reader {
 };
 
 }  // namespace hpcb
+
+namespace hpcb {
+
+// Sizes read from a file are checked before anything is allocated: a header
+// claiming 10^15 rows must give an error, not an out-of-memory kill. Throws
+// DataError when `count` elements of `element_bytes` overflow or exceed the
+// physical memory of this machine.
+void check_allocation(const std::string& what, std::int64_t count, std::size_t element_bytes);
+
+}  // namespace hpcb

@@ -48,6 +48,9 @@ Points read_points(const Team& team, const std::string& path, bool distributed) 
   const auto [r0, r1] = layout.my_rows();
   p.row0 = r0;
   p.rows = r1 - r0;
+  if (p.d > 0 && p.rows > INT64_MAX / p.d) throw DataError(path + ": dataset /X claims an impossible size");
+  check_allocation(path + ": rows " + std::to_string(r0) + ".." + std::to_string(r1) + " of /X", p.rows * p.d,
+                   dtype_size(p.dtype));
   p.X.resize(static_cast<std::size_t>(p.rows * p.d) * dtype_size(p.dtype));
   file.read_rows("/X", r0, r1, p.dtype, p.X.data());
   if (p.dtype == DType::f32) check_finite<float>(p);

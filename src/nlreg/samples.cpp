@@ -34,6 +34,8 @@ Samples read_samples(const Team& team, const std::string& path, bool distributed
   const Layout layout{s.n, distributed ? team.size() : 1, distributed ? team.rank() : 0};
   const auto [r0, r1] = layout.my_rows();
   s.row0 = r0;
+  check_allocation(path + ": rows " + std::to_string(r0) + ".." + std::to_string(r1) + " of /x and /y", 2 * (r1 - r0),
+                   sizeof(double));
   s.x.resize(static_cast<std::size_t>(r1 - r0));
   s.y.resize(static_cast<std::size_t>(r1 - r0));
   file.read_rows("/x", r0, r1, DType::f64, s.x.data());

@@ -116,6 +116,18 @@ class BadInput(unittest.TestCase):
             write_xy(path2, x, y)
             self.expect_error("nlreg", ["--data", path2], 1, ["infinite", "row 650"])
 
+    def test_oversized_header(self):
+        # A header claiming 10^12 rows (HDF5 allocates no storage for it) must
+        # give an error before any allocation, not an out-of-memory kill.
+        with TempDir() as tmp:
+            path = tmp.file("huge.h5")
+            with h5py.File(path, "w") as f:
+                f.create_dataset("X", shape=(10**12, 784), dtype="u1")
+                f.create_dataset("x", shape=(10**13,), dtype="f8")
+                f.create_dataset("y", shape=(10**13,), dtype="f8")
+            self.expect_error("kmeans", ["--data", path], 1, ["GB", "more than"])
+            self.expect_error("nlreg", ["--data", path], 1, ["GB", "more than"])
+
     # ---- parameters ----
     def test_k_out_of_range(self):
         self.expect_error("kmeans", ["--data", MNIST, "--k", "0"], 2, ["--k"])
