@@ -30,6 +30,15 @@ for exe in kmeans_seq kmeans_omp kmeans_mpi nlreg_seq nlreg_omp nlreg_mpi; do
 done
 command -v "$MPIEXEC" >/dev/null || { echo "run-local: MPI launcher '$MPIEXEC' not found (make deps, or MPIEXEC=...)" >&2; exit 1; }
 
+# MPICH's ranks busy-poll while they wait: when another process takes a core,
+# every collective waits for a scheduler tick (milliseconds instead of
+# microseconds), so MPI timings on a busy machine mean little. Say so up front.
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+  echo "run-local: warning: load average is $load before the runs start; other processes will distort" \
+       "the timings (MPI's busy-polling collectives most of all). Quiet the machine for numbers to report." >&2
+fi
+
 mkdir -p "$(dirname "$RECORDS")"
 runs=0
 one() {  # one <app> <backend> <workers> <data> <args...>
