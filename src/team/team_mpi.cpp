@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -107,6 +108,9 @@ class MpiTeam final : public Team {
     char name[MPI_MAX_PROCESSOR_NAME] = {};
     int len = 0;
     MPI_Get_processor_name(name, &len);
+    // Under Slurm the node's name (several slurmd can share one host, as on a
+    // test cluster; on a real cluster the two agree).
+    if (const char* node = std::getenv("SLURMD_NODENAME")) std::snprintf(name, sizeof name, "%s", node);
     std::vector<char> all(static_cast<std::size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
     MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
                   MPI_COMM_WORLD);

@@ -1,0 +1,1 @@
+"""Slurm job templates, the sweep driver (jobs/sweep.py) and cluster profiles."""

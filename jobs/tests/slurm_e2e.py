@@ -1,0 +1,398 @@
+#!/usr/bin/python3
+"""End-to-end test of the sweep driver on a real Slurm cluster (`make test-slurm`).
+
+Starts a throwaway cluster on this machine (jobs/local-slurm/start.sh: munged, slurmctld, 4 fake
+nodes of this machine's CPUs), then, through jobs/sweep.py and its templates:
+  1. a sweep with a failing cell and a cell that hangs until the job's time limit kills it
+     (submitted first; its minute runs while the rest goes on);
+  2. the main sweep: kmeans + nlreg x seq / omp (2 threads) / mpi on 1 and 2 nodes (1 rank per
+     node) x 2 repetitions, checked with sbatch --test-only, submitted, waited for; records,
+     provenance, the report, and that the report job started after every other job had ended;
+  3. resume: one cell's records deleted, the sweep re-run: only that cell is resubmitted;
+  4. a 2-node MPI job launched with mpiexec.hydra instead of srun;
+  5. the cluster restarted with a Stokes-like shape (4 nodes x 48 cores, partition normal, node
+     feature cascadelake): the stokes profile's scripts pass sbatch --test-only; impossible
+     requests are refused;
+then stops the cluster (by PID) and removes its scratch folder. Everything happens under a
+scratch folder in /tmp; results/ and report/out of the repository are never touched.
+Prints PASS/FAIL lines; the last line is "N passed, M failed". Needs root, slurm-wlm and munge.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SWEEP = [sys.executable, os.path.join(REPO, "jobs", "sweep.py")]
+START = os.path.join(REPO, "jobs", "local-slurm", "start.sh")
+STOP = os.path.join(REPO, "jobs", "local-slurm", "stop.sh")
+T0 = time.time()
+
+passed = failed = 0
+
+
+def log(msg):
+    print("[%6.1fs] %s" % (time.time() - T0, msg), flush=True)
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("PASS  %s" % name, flush=True)
+    else:
+        failed += 1
+        print("FAIL  %s%s" % (name, (": " + detail) if detail else ""), flush=True)
+    return ok
+
+
+def sh(argv, timeout=120, env=None, cwd=REPO):
+    """-> (rc, combined output); rc 124 on timeout."""
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                           timeout=timeout, env=env, cwd=cwd)
+        return p.returncode, p.stdout
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout or ""
+        return 124, (out if isinstance(out, str) else out.decode(errors="replace")) + "\n(timed out after %d s)" % timeout
+
+
+def tail(text, n=15):
+    return "\n        " + "\n        ".join(text.strip().splitlines()[-n:])
+
+
+def records(path):
+    out = []
+    try:
+        with open(path) as fh:
+            for line in fh:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return out
+
+
+def job_info(jid):
+    rc, out = sh(["scontrol", "-o", "show", "job", str(jid)], timeout=30)
+    return [dict(re.findall(r"(\w+)=(\S*)", l)) for l in out.splitlines() if "JobId=" in l] if rc == 0 else []
+
+
+def ts(s):
+    return time.mktime(time.strptime(s, "%Y-%m-%dT%H:%M:%S")) if s and s[0].isdigit() else None
+
+
+def submitted_ids(out):
+    return re.findall(r"as job (\d+)", out), re.findall(r"report job (\d+)", out)
+
+
+def wait_gone(ids, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rc, out = sh(["squeue", "-h", "-o", "%i"], timeout=30)
+        alive = {l.split("_")[0] for l in out.split()} & {str(i) for i in ids}
+        if rc == 0 and not alive:
+            return True
+        time.sleep(1)
+    return False
+
+
+def grid_file(path, text):
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", default="build/release/bin")
+    ap.add_argument("--mpiexec", default="mpiexec.hydra")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = ap.parse_args()
+    bin_dir = os.path.abspath(os.path.join(REPO, args.bin))
+
+    missing = [c for c in ("sbatch", "srun", "squeue", "scontrol", "sinfo", "slurmctld", "slurmd", "munged", "munge")
+               if not shutil.which(c)]
+    if missing or os.geteuid() != 0:
+        why = ("missing commands: %s; install the Debian packages slurm-wlm munge "
+               "(make deps EXTRA_DEBS='slurm-wlm munge')" % " ".join(missing)) if missing else "needs root"
+        check("preconditions", False, why)
+        return
+    need = [os.path.join(bin_dir, "%s_%s" % (a, b)) for a in ("kmeans", "nlreg") for b in ("seq", "omp", "mpi")]
+    need += [os.path.join(REPO, "datasets", d) for d in ("blobs-small.h5", "quad-small.h5", "mnist10k.h5",
+                                                         "regression20k.h5")]
+    absent = [p for p in need if not os.path.exists(p)]
+    if absent:
+        check("preconditions", False, "missing %s (run make and make datasets)" % ", ".join(absent))
+        return
+    if sh(["scontrol", "ping"], timeout=15)[0] == 0 and "UP" in sh(["scontrol", "ping"], timeout=15)[1]:
+        check("preconditions", False, "a Slurm controller is already answering on this machine; stop it first "
+                                      "(jobs/local-slurm/stop.sh with its SLURM_LOCAL_DIR)")
+        return
+
+    W = tempfile.mkdtemp(prefix="hpcb-test-slurm-")
+    env = dict(os.environ, SLURM_LOCAL_DIR=os.path.join(W, "slurm"), SLURM_LOCAL_NODES="4")
+    for k in [k for k in env if k.startswith("SLURM_") and k not in ("SLURM_LOCAL_DIR", "SLURM_LOCAL_NODES")]:
+        del env[k]
+    log("scratch folder %s" % W)
+    try:
+        run_all(W, env, bin_dir, args)
+    finally:
+        rc, out = sh([STOP], timeout=90, env=env)
+        left = glob.glob(os.path.join(W, "slurm", "*.pid"))
+        check("stop.sh stopped every daemon it started (by PID)", rc == 0 and not left, tail(out))
+        if not args.keep:
+            shutil.rmtree(W, ignore_errors=True)
+
+
+def run_all(W, env, bin_dir, args):
+    rc, out = sh([START], timeout=120, env=env)
+    if not check("local cluster: 4 fake nodes up (jobs/local-slurm/start.sh)", rc == 0 and out.count(" idle ") == 4,
+                 tail(out)):
+        return
+    log("cluster up")
+    common = ["--bin", bin_dir, "--profile", "local"]
+
+    # ---- 1. a failing cell and a cell killed at the time limit (submitted first: it takes ~1-1.5 min)
+    data = os.path.join(W, "data")
+    os.makedirs(data)
+    bad = os.path.join(data, "bad data.h5")
+    with open(bad, "w") as fh:
+        fh.write("not an HDF5 file\n")
+    hang = os.path.join(data, "hang.h5")
+    os.mkfifo(hang)      # opening it blocks: a run that never ends, without burning a core
+    bad_results = os.path.join(W, "bad results")
+    g_bad = grid_file(os.path.join(W, "bad.ini"), """
+[sweep]
+name = bad sweep; $(touch %s/PWNED)
+repetitions = 1
+forms = seq
+time = 1
+
+[workload good]
+app = kmeans
+datasets = datasets/blobs-small.h5
+k = 3
+iters = 5
+
+[workload broken]
+app = kmeans
+datasets = "%s"
+k = 3
+
+[workload stuck]
+app = nlreg
+datasets = %s
+epochs = 5
+""" % (W, bad, hang))
+    rc, out_bad = sh(SWEEP + ["submit", g_bad, "--results", bad_results, "--report-out", os.path.join(W, "bad report")]
+                     + common, timeout=60, env=env)
+    bad_ids, bad_report = submitted_ids(out_bad)
+    check("failure sweep submitted (1 job + report job)", rc == 0 and len(bad_ids) == 1 and len(bad_report) == 1,
+          tail(out_bad))
+
+    # ---- 4 (started early, runs alongside): 2-node MPI with mpiexec.hydra inside the allocation
+    hy_results = os.path.join(W, "hydra")
+    rc, out_hy = sh(SWEEP + ["submit", "--name", "hydra", "--app", "kmeans", "--dataset", "datasets/blobs-small.h5",
+                             "--param", "k=3", "--param", "iters=5", "--forms", "mpi", "--nodes", "2",
+                             "--set", "launcher=mpiexec", "--set", "mpiexec=" + args.mpiexec, "--no-report",
+                             "--results", hy_results] + common, timeout=60, env=env)
+    hy_ids, _ = submitted_ids(out_hy)
+
+    # ---- 2. the main sweep
+    main_results = os.path.join(W, "main")
+    main_report = os.path.join(W, "report")
+    g_main = grid_file(os.path.join(W, "main.ini"), """
+[sweep]
+name = e2e
+repetitions = 2
+forms = seq omp mpi
+nodes = 1 2
+tasks_per_node = 1
+threads = 2
+time_per_run = 00:01:00
+
+[workload kmeans]
+app = kmeans
+datasets = datasets/blobs-small.h5
+k = 3
+iters = 10
+
+[workload nlreg]
+app = nlreg
+datasets = datasets/quad-small.h5
+epochs = 50
+lr = 0.0001
+""")
+    mopts = ["--results", main_results, "--report-out", main_report] + common
+    rc, out = sh(SWEEP + ["submit", g_main, "--dry-run"] + mopts, timeout=120, env=env)
+    check("dry run: 3 shapes + report rendered, all accepted by sbatch --test-only",
+          rc == 0 and out.count("---- sbatch --test-only: OK") == 4 and "nothing submitted" in out, tail(out))
+    check("dry run wrote nothing", not os.path.exists(main_results))
+    t_sub = time.time()
+    rc, out = sh(SWEEP + ["submit", g_main, "--wait", "--wait-timeout", "240"] + mopts, timeout=300, env=env)
+    run_ids, rep_ids = submitted_ids(out)
+    log("main sweep done in %.1f s" % (time.time() - t_sub))
+    check("main sweep: one job per shape (3 arrays of 2 repetitions) + report job",
+          len(run_ids) == 3 and len(rep_ids) == 1 and out.count(" array 0-1 ") == 3, tail(out))
+    check("main sweep: 16 runs recorded, 0 missing", rc == 0 and "16 recorded, 0 missing" in out, tail(out))
+    recs = records(os.path.join(main_results, "runs.jsonl"))
+    ok = [r for r in recs if r.get("status") == "ok"]
+    check("16 valid records, tagged e2e/<cell>/rep<i>, with Slurm job ids",
+          len(ok) == 16 == len(recs) and all(re.fullmatch(r"e2e/[\w.-]+/rep[01]", r["tag"]) for r in ok)
+          and all(r["prov"].get("slurm_job_id") for r in ok), "%d records" % len(recs))
+    index = {}
+    for line in open(os.path.join(main_results, "jobs", "index.jsonl")):
+        e = json.loads(line)
+        index[e["slurm_job_id"]] = e
+    two = [r for r in ok if "mpi.n2-t1-c1" in r["tag"]]
+    check("2-node MPI runs: 2 ranks, 1 per fake node (job index: 2 nodes)",
+          len(two) == 4 and all(r["ranks"] == 2 and r["threads"] == 1 for r in two)
+          and all(index.get(r["prov"]["slurm_job_id"], {}).get("nodes") == 2 for r in two),
+          json.dumps([(r["ranks"], index.get(r["prov"]["slurm_job_id"])) for r in two])[:400])
+    omp = [r for r in ok if r["backend"] == "omp"]
+    check("OpenMP runs used 2 threads (OMP_NUM_THREADS from --cpus-per-task)",
+          len(omp) == 4 and all(r["threads"] == 2 for r in omp))
+    provs = [os.path.join(main_results, "jobs", e["dir"]) for e in index.values()]
+    files = ("scontrol-show-job.txt", "nodes.txt", "lscpu.txt", "job-script.sh", "env.txt", "cells.log", "job.txt")
+    check("provenance per job element (6): scontrol show job, node list, lscpu, script, env",
+          len(provs) == 6 and all(os.path.getsize(os.path.join(p, f)) > 0 for p in provs for f in files),
+          str(provs))
+    multi = [p for p in provs if os.path.exists(os.path.join(p, "cpu-per-node.txt"))]
+    check("2-node jobs record the CPU model of both nodes",
+          len(multi) == 2 and all(len(open(os.path.join(p, "cpu-per-node.txt")).read().split("\n")) >= 3 for p in multi)
+          and all("OMP_NUM_THREADS=1" in open(os.path.join(p, "env.txt")).read() for p in multi))
+    logs = sorted(os.listdir(os.path.join(main_results, "jobs", "logs")))
+    check("job output names follow %x-%A_%a / %x-%j",
+          sum(bool(re.fullmatch(r"e2e-n\d-t1-c\d-%s_[01]\.out" % i, l)) for l in logs for i in run_ids) == 6
+          and "e2e-report-%s.out" % rep_ids[0] in logs if rep_ids else False, str(logs))
+    # the report
+    rlog = os.path.join(main_results, "jobs", "logs", "e2e-report-%s.out" % (rep_ids[0] if rep_ids else "?"))
+    rtext = open(rlog).read() if os.path.exists(rlog) else ""
+    check("report job ran `make report`", "running: make report RECORDS=" in rtext and
+          "make report exited with status 0" in rtext, tail(rtext))
+    if os.path.exists(os.path.join(REPO, "report", "make_report.py")):
+        md = os.path.join(main_report, "report.md")
+        check("report written: %s" % md, os.path.exists(md) and os.path.getsize(md) > 0, tail(rtext))
+    else:
+        log("report/make_report.py does not exist yet: only checked that the report job ran `make report`")
+    # the report job started after every other job ended
+    info = [i for j in run_ids for i in job_info(j)]
+    rinfo = job_info(rep_ids[0]) if rep_ids else []
+    ends = [ts(i.get("EndTime")) for i in info]
+    rstart = ts(rinfo[0].get("StartTime")) if rinfo else None
+    check("report job started after all %d run-job elements ended (scontrol StartTime/EndTime)" % len(info),
+          len(info) == 6 and None not in ends and rstart is not None and rstart >= max(ends)
+          and all(i.get("JobState") == "COMPLETED" for i in info),
+          "report start %s, ends %s" % (rinfo[0].get("StartTime") if rinfo else None,
+                                        [i.get("EndTime") for i in info]))
+    subs = [json.loads(l) for l in open(os.path.join(main_results, "sweeps", "e2e", "submissions.jsonl"))]
+    rsub = [x for x in subs if x["kind"] == "report"]
+    check("report job submitted with --dependency=afterany:<every run job>",
+          bool(rsub) and rsub[0]["depends_on"] == run_ids, str(rsub[:1]))
+
+    # ---- 3. resume: delete one cell's records, run again: only that cell is submitted
+    rec_path = os.path.join(main_results, "runs.jsonl")
+    lines = open(rec_path).read().splitlines()
+    victim = "e2e/nlreg.quad-small.omp.n1-t1-c2/"
+    keep = [l for l in lines if victim not in l]
+    with open(rec_path, "w") as fh:
+        fh.write("".join(l + "\n" for l in keep))
+    rc, out = sh(SWEEP + ["submit", g_main, "--wait", "--wait-timeout", "120"] + mopts, timeout=180, env=env)
+    r_ids, r_rep = submitted_ids(out)
+    subs = [json.loads(l) for l in open(os.path.join(main_results, "sweeps", "e2e", "submissions.jsonl"))]
+    last_run = [s for s in subs if s["kind"] == "run"][-1]
+    check("resume: 14 recorded, exactly one job (array 0-1) for the deleted cell resubmitted",
+          "14 recorded, 0 still queued, 2 to run" in out and len(r_ids) == 1 and len(r_rep) == 1
+          and sorted(map(tuple, last_run["pairs"])) == [("nlreg.quad-small.omp.n1-t1-c2", 0),
+                                                          ("nlreg.quad-small.omp.n1-t1-c2", 1)], tail(out))
+    recs2 = records(rec_path)
+    check("resume: 16 valid records again, the 14 kept lines unchanged",
+          rc == 0 and len(recs2) == 16 and open(rec_path).read().startswith("".join(l + "\n" for l in keep)))
+    rc, out = sh(SWEEP + ["submit", g_main] + mopts, timeout=60, env=env)
+    check("resume with nothing missing submits nothing", rc == 0 and "nothing to submit" in out
+          and not submitted_ids(out)[0], tail(out))
+
+    # ---- 4. the mpiexec.hydra job
+    ok_hy = wait_gone(hy_ids, 60)
+    hrec = records(os.path.join(hy_results, "runs.jsonl"))
+    check("2-node MPI job launched with %s inside the allocation" % args.mpiexec,
+          ok_hy and len(hy_ids) == 1 and len(hrec) == 1 and hrec[0]["status"] == "ok" and hrec[0]["ranks"] == 2,
+          tail(out_hy))
+    hlog = glob.glob(os.path.join(hy_results, "jobs", "logs", "*.out"))
+    check("... and the job script used %s -n 2" % args.mpiexec,
+          bool(hlog) and ("%s -n 2 " % os.path.basename(args.mpiexec)) in open(hlog[0]).read())
+
+    # ---- 1. (continued) the failing and the timed-out cell
+    log("waiting for the time-limit job (up to 150 s)")
+    done = wait_gone(bad_ids + bad_report, 150)
+    brecs = records(os.path.join(bad_results, "runs.jsonl"))
+    st = {r["tag"].split("/")[-2].split(".")[0]: r["status"] for r in brecs}
+    check("failure sweep: the good cell's record kept; failure records for the others",
+          done and st == {"good": "ok", "broken": "failed", "stuck": "timeout"}, json.dumps(st))
+    binfo = job_info(bad_ids[0]) if bad_ids else []
+    check("the job ended by its time limit (JobState=TIMEOUT)", bool(binfo) and binfo[0].get("JobState") == "TIMEOUT",
+          str(binfo[:1]))
+    rc, out = sh(SWEEP + ["status", g_bad, "--results", bad_results] + common, timeout=60, env=env)
+    check("status explains both missing cells clearly",
+          rc == 1 and "1 recorded, 2 missing" in out and "exited with status 1 (data error)" in out
+          and "killed at its time limit (TIMEOUT) while running stuck" in out, tail(out))
+    check("no name was executed as shell code", not os.path.exists(os.path.join(W, "PWNED")))
+    if os.path.exists(os.path.join(REPO, "report", "make_report.py")):
+        md = os.path.join(W, "bad report", "report.md")
+        text = open(md).read() if os.path.exists(md) else ""
+        check("the report lists the failed and the timed-out cell",
+              "data error" in text and "TIMEOUT" in text, md)
+
+    # ---- 5. Stokes-shaped cluster: the stokes profile's scripts pass sbatch --test-only
+    env2 = dict(env, SLURM_LOCAL_CPUS="48", SLURM_LOCAL_PARTITION="normal", SLURM_LOCAL_FEATURES="cascadelake")
+    rc, out = sh([START], timeout=120, env=env2)
+    check("cluster restarted as 4 nodes x 48 cores, partition normal, feature cascadelake",
+          rc == 0 and out.count(" normal* idle 48 ") == 4, tail(out))
+    sopts = ["--profile", "stokes", "--account", "test-acct", "--constraint", "cascadelake", "--bin", bin_dir,
+             "--results", os.path.join(W, "stokes")]
+    g_st = os.path.join(REPO, "jobs", "grids", "stokes-scaling.ini")
+    rc, out = sh(SWEEP + ["submit", g_st, "--dry-run"] + sopts, timeout=180, env=env2)
+    n_ok = out.count("---- sbatch --test-only: OK")
+    check("stokes profile: every script (jobs/grids/stokes-scaling.ini, up to 4 nodes x 48 ranks) passes "
+          "sbatch --test-only (%d)" % n_ok,
+          rc == 0 and n_ok >= 8 and "REJECTED" not in out and "#SBATCH --partition=normal" in out
+          and "#SBATCH --account=test-acct" in out and "#SBATCH --exclusive" in out, tail(out))
+    g5 = grid_file(os.path.join(W, "st5.ini"), open(g_st).read().replace("nodes = 1 2 4", "nodes = 5"))
+    rc, out = sh(SWEEP + ["submit", g5, "--dry-run"] + sopts, timeout=180, env=env2)
+    check("stokes profile: 5 nodes on a 4-node cluster is rejected by sbatch --test-only",
+          rc == 1 and "REJECTED" in out, tail(out))
+    g49 = grid_file(os.path.join(W, "st49.ini"), open(g_st).read().replace("24 48\n\n[workload", "24 49\n\n[workload"))
+    rc, out = sh(SWEEP + ["submit", g49, "--dry-run"] + sopts, timeout=60, env=env2)
+    check("stokes profile: 49 tasks per node is an impossible grid (48 cores per node)",
+          rc == 2 and "impossible grid" in out and "48 cores per node" in out, tail(out))
+
+
+def on_signal(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        main()
+    except KeyboardInterrupt as e:
+        check("finished before being interrupted", False, str(e))
+    except Exception as e:    # a bug in the test itself still ends with the summary line
+        import traceback
+        traceback.print_exc()
+        check("test script ran to the end", False, repr(e))
+    print("test-slurm took %.0f s" % (time.time() - T0))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)

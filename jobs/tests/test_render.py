@@ -1,0 +1,155 @@
+"""Rendering: required directives and exports, launchers per profile, quoting of hostile names."""
+
+import os
+import re
+import shutil
+import subprocess
+import unittest
+
+from jobs import sweep
+from jobs.tests.helpers import SweepTestCase
+
+GRID = """
+[sweep]
+name = r
+repetitions = {reps}
+forms = seq omp mpi
+nodes = 2
+tasks_per_node = 2
+threads = 2
+
+[workload kmeans]
+app = kmeans
+datasets = {data}/a.h5
+k = 3
+"""
+
+
+class TestRender(SweepTestCase):
+
+    def render(self, profile="local", reps=1, grid=None, cores=2, **over):
+        g = sweep.normalise_grid(sweep.load_grid_file(self.grid((grid or GRID).format(data=self.data, reps=reps))))
+        p = sweep.load_profile(profile, over)
+        cells = sweep.expand(g, p, cores, None)
+        ctx = sweep.Ctx(g, p, self.results, self.records, os.path.join(self.tmp, "report"), self.bin)
+        missing = {(c.id, r) for c in cells for r in range(g["repetitions"])}
+        return ctx, [sweep.render_job(ctx, j) for j in sweep.plan_jobs(cells, missing)]
+
+    def test_every_job_sets_resources_time_output_and_thread_environment(self):
+        ctx, jobs = self.render()
+        self.assertEqual(sorted(j.shape for j in jobs), [(1, 1, 1), (1, 1, 2), (2, 2, 1)])
+        for j in jobs:
+            s = j.script
+            n, t, c = j.shape
+            for line in ("#SBATCH --nodes=%d" % n, "#SBATCH --ntasks-per-node=%d" % t,
+                         "#SBATCH --cpus-per-task=%d" % c, "#SBATCH --job-name=r-n%d-t%d-c%d" % j.shape,
+                         "export OMP_PLACES=cores", "export OMP_PROC_BIND=close", "export OPENBLAS_NUM_THREADS=1",
+                         'export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK:-$SHAPE_THREADS}"',
+                         'export SRUN_CPUS_PER_TASK="${SLURM_CPUS_PER_TASK:-$SHAPE_THREADS}"'):
+                self.assertIn(line + "\n", s, line)
+            self.assertRegex(s, r"#SBATCH --time=\d\d:\d\d:\d\d\n")
+            self.assertRegex(s, r"#SBATCH --output=\S+/jobs/logs/%x-%j\.out\n")
+            self.assertNotIn("--array", s)
+            self.assertEqual(subprocess.run(["bash", "-n"], input=s.encode()).returncode, 0)
+        mpi = [j for j in jobs if j.shape == (2, 2, 1)][0].script
+        self.assertIn("srun --mpi=pmi2 --nodes=2 --ntasks=4 --ntasks-per-node=2 --cpus-per-task=1 \"$BIN\"/kmeans_mpi", mpi)
+        omp = [j for j in jobs if j.shape == (1, 1, 2)][0].script
+        self.assertIn('"$BIN"/kmeans_omp --data', omp)
+        self.assertIn('--threads "$OMP_NUM_THREADS"', omp)
+
+    def test_arrays_only_over_repetitions_with_array_output_names(self):
+        ctx, jobs = self.render(reps=3)
+        self.assertEqual(len(jobs), 3)          # still one job per shape
+        for j in jobs:
+            self.assertIn("#SBATCH --array=0-2\n", j.script)
+            self.assertRegex(j.script, r"#SBATCH --output=\S+/%x-%A_%a\.out\n")
+            self.assertIn('REP="${SLURM_ARRAY_TASK_ID:-${SWEEP_REP:-0}}"', j.script)
+        self.assertEqual(sweep.array_spec([0, 1, 2, 4, 6, 7]), "0-2,4,6-7")
+
+    def test_mpiexec_launcher_from_the_profile(self):
+        ctx, jobs = self.render("local", launcher="mpiexec")
+        mpi = [j for j in jobs if j.shape == (2, 2, 1)][0].script
+        self.assertIn('mpiexec.hydra -n 4 "$BIN"/kmeans_mpi', mpi)
+        self.assertNotIn("srun --mpi", mpi.split("case \"$REP\"")[1])
+
+    def test_stokes_profile(self):
+        ctx, jobs = self.render("stokes", cores=48, account="grp-x", constraint="cascadelake")
+        for j in jobs:
+            s = j.script
+            for line in ("#SBATCH --partition=normal", "#SBATCH --account=grp-x", "#SBATCH --constraint=cascadelake",
+                         "#SBATCH --exclusive", 'spack env activate -d "$REPO"'):
+                self.assertIn(line + "\n", s)
+            secs = sweep.parse_time(re.search(r"--time=(\S+)", s).group(1))
+            self.assertGreaterEqual(secs, 600)   # Stokes' default limit is 10 minutes: always set, never below
+        text, cli = sweep.render_report(ctx, ["11", "12"])
+        self.assertIn("#SBATCH --kill-on-invalid-dep=yes\n", text)
+        self.assertIn("#SBATCH --partition=normal\n", text)
+        self.assertIn("make report RECORDS=", text)
+        self.assertIn("jobs/sweep.py reconcile", text)
+
+    def test_report_job_with_a_path_make_cannot_carry(self):
+        g = sweep.normalise_grid(sweep.load_grid_file(self.grid(GRID.format(data=self.data, reps=1))))
+        ctx = sweep.Ctx(g, sweep.load_profile("local"), self.results, os.path.join(self.tmp, "my records.jsonl"),
+                        os.path.join(self.tmp, "rep$out"), self.bin)
+        text, cli = sweep.render_report(ctx, ["5"])
+        self.assertNotIn("make report", text.split("set -uo pipefail")[1].split("echo")[0])
+        self.assertIn("report/make_report.py --out '%s/rep$out' '%s/my records.jsonl'" % (self.tmp, self.tmp), text)
+        self.assertEqual(subprocess.run(["bash", "-n"], input=text.encode()).returncode, 0)
+
+    @unittest.skipUnless(shutil.which("shellcheck"), "shellcheck not installed")
+    def test_rendered_scripts_pass_shellcheck(self):
+        for profile, cores in (("local", 2), ("stokes", 48), ("direct", 2)):
+            ctx, jobs = self.render(profile, reps=2, cores=cores)
+            texts = [j.script for j in jobs] + [sweep.render_report(ctx, ["1", "2"])[0]]
+            for t in texts:
+                p = subprocess.run(["shellcheck", "-"], input=t.encode(), stdout=subprocess.PIPE)
+                self.assertEqual(p.returncode, 0, p.stdout.decode()[:2000])
+
+    def test_directives_never_carry_unsafe_values(self):
+        cli = []
+        self.assertEqual(sweep.directive_or_cli("--output", "/a/b/%x-%j.out", cli), "#SBATCH --output=/a/b/%x-%j.out")
+        self.assertEqual(sweep.directive_or_cli("--chdir", "/a b/c", cli), '#SBATCH --chdir="/a b/c"')
+        line = sweep.directive_or_cli("--chdir", '/a"b#c', cli)
+        self.assertTrue(line.startswith("# --chdir is given on the sbatch command line"))
+        self.assertEqual(cli, ['--chdir=/a"b#c'])
+
+
+class TestQuoting(SweepTestCase):
+    """Hostile sweep names, workload names, dataset paths and result folders reach the executables
+    intact and never run as shell code."""
+
+    def test_hostile_names_and_paths(self):
+        marker = os.path.join(self.tmp, "PWNED")
+        evil_dir = os.path.join(self.tmp, "d a't\"a $(touch %s) `touch %s`; x" % (marker, marker))
+        os.makedirs(evil_dir)
+        ds = os.path.join(evil_dir, "in put;$HOME.h5")
+        open(ds, "w").close()
+        import json
+        grid = {"name": "sw 'eep' \"$(touch %s)\" ; `id` & | > <" % marker,
+                "repetitions": 2, "forms": ["seq", "omp"], "threads": [1],
+                "workloads": {"k m$(touch %s)" % marker: {"app": "kmeans", "datasets": [ds],
+                                                           "params": {"init": "kmeans++", "k": 2}}}}
+        path = os.path.join(self.tmp, "evil.json")
+        with open(path, "w") as fh:
+            json.dump(grid, fh)
+        results = os.path.join(self.tmp, "res \"ul'ts $(touch %s)" % marker)
+        rc, out, err = self.run_sweep("submit", path, "--no-slurm", "--no-report", "--results", results,
+                                      "--bin", self.bin)
+        self.assertEqual(rc, 0, err + out[-2000:])
+        self.assertFalse(os.path.exists(marker), "a name was executed as shell code")
+        recs = sweep.read_jsonl(os.path.join(results, "runs.jsonl"))
+        self.assertEqual(len(recs), 4)
+        for r in recs:
+            self.assertEqual(r["dataset"]["path"], ds)
+            self.assertTrue(r["tag"].startswith(grid["name"] + "/"), r["tag"])
+            self.assertEqual(r["params"]["init"], "kmeans++")
+        # resuming finds them all again
+        rc, out, err = self.run_sweep("submit", path, "--no-slurm", "--no-report", "--results", results,
+                                      "--bin", self.bin)
+        self.assertEqual(rc, 0)
+        self.assertIn("4 recorded", out)
+        self.assertIn("nothing to submit", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
