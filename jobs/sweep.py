@@ -48,8 +48,6 @@ APPS = {
     "nlreg": {"epochs": (int, None), "lr": (float, None)},
 }
 FORMS = ("seq", "omp", "mpi", "hybrid")
-HYBRID_MSG = ("form 'hybrid' (MPI ranks x OpenMP threads) is not supported yet: the current *_mpi "
-              "executables run one thread per rank. Use 'mpi' for ranks and 'omp' for threads.")
 EXIT_MEANING = {1: "data error", 2: "usage error", 3: "failed validation", 124: "timed out",
                 126: "not executable", 127: "command not found: check the profile's setup (modules, Spack)",
                 137: "killed (SIGKILL)", 143: "terminated (SIGTERM)"}
@@ -388,10 +386,8 @@ def normalise_grid(g, where="grid"):
     out["repetitions"] = reps[0]
     forms = word_list("%s: forms" % where, g.get("forms", "seq omp mpi"))
     for f in forms:
-        if f == "hybrid":
-            raise SweepError("%s: %s" % (where, HYBRID_MSG))
         if f not in FORMS:
-            raise SweepError("%s: unknown form %r (known: seq, omp, mpi; hybrid is not supported yet)" % (where, f))
+            raise SweepError("%s: unknown form %r (known: %s)" % (where, f, ", ".join(FORMS)))
     if not forms:
         raise SweepError("%s: no forms given" % where)
     out["forms"] = forms
@@ -401,8 +397,6 @@ def normalise_grid(g, where="grid"):
     out["time"] = parse_time(g["time"], "%s: time" % where) if g.get("time") else None
     fa = {}
     for form, axes in (g.get("form_axes") or {}).items():
-        if form == "hybrid":
-            raise SweepError("%s: [form hybrid]: %s" % (where, HYBRID_MSG))
         if form not in FORMS:
             raise SweepError("%s: [form %s]: unknown form" % (where, form))
         fa[form] = {}
@@ -434,21 +428,23 @@ def normalise_grid(g, where="grid"):
 def form_axes(grid, form):
     """The (nodes, tasks_per_node, threads) values a form runs at: axes that do not apply to a form
     are fixed at 1 (seq: 1x1x1; omp: one process, the threads axis; mpi: nodes x tasks per node,
-    one thread per rank). [form NAME] sections override the shared axes."""
+    one thread per rank; hybrid: all three). [form NAME] sections override the shared axes."""
     over = grid["form_axes"].get(form, {})
     if form == "seq":
         fixed = {"nodes": [1], "tasks_per_node": [1], "threads": [1]}
     elif form == "omp":
         fixed = {"nodes": [1], "tasks_per_node": [1], "threads": grid["threads"]}
-    else:  # mpi
+    elif form == "mpi":
         fixed = {"nodes": grid["nodes"], "tasks_per_node": grid["tasks_per_node"], "threads": [1]}
+    else:  # hybrid
+        fixed = {"nodes": grid["nodes"], "tasks_per_node": grid["tasks_per_node"], "threads": grid["threads"]}
     for axis, v in over.items():
         if form in ("seq", "omp") and axis != "threads" and v != [1] or form == "seq" and v != [1]:
             raise SweepError("grid: [form %s] %s = %s: the %s executables run as one process%s"
                              % (form, axis, " ".join(map(str, v)), form, "" if form == "omp" else " with one thread"))
         if form == "mpi" and axis == "threads" and v != [1]:
             raise SweepError("grid: [form mpi] threads = %s: the mpi executables run one thread per rank; "
-                             "%s" % (" ".join(map(str, v)), HYBRID_MSG))
+                             "use the form hybrid for ranks x threads" % " ".join(map(str, v)))
         fixed[axis] = v
     return fixed
 
@@ -461,7 +457,7 @@ class Cell(object):
         self.nodes, self.tasks_per_node, self.threads = nodes, tpn, threads
         self.params = params
         self.backend = form
-        self.ranks = nodes * tpn if form == "mpi" else 1
+        self.ranks = nodes * tpn if form in ("mpi", "hybrid") else 1
         self.cpus_per_task = threads
         self.id = "%s.%s.%s.n%d-t%d-c%d" % (slug(workload, 24), ds_key, form, nodes, tpn, threads)
 
@@ -562,7 +558,7 @@ def record_matches(rec, cell, tag, index):
         return False
     if rec.get("app") != cell.app or rec.get("backend") != cell.backend:
         return False
-    if rec.get("ranks") != cell.ranks or rec.get("threads") != (cell.threads if cell.form == "omp" else 1):
+    if rec.get("ranks") != cell.ranks or rec.get("threads") != (cell.threads if cell.form in ("omp", "hybrid") else 1):
         return False
     nodes = rec.get("nodes")
     if nodes != cell.nodes:
@@ -665,15 +661,15 @@ def cell_command(cell, rep, sweep, profile):
     exe = '"$BIN"/%s_%s' % (cell.app, cell.backend)
     args = ["--data", shlex.quote(cell.dataset), "--record", '"$RECORDS"',
             "--tag", shlex.quote(tag_of(sweep, cell.id, rep))]
-    if cell.form == "omp":
+    if cell.form in ("omp", "hybrid"):
         args += ["--threads", '"$OMP_NUM_THREADS"']
     for k, v in cell.params.items():
         args += ["--" + k, shlex.quote(repr(v) if isinstance(v, float) else str(v))]
-    if cell.form == "mpi":
+    if cell.form in ("mpi", "hybrid"):
         if profile["launcher"] == "srun":
             launch = ["srun", "--mpi=" + shlex.quote(profile["srun_mpi"]), "--nodes=%d" % cell.nodes,
                       "--ntasks=%d" % cell.ranks, "--ntasks-per-node=%d" % cell.tasks_per_node,
-                      "--cpus-per-task=1"]
+                      "--cpus-per-task=%d" % (cell.threads if cell.form == "hybrid" else 1)]
         else:
             launch = [shlex.quote(profile["mpiexec"]), "-n", str(cell.ranks)]
         return launch + [exe] + args
@@ -1045,7 +1041,7 @@ def failure_record(cell, rep, sweep, status, message, job, records, index):
                 and all(_same_value((r.get("params") or {}).get(k), v) for k, v in cell.params.items())):
             params, dataset = dict(r.get("params") or {}), dict(r.get("dataset") or {})
             break
-    threads = cell.threads if cell.form == "omp" else 1
+    threads = cell.threads if cell.form in ("omp", "hybrid") else 1
     jid, task = (job.split("_", 1) + [None])[:2] if job else (None, None)
     slurm_id = None
     if jid:

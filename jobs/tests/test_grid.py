@@ -57,14 +57,19 @@ class TestGrid(SweepTestCase):
         self.assertEqual(sorted((c.form, c.nodes, c.threads) for c in cells if c.form != "seq"),
                          [("mpi", 2, 1), ("mpi", 2, 1), ("omp", 1, 1)])
 
-    def test_hybrid_is_rejected_as_not_supported_yet(self):
-        with self.assertRaises(sweep.SweepError) as cm:
-            self.cells(GRID.replace("forms = seq omp mpi", "forms = seq hybrid"))
-        self.assertIn("not supported yet", str(cm.exception))
+    def test_hybrid_takes_ranks_and_threads(self):
+        text = GRID.replace("forms = seq omp mpi", "forms = seq hybrid") + "\n[form hybrid]\ntasks_per_node = 1\nthreads = 2\n"
+        cells = [c for c in self.cells(text) if c.form == "hybrid"]
+        self.assertTrue(cells)
+        self.assertTrue(all(c.threads == 2 for c in cells))
+        for c in cells:
+            self.assertEqual(c.ranks, c.nodes * c.tasks_per_node)
+            self.assertEqual(c.cpus_per_task, c.threads)
+        # threads > 1 for the pure MPI form points to hybrid.
         with self.assertRaises(sweep.SweepError) as cm:
             self.cells(GRID + "\n[form mpi]\nthreads = 2\n")
         self.assertIn("one thread per rank", str(cm.exception))
-        self.assertIn("not supported yet", str(cm.exception))
+        self.assertIn("hybrid", str(cm.exception))
 
     def test_zero_nodes_is_impossible(self):
         for axis in ("nodes = 0 1", "tasks_per_node = 0", "threads = -1", "repetitions = 0"):

@@ -40,12 +40,7 @@ Points read_points(const Team& team, const std::string& path, bool distributed) 
     p.scale = *s;
   }
   p.content_sha256 = file.root_string("content_sha256").value_or("");
-  if (distributed && team.size() > p.n)
-    throw DataError(path + ": more MPI ranks (" + std::to_string(team.size()) + ") than rows (" +
-                    std::to_string(p.n) + ")");
-
-  const Layout layout{p.n, distributed ? team.size() : 1, distributed ? team.rank() : 0};
-  const auto [r0, r1] = layout.my_rows();
+  const auto [r0, r1] = group_rows(team, p.n, distributed, path);
   p.row0 = r0;
   p.rows = r1 - r0;
   if (p.d > 0 && p.rows > INT64_MAX / p.d) throw DataError(path + ": dataset /X claims an impossible size");

@@ -28,11 +28,7 @@ Samples read_samples(const Team& team, const std::string& path, bool distributed
                     std::to_string(y.dims[0]) + ")");
   s.n = x.dims[0];
   s.content_sha256 = file.root_string("content_sha256").value_or("");
-  if (distributed && team.size() > s.n)
-    throw DataError(path + ": more MPI ranks (" + std::to_string(team.size()) + ") than rows (" +
-                    std::to_string(s.n) + ")");
-  const Layout layout{s.n, distributed ? team.size() : 1, distributed ? team.rank() : 0};
-  const auto [r0, r1] = layout.my_rows();
+  const auto [r0, r1] = group_rows(team, s.n, distributed, path);
   s.row0 = r0;
   check_allocation(path + ": rows " + std::to_string(r0) + ".." + std::to_string(r1) + " of /x and /y", 2 * (r1 - r0),
                    sizeof(double));

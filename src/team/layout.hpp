@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <utility>
+
+#include "team/team.hpp"
 
 namespace hpcb {
 
@@ -37,5 +40,10 @@ struct Layout {
   }
   std::int64_t block_end(std::int64_t b) const { return block_begin(b + 1); }
 };
+
+// Global rows [first, last) of the workers of this worker's group (the rows
+// its group's reader loads). Throws DataError when MPI ranks outnumber rows.
+std::pair<std::int64_t, std::int64_t> group_rows(const Team& team, std::int64_t n_rows, bool distributed,
+                                                 const std::string& path);
 
 }  // namespace hpcb

@@ -27,9 +27,12 @@ class Team {
 
   virtual int rank() const = 0;  // this worker, 0 .. size()-1
   virtual int size() const = 0;  // number of workers
-  // True when workers share one address space (threads); data loaded once by
-  // worker 0 is then visible to all through share().
-  virtual bool shared_memory() const = 0;
+  // The workers that share this worker's address space (the threads of its
+  // process): workers group_first() .. group_first() + group_size() - 1. The
+  // first of them reads the input rows of the whole group and share() hands
+  // them to the others.
+  virtual int group_first() const = 0;
+  virtual int group_size() const = 0;
 
   virtual void barrier() = 0;
   // Exact all-reduce of 64-bit integers, in place.
@@ -47,7 +50,7 @@ class Team {
   virtual void gather_to_first(std::span<const std::int32_t> mine, std::span<const std::int64_t> counts,
                                std::span<std::int32_t> all) = 0;
   virtual double max(double value) = 0;
-  // Shared memory only: worker 0 passes an object, every worker gets it back.
+  // The first worker of a group passes an object, every worker of the group gets it.
   virtual std::shared_ptr<const void> share(std::shared_ptr<const void> from_first) = 0;
 
   // Errors are agreed collectively, so no worker is left waiting in a collective
@@ -72,7 +75,7 @@ class Team {
 
 // What an executable knows about its backend before the workers start.
 struct BackendInfo {
-  std::string name;         // "seq", "omp" or "mpi"
+  std::string name;         // "seq", "omp", "mpi" or "hybrid"
   std::string mpi_library;  // MPI_Get_library_version, or "none"
   int ranks = 1;            // processes
   int threads = 1;          // threads per process

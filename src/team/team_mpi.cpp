@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "common/timer.hpp"
+#include "team/mpi_library.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
@@ -30,7 +31,8 @@ class MpiTeam final : public Team {
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  bool shared_memory() const override { return false; }
+  int group_first() const override { return rank_; }
+  int group_size() const override { return 1; }
 
   void barrier() override {
     Stopwatch w(comm_s_);
@@ -124,15 +126,6 @@ class MpiTeam final : public Team {
   MPI_Comm comm_ = MPI_COMM_WORLD;
 };
 
-std::string library_version() {
-  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
-  int len = 0;
-  MPI_Get_library_version(text, &len);
-  std::string s(text, static_cast<std::size_t>(len));
-  // The first line names the library and version; the rest is configure flags.
-  return s.substr(0, s.find('\n'));
-}
-
 }  // namespace
 
 Backend::Backend(int& argc, char**& argv) {
@@ -150,7 +143,7 @@ BackendInfo Backend::info(int threads_requested) const {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return {"mpi", library_version(), size, 1, rank == 0};
+  return {"mpi", mpi_library_version(), size, 1, rank == 0};
 }
 
 int Backend::run(int threads_requested, const std::function<int(Team&)>& body) {

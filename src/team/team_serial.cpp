@@ -13,7 +13,8 @@ class SerialTeam final : public Team {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
-  bool shared_memory() const override { return true; }
+  int group_first() const override { return 0; }
+  int group_size() const override { return 1; }
   void barrier() override {}
   void sum(std::span<std::int64_t>) override {}
   void sum_scatter(std::span<const std::int64_t> in, std::span<const int>,

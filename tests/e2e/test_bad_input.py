@@ -10,7 +10,7 @@ import numpy as np
 
 from tests.e2e.util import DATA, TempDir, read_records, run, write_points, write_xy
 
-BACKENDS = [("seq", 1), ("omp", 2), ("mpi", 2)]
+BACKENDS = [("seq", 1), ("omp", 2), ("mpi", 2), ("hybrid", (2, 2))]
 MNIST = os.path.join(DATA, "mnist10k.h5")
 REGR = os.path.join(DATA, "regression20k.h5")
 

@@ -1,5 +1,6 @@
 """Same result on any worker count: the sequential run, OpenMP at 1, 2, 3, 4
-and 7 threads and MPI at 1, 2, 3, 4 and 7 ranks must give bitwise identical
+and 7 threads, MPI at 1, 2, 3, 4 and 7 ranks and hybrid MPI x OpenMP (2 x 2,
+3 x 2, 1 x 3) must give bitwise identical
 k-means labels and centroids, and bitwise identical regression parameters.
 
 The comparison uses the digests in the run records (SHA-256 of the labels as
@@ -18,13 +19,14 @@ import numpy as np
 from tests.e2e.util import DATA, TempDir, read_records, run
 
 WORKERS = [1, 2, 3, 4, 7]
+HYBRID = [("hybrid", (2, 2)), ("hybrid", (3, 2)), ("hybrid", (1, 3))]
 
 
 def kmeans_runs(tmp, data, extra, configs, out=True):
     """Runs each (backend, workers) config; returns {config: (record, labels, centroids)}."""
     results = {}
     for backend, workers in configs:
-        out_path = tmp.file(f"km-{backend}-{workers}.h5")
+        out_path = tmp.file(f"km-{backend}-{workers}.h5".replace(" ", ""))
         args = ["--data", data, "--record", tmp.records, "--quiet"] + extra
         if out:
             args += ["--out", out_path]
@@ -57,7 +59,7 @@ class KMeansBitwise(unittest.TestCase):
                     self.assertEqual(cent.tobytes(), ref_cent.tobytes())
 
     def test_mnist_k10_100_iterations_all_worker_counts(self):
-        configs = [("seq", 1)] + [(b, w) for b in ("omp", "mpi") for w in WORKERS]
+        configs = [("seq", 1)] + [(b, w) for b in ("omp", "mpi") for w in WORKERS] + HYBRID
         with TempDir() as tmp:
             results = kmeans_runs(tmp, os.path.join(DATA, "mnist10k.h5"),
                                   ["--k", "10", "--iters", "100", "--seed", "42", "--init", "random"], configs)
@@ -72,7 +74,7 @@ class KMeansBitwise(unittest.TestCase):
 
     def test_mnist_owner_mstep_equals_reduce(self):
         # The two M-step strategies sum the same integers, so they agree exactly.
-        configs = [("seq", 1), ("omp", 3), ("mpi", 3), ("omp", 7), ("mpi", 2)]
+        configs = [("seq", 1), ("omp", 3), ("mpi", 3), ("omp", 7), ("mpi", 2), ("hybrid", (2, 2))]
         with TempDir() as tmp:
             reduce = kmeans_runs(tmp, os.path.join(DATA, "mnist10k.h5"),
                                  ["--k", "10", "--iters", "20", "--mstep", "reduce"], configs[:1])
@@ -81,7 +83,7 @@ class KMeansBitwise(unittest.TestCase):
             self.check_identical({**reduce, **owner})
 
     def test_blobs_float32_kmeanspp(self):
-        configs = [("seq", 1)] + [(b, w) for b in ("omp", "mpi") for w in WORKERS]
+        configs = [("seq", 1)] + [(b, w) for b in ("omp", "mpi") for w in WORKERS] + HYBRID
         with TempDir() as tmp:
             results = kmeans_runs(tmp, os.path.join(DATA, "blobs-small.h5"),
                                   ["--k", "8", "--iters", "50", "--init", "kmeans++", "--seed", "7"], configs)
@@ -125,7 +127,7 @@ class RegressionBitwise(unittest.TestCase):
                 self.assertEqual(r["loss_trace"], ref["loss_trace"])
 
     def test_20k_10000_epochs(self):
-        configs = [("seq", 1)] + [("omp", w) for w in WORKERS] + [("mpi", 1), ("mpi", 2)]
+        configs = [("seq", 1)] + [("omp", w) for w in WORKERS] + [("mpi", 1), ("mpi", 2), ("hybrid", (1, 2))]
         with TempDir() as tmp:
             records = self.runs(tmp, 10000, configs)
             self.check(records)
@@ -135,7 +137,7 @@ class RegressionBitwise(unittest.TestCase):
             self.assertGreater(r["mse"], r["mse_optimum"])
 
     def test_20k_oversubscribed_mpi(self):
-        configs = [("seq", 1), ("mpi", 3), ("mpi", 4), ("mpi", 7)]
+        configs = [("seq", 1), ("mpi", 3), ("mpi", 4), ("mpi", 7), ("hybrid", (2, 2)), ("hybrid", (3, 2))]
         with TempDir() as tmp:
             self.check(self.runs(tmp, 100, configs))
 

@@ -123,7 +123,7 @@ class RecordContract(unittest.TestCase):
             for app, extra in (("kmeans", ["--data", os.path.join(DATA, "digits.h5" if os.path.exists(
                     os.path.join(DATA, "digits.h5")) else "blobs-small.h5"), "--k", "10", "--iters", "5"]),
                                ("nlreg", ["--data", os.path.join(DATA, "regression20k.h5"), "--epochs", "50"])):
-                for backend, workers in (("seq", 1), ("omp", 2), ("mpi", 2)):
+                for backend, workers in (("seq", 1), ("omp", 2), ("mpi", 2), ("hybrid", (2, 2))):
                     with self.subTest(app=app, backend=backend):
                         proc = run(app, backend, workers, extra + ["--record", tmp.records, "--tag", "x y"])
                         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -134,20 +134,21 @@ class RecordContract(unittest.TestCase):
                         self.assertLessEqual(TIMES, set(rec["time_s"]))
                         self.assertEqual(rec["schema"], "run/1")
                         self.assertEqual((rec["app"], rec["backend"]), (app, backend))
-                        self.assertEqual(rec["workers"], workers)
-                        self.assertEqual(rec["ranks"] * rec["threads"], workers)
+                        total = workers[0] * workers[1] if backend == "hybrid" else workers
+                        self.assertEqual(rec["workers"], total)
+                        self.assertEqual(rec["ranks"] * rec["threads"], total)
                         self.assertEqual(rec["tag"], "x y")
                         self.assertEqual(rec["status"], "ok")
                         self.assertEqual(len(rec["dataset"]["sha256"]), 64)
-                        self.assertIn(rec["prov"]["mpi"] != "none", [backend == "mpi"])
-                        if backend == "mpi":
+                        self.assertIn(rec["prov"]["mpi"] != "none", [backend in ("mpi", "hybrid")])
+                        if backend in ("mpi", "hybrid"):
                             self.assertIn("MPICH", rec["prov"]["mpi"])
                         for k, v in rec["time_s"].items():
                             self.assertGreaterEqual(v, 0.0, k)
                         self.assertGreaterEqual(rec["time_s"]["total"], rec["time_s"]["compute"])
             # One line per run, each a complete JSON object.
             with open(tmp.records) as f:
-                self.assertEqual(len(f.read().splitlines()), 6)
+                self.assertEqual(len(f.read().splitlines()), 8)
 
     def test_quiet_and_same_run_twice(self):
         with TempDir() as tmp:

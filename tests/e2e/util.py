@@ -17,8 +17,11 @@ TIMEOUT_S = 300
 
 
 def command(app, backend, workers, args):
-    """The argv for running <app>_<backend> on `workers` workers."""
+    """The argv for running <app>_<backend> on `workers` workers ((ranks, threads) for hybrid)."""
     exe = os.path.join(BIN, f"{app}_{backend}")
+    if backend == "hybrid":
+        ranks, threads = workers
+        return [MPIEXEC, "-n", str(ranks), exe, "--threads", str(threads)] + list(args)
     if backend == "mpi":
         return [MPIEXEC, "-n", str(workers), exe] + list(args)
     if backend == "omp":
@@ -31,7 +34,8 @@ def run(app, backend, workers, args, timeout=TIMEOUT_S):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     # More threads than cores: spinning at barriers would starve the thread
     # that is still working, so oversubscribed runs wait passively.
-    if backend == "omp" and workers > (os.cpu_count() or 1):
+    total = workers[0] * workers[1] if backend == "hybrid" else workers
+    if backend in ("omp", "hybrid") and total > (os.cpu_count() or 1):
         env["OMP_WAIT_POLICY"] = "passive"
     return subprocess.run(command(app, backend, workers, args), capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=ROOT)

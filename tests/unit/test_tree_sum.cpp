@@ -25,7 +25,8 @@ class ThreadsForTest final : public Team {
   ThreadsForTest(Board& b, int rank, int size) : b_(b), rank_(rank), size_(size) {}
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  bool shared_memory() const override { return true; }
+  int group_first() const override { return 0; }
+  int group_size() const override { return size_; }
   void barrier() override { b_.sync.arrive_and_wait(); }
   void sum(std::span<std::int64_t>) override { FAIL() << "not used"; }
   void sum_scatter(std::span<const std::int64_t>, std::span<const int>, std::span<std::int64_t>) override {}

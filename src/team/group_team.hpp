@@ -1,0 +1,82 @@
+// The team of OpenMP threads, optionally one of several such groups joined by
+// MPI (hybrid: ranks x threads). Worker number = rank * threads + thread, so
+// the workers of one process own a contiguous range of row blocks.
+//
+// Every collective has the same three stages: each thread publishes a pointer
+// to its contribution and the threads meet at a barrier; thread 0 combines the
+// contributions of its group (and, in the hybrid form, runs the one MPI call
+// for the process, so MPI needs only MPI_THREAD_FUNNELED); after a second
+// barrier every thread reads the result, and a third barrier keeps the
+// buffers alive until all have read. Integer sums are exact and gathers move
+// bits, so no result depends on the order in which threads arrive.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "team/team.hpp"
+
+namespace hpcb {
+
+// What the threads of one process share.
+struct GroupShared {
+  explicit GroupShared(int threads) : in(static_cast<std::size_t>(threads)), errors(static_cast<std::size_t>(threads)) {}
+  std::vector<const void*> in;  // each thread's contribution
+  std::vector<std::optional<std::string>> errors;
+  std::vector<std::int64_t> ints;     // combined integer results
+  std::vector<double> doubles;        // combined floating-point results
+  std::vector<std::int32_t> labels;   // gather_to_first staging
+  std::vector<double> scalars;        // one value per thread (max)
+  double scalar = 0;
+  std::shared_ptr<const void> object;
+  std::optional<std::string> agreed;
+  std::vector<std::string> hosts;
+};
+
+class GroupTeam final : public Team {
+ public:
+  // comm: nullptr for threads only; else the communicator joining the groups
+  // (every process runs the same number of threads).
+  GroupTeam(GroupShared& shared, int thread, int threads, const MPI_Comm* comm);
+
+  int rank() const override { return process_ * threads_ + thread_; }
+  int size() const override { return processes_ * threads_; }
+  int group_first() const override { return process_ * threads_; }
+  int group_size() const override { return threads_; }
+  const void* native_comm() const override { return comm_; }
+
+  void barrier() override;
+  void sum(std::span<std::int64_t> values) override;
+  void sum_scatter(std::span<const std::int64_t> in, std::span<const int> counts, std::span<std::int64_t> out) override;
+  void gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) override;
+  void gather_to_first(std::span<const std::int32_t> mine, std::span<const std::int64_t> counts,
+                       std::span<std::int32_t> all) override;
+  double max(double value) override;
+  std::shared_ptr<const void> share(std::shared_ptr<const void> from_first) override;
+  std::optional<std::string> agree(const std::optional<std::string>& mine) override;
+  std::vector<std::string> hosts() override;
+
+ private:
+  void publish(const void* p);  // stage 1: contribution visible, all threads arrived
+  void sync();                  // a plain barrier inside a collective
+
+  GroupShared& s_;
+  int thread_, threads_;
+  const MPI_Comm* comm_;
+  int process_ = 0, processes_ = 1;
+};
+
+// Runs body on `threads` OpenMP threads as GroupTeams; returns thread 0's status.
+// An exception escaping a thread ends the process (MPI_Abort with MPI), since
+// the other threads may be waiting for it at a barrier.
+int run_group(int threads, const MPI_Comm* comm, const std::function<int(Team&)>& body);
+
+// OMP_NUM_THREADS (or the core count) when requested <= 0.
+int resolve_threads(int requested);
+
+}  // namespace hpcb
