@@ -157,6 +157,22 @@ bench: $(BENCH_BIN) datasets
 	OPENBLAS_NUM_THREADS=1 $(BENCH_BIN) --benchmark_out=results/bench/microbench.json \
 	  --benchmark_out_format=json --benchmark_min_time=0.2
 
+# ---- comparison with peers, MPI cost constants, cost model ---------------------------
+.PHONY: compare bench-mpi cost-model
+compare: all datasets check-python
+	$(Q)$(PYTHON) tools/compare.py --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --record $(RECORDS) --out results/compare.json
+
+# The probe lives in bench/mpi/ because bench/*.cpp is linked into microbench.
+$(BIN_DIR)/alpha_beta: bench/mpi/alpha_beta.cpp
+	@mkdir -p $(@D)
+	@echo "  CXX     $<"
+	$(Q)$(MPICXX) $(CXXSTD) -O2 -o $@ $<
+bench-mpi: $(BIN_DIR)/alpha_beta
+	@mkdir -p results/bench
+	$(MPIEXEC) -n 2 $(BIN_DIR)/alpha_beta > results/bench/alpha_beta.json
+cost-model: check-python
+	$(Q)$(PYTHON) bench/cost_model.py --json results/bench/cost_model.json
+
 # ---- the main job and the report ----------------------------------------------
 RECORDS ?= results/runs.jsonl
 REPS    ?= 7

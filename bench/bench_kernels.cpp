@@ -1,24 +1,41 @@
 // Microbenchmarks of the kernel cores at MNIST and course sizes, and larger.
 // Counters: items/s (rows or samples), bytes/s (input read), GFLOP/s by the
-// flop counts in the kernel headers. Single thread: the kernels are sequential;
-// parallel scaling is measured end to end by the executables.
+// flop counts in the kernel headers (and bench/COST_MODEL.md). Single thread:
+// the kernels are sequential; parallel scaling is measured end to end by the
+// executables.
+//
+//   Assign          Lloyd's E-step kernel, block by block as the solver runs it
+//   OwnValues       the pruned E-step's own-centroid values (8 rows per tile)
+//   Sgemm           OpenBLAS sgemm on the same shapes: the reference for a GEMM path
+//   Accumulate      full M-step (fixed-point integer sums)
+//   Relabel         incremental M-step, 5% of the rows changing cluster
+//   KMeansRun       whole solver runs on MNIST (k = 10, first 10 images as centroids,
+//                   to convergence), per algorithm: time per iteration, E + M fused
+//   ResidualSums    one regression epoch's fused gradient pass
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
+#include <filesystem>
 #include <random>
 #include <vector>
 
+#include "io/h5_write.hpp"
+#include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
+#include "kmeans/kmeans_solver.hpp"
+#include "kmeans/points.hpp"
 #include "nlreg/nlreg_core.hpp"
 #include "team/layout.hpp"
+#include "team/team.hpp"
 
 namespace {
 
 using namespace hpcb;
 
 template <class T>
-std::vector<T> random_rows(std::int64_t n, std::int64_t d) {
+aligned_vector<T> random_rows(std::int64_t n, std::int64_t d) {
   std::mt19937 gen(1);
-  std::vector<T> v(static_cast<std::size_t>(n * d));
+  aligned_vector<T> v(static_cast<std::size_t>(n * d));
   if constexpr (std::is_integral_v<T>) {
     std::uniform_int_distribution<int> u(0, 255);
     for (auto& x : v) x = static_cast<T>(u(gen));
@@ -29,7 +46,18 @@ std::vector<T> random_rows(std::int64_t n, std::int64_t d) {
   return v;
 }
 
-// E-step over n rows, block by block as the solver does. Args: n, d, k.
+template <class T>
+kmeans::dist_t<T> scale_of() {
+  return std::is_integral_v<T> ? kmeans::dist_t<T>(1) / kmeans::dist_t<T>(255) : kmeans::dist_t<T>(1);
+}
+
+void flops(benchmark::State& state, double per_iteration) {
+  state.counters["GFLOP/s"] = benchmark::Counter(per_iteration * static_cast<double>(state.iterations()),
+                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+// E-step over n rows, block by block as the solver does, with the row norms
+// cached (the solver computes them once). Args: n, d, k.
 template <class T>
 void BM_Assign(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
@@ -37,25 +65,76 @@ void BM_Assign(benchmark::State& state) {
   using D = kmeans::dist_t<T>;
   const auto X = random_rows<T>(n, d);
   const auto Cw = random_rows<float>(k, d);
-  const std::vector<double> Cd(Cw.begin(), Cw.end());
+  std::vector<double> Cd(Cw.begin(), Cw.end());
+  for (auto& v : Cd) v = std::is_integral_v<T> ? (v + 2) / 4 : v;  // near the data
   const auto C = kmeans::pack_centroids<D>(Cd.data(), k, d);
+  std::vector<D> xx(static_cast<std::size_t>(n));
+  kmeans::row_norms<T>(X.data(), n, d, scale_of<T>(), xx.data());
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
   std::vector<D> dist(static_cast<std::size_t>(n));
   for (auto _ : state) {
     for (std::int64_t r = 0; r < n; r += kRowsPerBlock) {
       const std::int64_t rows = std::min(kRowsPerBlock, n - r);
-      kmeans::assign<T>(X.data() + r * d, rows, d, D(1) / D(255), C, labels.data() + r, dist.data() + r);
+      kmeans::assign<T>(X.data() + r * d, rows, d, scale_of<T>(), C, xx.data() + r, labels.data() + r, dist.data() + r);
     }
     benchmark::DoNotOptimize(labels.data());
   }
   state.SetItemsProcessed(state.iterations() * n);
   state.SetBytesProcessed(state.iterations() * n * d * static_cast<std::int64_t>(sizeof(T)));
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(n * d * k) * static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  flops(state, 2.0 * static_cast<double>(n * d) * k);
 }
-BENCHMARK(BM_Assign<std::uint8_t>)->Args({10000, 784, 10})->Args({10000, 784, 100})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Assign<float>)->Args({100000, 64, 10})->Args({1000000, 64, 10})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Assign<std::uint8_t>)->Args({10000, 784, 10})->Args({10000, 784, 100})->Args({10000, 784, 256})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Assign<float>)->Args({100000, 64, 10})->Args({1000000, 64, 10})->Args({100000, 64, 100})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Assign<double>)->Args({100000, 64, 10})->Unit(benchmark::kMillisecond);
+
+// The pruned E-step's own-centroid values: n rows against one centroid each
+// (one centroid for all here, as after the grouping by label). Args: n, d.
+template <class T>
+void BM_OwnValues(benchmark::State& state) {
+  const std::int64_t n = state.range(0), d = state.range(1);
+  using D = kmeans::dist_t<T>;
+  const auto X = random_rows<T>(n, d);
+  std::vector<double> Cd(static_cast<std::size_t>(d), 0.5);
+  const auto C = kmeans::pack_centroids<D>(Cd.data(), 1, d);
+  std::vector<D> xx(static_cast<std::size_t>(n)), out(static_cast<std::size_t>(n));
+  kmeans::row_norms<T>(X.data(), n, d, scale_of<T>(), xx.data());
+  std::vector<const T*> rows;
+  for (std::int64_t i = 0; i < n; ++i) rows.push_back(X.data() + i * d);
+  const int c = 0;
+  for (auto _ : state) {
+    kmeans::values<T>(rows.data(), n, d, scale_of<T>(), xx.data(), C, &c, 1, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetBytesProcessed(state.iterations() * n * d * static_cast<std::int64_t>(sizeof(T)));
+  flops(state, 2.0 * static_cast<double>(n * d));
+}
+BENCHMARK(BM_OwnValues<std::uint8_t>)->Args({10000, 784})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_OwnValues<float>)->Args({100000, 64})->Unit(benchmark::kMicrosecond);
+
+// OpenBLAS sgemm of the E-step's dot products, a block of 256 float rows times
+// the k x d centroids, block by block: what a GEMM path would cost before
+// its norms and argmin (and it would have to be made deterministic per row).
+// Args: n, d, k.
+void BM_Sgemm(benchmark::State& state) {
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const int k = static_cast<int>(state.range(2));
+  const auto X = random_rows<float>(n, d);
+  const auto C = random_rows<float>(k, d);
+  std::vector<float> out(static_cast<std::size_t>(kRowsPerBlock * k));
+  for (auto _ : state) {
+    for (std::int64_t r = 0; r < n; r += kRowsPerBlock) {
+      const auto rows = static_cast<int>(std::min(kRowsPerBlock, n - r));
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, static_cast<int>(d), 1.0f, X.data() + r * d,
+                  static_cast<int>(d), C.data(), static_cast<int>(d), 0.0f, out.data(), k);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetBytesProcessed(state.iterations() * n * d * 4);
+  flops(state, 2.0 * static_cast<double>(n * d) * k);
+}
+BENCHMARK(BM_Sgemm)->Args({10000, 784, 10})->Args({10000, 784, 100})->Args({10000, 784, 256})->Args({100000, 64, 10})->Unit(benchmark::kMillisecond);
 
 // M-step accumulation. Args: n, d, k.
 template <class T>
@@ -67,7 +146,9 @@ void BM_Accumulate(benchmark::State& state) {
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % static_cast<std::size_t>(k));
   std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
   for (auto _ : state) {
-    kmeans::accumulate<T>(X.data(), n, d, k, 20, labels.data(), sums.data(), counts.data());
+    for (std::int64_t r = 0; r < n; r += kRowsPerBlock)
+      kmeans::accumulate<T>(X.data() + r * d, std::min(kRowsPerBlock, n - r), d, k, 20, labels.data() + r,
+                            sums.data(), counts.data());
     benchmark::DoNotOptimize(sums.data());
   }
   state.SetItemsProcessed(state.iterations() * n);
@@ -75,6 +156,82 @@ void BM_Accumulate(benchmark::State& state) {
 }
 BENCHMARK(BM_Accumulate<std::uint8_t>)->Args({10000, 784, 10})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Accumulate<float>)->Args({1000000, 64, 10})->Unit(benchmark::kMillisecond);
+
+// The incremental M-step, 5% of the rows moving to another cluster. Args: n, d, k.
+template <class T>
+void BM_Relabel(benchmark::State& state) {
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const int k = static_cast<int>(state.range(2));
+  const auto X = random_rows<T>(n, d);
+  std::vector<std::int32_t> from(static_cast<std::size_t>(n)), to(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    from[i] = static_cast<std::int32_t>(i % static_cast<std::size_t>(k));
+    to[i] = i % 20 == 0 ? (from[i] + 1) % k : from[i];
+  }
+  std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
+  for (auto _ : state) {
+    kmeans::relabel<T>(X.data(), n, d, 20, from.data(), to.data(), sums.data(), counts.data());
+    benchmark::DoNotOptimize(sums.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetBytesProcessed(state.iterations() * n / 20 * d * static_cast<std::int64_t>(sizeof(T)));
+}
+BENCHMARK(BM_Relabel<std::uint8_t>)->Args({10000, 784, 10})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Relabel<float>)->Args({1000000, 64, 10})->Unit(benchmark::kMillisecond);
+
+// Whole k-means runs on MNIST with the real solver on one worker: the fused
+// iteration (E-step, incremental M-step, means) per algorithm. Starts from the
+// first 10 images, as `make compare`, and runs to convergence.
+void BM_KMeansRun(benchmark::State& state, const char* algorithm) {
+  const std::string path = "datasets/mnist10k.h5";
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError("datasets/mnist10k.h5 missing (make datasets)");
+    return;
+  }
+  int argc = 0;
+  char** argv = nullptr;
+  Backend backend(argc, argv);
+  std::int64_t iterations = 0, evaluations = 0, n = 0, d = 0;
+  backend.run(1, [&](Team& team) {
+    const auto points = load_points(team, path);
+    const auto& p = *points;
+    n = p.n;
+    d = p.d;
+    // The first 10 images as centroids, through a file as --init takes them.
+    const std::string init = (std::filesystem::temp_directory_path() / "hpcb-bench-init.h5").string();
+    {
+      std::vector<double> C(static_cast<std::size_t>(10 * p.d));
+      for (std::size_t i = 0; i < C.size(); ++i) C[i] = p.X[i] * p.scale;
+      h5::AtomicH5File file(init);
+      h5::write_matrix(file, "/centroids", 10, static_cast<std::uint64_t>(p.d), C.data());
+      file.commit();
+    }
+    kmeans::Params prm;
+    prm.k = 10;
+    prm.max_iter = 100;
+    prm.init = init;
+    prm.algorithm = algorithm;
+    for (auto _ : state) {
+      const kmeans::Result r = kmeans::run(team, p, prm);
+      iterations += r.iterations;
+      evaluations += r.distance_evals;
+      benchmark::DoNotOptimize(r.inertia);
+    }
+    std::filesystem::remove(init);
+    return 0;
+  });
+  state.counters["iterations"] = benchmark::Counter(static_cast<double>(iterations), benchmark::Counter::kAvgIterations);
+  // CPU seconds per k-means iteration (the inverse of iterations per second).
+  state.counters["time_per_iteration"] =
+      benchmark::Counter(static_cast<double>(iterations), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["distance_fraction"] = static_cast<double>(evaluations) /
+                                        (static_cast<double>(n) * 10.0 * static_cast<double>(iterations + state.iterations()));
+  state.SetItemsProcessed(iterations * n);
+  state.SetBytesProcessed(iterations * n * d);
+}
+BENCHMARK_CAPTURE(BM_KMeansRun, lloyd, "lloyd")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_KMeansRun, hamerly, "hamerly")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_KMeansRun, elkan, "elkan")->Unit(benchmark::kMillisecond);
 
 // One regression epoch's gradient pass, block by block. Arg: n.
 void BM_ResidualSums(benchmark::State& state) {
@@ -95,8 +252,7 @@ void BM_ResidualSums(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n);
   state.SetBytesProcessed(state.iterations() * n * 16);
-  state.counters["GFLOP/s"] = benchmark::Counter(11.0 * static_cast<double>(n) * static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  flops(state, 11.0 * static_cast<double>(n));
 }
 BENCHMARK(BM_ResidualSums)->Arg(20000)->Arg(10000000)->Unit(benchmark::kMicrosecond);
 

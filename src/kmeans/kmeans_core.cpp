@@ -5,203 +5,299 @@
 #include <cstring>
 #include <limits>
 
+#include "kmeans/simd.hpp"
+
 namespace hpcb::kmeans {
 namespace {
 
-// One 64-byte SIMD register's worth of D (16 floats or 8 doubles), through
-// GCC/Clang vector extensions: the compiler emits AVX-512 where the target has
-// it and pairs of narrower registers elsewhere. The arithmetic written here is
-// exactly what runs (no reassociation), so results are reproducible.
-template <class D>
-struct VecOf;
-template <>
-struct VecOf<float> {
-  typedef float type __attribute__((vector_size(64)));
-};
-template <>
-struct VecOf<double> {
-  typedef double type __attribute__((vector_size(64)));
-};
-template <class D>
-using vec = typename VecOf<D>::type;
-template <class D>
-inline constexpr int kWidth = 64 / sizeof(D);
+using simd::hsums;
+using simd::kWidth;
+using simd::load;
+using simd::load_scaled;
+using simd::madd;
+using simd::vec;
 
-template <class D>
-vec<D> load(const D* p) {
-  vec<D> v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-// Horizontal sum in a fixed order: halves added pairwise.
-template <class D>
-D hsum(vec<D> v) {
-  D lanes[kWidth<D>];
-  std::memcpy(lanes, &v, sizeof v);
-  for (int width = kWidth<D> / 2; width >= 1; width /= 2)
-    for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
-  return lanes[0];
-}
-
-// |x|^2 of a padded row, the same way for rows and for centroids.
-template <class D>
-D sq_norm(const D* x, std::int64_t stride) {
-  vec<D> acc = {};
-  for (std::int64_t j = 0; j < stride; j += kWidth<D>) {
-    const vec<D> v = load<D>(x + j);
-    acc += v * v;
-  }
-  return hsum<D>(acc);
-}
-
-// Dot products of R rows with G consecutive centroids: R x G accumulators held
-// in registers, each row chunk and centroid chunk loaded once per tile. Every
-// (row, centroid) pair gets the same operations in the same order whatever R
-// and G are, so tiling never changes a result.
-template <class D, int R, int G>
-void dot_tile(const D* xt, std::int64_t stride, const D* c, D* out /* R x G */) {
-  vec<D> acc[R][G] = {};
-  for (std::int64_t j = 0; j < stride; j += kWidth<D>) {
-    vec<D> x[R];
-    for (int r = 0; r < R; ++r) x[r] = load<D>(xt + r * stride + j);
-    for (int g = 0; g < G; ++g) {
-      const vec<D> cv = load<D>(c + g * stride + j);
-      for (int r = 0; r < R; ++r) acc[r][g] += x[r] * cv;
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) out[r * G + g] = hsum<D>(acc[r][g]);
-}
-
-// The dots of R rows against all k centroids, in groups of 8, 4, 2, 1.
-template <class D, int R>
-void dots_all(const D* xt, const PackedCentroids<D>& C, D* dots /* R x k */) {
-  D tile[R * 8];
-  int c0 = 0;
-  auto run = [&]<int G>() {
-    dot_tile<D, R, G>(xt, C.stride, C.values.data() + c0 * C.stride, tile);
-    for (int r = 0; r < R; ++r)
-      for (int g = 0; g < G; ++g) dots[r * C.k + c0 + g] = tile[r * G + g];
-    c0 += G;
-  };
-  while (C.k - c0 >= 8) run.template operator()<8>();
-  if (C.k - c0 >= 4) run.template operator()<4>();
-  if (C.k - c0 >= 2) run.template operator()<2>();
-  if (C.k - c0 >= 1) run.template operator()<1>();
-}
-
-// Rows per tile: 2 rows x 8 centroids = 16 accumulators plus the loads fit the
-// 32 vector registers of AVX-512; with 16 registers one row at a time.
+// Tile shape: R rows x G centroids of accumulators. With AVX-512's 32 vector
+// registers, 2 x 12 accumulators + 2 row chunks + 1 centroid chunk fit; with 16
+// (a 64-byte vector is then two registers) one row and a few centroids.
 #if defined(__AVX512F__)
-constexpr int kRowsPerTile = 2;
+constexpr int kTileRows = 2;
+constexpr int kMaxGroup = 12;
 #else
-constexpr int kRowsPerTile = 1;
+constexpr int kTileRows = 1;
+constexpr int kMaxGroup = 6;
 #endif
+
+template <class D>
+vec<D> splat(D v) {
+  return vec<D>{} + v;
+}
+
+// Dot products of R rows with G centroids, out[r * G + g]; centroid g's chunk
+// i is at c + g * W + i * step. Every lane of every accumulator adds its chunk
+// products in order over the padded row (one fused multiply-add each), then
+// hsums() reduces it by a fixed tree: the operations for a (row, centroid) pair
+// are the same whatever R, G and the other rows and centroids are.
+template <class T, class D, int R, int G>
+void dot_tile(const T* const* x, std::int64_t d, vec<D> scale, const D* c, std::int64_t step, D* out) {
+  constexpr int W = kWidth<D>;
+  vec<D> acc[R * G] = {};
+  auto chunk = [&](const vec<D>* xv) {
+    for (int g = 0; g < G; ++g) {
+      const vec<D> cv = load<D>(c + g * W);
+      for (int r = 0; r < R; ++r) acc[r * G + g] = madd<D>(xv[r], cv, acc[r * G + g]);
+    }
+    c += step;
+  };
+  const std::int64_t full = d / W * W;
+  for (std::int64_t j = 0; j < full; j += W) {
+    vec<D> xv[R];
+    for (int r = 0; r < R; ++r) xv[r] = load_scaled<T, D>(x[r] + j, scale);
+    chunk(xv);
+  }
+  if (full < d) {  // the last chunk: the row's tail, then zeros (as the centroids' padding)
+    vec<D> xv[R];
+    for (int r = 0; r < R; ++r) {
+      T tail[W] = {};
+      std::memcpy(tail, x[r] + full, static_cast<std::size_t>(d - full) * sizeof(T));
+      xv[r] = load_scaled<T, D>(tail, scale);
+    }
+    chunk(xv);
+  }
+  hsums<D, R * G>(acc, out);
+}
+
+// dot_tile with G chosen at run time (1 <= g <= kMaxGroup).
+template <class T, class D, int R, int G = kMaxGroup>
+void dot_group(int g, const T* const* x, std::int64_t d, vec<D> scale, const D* c, std::int64_t step, D* out) {
+  if constexpr (G >= 1) {
+    if (g == G) return dot_tile<T, D, R, G>(x, d, scale, c, step, out);
+    dot_group<T, D, R, G - 1>(g, x, d, scale, c, step, out);
+  }
+}
+
+// The values of R rows against m centroids, out[r * m + i]: all k in order,
+// a whole group per tile, when cs is nullptr (m = k); else the centroids cs[i],
+// one per tile.
+template <class T, class D, int R>
+void tile_values(const T* const* x, std::int64_t d, vec<D> scale, const D* xx, const PackedCentroids<D>& C,
+                 const int* cs, int m, D* out) {
+  constexpr int W = kWidth<D>;
+  D dots[R * kMaxGroup];
+  for (int i0 = 0; i0 < m;) {
+    const int c0 = cs ? cs[i0] : i0;
+    const int g = cs ? 1 : C.size_of_group(c0);
+    dot_group<T, D, R>(g, x, d, scale, C.first_chunk(c0, W), C.chunk_step(c0, W), dots);
+    for (int r = 0; r < R; ++r)
+      for (int i = 0; i < g; ++i)
+        out[r * m + i0 + i] = sq_value<D>(xx[r], dots[r * g + i], C.norms[static_cast<std::size_t>(c0 + i)]);
+    i0 += g;
+  }
+}
+
+// |x|^2 of one row: the same chunked fused multiply-adds and tree as a dot.
+template <class T, class D>
+D row_norm(const T* x, std::int64_t d, vec<D> scale) {
+  D out;
+  constexpr int W = kWidth<D>;
+  vec<D> acc[1] = {};
+  const std::int64_t full = d / W * W;
+  for (std::int64_t j = 0; j < full; j += W) {
+    const vec<D> v = load_scaled<T, D>(x + j, scale);
+    acc[0] = madd<D>(v, v, acc[0]);
+  }
+  if (full < d) {
+    T tail[W] = {};
+    std::memcpy(tail, x + full, static_cast<std::size_t>(d - full) * sizeof(T));
+    const vec<D> v = load_scaled<T, D>(tail, scale);
+    acc[0] = madd<D>(v, v, acc[0]);
+  }
+  hsums<D, 1>(acc, &out);
+  return out;
+}
 
 }  // namespace
 
 template <class D>
 PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d) {
+  constexpr int W = kWidth<D>;
   PackedCentroids<D> p;
   p.k = k;
+  p.group = kMaxGroup;
   p.d = d;
-  p.stride = (d + kWidth<D> - 1) / kWidth<D> * kWidth<D>;
+  p.stride = (d + W - 1) / W * W;
   p.values.assign(static_cast<std::size_t>(k * p.stride), D(0));
   p.norms.resize(static_cast<std::size_t>(k));
+  std::vector<D> row(static_cast<std::size_t>(p.stride));
   for (int c = 0; c < k; ++c) {
-    D* row = p.values.data() + c * p.stride;
-    for (std::int64_t j = 0; j < d; ++j) row[j] = static_cast<D>(C[c * d + j]);
-    p.norms[static_cast<std::size_t>(c)] = sq_norm(row, p.stride);
+    for (std::int64_t j = 0; j < d; ++j) row[static_cast<std::size_t>(j)] = static_cast<D>(C[c * d + j]);
+    p.norms[static_cast<std::size_t>(c)] = row_norm<D, D>(row.data(), d, splat<D>(1));
+    D* dst = const_cast<D*>(p.first_chunk(c, W));
+    for (std::int64_t j = 0; j < p.stride; j += W, dst += p.chunk_step(c, W)) std::copy_n(row.data() + j, W, dst);
   }
   return p;
 }
 
 template <class T>
-void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, const PackedCentroids<dist_t<T>>& C,
-            std::int32_t* labels, dist_t<T>* dist) {
+void row_norms(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, dist_t<T>* xx) {
   using D = dist_t<T>;
-  const std::int64_t stride = C.stride;
-  const int k = C.k;
-  std::vector<D> xt(static_cast<std::size_t>(kRowsPerTile * stride), D(0));
-  std::vector<D> dots(static_cast<std::size_t>(kRowsPerTile * k));
+  for (std::int64_t i = 0; i < rows; ++i) xx[i] = row_norm<T, D>(X + i * d, d, splat<D>(scale));
+}
 
-  auto finish_row = [&](std::int64_t i, const D* row, const D* row_dots) {
-    const D xx = sq_norm(row, stride);
-    D best = std::numeric_limits<D>::infinity();
-    std::int32_t best_c = 0;
-    for (int c = 0; c < k; ++c) {
-      const D v = xx - D(2) * row_dots[c] + C.norms[static_cast<std::size_t>(c)];
-      if (v < best) {
-        best = v;
-        best_c = c;
-      }
-    }
-    labels[i] = best_c;
-    // |x|^2 - 2 x.c + |c|^2 can round below zero for a row on its centroid.
-    dist[i] = std::max(best, D(0));
-  };
-  auto convert = [&](std::int64_t i, D* to) {
-    const T* src = X + i * d;
-    for (std::int64_t j = 0; j < d; ++j) to[j] = static_cast<D>(src[j]) * scale;
-  };
-
+template <class T>
+void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T> scale, const dist_t<T>* xx,
+            const PackedCentroids<dist_t<T>>& C, const int* cs, int m, dist_t<T>* out) {
+  using D = dist_t<T>;
+  constexpr int W = kWidth<D>;
+  const vec<D> s = splat<D>(scale);
   std::int64_t i = 0;
-  for (; i + kRowsPerTile <= rows; i += kRowsPerTile) {
-    for (int r = 0; r < kRowsPerTile; ++r) convert(i + r, xt.data() + r * stride);
-    dots_all<D, kRowsPerTile>(xt.data(), C, dots.data());
-    for (int r = 0; r < kRowsPerTile; ++r) finish_row(i + r, xt.data() + r * stride, dots.data() + r * k);
+  if (cs && m == 1) {
+    // One centroid for all rows (the pruned E-step's own-centroid values):
+    // eight rows per tile, so that eight independent sums are in flight.
+    constexpr int R = 8;
+    const int c = cs[0];
+    const D* first = C.first_chunk(c, W);
+    const std::int64_t step = C.chunk_step(c, W);
+    const D cc = C.norms[static_cast<std::size_t>(c)];
+    D dots[R];
+    auto run = [&]<int Rows>() {
+      dot_tile<T, D, Rows, 1>(rows + i, d, s, first, step, dots);
+      for (int r = 0; r < Rows; ++r) out[i + r] = sq_value<D>(xx[i + r], dots[r], cc);
+      i += Rows;
+    };
+    while (i + R <= n_rows) run.template operator()<R>();
+    if (i + 4 <= n_rows) run.template operator()<4>();
+    if (i + 2 <= n_rows) run.template operator()<2>();
+    if (i < n_rows) run.template operator()<1>();
+    return;
   }
-  for (; i < rows; ++i) {
-    convert(i, xt.data());
-    dots_all<D, 1>(xt.data(), C, dots.data());
-    finish_row(i, xt.data(), dots.data());
-  }
+  for (; i + kTileRows <= n_rows; i += kTileRows)
+    tile_values<T, D, kTileRows>(rows + i, d, s, xx + i, C, cs, m, out + i * m);
+  for (; i < n_rows; ++i) tile_values<T, D, 1>(rows + i, d, s, xx + i, C, cs, m, out + i * m);
+}
+
+template <class T>
+void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, const PackedCentroids<dist_t<T>>& C,
+            const dist_t<T>* xx, std::int32_t* labels, dist_t<T>* dist) {
+  using D = dist_t<T>;
+  const int k = C.k;
+  const vec<D> s = splat<D>(scale);
+  std::vector<D> v(static_cast<std::size_t>(kTileRows * k));
+  const T* x[kTileRows];
+  D norms[kTileRows];
+  std::int64_t i = 0;
+  auto run = [&]<int R>() {
+    for (int r = 0; r < R; ++r) {
+      x[r] = X + (i + r) * d;
+      norms[r] = xx ? xx[i + r] : row_norm<T, D>(x[r], d, s);
+    }
+    tile_values<T, D, R>(x, d, s, norms, C, nullptr, k, v.data());
+    for (int r = 0; r < R; ++r) pick<D>(v.data() + r * k, k, labels[i + r], dist[i + r]);
+    i += R;
+  };
+  while (i + kTileRows <= rows) run.template operator()<kTileRows>();
+  while (i < rows) run.template operator()<1>();
 }
 
 template <class T>
 double sq_distance(const T* x, const double* c, std::int64_t d, double scale) {
-  double acc = 0;
-  for (std::int64_t j = 0; j < d; ++j) {
-    const double t = static_cast<double>(x[j]) * scale - c[j];
-    acc += t * t;
+  // Eight independent partial sums (lane l takes features l, l + 8, ...) and
+  // a fixed tree: vectorised, and still one fixed order.
+  constexpr int L = 8;
+  double acc[L] = {};
+  std::int64_t j = 0;
+  for (; j + L <= d; j += L)
+    for (int l = 0; l < L; ++l) {
+      const double t = static_cast<double>(x[j + l]) * scale - c[j + l];
+      acc[l] += t * t;
+    }
+  for (int l = 0; j + l < d; ++l) {
+    const double t = static_cast<double>(x[j + l]) * scale - c[j + l];
+    acc[l] += t * t;
   }
-  return acc;
+  for (int width = L / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
+  return acc[0];
 }
+
+namespace {
+
+// round(x * factor), half away from zero; |x * factor| < 2^62 by choose_shift(),
+// so the conversion cannot overflow. (std::llrint would not vectorise.)
+template <class T>
+std::int64_t fixed_point(T x, double factor) {
+  const double v = static_cast<double>(x) * factor;
+  return static_cast<std::int64_t>(v + std::copysign(0.5, v));
+}
+
+}  // namespace
 
 template <class T>
 void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift, const std::int32_t* labels,
                 std::int64_t* sums, std::int64_t* counts) {
+  // Bytes add up in 32-bit partial sums, twice the SIMD lanes of 64-bit ones,
+  // where the k x d partial sums cost less to clear and flush than the rows
+  // to add (with many clusters and few rows per call they would not).
   if constexpr (std::is_integral_v<T>) {
-    // Bytes add up in 32-bit partial sums, twice the SIMD lanes of 64-bit ones;
-    // 2^23 rows of 255 cannot overflow them, so flush once per 2^23 rows.
-    constexpr std::int64_t kFlushRows = std::int64_t{1} << 23;
-    std::vector<std::int32_t> part(static_cast<std::size_t>(k * d));
-    for (std::int64_t i0 = 0; i0 < rows; i0 += kFlushRows) {
-      std::fill(part.begin(), part.end(), 0);
-      const std::int64_t i1 = std::min(rows, i0 + kFlushRows);
-      for (std::int64_t i = i0; i < i1; ++i) {
-        const T* x = X + i * d;
-        std::int32_t* s = part.data() + static_cast<std::int64_t>(labels[i]) * d;
-        for (std::int64_t j = 0; j < d; ++j) s[j] += x[j];
-        ++counts[labels[i]];
+    if (k <= rows / 4) {
+      // 2^23 rows of 255 cannot overflow them, so flush once per 2^23 rows.
+      constexpr std::int64_t kFlushRows = std::int64_t{1} << 23;
+      std::vector<std::int32_t> part(static_cast<std::size_t>(k * d));
+      for (std::int64_t i0 = 0; i0 < rows; i0 += kFlushRows) {
+        std::fill(part.begin(), part.end(), 0);
+        const std::int64_t i1 = std::min(rows, i0 + kFlushRows);
+        for (std::int64_t i = i0; i < i1; ++i) {
+          const T* x = X + i * d;
+          std::int32_t* s = part.data() + static_cast<std::int64_t>(labels[i]) * d;
+          for (std::int64_t j = 0; j < d; ++j) s[j] += x[j];
+          ++counts[labels[i]];
+        }
+        for (std::size_t j = 0; j < part.size(); ++j) sums[j] += part[j];
       }
-      for (std::size_t j = 0; j < part.size(); ++j) sums[j] += part[j];
-    }
-  } else {
-    const double factor = std::ldexp(1.0, shift);
-    for (std::int64_t i = 0; i < rows; ++i) {
-      const T* x = X + i * d;
-      std::int64_t* s = sums + static_cast<std::int64_t>(labels[i]) * d;
-      // Round half away from zero; |v| < 2^62 by choose_shift, so the
-      // conversion cannot overflow. (std::llrint would not vectorise.)
-      for (std::int64_t j = 0; j < d; ++j) {
-        const double v = static_cast<double>(x[j]) * factor;
-        s[j] += static_cast<std::int64_t>(v + std::copysign(0.5, v));
-      }
-      ++counts[labels[i]];
+      return;
     }
   }
+  const double factor = std::ldexp(1.0, shift);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const T* x = X + i * d;
+    std::int64_t* s = sums + static_cast<std::int64_t>(labels[i]) * d;
+    if constexpr (std::is_integral_v<T>)
+      for (std::int64_t j = 0; j < d; ++j) s[j] += x[j];
+    else
+      for (std::int64_t j = 0; j < d; ++j) s[j] += fixed_point(x[j], factor);
+    ++counts[labels[i]];
+  }
+}
+
+template <class T>
+void relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
+             const std::int32_t* to, std::int64_t* sums, std::int64_t* counts) {
+  const double factor = std::ldexp(1.0, shift);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    if (from[i] == to[i]) continue;
+    const T* x = X + i * d;
+    std::int64_t* out = sums + static_cast<std::int64_t>(from[i]) * d;
+    std::int64_t* in = sums + static_cast<std::int64_t>(to[i]) * d;
+    for (std::int64_t j = 0; j < d; ++j) {
+      const std::int64_t v = std::is_integral_v<T> ? static_cast<std::int64_t>(x[j]) : fixed_point(x[j], factor);
+      out[j] -= v;
+      in[j] += v;
+    }
+    --counts[from[i]];
+    ++counts[to[i]];
+  }
+}
+
+template <class D>
+ValueError value_error(std::int64_t d) {
+  constexpr int W = kWidth<D>;
+  const double u = std::ldexp(1.0, -std::numeric_limits<D>::digits);  // unit roundoff of D
+  const double m = static_cast<double>((d + W - 1) / W) + std::log2(W) + 3;
+  const double gamma = m * u / (1 - m * u);
+  // Each of the m operations of each of the stride products can lose at most
+  // a few subnormal units when it underflows.
+  const double abs = 4 * m * static_cast<double>((d + W - 1) / W * W) * static_cast<double>(std::numeric_limits<D>::denorm_min());
+  return {2 * gamma, abs};
 }
 
 int choose_shift(std::int64_t n, double max_abs) {
@@ -215,20 +311,32 @@ int choose_shift(std::int64_t n, double max_abs) {
 
 template <class T>
 double max_abs(const T* X, std::int64_t count) {
+  // The data is finite (checked on input), so a plain comparison, which
+  // vectorises, does what std::fmax (a library call per value) would.
   double m = 0;
-  for (std::int64_t i = 0; i < count; ++i) m = std::fmax(m, std::fabs(static_cast<double>(X[i])));
+  for (std::int64_t i = 0; i < count; ++i) {
+    const double v = std::fabs(static_cast<double>(X[i]));
+    m = v > m ? v : m;
+  }
   return m;
 }
 
 template PackedCentroids<float> pack_centroids<float>(const double*, int, std::int64_t);
+template ValueError value_error<float>(std::int64_t);
+template ValueError value_error<double>(std::int64_t);
 template PackedCentroids<double> pack_centroids<double>(const double*, int, std::int64_t);
 
 #define HPCB_KMEANS_INSTANTIATE(T)                                                                       \
+  template void row_norms<T>(const T*, std::int64_t, std::int64_t, dist_t<T>, dist_t<T>*);              \
   template void assign<T>(const T*, std::int64_t, std::int64_t, dist_t<T>, const PackedCentroids<dist_t<T>>&, \
-                          std::int32_t*, dist_t<T>*);                                                    \
+                          const dist_t<T>*, std::int32_t*, dist_t<T>*);                                  \
+  template void values<T>(const T* const*, std::int64_t, std::int64_t, dist_t<T>, const dist_t<T>*,      \
+                          const PackedCentroids<dist_t<T>>&, const int*, int, dist_t<T>*);               \
   template double sq_distance<T>(const T*, const double*, std::int64_t, double);                        \
   template void accumulate<T>(const T*, std::int64_t, std::int64_t, int, int, const std::int32_t*,      \
                               std::int64_t*, std::int64_t*);                                             \
+  template void relabel<T>(const T*, std::int64_t, std::int64_t, int, const std::int32_t*, const std::int32_t*, \
+                           std::int64_t*, std::int64_t*);                                                  \
   template double max_abs<T>(const T*, std::int64_t);
 HPCB_KMEANS_INSTANTIATE(std::uint8_t)
 HPCB_KMEANS_INSTANTIATE(float)

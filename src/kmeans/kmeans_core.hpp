@@ -2,17 +2,22 @@
 // no OpenMP, no I/O; every backend calls exactly these functions, block by
 // block, which is what makes their results identical.
 //
-// Cost per Lloyd iteration, n rows, d features, k clusters:
-//   E-step  assign():      2 n k d flops (one multiply-add per row, centroid and
-//                          feature, for the dot products x.c) + 2 n d for |x|^2;
-//                          reads the n d inputs once; the k centroids stay in L1/L2.
-//   M-step  accumulate():  n d integer additions, n d inputs read again (from L2:
-//                          the solver calls both on one block of rows at a time).
+// Cost per Lloyd iteration, n rows, d features, k clusters (bench/COST_MODEL.md):
+//   E-step  assign():      2 n k d flops (one fused multiply-add per row,
+//                          centroid and feature, for the dot products x.c);
+//                          reads the n d inputs once; the k centroids stay in
+//                          L1/L2. |x|^2 (2 n d) once per run: row_norms().
+//   M-step  accumulate():  n d integer additions in the first iteration, then
+//                          relabel(): 2 d per row that changed cluster.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
+
+#include "kmeans/aligned.hpp"
 
 namespace hpcb::kmeans {
 
@@ -21,28 +26,92 @@ namespace hpcb::kmeans {
 template <class T>
 using dist_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
-// Centroids in the layout assign() reads: each of the k rows padded with zeros
-// to a multiple of the vector width, and the squared norm of each row.
+// Centroids in the layout the kernel reads: groups of up to `group` centroids
+// (the register tile's width), each group stored chunk by chunk (one vector
+// width of features of each of its centroids in turn), rows padded with zeros
+// to a multiple of the vector width; and the squared norm of each centroid.
 template <class D>
 struct PackedCentroids {
-  int k = 0;
-  std::int64_t d = 0, stride = 0;
-  std::vector<D> values;  // k x stride
-  std::vector<D> norms;   // k: |c|^2, summed as assign() sums |x|^2
+  int k = 0, group = 1;
+  std::int64_t d = 0, stride = 0;  // stride: d rounded up to the vector width
+  aligned_vector<D> values;        // k x stride, in the group layout
+  std::vector<D> norms;            // k: |c|^2, summed as the kernel sums |x|^2
+  // Centroid c: its first chunk, and the distance from one chunk to the next.
+  const D* first_chunk(int c, int width) const {
+    const int g0 = c / group * group;
+    return values.data() + g0 * stride + (c - g0) * width;
+  }
+  std::int64_t chunk_step(int c, int width) const { return static_cast<std::int64_t>(size_of_group(c)) * width; }
+  int size_of_group(int c) const { return std::min(group, k - c / group * group); }
 };
 
 // C: k x d centroids in scaled units (double), rounded to D.
 template <class D>
 PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d);
 
-// Nearest centroid of each of `rows` rows of X (row-major, d values, used as
-// X * scale). Out: labels[rows] (ties go to the lower cluster index) and
-// dist[rows], the squared distance to it, |x|^2 - 2 x.c + |c|^2 clamped at 0.
-// A row's result depends only on the row and the centroids, never on which
-// other rows are in the call: that is what keeps every split of the rows exact.
+// The one formula of every distance the E-step compares, in D arithmetic:
+// |x|^2 - 2 x.c + |c|^2. Every function below computes each (row, centroid)
+// value with the same operations in the same order, whichever other rows and
+// centroids share the call, so the pruned algorithms (bounds.hpp) reproduce
+// Lloyd's values bit for bit, and so does every split of the rows.
+template <class D>
+inline D sq_value(D xx, D dot, D cc) {
+  return xx - D(2) * dot + cc;
+}
+
+// |x|^2 of each of `rows` rows of X (row-major, d values, used as X * scale),
+// summed as the kernel sums it. Rows never change, so callers can compute this
+// once and pass it to assign() and values() (a tenth of the work for k = 10).
+template <class T>
+void row_norms(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, dist_t<T>* xx);
+
+// Nearest centroid of each of `rows` rows of X. xx: the rows' row_norms(), or
+// nullptr to compute them here. Out: labels[rows] (ties go to the lower cluster
+// index) and dist[rows], the value of the nearest centroid clamped at 0 (it can
+// round below zero for a row on its centroid). A row's result depends only on
+// the row and the centroids, never on which other rows are in the call: that
+// is what keeps every split of the rows exact.
 template <class T>
 void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, const PackedCentroids<dist_t<T>>& C,
-            std::int32_t* labels, dist_t<T>* dist);
+            const dist_t<T>* xx, std::int32_t* labels, dist_t<T>* dist);
+
+// The values of selected (row, centroid) pairs, bit for bit those assign()
+// compares: rows[i] points at a row of d values, xx[i] is its row norm; for
+// each row, the m centroids listed in cs (all k in order when cs is nullptr,
+// m = k). out: n_rows x m, row-major.
+template <class T>
+void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T> scale, const dist_t<T>* xx,
+            const PackedCentroids<dist_t<T>>& C, const int* cs, int m, dist_t<T>* out);
+
+// Lloyd's choice among the k values of one row: the smallest, ties to the lower
+// index (NaN values never win); dist is the chosen value clamped at 0.
+template <class D>
+inline void pick(const D* v, int k, std::int32_t& label, D& dist) {
+  D best = std::numeric_limits<D>::infinity();
+  std::int32_t best_c = 0;
+  for (int c = 0; c < k; ++c)
+    if (v[c] < best) {
+      best = v[c];
+      best_c = c;
+    }
+  label = best_c;
+  dist = std::max(best, D(0));
+}
+
+// A bound on the rounding error of every value above: for a row x (as the
+// kernel holds it: the stored values times scale, in D) and a centroid c
+// (rounded to D), |value - |x - c|^2| <= rel * (|x| + |c|)^2 + abs, with
+// |x - c|^2 exact. Each product x_j c_j passes through at most
+// ceil(d / width) + log2(width) + 3 roundings (chunk sums, the reduction tree,
+// the multiply where there is no FMA, the two additions of sq_value), so the
+// classic bound gamma_m = m u / (1 - m u) applies to xx + 2 sum|x_j c_j| + cc,
+// which Cauchy-Schwarz bounds by (|x| + |c|)^2; abs covers underflow. rel is
+// returned twice that, to cover the rounding of whoever evaluates the bound.
+struct ValueError {
+  double rel = 0, abs = 0;
+};
+template <class D>
+ValueError value_error(std::int64_t d);
 
 // Squared distance in double precision (for the reported inertia and k-means++).
 template <class T>
@@ -56,6 +125,14 @@ double sq_distance(const T* x, const double* c, std::int64_t d, double scale);
 template <class T>
 void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift, const std::int32_t* labels,
                 std::int64_t* sums, std::int64_t* counts);
+
+// The incremental M-step: for each of `rows` rows whose label changed
+// (from[i] != to[i]), moves its fixed-point values (as accumulate() forms them)
+// from sums[from[i]] to sums[to[i]], and its count. Integer arithmetic, so
+// the sums equal what accumulate() would give for the new labels, exactly.
+template <class T>
+void relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
+             const std::int32_t* to, std::int64_t* sums, std::int64_t* counts);
 
 // Largest shift such that n values of magnitude <= max_abs, scaled by 2^shift
 // and rounded, sum to less than 2^62 in magnitude.

@@ -8,6 +8,7 @@
 #include "common/sha256.hpp"
 #include "common/timer.hpp"
 #include "io/h5_write.hpp"
+#include "kmeans/estep.hpp"
 #include "kmeans/kmeans_solver.hpp"
 #include "team/layout.hpp"
 
@@ -47,6 +48,8 @@ int main(int argc, char** argv) {
     cli.add_option("--init", prm.init, "random | kmeans++ | PATH to an HDF5 file with /centroids (k x d, scaled units)");
     cli.add_option("--mstep", prm.mstep,
                    "reduce: every worker reduces all cluster sums | owner: each worker finalises the clusters it owns");
+    cli.add_option("--algorithm", prm.algorithm,
+                   "lloyd: every distance | hamerly, elkan: exact triangle-inequality pruning (same result bit for bit)");
   };
   auto validate = [&] {
     if (prm.k <= 0) throw UsageError("--k must be >= 1, got " + std::to_string(prm.k));
@@ -55,6 +58,9 @@ int main(int argc, char** argv) {
     if (prm.mstep != "reduce" && prm.mstep != "owner")
       throw UsageError("--mstep must be reduce or owner, got '" + prm.mstep + "'");
     if (prm.init.empty()) throw UsageError("--init must be random, kmeans++ or a file");
+    hpcb::kmeans::Algorithm algorithm;
+    if (!hpcb::kmeans::parse_algorithm(prm.algorithm, algorithm))
+      throw UsageError("--algorithm must be lloyd, hamerly or elkan, got '" + prm.algorithm + "'");
   };
 
   return hpcb::run_app(argc, argv, "kmeans", backend, add_options, validate, [&](Team& team, const hpcb::RunContext& ctx) {
@@ -85,7 +91,7 @@ int main(int argc, char** argv) {
     rec["dataset"] = {{"path", p.path}, {"n", p.n}, {"d", p.d}, {"dtype", hpcb::h5::dtype_name(p.dtype)},
                       {"sha256", p.content_sha256}, {"has_labels", p.has_labels}};
     rec["params"] = {{"k", prm.k}, {"iters", prm.max_iter}, {"tol", prm.tol}, {"seed", prm.seed},
-                     {"init", prm.init}, {"mstep", prm.mstep}};
+                     {"init", prm.init}, {"mstep", prm.mstep}, {"algorithm", prm.algorithm}};
     // Validation, as in the Parallel Research Kernels: every run checks what
     // must hold whatever the data (sizes add up to n, Lloyd never raises the
     // inertia beyond round-off).
@@ -97,6 +103,7 @@ int main(int argc, char** argv) {
                              {"accuracy", r.has_quality ? nlohmann::json(r.accuracy) : nlohmann::json(nullptr)},
                              {"nmi", r.has_quality ? nlohmann::json(r.nmi) : nlohmann::json(nullptr)},
                              {"sizes", r.sizes}, {"empty_cluster_events", r.empty_cluster_events},
+                             {"distance_evals", r.distance_evals},
                              {"centroids_sha256", sha_of(r.centroids.data(), r.centroids.size() * sizeof(double))},
                              {"labels_sha256", nullptr}, {"inertia_trace", r.inertia_trace}, {"validated", valid}};
     if (team.rank() == 0) result["labels_sha256"] = sha_of(all_labels.data(), all_labels.size() * sizeof(std::int32_t));
@@ -119,11 +126,14 @@ int main(int argc, char** argv) {
     hpcb::write_record(team, ctx, rec);
 
     if (ctx.root(team) && !ctx.common.quiet) {
-      std::printf("%s: %s (n=%lld, d=%lld, %s), k=%d, init %s, mstep %s, %d rank(s) x %d thread(s)\n",
+      std::printf("%s: %s (n=%lld, d=%lld, %s), k=%d, init %s, mstep %s, %s, %d rank(s) x %d thread(s)\n",
                   ctx.prog.c_str(), p.path.c_str(), static_cast<long long>(p.n), static_cast<long long>(p.d),
-                  hpcb::h5::dtype_name(p.dtype), prm.k, prm.init.c_str(), prm.mstep.c_str(), ctx.info.ranks,
-                  ctx.info.threads);
-      std::printf("  iterations  %d (%s)\n", r.iterations, r.converged ? "converged" : "iteration limit");
+                  hpcb::h5::dtype_name(p.dtype), prm.k, prm.init.c_str(), prm.mstep.c_str(), prm.algorithm.c_str(),
+                  ctx.info.ranks, ctx.info.threads);
+      std::printf("  iterations  %d (%s); %.1f%% of the distances computed\n", r.iterations,
+                  r.converged ? "converged" : "iteration limit",
+                  100.0 * static_cast<double>(r.distance_evals) /
+                      (static_cast<double>(p.n) * prm.k * (r.iterations + 1)));
       std::printf("  inertia     %.6f\n", r.inertia);
       if (r.has_quality) std::printf("  accuracy    %.4f   NMI %.4f\n", r.accuracy, r.nmi);
       std::printf("  time        %.4f s total: io %.4f, init %.4f, iterations %.4f (compute %.4f, comm %.4f); %.3f ms/iteration\n",

@@ -10,6 +10,7 @@
 #include "common/timer.hpp"
 #include "io/h5_read.hpp"
 #include "io/team_read.hpp"
+#include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
 #include "kmeans/metrics.hpp"
 #include "team/layout.hpp"
@@ -196,26 +197,40 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     owner_values[sz(w)] = static_cast<int>((c1 - c0) * d);
   }
 
-  // E-step over this worker's blocks: fills labels, dist and the inertia
-  // leaves; with `accumulate` also the M-step sums, in the same pass while the
-  // block is still in cache.
+  // The E-step over this worker's blocks fills labels, dist and the inertia
+  // leaves; with `with_sums` it also brings the M-step sums up to date, in the
+  // same pass while the block is still in cache. The sums are exact integers,
+  // so after the first E-step they are updated by the rows that changed
+  // cluster only (relabel) and still equal a full recount bit for bit.
+  Algorithm algorithm = Algorithm::lloyd;
+  parse_algorithm(prm.algorithm, algorithm);  // validated by the caller
+  EStep<T> estep(algorithm, p.row<T>(r0), r1 - r0, d, static_cast<D>(p.scale), k);
+  std::vector<std::int32_t> before(sz(kRowsPerBlock));
+  bool counted = false;  // sums and counts hold the current labels
+  // The last E-step (with_sums false) sums the inertia in double precision
+  // instead, from the final labels and centroids, in the same pass.
   auto e_step = [&](bool with_sums) {
-    const PackedCentroids<D> C = pack_centroids<D>(res.centroids.data(), k, d);
+    estep.set_centroids(res.centroids);
     for (std::int64_t b = b0; b < b1; ++b) {
       const std::int64_t lo = layout.block_begin(b), hi = layout.block_end(b);
-      assign<T>(p.row<T>(lo), hi - lo, d, static_cast<D>(p.scale), C, &labels[sz(lo - r0)],
-                &dist[sz(lo - r0)]);
+      std::int32_t* block_labels = &labels[sz(lo - r0)];
+      if (with_sums && counted) std::copy_n(block_labels, hi - lo, before.begin());
+      estep.run_block(lo - r0, hi - r0, labels.data(), dist.data());
       double block_sum = 0;
-      for (std::int64_t i = lo; i < hi; ++i) block_sum += static_cast<double>(dist[sz(i - r0)]);
+      for (std::int64_t i = lo; i < hi; ++i)
+        block_sum += with_sums ? static_cast<double>(dist[sz(i - r0)])
+                               : sq_distance(p.row<T>(i), &res.centroids[sz(labels[sz(i - r0)]) * sz(d)], d, p.scale);
       leaves[sz(b - b0)] = block_sum;
-      if (with_sums)
-        accumulate<T>(p.row<T>(lo), hi - lo, d, k, shift, &labels[sz(lo - r0)], sums.data(), counts.data());
+      if (!with_sums) continue;
+      if (counted)
+        relabel<T>(p.row<T>(lo), hi - lo, d, shift, before.data(), block_labels, sums.data(), counts.data());
+      else
+        accumulate<T>(p.row<T>(lo), hi - lo, d, k, shift, block_labels, sums.data(), counts.data());
     }
+    if (with_sums) counted = true;
   };
 
   for (int it = 0; it < prm.max_iter; ++it) {
-    std::fill(sums.begin(), sums.end(), 0);
-    std::fill(counts.begin(), counts.end(), 0);
     e_step(true);
     res.inertia_trace.push_back(tree_sum(team, layout, leaves, 1)[0]);
     for (int c = 0; c < k; ++c) {
@@ -266,16 +281,13 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
 
   // Final labels against the final centroids, and the inertia in double precision.
   e_step(false);
-  for (std::int64_t b = b0; b < b1; ++b) {
-    double block_sum = 0;
-    for (std::int64_t i = layout.block_begin(b); i < layout.block_end(b); ++i)
-      block_sum += sq_distance(p.row<T>(i), &res.centroids[sz(labels[sz(i - r0)]) * sz(d)], d, p.scale);
-    leaves[sz(b - b0)] = block_sum;
-  }
   res.inertia = tree_sum(team, layout, leaves, 1)[0];
   res.sizes.assign(sz(k), 0);
   for (std::int32_t l : labels) ++res.sizes[sz(l)];
   team.sum(res.sizes);
+  std::vector<std::int64_t> evals{estep.evaluations()};
+  team.sum(evals);
+  res.distance_evals = evals[0];
 
   // Quality against the true labels: a k x L contingency table, summed exactly.
   if (p.has_labels) {

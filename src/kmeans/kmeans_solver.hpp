@@ -18,6 +18,7 @@ struct Params {
   std::string init = "random";   // "random", "kmeans++", or an HDF5 file with /centroids (k x d)
   std::string mstep = "reduce";  // "reduce": all workers reduce all sums; "owner": each worker
                                  // finalises the clusters it owns (reduce-scatter + all-gather)
+  std::string algorithm = "lloyd";  // E-step: "lloyd", or the exact pruned "hamerly" / "elkan" (estep.hpp)
 };
 
 struct Result {
@@ -29,6 +30,7 @@ struct Result {
   std::vector<std::int64_t> sizes;    // rows per cluster
   std::vector<std::int32_t> labels;   // this worker's rows
   std::int64_t empty_cluster_events = 0;  // iterations x clusters left empty (kept in place)
+  std::int64_t distance_evals = 0;        // (row, centroid) values the E-steps computed, all workers
   // Against the true labels, when the data has them.
   bool has_quality = false;
   double accuracy = 0, nmi = 0;

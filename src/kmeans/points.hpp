@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/h5_read.hpp"
+#include "kmeans/aligned.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
@@ -20,7 +21,7 @@ struct Points {
   std::int64_t rows = 0;       // stored rows
   DType dtype = DType::f64;    // stored element type: uint8, float32 or float64
   double scale = 1.0;          // values are used as X * scale (the /X attribute `scale`)
-  std::vector<unsigned char> X;        // rows x d elements of dtype, row-major
+  aligned_vector<unsigned char> X;     // rows x d elements of dtype, row-major (64-byte aligned: see aligned.hpp)
   std::vector<std::int32_t> labels;    // rows true labels; empty when the file has none
   bool has_labels = false;
 

@@ -73,6 +73,38 @@ void moment_sums(const double* x, const double* y, std::int64_t rows, double out
   }
 }
 
+double max_curvature(const double s[7], std::int64_t n) {
+  const long double f = 2.0L / static_cast<long double>(n);
+  long double A[3][3] = {{s[3], s[2], s[1]}, {s[2], s[1], s[0]}, {s[1], s[0], static_cast<long double>(n)}};
+  for (auto& row : A)
+    for (auto& v : row) v *= f;
+  // Cyclic Jacobi: each rotation zeroes one off-diagonal pair; a 3x3 matrix is
+  // diagonal to working precision after a handful of sweeps.
+  for (int sweep = 0; sweep < 50; ++sweep) {
+    const long double off = A[0][1] * A[0][1] + A[0][2] * A[0][2] + A[1][2] * A[1][2];
+    const long double diag = A[0][0] * A[0][0] + A[1][1] * A[1][1] + A[2][2] * A[2][2];
+    if (!(off > diag * 1e-40L)) break;
+    for (int p = 0; p < 2; ++p)
+      for (int q = p + 1; q < 3; ++q) {
+        if (A[p][q] == 0) continue;
+        const long double theta = (A[q][q] - A[p][p]) / (2 * A[p][q]);
+        const long double t = (theta >= 0 ? 1 : -1) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
+        const long double c = 1 / std::sqrt(t * t + 1), sn = t * c;
+        for (int r = 0; r < 3; ++r) {  // columns p, q
+          const long double arp = A[r][p], arq = A[r][q];
+          A[r][p] = c * arp - sn * arq;
+          A[r][q] = sn * arp + c * arq;
+        }
+        for (int r = 0; r < 3; ++r) {  // rows p, q
+          const long double apr = A[p][r], aqr = A[q][r];
+          A[p][r] = c * apr - sn * aqr;
+          A[q][r] = sn * apr + c * aqr;
+        }
+      }
+  }
+  return static_cast<double>(std::max({A[0][0], A[1][1], A[2][2]}));
+}
+
 bool solve_normal(const double s[7], std::int64_t n, Model& out) {
   // [S4 S3 S2] [a]   [S2y]
   // [S3 S2 S1] [b] = [S1y]

@@ -2,6 +2,7 @@
 // team backends (src/team/team_*.cpp).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "app/app.hpp"
 #include "common/error.hpp"
@@ -30,18 +31,41 @@ nlohmann::json loss_trace(const std::vector<double>& loss) {
   return {{"epoch", at}, {"mse", values}};
 }
 
+// The whole text as a number (CLI11 would accept what strtod does; so do we,
+// but nothing may follow it).
+bool parse_number(const std::string& text, double& out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   hpcb::Backend backend(argc, argv);
   hpcb::nlreg::Params prm;
+  std::string lr_text = "1e-4", target_text;
   auto add_options = [&](CLI::App& cli) {
     cli.add_option("--epochs", prm.epochs, "gradient-descent epochs (full passes over the data)");
-    cli.add_option("--lr", prm.lr, "learning rate");
+    cli.add_option("--lr", lr_text,
+                   "learning rate, or auto: 1/lambda_max of the MSE's Hessian from the data (the largest safe step)");
+    cli.add_option("--solver", prm.solver, "gd: gradient descent | normal: exact least squares in one pass, 0 epochs");
+    cli.add_option("--target-mse", target_text,
+                   "report the first epoch (and the time) at which the MSE is <= this value");
   };
   auto validate = [&] {
     if (prm.epochs <= 0) throw UsageError("--epochs must be >= 1, got " + std::to_string(prm.epochs));
-    if (!std::isfinite(prm.lr) || prm.lr <= 0) throw UsageError("--lr must be a finite number > 0");
+    if (lr_text == "auto") {
+      prm.lr_auto = true;
+    } else if (!parse_number(lr_text, prm.lr) || !std::isfinite(prm.lr) || prm.lr <= 0) {
+      throw UsageError("--lr must be auto or a finite number > 0, got '" + lr_text + "'");
+    }
+    if (prm.solver != "gd" && prm.solver != "normal")
+      throw UsageError("--solver must be gd or normal, got '" + prm.solver + "'");
+    if (!target_text.empty() && (!parse_number(target_text, prm.target_mse) || !std::isfinite(prm.target_mse) ||
+                                 prm.target_mse < 0))
+      throw UsageError("--target-mse must be a finite number >= 0, got '" + target_text + "'");
   };
 
   return hpcb::run_app(argc, argv, "nlreg", backend, add_options, validate, [&](Team& team, const hpcb::RunContext& ctx) {
@@ -52,14 +76,21 @@ int main(int argc, char** argv) {
     const auto& s = *samples;
 
     const hpcb::nlreg::Result r = hpcb::nlreg::run(team, s, prm);
+    // Every worker holds the same moments, so all agree here.
+    if (prm.solver == "normal" && !r.has_optimum)
+      throw DataError(s.path + ": the normal equations are singular (x takes fewer than 3 distinct values); "
+                      "use --solver gd");
     if (r.diverged)
       throw DataError("diverged at epoch " + std::to_string(r.epochs_run) + " of " + std::to_string(prm.epochs) +
                       " (the loss or the parameters became infinite or NaN): use a smaller --lr than " +
-                      nlohmann::json(prm.lr).dump());
+                      nlohmann::json(r.lr).dump());
     team.barrier();
     const double total_s = hpcb::now_s() - t_start;
     const double t_io = team.max(io_s), t_init = team.max(r.init_s), t_iter = team.max(r.iter_s);
     const double t_comm = team.max(r.comm_s), t_compute = team.max(r.iter_s - r.comm_s), t_total = team.max(total_s);
+    // Every worker reaches the target at the same epoch (same sums); the time is the slowest worker's.
+    const bool has_target = !std::isnan(prm.target_mse), reached = has_target && r.epochs_to_target >= 0;
+    const double t_target = team.max(reached ? r.time_to_target_s : 0.0);
 
     std::vector<double> curve = r.loss;  // MSE after 0, 1, ..., epochs updates
     curve.push_back(r.mse);
@@ -70,14 +101,19 @@ int main(int argc, char** argv) {
 
     nlohmann::json rec = hpcb::record_base(team, ctx);
     rec["dataset"] = {{"path", s.path}, {"n", s.n}, {"d", 1}, {"dtype", "float64"}, {"sha256", s.content_sha256}};
-    rec["params"] = {{"epochs", prm.epochs}, {"lr", prm.lr}, {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}};
+    rec["params"] = {{"epochs", prm.epochs}, {"lr", r.lr}, {"lr_auto", prm.lr_auto}, {"solver", prm.solver},
+                     {"target_mse", has_target ? nlohmann::json(prm.target_mse) : nlohmann::json(nullptr)},
+                     {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}};
     auto opt = [&](double v) { return r.has_optimum ? nlohmann::json(v) : nlohmann::json(nullptr); };
     rec["result"] = {{"epochs", r.epochs_run}, {"a", r.model.a}, {"b", r.model.b}, {"c", r.model.c}, {"mse", r.mse},
                      {"a_opt", opt(r.optimum.a)}, {"b_opt", opt(r.optimum.b)}, {"c_opt", opt(r.optimum.c)},
                      {"mse_optimum", opt(r.mse_optimum)}, {"params_sha256", digest.hex()}, {"diverged", false},
-                     {"loss_trace", loss_trace(curve)}, {"validated", valid}};
+                     {"loss_trace", loss_trace(curve)}, {"validated", valid}, {"curvature", r.curvature},
+                     {"epochs_to_target", reached ? nlohmann::json(r.epochs_to_target) : nlohmann::json(nullptr)},
+                     {"time_to_target_s", reached ? nlohmann::json(t_target) : nlohmann::json(nullptr)}};
     rec["time_s"] = {{"total", t_total}, {"io", t_io}, {"init", t_init}, {"compute", t_compute}, {"comm", t_comm},
-                     {"iterations", t_iter}, {"per_iter", t_iter / r.epochs_run}};
+                     {"iterations", t_iter},
+                     {"per_iter", r.epochs_run > 0 ? nlohmann::json(t_iter / r.epochs_run) : nlohmann::json(nullptr)}};
     if (!valid) rec["status"] = "failed-validation";
 
     if (!ctx.common.out.empty()) {
@@ -100,17 +136,29 @@ int main(int argc, char** argv) {
     hpcb::write_record(team, ctx, rec);
 
     if (ctx.root(team) && !ctx.common.quiet) {
-      std::printf("%s: %s (n=%lld), %d epochs, lr %g, %d rank(s) x %d thread(s)\n", ctx.prog.c_str(), s.path.c_str(),
-                  static_cast<long long>(s.n), prm.epochs, prm.lr, ctx.info.ranks, ctx.info.threads);
-      std::printf("  gradient descent  a = %.10g  b = %.10g  c = %.10g  MSE = %.10g\n", r.model.a, r.model.b,
-                  r.model.c, r.mse);
+      if (prm.solver == "normal")
+        std::printf("%s: %s (n=%lld), normal equations (0 epochs), %d rank(s) x %d thread(s)\n", ctx.prog.c_str(),
+                    s.path.c_str(), static_cast<long long>(s.n), ctx.info.ranks, ctx.info.threads);
+      else
+        std::printf("%s: %s (n=%lld), %d epochs, lr %g%s, %d rank(s) x %d thread(s)\n", ctx.prog.c_str(),
+                    s.path.c_str(), static_cast<long long>(s.n), prm.epochs, r.lr, prm.lr_auto ? " (auto)" : "",
+                    ctx.info.ranks, ctx.info.threads);
+      std::printf("  %-17s a = %.10g  b = %.10g  c = %.10g  MSE = %.10g\n",
+                  prm.solver == "normal" ? "normal equations" : "gradient descent", r.model.a, r.model.b, r.model.c,
+                  r.mse);
       if (r.has_optimum)
         std::printf("  least squares     a = %.10g  b = %.10g  c = %.10g  MSE = %.10g\n", r.optimum.a, r.optimum.b,
                     r.optimum.c, r.mse_optimum);
       else
         std::printf("  least squares     none (x takes fewer than 3 distinct values)\n");
       std::printf("  time              %.4f s total: io %.4f, optimum %.4f, epochs %.4f (compute %.4f, comm %.4f); %.3f us/epoch\n",
-                  t_total, t_io, t_init, t_iter, t_compute, t_comm, 1e6 * t_iter / r.epochs_run);
+                  t_total, t_io, t_init, t_iter, t_compute, t_comm, r.epochs_run > 0 ? 1e6 * t_iter / r.epochs_run : 0.0);
+      if (has_target) {
+        if (reached)
+          std::printf("  target MSE %g     reached after %d epochs, %.4f s\n", prm.target_mse, r.epochs_to_target, t_target);
+        else
+          std::printf("  target MSE %g     not reached\n", prm.target_mse);
+      }
       std::printf("  digest            params %.16s\n", digest.hex().c_str());
       std::printf("  %s\n", valid ? "Solution validates" : "Solution FAILED validation");
     }

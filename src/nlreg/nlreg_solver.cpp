@@ -28,8 +28,16 @@ Result run(Team& team, const Samples& s, const Params& prm) {
   const double n = static_cast<double>(s.n);
   Result res;
   team.reset_comm();
+  const double t_start = now_s();
+  const bool has_target = !std::isnan(prm.target_mse);
+  auto reached = [&](int epochs, double mse) {
+    if (has_target && res.epochs_to_target < 0 && mse <= prm.target_mse) {
+      res.epochs_to_target = epochs;
+      res.time_to_target_s = now_s() - t_start;
+    }
+  };
 
-  // The exact optimum first: one pass of moment sums and a 3x3 solve.
+  // One pass of moment sums: the exact optimum (3x3 solve) and the curvature.
   const double t_init = now_s();
   {
     std::vector<double> leaves(static_cast<std::size_t>((b1 - b0) * 7));
@@ -39,22 +47,35 @@ Result run(Team& team, const Samples& s, const Params& prm) {
     }
     const std::vector<double> moments = tree_sum(team, layout, leaves, 7);
     res.has_optimum = solve_normal(moments.data(), s.n, res.optimum);
+    res.curvature = max_curvature(moments.data(), s.n);
   }
   std::vector<double> leaves(static_cast<std::size_t>((b1 - b0) * 4));
   if (res.has_optimum) res.mse_optimum = global_residual_sums(team, layout, s, res.optimum, leaves)[3] / n;
+  // Every worker holds the same moments, so all choose the same step.
+  res.lr = prm.lr_auto ? 1.0 / res.curvature : prm.lr;
   res.init_s = now_s() - t_init;
   team.reset_comm();
 
   const double t_iter = now_s();
+  if (prm.solver == "normal") {
+    // Without an optimum (singular equations) the caller reports an error.
+    res.model = res.optimum;
+    res.mse = res.mse_optimum;
+    reached(0, res.mse);
+    res.iter_s = now_s() - t_iter;
+    res.comm_s = team.comm_s();
+    return res;
+  }
   Model m = prm.start;
   res.loss.reserve(static_cast<std::size_t>(prm.epochs));
   for (int epoch = 0; epoch < prm.epochs; ++epoch) {
     const std::vector<double> g = global_residual_sums(team, layout, s, m, leaves);
     res.loss.push_back(g[3] / n);
+    reached(epoch, g[3] / n);
     const double da = -2.0 / n * g[0], db = -2.0 / n * g[1], dc = -2.0 / n * g[2];
-    m.a -= prm.lr * da;
-    m.b -= prm.lr * db;
-    m.c -= prm.lr * dc;
+    m.a -= res.lr * da;
+    m.b -= res.lr * db;
+    m.c -= res.lr * dc;
     res.epochs_run = epoch + 1;
     // Every worker sees the same sums, so all stop at the same epoch.
     if (!std::isfinite(g[3]) || !std::isfinite(m.a) || !std::isfinite(m.b) || !std::isfinite(m.c)) {
@@ -66,6 +87,7 @@ Result run(Team& team, const Samples& s, const Params& prm) {
   if (!res.diverged) {
     res.mse = global_residual_sums(team, layout, s, m, leaves)[3] / n;
     res.diverged = !std::isfinite(res.mse);
+    if (!res.diverged) reached(res.epochs_run, res.mse);
   }
   res.iter_s = now_s() - t_iter;
   res.comm_s = team.comm_s();

@@ -5,9 +5,14 @@
 // all workers are combined (tree_sum, fixed order) before the one update that
 // every worker applies, so every backend follows the sequential trajectory bit
 // for bit.
+//
+// --solver normal skips the epochs: the model is the exact least-squares
+// optimum from the one distributed pass of moment sums (0 epochs).
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "nlreg/nlreg_core.hpp"
@@ -19,6 +24,9 @@ namespace hpcb::nlreg {
 struct Params {
   int epochs = 10000;
   double lr = 1e-4;
+  bool lr_auto = false;        // lr = 1 / lambda_max of the MSE's Hessian (max_curvature), from the data
+  std::string solver = "gd";   // "gd": gradient descent; "normal": the exact least squares, no epochs
+  double target_mse = std::numeric_limits<double>::quiet_NaN();  // NaN: none (see Result::epochs_to_target)
   Model start{};  // a = b = c = 0, as the course
 };
 
@@ -31,6 +39,13 @@ struct Result {
   bool has_optimum = false; // false when x has fewer than 3 distinct values
   Model optimum;            // exact least squares, from the normal equations
   double mse_optimum = 0;
+  double lr = 0;                  // the learning rate used (Params::lr, or the automatic one)
+  double curvature = 0;           // lambda_max of the MSE's Hessian
+  // The first number of updates after which the MSE was <= target_mse (0: the
+  // start; the normal solver's 0 when its MSE is), -1 when never or no target;
+  // and the seconds from the start of run() until that MSE was known.
+  int epochs_to_target = -1;
+  double time_to_target_s = 0;
   double init_s = 0, iter_s = 0, comm_s = 0;  // seconds, this worker
 };
 

@@ -16,7 +16,7 @@ TEST(Assign, NearestCentroidAndLowerIndexOnTies) {
   const double C[] = {0., 10.};
   std::int32_t labels[3];
   float dist[3];
-  assign<std::uint8_t>(X, 3, 1, 1.0f, pack_centroids<float>(C, 2, 1), labels, dist);
+  assign<std::uint8_t>(X, 3, 1, 1.0f, pack_centroids<float>(C, 2, 1), nullptr, labels, dist);
   EXPECT_EQ(labels[0], 0);
   EXPECT_EQ(labels[1], 0);
   EXPECT_EQ(labels[2], 1);
@@ -35,7 +35,7 @@ TEST(Assign, ScaleAndManyFeatures) {
   }
   std::int32_t labels[2];
   float dist[2];
-  assign<float>(X.data(), 2, d, 0.5f, pack_centroids<float>(C.data(), 2, d), labels, dist);
+  assign<float>(X.data(), 2, d, 0.5f, pack_centroids<float>(C.data(), 2, d), nullptr, labels, dist);
   EXPECT_EQ(labels[0], 0);
   EXPECT_FLOAT_EQ(dist[0], 37 * 0.25f);
   EXPECT_EQ(labels[1], 1);
@@ -52,9 +52,9 @@ TEST(Assign, ResultOfARowDoesNotDependOnItsNeighbours) {
   const auto P = pack_centroids<float>(C.data(), k, d);
   std::int32_t l3[3], l1[1];
   float d3[3], d1[1];
-  assign<float>(X.data(), 3, d, 1.0f, P, l3, d3);
+  assign<float>(X.data(), 3, d, 1.0f, P, nullptr, l3, d3);
   for (int r = 0; r < 3; ++r) {
-    assign<float>(X.data() + r * d, 1, d, 1.0f, P, l1, d1);
+    assign<float>(X.data() + r * d, 1, d, 1.0f, P, nullptr, l1, d1);
     EXPECT_EQ(l1[0], l3[r]);
     EXPECT_EQ(d1[0], d3[r]);
   }

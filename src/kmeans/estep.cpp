@@ -1,0 +1,410 @@
+#include "kmeans/estep.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#if defined(__AVX512DQ__)
+#include <immintrin.h>
+#endif
+
+namespace hpcb::kmeans {
+namespace {
+
+// Outward rounding of bound arithmetic done in double: one operation errs by
+// at most half an ulp (2^-53 relative) or, below the normal range, by the
+// smallest subnormal; up() and down() step past both. Infinities pass.
+constexpr double kUlp = 0x1p-52;
+constexpr double kTiny = std::numeric_limits<double>::denorm_min();
+double up(double v) { return std::isinf(v) ? v : v + std::fabs(v) * kUlp + kTiny; }
+double down(double v) { return std::isinf(v) ? v : v - std::fabs(v) * kUlp - kTiny; }
+
+// Bounds are stored and updated as float (half the memory of Elkan's n x k
+// bounds, twice the SIMD lanes), always rounded outwards. For a positive
+// finite float the next float down is the bit pattern minus one.
+float next_down(float f) { return std::bit_cast<float>(std::bit_cast<std::int32_t>(f) - 1); }
+float next_up(float f) { return std::bit_cast<float>(std::bit_cast<std::int32_t>(f) + 1); }
+// A lower bound (>= 0) from a double one; NaN gives 0, no bound.
+float float_down(double v) {
+  if (!(v > 0)) return 0.0f;
+  const float f = static_cast<float>(v);
+  return static_cast<double>(f) > v ? next_down(f) : f;
+}
+// An upper bound from a double one (>= 0); NaN stays NaN, which clears nothing.
+float float_up(double v) {
+  if (!(v > 0)) return std::isnan(v) ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
+  const float f = static_cast<float>(v);
+  return static_cast<double>(f) < v && !std::isinf(f) ? next_up(f) : f;
+}
+// lower - move as a lower bound: one float subtraction, then a step down for
+// its rounding; 0 (always a valid bound) when it is not positive or is NaN.
+float decay(float lower, float move) {
+  const float l = lower - move;
+  return l > 0 ? next_down(l) : 0.0f;
+}
+
+// |a - b| (exact real distance of two D vectors, b = nullptr: |a|) from a
+// double sum of d squares, whose relative error (d + 4) ulps covers.
+template <class D>
+double sq_sum_diff(const D* a, const D* b, std::int64_t d) {
+  double s = 0;
+  for (std::int64_t j = 0; j < d; ++j) {
+    const double t = static_cast<double>(a[j]) - (b ? static_cast<double>(b[j]) : 0.0);
+    s += t * t;
+  }
+  return s;
+}
+template <class D>
+double dist_up(const D* a, const D* b, std::int64_t d) {
+  return up(std::sqrt(sq_sum_diff(a, b, d) * (1 + static_cast<double>(d + 4) * kUlp)));
+}
+template <class D>
+double dist_down(const D* a, const D* b, std::int64_t d) {
+  return std::max(0.0, down(std::sqrt(sq_sum_diff(a, b, d) * (1 - static_cast<double>(d + 4) * kUlp))));
+}
+
+// Branch-free outward rounding, for loops the compiler vectorises: each
+// double operation errs by at most 2^-53 relative, so one factor (1 -+ 2^-50)
+// covers up to 8 of them; the float conversion errs by 2^-24 relative, which
+// (1 -+ 2^-23) covers, and tiny absolute terms cover subnormal results.
+constexpr double kIn = 1 - 0x1p-50, kOut = 1 + 0x1p-50;
+
+// A lower bound on the exact distance of a centroid whose kernel value is v
+// (v >= exact - eps): 0 when v is not finite, as an overflowed value says
+// nothing about the exact distance.
+float lower_from_value(double v, double eps) {
+  const double t = std::isfinite(v) ? (v - eps) * kIn : 0.0;
+  const double s = std::sqrt(t > 0 ? t : 0.0) * kIn * (1 - 0x1p-23) - 0x1p-140;
+  return static_cast<float>(s > 0 ? s : 0.0);
+}
+
+typedef float vf __attribute__((vector_size(64)));
+typedef std::int32_t vi __attribute__((vector_size(64)));
+constexpr std::size_t kLanes = 16;
+
+vf load_vf(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// decay() on 16 bounds at once.
+vf decay_v(vf lower, vf move) {
+  const vf l = lower - move;
+  return l > 0 ? (vf)((vi)l - 1) : vf{};
+}
+
+// Bit l set where lane l of m is true (all ones).
+std::uint32_t bits(vi m) {
+#if defined(__AVX512DQ__)
+  return _mm512_movepi32_mask((__m512i)m);
+#else
+  std::uint32_t b = 0;
+  for (std::size_t l = 0; l < kLanes; ++l) b |= static_cast<std::uint32_t>(m[l] != 0) << l;
+  return b;
+#endif
+}
+
+}  // namespace
+
+bool parse_algorithm(const std::string& name, Algorithm& out) {
+  if (name == "lloyd") out = Algorithm::lloyd;
+  else if (name == "hamerly") out = Algorithm::hamerly;
+  else if (name == "elkan") out = Algorithm::elkan;
+  else return false;
+  return true;
+}
+
+template <class T>
+EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t d, D scale, int k)
+    : algorithm_(algorithm), X_(X), rows_(rows), d_(d), scale_(scale), k_(k), error_(value_error<D>(d)),
+      xx_(static_cast<std::size_t>(rows)) {
+  // The row norms never change: once here instead of once per E-step.
+  row_norms<T>(X, rows, d, scale, xx_.data());
+  if (algorithm_ == Algorithm::lloyd) return;
+  const auto n = static_cast<std::size_t>(rows);
+  own_.resize(n);
+  norm_.resize(n);
+  // |x| from the kernel's |x|^2, which is at most rel/2 low.
+  for (std::size_t i = 0; i < n; ++i) norm_[i] = float_up(up(std::sqrt(up(static_cast<double>(xx_[i]) * (1 + error_.rel)))));
+  kp_ = (static_cast<std::size_t>(k) + kLanes - 1) / kLanes * kLanes;
+  lower_.assign(algorithm_ == Algorithm::elkan ? n * kp_ : n, 0.0f);
+  masks_.resize(kp_ / kLanes);
+}
+
+template <class T>
+void EStep<T>::set_centroids(const std::vector<double>& centroids) {
+  const auto k = static_cast<std::size_t>(k_);
+  const auto d = static_cast<std::size_t>(d_);
+  C_ = pack_centroids<D>(centroids.data(), k_, d_);
+  if (algorithm_ == Algorithm::lloyd) return;
+  before_.swap(now_);
+  now_.resize(k * d);
+  for (std::size_t i = 0; i < now_.size(); ++i) now_[i] = static_cast<D>(centroids[i]);  // as pack_centroids rounds
+  pruning_ = before_.size() == now_.size();
+  auto row = [&](const std::vector<D>& v, std::size_t c) { return v.data() + c * d; };
+
+  norm_max_ = 0;
+  for (std::size_t c = 0; c < k; ++c) norm_max_ = std::max(norm_max_, dist_up<D>(row(now_, c), nullptr, d_));
+  if (pruning_) {
+    moved_.assign(k, 0);
+    move_.assign(kp_, 0.0f);
+    move_max_ = move_second_ = 0;
+    move_argmax_ = -1;
+    for (std::size_t c = 0; c < k; ++c) {
+      moved_[c] = !std::equal(row(now_, c), row(now_, c) + d, row(before_, c));
+      if (!moved_[c]) continue;
+      move_[c] = float_up(dist_up<D>(row(now_, c), row(before_, c), d_));
+      if (move_[c] > move_max_) {
+        move_second_ = move_max_;
+        move_max_ = move_[c];
+        move_argmax_ = static_cast<int>(c);
+      } else {
+        move_second_ = std::max(move_second_, move_[c]);
+      }
+    }
+  }
+  // Centroid-centroid distances: for a row at exact distance <= tau from its
+  // centroid a, a centroid c with |a - c| > 2 tau is more than tau away.
+  const float inf = std::numeric_limits<float>::infinity();
+  half_gap_.assign(k, inf);
+  if (algorithm_ == Algorithm::elkan) half_between_.assign(k * kp_, inf);
+  for (std::size_t a = 0; a < k; ++a)
+    for (std::size_t c = a + 1; c < k; ++c) {
+      const float half = float_down(dist_down<D>(row(now_, a), row(now_, c), d_) / 2);  // halving is exact
+      if (algorithm_ == Algorithm::elkan) half_between_[a * kp_ + c] = half_between_[c * kp_ + a] = half;
+      half_gap_[a] = std::min(half_gap_[a], half);
+      half_gap_[c] = std::min(half_gap_[c], half);
+    }
+}
+
+// eps_: the kernel's worst error for each row of the block against any
+// centroid, rel (|x| + max |c|)^2 + abs (value_error(); rel carries a factor 2
+// over the proven bound, kOut the rounding of this line).
+template <class T>
+void EStep<T>::block_margins(std::int64_t lo, std::int64_t hi) {
+  eps_.resize(static_cast<std::size_t>(hi - lo));
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const double s = static_cast<double>(norm_[static_cast<std::size_t>(i)]) + norm_max_;
+    eps_[static_cast<std::size_t>(i - lo)] = (error_.rel * s * s + error_.abs) * kOut;
+  }
+}
+
+// tau_, per row of the block, such that the own centroid is at exact distance
+// <= tau, and a centroid at exact distance > tau has a kernel value strictly
+// above the own one: |x - c|^2 > tau^2 >= own + eps implies
+// value(c) >= |x - c|^2 - eps > own. NaN, which clears nothing, when own is
+// not finite.
+template <class T>
+void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
+  tau_.resize(static_cast<std::size_t>(hi - lo));
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const auto r = static_cast<std::size_t>(i - lo);
+    const double t = (static_cast<double>(own_[static_cast<std::size_t>(i)]) + eps_[r]) * kOut;
+    const double u = std::sqrt((t > 0 ? t : 0.0) + 0x1p-1000) * kOut;
+    tau_[r] = static_cast<float>(u * (1 + 0x1p-23) + 0x1p-140);
+    // An own value that overflowed or is NaN bounds nothing: only Lloyd's own
+    // choice over all k may settle that row.
+    if (!std::isfinite(static_cast<double>(own_[static_cast<std::size_t>(i)])) || std::isnan(t))
+      tau_[r] = std::numeric_limits<float>::quiet_NaN();
+  }
+}
+
+template <class T>
+void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist) {
+  if (algorithm_ == Algorithm::lloyd) {
+    assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, dist + lo);
+    evaluations_ += (hi - lo) * k_;
+    return;
+  }
+  block_lo_ = lo;
+  block_margins(lo, hi);
+  if (!pruning_) {  // the first E-step: every value, which also sets every bound
+    list_.clear();
+    for (std::int64_t i = lo; i < hi; ++i) list_.push_back(i);
+    full(list_, labels, dist);
+    return;
+  }
+  refresh_own(lo, hi, labels);
+  block_thresholds(lo, hi);
+  if (algorithm_ == Algorithm::hamerly)
+    hamerly_block(lo, hi, labels, dist);
+  else
+    elkan_block(lo, hi, labels, dist);
+}
+
+// All k values of the listed rows (of the current block): Lloyd's choice, and
+// fresh bounds.
+template <class T>
+void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels, D* dist) {
+  if (rows.empty()) return;
+  const auto n = rows.size();
+  const auto k = static_cast<std::size_t>(k_);
+  ptrs_.resize(n);
+  xxs_.resize(n);
+  vals_.resize(n * k);
+  for (std::size_t r = 0; r < n; ++r) {
+    ptrs_[r] = X_ + rows[r] * d_;
+    xxs_[r] = xx_[static_cast<std::size_t>(rows[r])];
+  }
+  values<T>(ptrs_.data(), static_cast<std::int64_t>(n), d_, scale_, xxs_.data(), C_, nullptr, k_, vals_.data());
+  evaluations_ += static_cast<std::int64_t>(n * k);
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto i = static_cast<std::size_t>(rows[r]);
+    const D* v = vals_.data() + r * k;
+    pick<D>(v, k_, labels[i], dist[i]);
+    const auto a = static_cast<std::size_t>(labels[i]);
+    own_[i] = v[a];
+    const double eps = eps_[i - static_cast<std::size_t>(block_lo_)];
+    if (algorithm_ == Algorithm::hamerly) {
+      // The nearest other centroid bounds them all (no bound past a NaN).
+      double second = std::numeric_limits<double>::infinity();
+      for (std::size_t c = 0; c < k; ++c)
+        if (c != a) second = std::isnan(v[c]) ? -1.0 : std::min(second, static_cast<double>(v[c]));
+      // No other centroid (k = 1): nothing can ever compete.
+      lower_[i] = k == 1 ? std::numeric_limits<float>::infinity() : lower_from_value(second, eps);
+    } else {
+      float* lb = lower_.data() + i * kp_;
+      for (std::size_t c = 0; c < k; ++c) lb[c] = lower_from_value(static_cast<double>(v[c]), eps);
+    }
+  }
+}
+
+// Values of the pairs (rows[p], cents[p]) into out[p], grouped by centroid so
+// that the kernel runs several rows against one centroid at a time.
+template <class T>
+void EStep<T>::values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& cents, D* out) {
+  const std::size_t n = rows.size();
+  if (n == 0) return;
+  const auto k = static_cast<std::size_t>(k_);
+  offsets_.assign(k + 1, 0);
+  for (int c : cents) ++offsets_[static_cast<std::size_t>(c) + 1];
+  for (std::size_t c = 0; c < k; ++c) offsets_[c + 1] += offsets_[c];
+  fill_.assign(offsets_.begin(), offsets_.end() - 1);
+  order_.resize(n);
+  for (std::size_t p = 0; p < n; ++p) order_[static_cast<std::size_t>(fill_[static_cast<std::size_t>(cents[p])]++)] = p;
+  ptrs_.resize(n);
+  xxs_.resize(n);
+  vals_.resize(n);
+  for (std::size_t s = 0; s < n; ++s) {
+    const std::int64_t i = rows[order_[s]];
+    ptrs_[s] = X_ + i * d_;
+    xxs_[s] = xx_[static_cast<std::size_t>(i)];
+  }
+  for (int c = 0; c < k_; ++c) {
+    const auto b = static_cast<std::size_t>(offsets_[static_cast<std::size_t>(c)]);
+    const auto e = static_cast<std::size_t>(offsets_[static_cast<std::size_t>(c) + 1]);
+    if (b < e)
+      values<T>(ptrs_.data() + b, static_cast<std::int64_t>(e - b), d_, scale_, xxs_.data() + b, C_, &c, 1,
+                vals_.data() + b);
+  }
+  for (std::size_t s = 0; s < n; ++s) out[order_[s]] = vals_[s];
+  evaluations_ += static_cast<std::int64_t>(n);
+}
+
+// The own-centroid values of rows whose centroid moved (the others are cached:
+// same row, same centroid bits, same value).
+template <class T>
+void EStep<T>::refresh_own(std::int64_t lo, std::int64_t hi, const std::int32_t* labels) {
+  pair_rows_.clear();
+  pair_cents_.clear();
+  for (std::int64_t i = lo; i < hi; ++i)
+    if (moved_[static_cast<std::size_t>(labels[i])]) {
+      pair_rows_.push_back(i);
+      pair_cents_.push_back(labels[i]);
+    }
+  pair_vals_.resize(pair_rows_.size());
+  values_by_centroid(pair_rows_, pair_cents_, pair_vals_.data());
+  for (std::size_t p = 0; p < pair_rows_.size(); ++p) own_[static_cast<std::size_t>(pair_rows_[p])] = pair_vals_[p];
+}
+
+template <class T>
+void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist) {
+  // Branch-free first (vectorised): decay every bound by the largest move of
+  // any other centroid since it was set; then a row keeps its label when no
+  // other centroid can be within tau.
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const auto r = static_cast<std::size_t>(i);
+    const int a = labels[i];
+    lower_[r] = decay(lower_[r], a == move_argmax_ ? move_second_ : move_max_);
+  }
+  list_.clear();
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const auto r = static_cast<std::size_t>(i);
+    const float tau = tau_[static_cast<std::size_t>(i - lo)];
+    if (lower_[r] > tau || half_gap_[static_cast<std::size_t>(labels[i])] > tau)
+      dist[i] = std::max(own_[r], D(0));  // no other centroid within tau: the label stays
+    else
+      list_.push_back(i);
+  }
+  full(list_, labels, dist);
+}
+
+template <class T>
+void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist) {
+  const auto k = static_cast<std::size_t>(k_);
+  const std::size_t chunks = kp_ / kLanes;
+  list_.clear();
+  pair_rows_.clear();
+  pair_cents_.clear();
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const auto r = static_cast<std::size_t>(i);
+    const auto a = static_cast<std::size_t>(labels[i]);
+    const float tau = tau_[static_cast<std::size_t>(i - lo)];
+    float* lb = lower_.data() + r * kp_;
+    const float* hb = half_between_.data() + a * kp_;
+    // 16 centroids at a time: decay the bounds by the moves, and flag the
+    // centroids that might be within tau (neither bound clears them).
+    const vf tv = vf{} + tau;
+    for (std::size_t q = 0; q < chunks; ++q) {
+      const vf l = decay_v(load_vf(lb + q * kLanes), load_vf(move_.data() + q * kLanes));
+      std::memcpy(lb + q * kLanes, &l, sizeof l);
+      masks_[q] = bits(~(l > tv) & ~(load_vf(hb + q * kLanes) > tv));
+    }
+    // Not the own centroid; the padding lanes have hb = inf, never flagged.
+    masks_[a / kLanes] &= ~(std::uint32_t{1} << (a % kLanes));
+    lb[a] = lower_from_value(static_cast<double>(own_[r]), eps_[static_cast<std::size_t>(i - lo)]);
+    std::size_t flagged = 0;
+    for (std::size_t q = 0; q < chunks; ++q) flagged += static_cast<std::size_t>(std::popcount(masks_[q]));
+    if (std::isnan(tau) || 2 * flagged > k) {
+      // Most centroids (or a row whose own value is not finite): all k at
+      // once, in full tiles, and Lloyd's own choice.
+      list_.push_back(i);
+    } else if (flagged == 0) {
+      dist[i] = std::max(own_[r], D(0));
+    } else {
+      for (std::size_t q = 0; q < chunks; ++q)
+        for (std::uint32_t m = masks_[q]; m; m &= m - 1) {
+          pair_rows_.push_back(i);
+          pair_cents_.push_back(static_cast<int>(q * kLanes + static_cast<std::size_t>(std::countr_zero(m))));
+        }
+    }
+  }
+  full(list_, labels, dist);
+
+  // The candidates, then per row the smallest value, ties to the lower index:
+  // exactly Lloyd's choice, since every centroid not evaluated has a value
+  // strictly above the own one.
+  pair_vals_.resize(pair_rows_.size());
+  values_by_centroid(pair_rows_, pair_cents_, pair_vals_.data());
+  for (std::size_t p = 0; p < pair_rows_.size(); ++p) {
+    const std::int64_t i = pair_rows_[p];
+    const auto r = static_cast<std::size_t>(i);
+    const int c = pair_cents_[p];
+    const D v = pair_vals_[p];
+    lower_[r * kp_ + static_cast<std::size_t>(c)] = lower_from_value(static_cast<double>(v), eps_[static_cast<std::size_t>(i - lo)]);
+    if (v < own_[r] || (v == own_[r] && c < labels[i])) {
+      own_[r] = v;
+      labels[i] = c;
+    }
+    dist[i] = std::max(own_[r], D(0));
+  }
+}
+
+template class EStep<std::uint8_t>;
+template class EStep<float>;
+template class EStep<double>;
+
+}  // namespace hpcb::kmeans

@@ -1,0 +1,108 @@
+// The E-step (assign every row to its nearest centroid), plain or pruned, and
+// exact either way: the pruned forms give the labels and distances of plain
+// Lloyd bit for bit, at every iteration and for any split of the rows.
+//
+//   lloyd    every (row, centroid) value, k per row
+//   hamerly  one lower bound per row on the distance to the second-nearest
+//            centroid (Hamerly 2010): a row whose bound clears its own
+//            centroid's value keeps its label after one value, else all k
+//   elkan    one lower bound per (row, centroid) and the centroid-centroid
+//            distances (Elkan 2003): only the centroids whose bound does not
+//            clear the row's own value are evaluated
+//
+// Why this is exact although the kernel rounds: the bounds are kept on the
+// exact distances (triangle inequality in real arithmetic, every bound update
+// rounded outwards), and a centroid is skipped only when its exact-distance
+// lower bound, less the kernel's worst-case rounding error (value_error()),
+// is strictly above the row's own value as the kernel computes it - so the
+// skipped centroid's computed value could neither beat nor tie it. The own
+// value itself is always the kernel's (cached while the centroid does not
+// move at all), so the reported distances, and the inertia summed from them,
+// are Lloyd's bits too.
+//
+// Bounds are per row, so they partition with the rows: every worker keeps
+// the bounds of its own rows, and no step depends on another worker's rows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kmeans/kmeans_core.hpp"
+
+namespace hpcb::kmeans {
+
+enum class Algorithm { lloyd, hamerly, elkan };
+
+// "lloyd", "hamerly", "elkan"; false for anything else.
+bool parse_algorithm(const std::string& name, Algorithm& out);
+
+template <class T>
+class EStep {
+ public:
+  using D = dist_t<T>;
+
+  // X: this worker's `rows` rows (d values each, used as X * scale), which
+  // must outlive the EStep.
+  EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t d, D scale, int k);
+
+  // The centroids of the next E-step (k x d, scaled units); call once per
+  // E-step, before its blocks.
+  void set_centroids(const std::vector<double>& centroids);
+
+  // Rows [lo, hi) of this worker's rows: reads the labels of the previous
+  // E-step (the bounds refer to them), writes the new labels and the values of
+  // the chosen centroids clamped at 0 (as assign()).
+  void run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist);
+
+  // (row, centroid) values computed so far; Lloyd computes k per row and E-step.
+  std::int64_t evaluations() const { return evaluations_; }
+
+ private:
+  void full(const std::vector<std::int64_t>& rows, std::int32_t* labels, D* dist);
+  void refresh_own(std::int64_t lo, std::int64_t hi, const std::int32_t* labels);
+  void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist);
+  void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist);
+  void values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& centroid, D* out);
+  void block_margins(std::int64_t lo, std::int64_t hi);
+  void block_thresholds(std::int64_t lo, std::int64_t hi);
+
+  Algorithm algorithm_;
+  const T* X_;
+  std::int64_t rows_, d_;
+  D scale_;
+  int k_;
+  ValueError error_;
+  std::vector<D> xx_;  // |x|^2 of every row, as the kernel sums it
+
+  PackedCentroids<D> C_;
+  std::vector<D> now_, before_;  // the centroids rounded to D (k x d): this E-step's and the last one's
+  bool pruning_ = false;         // bounds hold for every row (from the second E-step on)
+  // Per centroid, for this E-step; bounds are float, rounded outwards.
+  std::vector<char> moved_;          // its D values changed since the last E-step
+  std::vector<float> move_;          // |now - before|, rounded up (elkan: padded to kp_ with 0)
+  float move_max_ = 0, move_second_ = 0;
+  int move_argmax_ = -1;
+  double norm_max_ = 0;              // max |c|, rounded up
+  std::vector<float> half_between_;  // elkan: k x kp_, half the centroid distances, rounded down (padding: inf)
+  std::vector<float> half_gap_;      // half the distance to the nearest other centroid, rounded down
+
+  std::vector<float> norm_;   // per row: |x|, rounded up
+  std::vector<D> own_;        // per row: the value of its own centroid (as labelled)
+  std::vector<float> lower_;  // hamerly: per row; elkan: per row, kp_ centroids; lower bounds on exact distances
+  std::size_t kp_ = 0;        // elkan: k rounded up to the SIMD width, the bounds' row length
+
+  std::int64_t evaluations_ = 0;
+  // Scratch, kept between blocks so that no block allocates.
+  std::vector<std::int64_t> list_, pair_rows_;
+  std::vector<int> pair_cents_, offsets_, fill_;
+  std::vector<std::size_t> order_;
+  std::vector<const T*> ptrs_;
+  std::vector<D> xxs_, vals_, pair_vals_;
+  std::int64_t block_lo_ = 0;  // first row of the block being assigned
+  std::vector<double> eps_;    // per row of the block: the kernel's error bound (value_error())
+  std::vector<float> tau_;     // per row of the block: see block_thresholds()
+  std::vector<std::uint32_t> masks_;
+};
+
+}  // namespace hpcb::kmeans

@@ -1,0 +1,244 @@
+"""The exact accelerated k-means: --algorithm hamerly and elkan must give
+plain Lloyd's result bit for bit - labels, centroids, the inertia of every
+iteration, the iteration count - at any worker count, while computing fewer
+distances.
+
+Each dataset runs Lloyd sequentially as the reference, then every algorithm
+sequentially, with 2 and 3 OpenMP threads and with 2 and 3 MPI ranks (and,
+for some, 2 ranks x 2 threads of the hybrid executable). Beside
+the real datasets, two synthetic ones aim at the places where pruning could
+go wrong: exact ties (integer points, duplicated rows, centroids that
+coincide) and near-ties that only the float rounding of the kernel decides.
+"""
+import os
+import unittest
+
+import h5py
+import numpy as np
+
+from tests.e2e.util import DATA, TempDir, read_records, run, write_points, write_xy
+
+ALGORITHMS = ["lloyd", "hamerly", "elkan"]
+CONFIGS = [("seq", 1), ("omp", 2), ("omp", 3), ("mpi", 2), ("mpi", 3)]
+
+
+def records(tmp, data, extra, configs=CONFIGS, algorithms=ALGORITHMS):
+    """{(algorithm, backend, workers): record} for every combination."""
+    out = {}
+    for algorithm in algorithms:
+        for backend, workers in configs:
+            args = ["--data", data, "--record", tmp.records, "--quiet", "--algorithm", algorithm] + extra
+            proc = run("kmeans", backend, workers, args)
+            if proc.returncode != 0:
+                raise AssertionError(f"kmeans_{backend} x{workers} --algorithm {algorithm} failed "
+                                     f"({proc.returncode}): {proc.stderr}")
+            out[(algorithm, backend, workers)] = read_records(tmp.records)[-1]
+    return out
+
+
+class AcceleratedIsLloyd(unittest.TestCase):
+    def check(self, recs):
+        ref = recs[("lloyd", "seq", 1)]["result"]
+        for key, rec in recs.items():
+            with self.subTest(config=key):
+                r = rec["result"]
+                self.assertEqual(rec["status"], "ok")
+                self.assertEqual(rec["params"]["algorithm"], key[0])
+                self.assertEqual(r["labels_sha256"], ref["labels_sha256"])
+                self.assertEqual(r["centroids_sha256"], ref["centroids_sha256"])
+                self.assertEqual(r["iterations"], ref["iterations"])
+                self.assertEqual(r["converged"], ref["converged"])
+                # Exact float equality on purpose: every iteration's inertia, bit for bit.
+                self.assertEqual(r["inertia_trace"], ref["inertia_trace"])
+                self.assertEqual(r["inertia"], ref["inertia"])
+                self.assertEqual(r["sizes"], ref["sizes"])
+                self.assertEqual(r["empty_cluster_events"], ref["empty_cluster_events"])
+        # Lloyd computes every distance of every E-step (the last one included),
+        # whatever the split; the pruned forms fewer, the same number on any split
+        # (the bounds are per row).
+        n, k = recs[("lloyd", "seq", 1)]["dataset"]["n"], recs[("lloyd", "seq", 1)]["params"]["k"]
+        for key, rec in recs.items():
+            evals = rec["result"]["distance_evals"]
+            if key[0] == "lloyd":
+                self.assertEqual(evals, n * k * (ref["iterations"] + 1), key)
+            else:
+                self.assertLessEqual(evals, n * k * (ref["iterations"] + 1), key)
+                self.assertEqual(evals, recs[(key[0], "seq", 1)]["result"]["distance_evals"], key)
+
+    def test_mnist_k10_100_iterations(self):
+        with TempDir() as tmp:
+            recs = records(tmp, os.path.join(DATA, "mnist10k.h5"), ["--k", "10", "--iters", "100", "--seed", "42"],
+                           configs=CONFIGS + [("hybrid", (2, 2))])
+            self.check(recs)
+            lloyd = recs[("lloyd", "seq", 1)]["result"]["distance_evals"]
+            # On MNIST the bounds skip well over half of the distances.
+            self.assertLess(recs[("hamerly", "seq", 1)]["result"]["distance_evals"], 0.6 * lloyd)
+            self.assertLess(recs[("elkan", "seq", 1)]["result"]["distance_evals"], 0.3 * lloyd)
+
+    def test_mnist_owner_mstep_iteration_limit(self):
+        # Stopped by the iteration limit, so the last E-step runs against moved centroids.
+        with TempDir() as tmp:
+            self.check(records(tmp, os.path.join(DATA, "mnist10k.h5"),
+                               ["--k", "16", "--iters", "12", "--mstep", "owner", "--seed", "5"],
+                               configs=[("seq", 1), ("omp", 3), ("mpi", 2)]))
+
+    def test_blobs_small_kmeanspp(self):
+        with TempDir() as tmp:
+            self.check(records(tmp, os.path.join(DATA, "blobs-small.h5"),
+                               ["--k", "8", "--iters", "50", "--init", "kmeans++", "--seed", "7"]))
+
+    def test_blobs_float64(self):
+        with TempDir() as tmp:
+            self.check(records(tmp, os.path.join(DATA, "blobs-f64.h5"), ["--k", "5", "--iters", "50", "--seed", "3"],
+                               configs=[("seq", 1), ("omp", 2), ("mpi", 3)]))
+
+    def test_digits(self):
+        path = os.path.join(DATA, "digits.h5")
+        if not os.path.exists(path):
+            self.skipTest("digits.h5 not built (python3-sklearn not installed)")
+        with TempDir() as tmp:
+            self.check(records(tmp, path, ["--k", "10", "--iters", "100", "--init", "kmeans++"]))
+
+    def test_exact_ties(self):
+        # Integer points on a small grid, every row duplicated, and more
+        # clusters than distinct well-separated groups: many rows are exactly
+        # equidistant from two centroids (the lower index must win), centroids
+        # coincide, clusters empty out.
+        rng = np.random.default_rng(11)
+        base = rng.integers(0, 3, size=(700, 6)).astype(np.uint8)
+        X = np.concatenate([base, base[::-1]])
+        with TempDir() as tmp:
+            path = tmp.file("ties.h5")
+            write_points(path, X)
+            for k in ("7", "40"):
+                with self.subTest(k=k):
+                    self.check(records(tmp, path, ["--k", k, "--iters", "30", "--seed", "2"],
+                                       configs=[("seq", 1), ("omp", 3), ("mpi", 2), ("hybrid", (2, 2))]))
+
+    def test_near_ties_decided_by_rounding(self):
+        # float32 rows in pairs of clusters whose centres differ by far less
+        # than the kernel's rounding error at this offset (|x|^2 ~ 2.4e5, so the
+        # values err by ~1e-2 while twin centres are ~1e-6 apart in squared
+        # distance): rounding, not the exact distances, decides between twins,
+        # and the error margins are large against the gaps the bounds see.
+        rng = np.random.default_rng(5)
+        offset = np.float32(100.0)
+        centres = rng.normal(size=(4, 24)).astype(np.float32)
+        twins = centres + np.float32(2e-4) * rng.normal(size=centres.shape).astype(np.float32)
+        pts = np.concatenate([np.repeat(centres, 300, axis=0), np.repeat(twins, 300, axis=0)])
+        pts = pts + np.float32(1e-3) * rng.normal(size=pts.shape).astype(np.float32) + offset
+        with TempDir() as tmp:
+            path = tmp.file("near.h5")
+            write_points(path, pts.astype(np.float32))
+            self.check(records(tmp, path, ["--k", "8", "--iters", "40", "--init", "kmeans++", "--seed", "9"],
+                               configs=[("seq", 1), ("omp", 2), ("mpi", 3)]))
+
+
+REGR = os.path.join(DATA, "regression20k.h5")
+REGR_CONFIGS = [("seq", 1), ("omp", 3), ("mpi", 2)]
+
+
+def nlreg_records(tmp, extra, configs=REGR_CONFIGS, out=False):
+    recs = {}
+    for backend, workers in configs:
+        args = ["--data", REGR, "--record", tmp.records, "--quiet"] + extra
+        if out:
+            args += ["--out", tmp.file(f"nl-{backend}-{workers}.h5")]
+        proc = run("nlreg", backend, workers, args)
+        if proc.returncode != 0:
+            raise AssertionError(f"nlreg_{backend} x{workers} {extra} failed ({proc.returncode}): {proc.stderr}")
+        recs[(backend, workers)] = read_records(tmp.records)[-1]
+    return recs
+
+
+class RegressionTimeToSolution(unittest.TestCase):
+    def same_everywhere(self, recs, keys=("a", "b", "c", "mse", "params_sha256", "epochs_to_target", "loss_trace")):
+        ref = recs[("seq", 1)]
+        for config, rec in recs.items():
+            with self.subTest(config=config):
+                self.assertEqual(rec["params"]["lr"], ref["params"]["lr"])
+                for key in keys:
+                    self.assertEqual(rec["result"][key], ref["result"][key], key)
+
+    def test_lr_auto_is_one_over_the_largest_curvature(self):
+        with h5py.File(REGR, "r") as f:
+            x = f["x"][...]
+        n = len(x)
+        m = np.array([[np.sum(x**4), np.sum(x**3), np.sum(x**2)], [np.sum(x**3), np.sum(x**2), np.sum(x)],
+                      [np.sum(x**2), np.sum(x), n]])
+        lam = np.linalg.eigvalsh(2 / n * m)[-1]
+        with TempDir() as tmp:
+            auto = nlreg_records(tmp, ["--lr", "auto", "--epochs", "1000"])
+            fixed = nlreg_records(tmp, ["--epochs", "1000"], configs=[("seq", 1)])
+            self.same_everywhere(auto)
+            rec = auto[("seq", 1)]
+            self.assertTrue(rec["params"]["lr_auto"])
+            self.assertAlmostEqual(rec["params"]["lr"] * lam, 1.0, places=10)
+            self.assertAlmostEqual(rec["result"]["curvature"] / lam, 1.0, places=10)
+            # Stable, and a larger step than the course's 1e-4: lower loss after the same epochs.
+            self.assertLess(rec["result"]["mse"], fixed[("seq", 1)]["result"]["mse"])
+            self.assertGreaterEqual(rec["result"]["mse"], rec["result"]["mse_optimum"])
+
+    def test_normal_solver_is_the_least_squares_optimum(self):
+        with TempDir() as tmp:
+            recs = nlreg_records(tmp, ["--solver", "normal", "--target-mse", "400"], out=True)
+            self.same_everywhere(recs)
+            rec = recs[("seq", 1)]
+            r = rec["result"]
+            self.assertEqual(rec["params"]["solver"], "normal")
+            self.assertEqual(r["epochs"], 0)
+            self.assertEqual((r["a"], r["b"], r["c"], r["mse"]), (r["a_opt"], r["b_opt"], r["c_opt"], r["mse_optimum"]))
+            self.assertEqual(r["epochs_to_target"], 0)
+            self.assertIsNotNone(r["time_to_target_s"])
+            self.assertIsNone(rec["time_s"]["per_iter"])
+            with h5py.File(tmp.file("nl-seq-1.h5"), "r") as f:
+                self.assertEqual(f["loss"].shape, (1,))
+
+    def test_target_mse_first_epoch_and_never(self):
+        with TempDir() as tmp:
+            recs = nlreg_records(tmp, ["--epochs", "300", "--target-mse", "850"], out=True)
+            self.same_everywhere(recs)
+            with h5py.File(tmp.file("nl-seq-1.h5"), "r") as f:
+                loss = f["loss"][...]  # MSE after 0, 1, ..., 300 updates (850 is crossed near 100)
+            first = int(np.argmax(loss <= 850))
+            self.assertTrue(loss[first] <= 850 < loss[first - 1])
+            r = recs[("seq", 1)]["result"]
+            self.assertEqual(r["epochs_to_target"], first)
+            self.assertGreater(r["time_to_target_s"], 0)
+            self.assertEqual(recs[("seq", 1)]["params"]["target_mse"], 850)
+            never = nlreg_records(tmp, ["--epochs", "50", "--target-mse", "1"], configs=[("seq", 1), ("mpi", 2)])
+            for rec in never.values():
+                self.assertIsNone(rec["result"]["epochs_to_target"])
+                self.assertIsNone(rec["result"]["time_to_target_s"])
+            plain = nlreg_records(tmp, ["--epochs", "5"], configs=[("seq", 1)])[("seq", 1)]
+            self.assertIsNone(plain["params"]["target_mse"])
+            self.assertIsNone(plain["result"]["epochs_to_target"])
+
+    def test_options_are_checked(self):
+        with TempDir() as tmp:
+            for extra in (["--solver", "sgd"], ["--target-mse", "-1"], ["--target-mse", "nan"], ["--lr", "automatic"]):
+                with self.subTest(extra=extra):
+                    proc = run("nlreg", "seq", 1, ["--data", REGR, "--record", tmp.records] + extra)
+                    self.assertEqual(proc.returncode, 2, proc.stderr)
+                    self.assertIn(extra[0], proc.stderr)
+            # The normal equations need 3 distinct x values.
+            path = tmp.file("two.h5")
+            write_xy(path, [1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0])
+            proc = run("nlreg", "seq", 1, ["--data", path, "--record", tmp.records, "--solver", "normal"])
+            self.assertEqual(proc.returncode, 1)
+            self.assertIn("singular", proc.stderr)
+            self.assertEqual(read_records(tmp.records), [])
+
+
+class AlgorithmOption(unittest.TestCase):
+    def test_unknown_algorithm_is_a_usage_error(self):
+        with TempDir() as tmp:
+            proc = run("kmeans", "seq", 1, ["--data", os.path.join(DATA, "digits.h5"), "--record", tmp.records,
+                                            "--algorithm", "yinyang"])
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("--algorithm", proc.stderr)
+            self.assertEqual(read_records(tmp.records), [])
+
+
+if __name__ == "__main__":
+    unittest.main()

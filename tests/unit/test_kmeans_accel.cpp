@@ -1,0 +1,281 @@
+// The distance kernel's exactness contract and the pruned E-step built on it:
+// every function of the kernel computes a (row, centroid) value with the same
+// operations (checked against a scalar model of them), the error bound that
+// the pruning relies on holds, and Hamerly and Elkan give Lloyd's labels and
+// distances bit for bit whatever the centroids do between E-steps.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kmeans/estep.hpp"
+#include "kmeans/kmeans_core.hpp"
+
+namespace hpcb::kmeans {
+namespace {
+
+template <class T>
+std::vector<T> random_data(std::size_t count, std::mt19937& gen, double spread = 1.0) {
+  std::vector<T> v(count);
+  if constexpr (std::is_integral_v<T>) {
+    std::uniform_int_distribution<int> u(0, 255);
+    for (auto& x : v) x = static_cast<T>(u(gen));
+  } else {
+    std::normal_distribution<double> g(0, spread);
+    for (auto& x : v) x = static_cast<T>(g(gen));
+  }
+  return v;
+}
+
+// The kernel's arithmetic, one pair at a time in scalar code: lane l of W
+// accumulates x_j c_j for j = l, l + W, ... over the row padded to a multiple of
+// W (one fused multiply-add each where the target has FMA), the lanes are
+// added in halves (l + l+W/2, then l + l+W/4, ...), and the value is
+// |x|^2 - 2 x.c + |c|^2 with |x|^2 and |c|^2 summed the same way.
+template <class D>
+D model_dot(const std::vector<D>& x, const std::vector<D>& c) {
+  constexpr int W = 64 / sizeof(D);
+  D lanes[W] = {};
+  for (std::size_t j = 0; j < x.size(); ++j) {
+#if defined(__FMA__) || defined(__AVX512F__)
+    lanes[j % W] = std::fma(x[j], c[j], lanes[j % W]);
+#else
+    lanes[j % W] = lanes[j % W] + x[j] * c[j];
+#endif
+  }
+  for (int width = W / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+  return lanes[0];
+}
+
+template <class T>
+struct Case {
+  using D = dist_t<T>;
+  std::int64_t n, d;
+  int k;
+  D scale;
+  std::vector<T> X;
+  std::vector<double> C;
+
+  Case(std::int64_t n_, std::int64_t d_, int k_, unsigned seed, double spread = 1.0) : n(n_), d(d_), k(k_) {
+    std::mt19937 gen(seed);
+    scale = std::is_integral_v<T> ? D(1) / D(255) : D(1);
+    X = random_data<T>(static_cast<std::size_t>(n * d), gen, spread);
+    // Centroids: rows of X, perturbed, so the values span near and far.
+    std::normal_distribution<double> g(0, 0.05 * spread);
+    for (int c = 0; c < k; ++c)
+      for (std::int64_t j = 0; j < d; ++j)
+        C.push_back(static_cast<double>(X[static_cast<std::size_t>((c * 7 % n) * d + j)]) * scale + g(gen));
+  }
+  std::vector<D> row(std::int64_t i) const {
+    std::vector<D> r(static_cast<std::size_t>(d));
+    for (std::int64_t j = 0; j < d; ++j) r[static_cast<std::size_t>(j)] = static_cast<D>(X[static_cast<std::size_t>(i * d + j)]) * scale;
+    return r;
+  }
+  std::vector<D> centroid(int c) const {
+    std::vector<D> r(static_cast<std::size_t>(d));
+    for (std::int64_t j = 0; j < d; ++j) r[static_cast<std::size_t>(j)] = static_cast<D>(C[static_cast<std::size_t>(c * d + j)]);
+    return r;
+  }
+  D model_value(std::int64_t i, int c) const {
+    const auto x = row(i), m = centroid(c);
+    return sq_value<D>(model_dot(x, x), model_dot(x, m), model_dot(m, m));
+  }
+};
+
+template <class T>
+void check_kernel_against_model(std::int64_t n, std::int64_t d, int k) {
+  using D = dist_t<T>;
+  Case<T> cs(n, d, k, static_cast<unsigned>(n * 1000 + d * 10 + k));
+  const auto P = pack_centroids<D>(cs.C.data(), k, d);
+  std::vector<D> xx(static_cast<std::size_t>(n));
+  row_norms<T>(cs.X.data(), n, d, cs.scale, xx.data());
+  std::vector<const T*> rows;
+  for (std::int64_t i = 0; i < n; ++i) rows.push_back(cs.X.data() + i * d);
+
+  // All k values of all rows (register tiles of two rows and up to 12 centroids).
+  std::vector<D> all(static_cast<std::size_t>(n * k));
+  values<T>(rows.data(), n, d, cs.scale, xx.data(), P, nullptr, k, all.data());
+  // Each centroid alone against every row (tiles of 8, 4, 2, 1 rows).
+  std::vector<D> one(static_cast<std::size_t>(n));
+  // assign() with and without the cached row norms.
+  std::vector<std::int32_t> l1(static_cast<std::size_t>(n)), l2(static_cast<std::size_t>(n));
+  std::vector<D> d1(static_cast<std::size_t>(n)), d2(static_cast<std::size_t>(n));
+  assign<T>(cs.X.data(), n, d, cs.scale, P, xx.data(), l1.data(), d1.data());
+  assign<T>(cs.X.data(), n, d, cs.scale, P, nullptr, l2.data(), d2.data());
+  for (int c = 0; c < k; ++c) {
+    values<T>(rows.data(), n, d, cs.scale, xx.data(), P, &c, 1, one.data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      const D model = cs.model_value(i, c);
+      const D v = all[static_cast<std::size_t>(i * k + c)];
+      ASSERT_EQ(std::memcmp(&v, &model, sizeof v), 0) << "row " << i << " centroid " << c << ": " << v << " vs " << model;
+      ASSERT_EQ(std::memcmp(&one[static_cast<std::size_t>(i)], &model, sizeof v), 0) << "row " << i << " centroid " << c;
+    }
+  }
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::int32_t label;
+    D dist;
+    pick<D>(all.data() + i * k, k, label, dist);
+    EXPECT_EQ(l1[static_cast<std::size_t>(i)], label);
+    EXPECT_EQ(l2[static_cast<std::size_t>(i)], label);
+    EXPECT_EQ(std::memcmp(&d1[static_cast<std::size_t>(i)], &dist, sizeof dist), 0);
+    EXPECT_EQ(std::memcmp(&d2[static_cast<std::size_t>(i)], &dist, sizeof dist), 0);
+  }
+}
+
+TEST(KernelModel, EveryPathComputesTheSameOperations) {
+  for (std::int64_t d : {1, 15, 16, 17, 64, 100})
+    for (int k : {1, 5, 12, 13, 30}) {
+      SCOPED_TRACE("d=" + std::to_string(d) + " k=" + std::to_string(k));
+      check_kernel_against_model<std::uint8_t>(23, d, k);  // 23 rows: 2 x 8 + 4 + 2 + 1
+      check_kernel_against_model<float>(23, d, k);
+      check_kernel_against_model<double>(23, d, k);
+    }
+}
+
+template <class T>
+void check_error_bound(double spread, double offset) {
+  using D = dist_t<T>;
+  std::mt19937 gen(3);
+  for (std::int64_t d : {2, 33, 784, 3000}) {
+    const ValueError e = value_error<D>(d);
+    auto xs = random_data<T>(static_cast<std::size_t>(40 * d), gen, spread);
+    auto cs = random_data<double>(static_cast<std::size_t>(7 * d), gen, spread);
+    for (auto& v : cs) v += offset;
+    if constexpr (!std::is_integral_v<T>)
+      for (auto& v : xs) v = static_cast<T>(v + offset);
+    const D scale = std::is_integral_v<T> ? D(1) / D(255) : D(1);
+    const auto P = pack_centroids<D>(cs.data(), 7, d);
+    std::vector<D> xx(40), out(40 * 7);
+    row_norms<T>(xs.data(), 40, d, scale, xx.data());
+    std::vector<const T*> rows;
+    for (int i = 0; i < 40; ++i) rows.push_back(xs.data() + i * d);
+    values<T>(rows.data(), 40, d, scale, xx.data(), P, nullptr, 7, out.data());
+    for (int i = 0; i < 40; ++i)
+      for (int c = 0; c < 7; ++c) {
+        long double exact = 0, nx = 0, nc = 0;
+        for (std::int64_t j = 0; j < d; ++j) {
+          const long double x = static_cast<D>(xs[static_cast<std::size_t>(i * d + j)]) * scale;  // as the kernel holds x
+          const long double m = static_cast<D>(cs[static_cast<std::size_t>(c * d + j)]);
+          exact += (x - m) * (x - m);
+          nx += x * x;
+          nc += m * m;
+        }
+        const long double s = std::sqrt(nx) + std::sqrt(nc);
+        const long double bound = e.rel / 2 * s * s + e.abs;  // the proven bound, without the safety factor 2
+        EXPECT_LE(std::fabs(static_cast<long double>(out[static_cast<std::size_t>(i * 7 + c)]) - exact), bound)
+            << "d=" << d << " row " << i << " centroid " << c;
+      }
+  }
+}
+
+TEST(ValueError, BoundsTheKernel) {
+  check_error_bound<std::uint8_t>(1, 0);
+  check_error_bound<float>(1, 0);
+  check_error_bound<float>(1e-3, 50);  // large |x|, small differences: cancellation
+  check_error_bound<float>(1e-20, 0);  // tiny values, near the subnormal range
+  check_error_bound<double>(1, 0);
+  check_error_bound<double>(1e-3, 50);
+}
+
+// Drives the three E-steps with the same sequence of centroids, which move
+// the way Lloyd's do, jump, stand still, coincide, and checks that the labels
+// and distances agree bit for bit at every step.
+template <class T>
+void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned seed, double spread = 1.0,
+                               bool expect_savings = true) {
+  using D = dist_t<T>;
+  Case<T> cs(n, d, k, seed, spread);
+  std::mt19937 gen(seed + 1);
+  EStep<T> lloyd(Algorithm::lloyd, cs.X.data(), n, d, cs.scale, k);
+  EStep<T> hamerly(Algorithm::hamerly, cs.X.data(), n, d, cs.scale, k);
+  EStep<T> elkan(Algorithm::elkan, cs.X.data(), n, d, cs.scale, k);
+  std::vector<std::int32_t> lab[3];
+  std::vector<D> dist[3];
+  for (auto& l : lab) l.assign(static_cast<std::size_t>(n), 0);
+  for (auto& v : dist) v.assign(static_cast<std::size_t>(n), D(0));
+  std::vector<double> C = cs.C;
+  std::normal_distribution<double> g(0, 1);
+  for (int step = 0; step < 25; ++step) {
+    EStep<T>* all[3] = {&lloyd, &hamerly, &elkan};
+    for (int a = 0; a < 3; ++a) {
+      all[a]->set_centroids(C);
+      for (std::int64_t lo = 0; lo < n; lo += 50) all[a]->run_block(lo, std::min(n, lo + 50), lab[a].data(), dist[a].data());
+    }
+    for (int a = 1; a < 3; ++a) {
+      ASSERT_EQ(lab[a], lab[0]) << "algorithm " << a << " step " << step;
+      ASSERT_EQ(std::memcmp(dist[a].data(), dist[0].data(), dist[0].size() * sizeof(D)), 0) << "algorithm " << a << " step " << step;
+    }
+    // Next centroids: Lloyd's means, then some disturbed: centroid 0 stands
+    // still every other step, one jumps far, one copies another, the rest
+    // drift by an amount that shrinks with the steps.
+    std::vector<double> sums(C.size(), 0.0);
+    std::vector<std::int64_t> counts(static_cast<std::size_t>(k), 0);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto c = static_cast<std::size_t>(lab[0][static_cast<std::size_t>(i)]);
+      ++counts[c];
+      for (std::int64_t j = 0; j < d; ++j) sums[c * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] += static_cast<double>(cs.X[static_cast<std::size_t>(i * d + j)]) * cs.scale;
+    }
+    for (int c = (step % 2 == 0 ? 1 : 0); c < k; ++c)
+      for (std::int64_t j = 0; j < d; ++j) {
+        double& v = C[static_cast<std::size_t>(c * d + j)];
+        if (counts[static_cast<std::size_t>(c)] > 0) v = sums[static_cast<std::size_t>(c * d + j)] / static_cast<double>(counts[static_cast<std::size_t>(c)]);
+        v += g(gen) * 0.3 * spread / (1 + step);
+      }
+    if (k > 2 && step % 5 == 3)
+      for (std::int64_t j = 0; j < d; ++j) C[static_cast<std::size_t>(2 * d + j)] += 3 * spread * g(gen);
+    if (k > 3 && step % 7 == 4) std::copy_n(C.begin(), d, C.begin() + 3 * d);  // centroid 3 := centroid 0
+  }
+  // These centroids jump too much for Hamerly's one bound to help much; at
+  // worst it computes the own value and then all k.
+  EXPECT_LE(hamerly.evaluations(), lloyd.evaluations() / k * (k + 1));
+  if (expect_savings) {
+    EXPECT_LT(elkan.evaluations(), lloyd.evaluations());
+  }
+}
+
+TEST(PrunedEStep, EqualsLloydBitForBit) {
+  check_pruned_equals_lloyd<std::uint8_t>(300, 40, 6, 1);
+  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 2);
+  check_pruned_equals_lloyd<float>(400, 17, 9, 3);
+  check_pruned_equals_lloyd<float>(300, 3, 20, 4);
+  check_pruned_equals_lloyd<double>(300, 8, 5, 5);
+}
+
+TEST(PrunedEStep, ValuesNearOverflowAndUnderflow) {
+  // float: |x|^2 near FLT_MAX, where values overflow to infinity or turn NaN
+  // (Lloyd's choice is then whatever it is; the pruned forms must make it too);
+  // and values deep in the subnormal range.
+  check_pruned_equals_lloyd<float>(200, 4, 6, 8, 6e18, false);
+  check_pruned_equals_lloyd<float>(200, 4, 6, 9, 1e-21, false);
+  check_pruned_equals_lloyd<double>(200, 4, 6, 10, 1e150, false);
+}
+
+TEST(PrunedEStep, OneClusterAndDuplicateRows) {
+  check_pruned_equals_lloyd<float>(100, 4, 1, 6);
+  check_pruned_equals_lloyd<float>(100, 4, 2, 7);
+}
+
+TEST(Relabel, EqualsARecount) {
+  std::mt19937 gen(9);
+  const std::int64_t n = 300, d = 13;
+  const int k = 5;
+  for (int shift : {0, 20}) {
+    const auto X = random_data<float>(static_cast<std::size_t>(n * d), gen);
+    std::vector<std::int32_t> from(static_cast<std::size_t>(n)), to(static_cast<std::size_t>(n));
+    std::uniform_int_distribution<int> u(0, k - 1);
+    for (auto& l : from) l = u(gen);
+    for (std::size_t i = 0; i < to.size(); ++i) to[i] = i % 3 ? from[i] : u(gen);
+    std::vector<std::int64_t> s1(static_cast<std::size_t>(k * d)), c1(static_cast<std::size_t>(k)), s2 = s1, c2 = c1;
+    accumulate<float>(X.data(), n, d, k, shift, from.data(), s1.data(), c1.data());
+    relabel<float>(X.data(), n, d, shift, from.data(), to.data(), s1.data(), c1.data());
+    accumulate<float>(X.data(), n, d, k, shift, to.data(), s2.data(), c2.data());
+    EXPECT_EQ(s1, s2);
+    EXPECT_EQ(c1, c2);
+  }
+}
+
+}  // namespace
+}  // namespace hpcb::kmeans

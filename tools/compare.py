@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""make compare: the toolkit beside the libraries people would otherwise use.
+
+k-means: MNIST (the 10,000 test images, float32 in [0, 1]), k = 10, the first
+10 images as the initial centroids, at most 100 Lloyd iterations, tol 0 (stop
+only at a fixed point). The toolkit (kmeans_seq, and kmeans_omp on all cores;
+Lloyd, Hamerly and Elkan) against scikit-learn's KMeans (lloyd and elkan,
+n_init=1, the same initial centroids, float32) and faiss (Clustering on a flat
+L2 index, the same initial centroids, no subsampling), when installed, at 1
+thread and at all cores.
+
+Regression: the course's full-batch gradient descent on regression20k (20,000
+points, 10,000 epochs, lr 1e-4), numpy against nlreg_seq, nlreg_omp and
+nlreg_mpi on all cores.
+
+Every measurement is repeated (--reps, default 5) and the median is shown.
+Times per iteration: the toolkit's record (time_s.per_iter: the iterations,
+without start-up and input), the fit / train call divided by its iterations
+for the libraries (after one untimed warm-up fit), the epoch loop for numpy.
+Each library configuration runs in its own process with the thread count set
+in the environment before anything is imported (OMP_NUM_THREADS and friends,
+and threadpoolctl where it is there), so one setting cannot leak into another.
+Quality is recomputed here the same way for everyone: inertia in float64 on
+the [0, 1] data from the final labels and centroids, and the accuracy of the
+best one-to-one map of clusters to digits (Hungarian).
+
+The toolkit's runs are appended to --record with the tag "compare"; the peer
+results and the medians to --out (results/compare.json).
+"""
+import argparse
+import fcntl
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MNIST = os.path.join(ROOT, "datasets", "mnist10k.h5")
+REGR = os.path.join(ROOT, "datasets", "regression20k.h5")
+K, ITERS, EPOCHS, LR = 10, 100, 10000, 1e-4
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+# ---- quality, the same for everyone ----------------------------------------------
+
+def mnist():
+    import h5py
+    import numpy as np
+    with h5py.File(MNIST, "r") as f:
+        raw, truth = f["X"][...], f["labels"][...]
+    return (raw.astype(np.float32) / np.float32(255)), truth
+
+
+def quality(X, truth, labels, centroids):
+    """(inertia in float64, Hungarian accuracy) of a clustering."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+    X64, C64 = X.astype(np.float64), np.asarray(centroids, dtype=np.float64)
+    inertia = float(np.sum((X64 - C64[labels]) ** 2))
+    table = np.zeros((K, int(truth.max()) + 1), dtype=np.int64)
+    np.add.at(table, (labels, truth), 1)
+    rows, cols = linear_sum_assignment(-table)
+    return inertia, float(table[rows, cols].sum() / len(labels))
+
+
+# ---- peers: each runs in a child process (see run_peer) ------------------------------
+
+def peer_sklearn(algorithm, threads, reps):
+    from sklearn.cluster import KMeans
+    X, truth = mnist()
+    init = X[:K].copy()
+    try:
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(limits=threads)
+    except ImportError:
+        limit = None
+
+    def fit():
+        km = KMeans(n_clusters=K, init=init, n_init=1, max_iter=ITERS, tol=0.0, algorithm=algorithm)
+        start = time.perf_counter()
+        km.fit(X)
+        return time.perf_counter() - start, km
+
+    fit()  # warm-up: imports, thread pools, page faults
+    times, km = [], None
+    for _ in range(reps):
+        t, km = fit()
+        times.append(t / km.n_iter_)
+    inertia, acc = quality(X, truth, km.labels_, km.cluster_centers_)
+    del limit
+    return {"per_iter_s": times, "iterations": int(km.n_iter_), "inertia": inertia, "accuracy": acc}
+
+
+def peer_faiss(threads, reps):
+    import faiss
+    import numpy as np
+    faiss.omp_set_num_threads(threads)
+    X, truth = mnist()
+    init = X[:K].copy()
+
+    def train():
+        # All points (no subsampling) and exactly ITERS iterations (faiss has no early stop).
+        km = faiss.Kmeans(X.shape[1], K, niter=ITERS, max_points_per_centroid=len(X), min_points_per_centroid=1)
+        start = time.perf_counter()
+        km.train(X, init_centroids=init)
+        return time.perf_counter() - start, km
+
+    train()
+    times, km = [], None
+    for _ in range(reps):
+        t, km = train()
+        times.append(t / ITERS)
+    _, labels = km.index.search(X, 1)
+    inertia, acc = quality(X, truth, labels[:, 0].astype(np.int64), km.centroids)
+    return {"per_iter_s": times, "iterations": ITERS, "inertia": inertia, "accuracy": acc}
+
+
+def peer_numpy_gd(reps):
+    """The course's program, vectorised with numpy."""
+    import h5py
+    import numpy as np
+    with h5py.File(REGR, "r") as f:
+        x, y = f["x"][...], f["y"][...]
+    n = float(len(x))
+    x2 = x * x
+
+    def gd():
+        a = b = c = 0.0
+        start = time.perf_counter()
+        for _ in range(EPOCHS):
+            r = y - (a * x2 + b * x + c)
+            da, db, dc = -2 / n * np.dot(x2, r), -2 / n * np.dot(x, r), -2 / n * r.sum()
+            a, b, c = a - LR * da, b - LR * db, c - LR * dc
+        return time.perf_counter() - start, (a, b, c)
+
+    gd()
+    times, params = [], None
+    for _ in range(reps):
+        t, params = gd()
+        times.append(t / EPOCHS)
+    a, b, c = params
+    mse = float(np.mean((y - (a * x2 + b * x + c)) ** 2))
+    return {"per_iter_s": times, "iterations": EPOCHS, "params": [a, b, c], "mse": mse}
+
+
+PEERS = {
+    "sklearn-lloyd": lambda t, r: peer_sklearn("lloyd", t, r),
+    "sklearn-elkan": lambda t, r: peer_sklearn("elkan", t, r),
+    "faiss": peer_faiss,
+    "numpy-gd": lambda t, r: peer_numpy_gd(r),
+}
+
+
+def run_peer(name, threads, reps):
+    """Runs one peer in a child process with its thread count fixed in the
+    environment; returns its result, or None (with the reason) if it cannot run."""
+    env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--peer", name, "--threads", str(threads),
+                           "--reps", str(reps)], capture_output=True, text=True, env=env, cwd=ROOT)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        return None, last
+    return json.loads(proc.stdout), None
+
+
+def available(module):
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+# ---- the toolkit ------------------------------------------------------------------
+
+def append_records(path, lines):
+    """Appends record lines as the executables do: one write under an fcntl lock."""
+    if not path or path == "none" or not lines:
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, "".join(line if line.endswith("\n") else line + "\n" for line in lines).encode())
+    finally:
+        os.close(fd)
+
+
+def run_toolkit(args, argv, reps):
+    """Runs one executable reps times; returns (records, record lines)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    recs, lines = [], []
+    with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
+        path = os.path.join(tmp, "runs.jsonl")
+        for _ in range(reps):
+            proc = subprocess.run(argv + ["--record", path, "--tag", "compare", "--quiet"], capture_output=True,
+                                  text=True, env=env, cwd=ROOT)
+            if proc.returncode != 0:
+                raise SystemExit(f"compare: {' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
+        with open(path) as f:
+            lines = [line for line in f if line.strip()]
+        recs = [json.loads(line) for line in lines]
+    return recs, lines
+
+
+def kmeans_argv(args, backend, workers, algorithm, init, out=None):
+    exe = os.path.join(args.bin, f"kmeans_{backend}")
+    argv = [exe, "--data", MNIST, "--k", str(K), "--iters", str(ITERS), "--tol", "0", "--init", init,
+            "--algorithm", algorithm]
+    if backend == "omp":
+        argv += ["--threads", str(workers)]
+    if backend == "mpi":
+        argv = [args.mpiexec, "-n", str(workers)] + argv
+    return argv + (["--out", out] if out else [])
+
+
+def nlreg_argv(args, backend, workers):
+    exe = os.path.join(args.bin, f"nlreg_{backend}")
+    argv = [exe, "--data", REGR, "--epochs", str(EPOCHS), "--lr", str(LR)]
+    if backend == "omp":
+        argv += ["--threads", str(workers)]
+    if backend == "mpi":
+        argv = [args.mpiexec, "-n", str(workers)] + argv
+    return argv
+
+
+def toolkit_kmeans(args, cores, reps, record_lines):
+    import h5py
+    import numpy as np
+    X, truth = mnist()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
+        init = os.path.join(tmp, "init.h5")
+        with h5py.File(MNIST, "r") as f:
+            first = f["X"][:K].astype(np.float64) / 255.0  # scaled units, as /X's scale attribute
+        with h5py.File(init, "w") as f:
+            f["centroids"] = first
+        for backend, workers in [("seq", 1), ("omp", cores)]:
+            for algorithm in ("lloyd", "hamerly", "elkan"):
+                out = os.path.join(tmp, "out.h5")
+                recs, lines = run_toolkit(args, kmeans_argv(args, backend, workers, algorithm, init, out), reps)
+                record_lines += lines
+                with h5py.File(out, "r") as f:
+                    inertia, acc = quality(X, truth, f["labels"][...], f["centroids"][...])
+                r = recs[-1]["result"]
+                rows.append({"impl": f"toolkit {algorithm}", "backend": backend, "threads": workers,
+                             "per_iter_s": [rec["time_s"]["per_iter"] for rec in recs],
+                             "iterations": r["iterations"], "inertia": inertia, "accuracy": acc,
+                             "record_inertia": r["inertia"], "record_accuracy": r["accuracy"],
+                             "distance_fraction": r["distance_evals"] / (X.shape[0] * K * (r["iterations"] + 1)),
+                             "labels_sha256": r["labels_sha256"]})
+    return rows
+
+
+def toolkit_nlreg(args, cores, reps, record_lines):
+    rows = []
+    for backend, workers in [("seq", 1), ("omp", cores), ("mpi", cores)]:
+        recs, lines = run_toolkit(args, nlreg_argv(args, backend, workers), reps)
+        record_lines += lines
+        r = recs[-1]["result"]
+        rows.append({"impl": f"nlreg_{backend}", "backend": backend, "threads": workers,
+                     "per_iter_s": [rec["time_s"]["per_iter"] for rec in recs], "iterations": r["epochs"],
+                     "params": [r["a"], r["b"], r["c"]], "mse": r["mse"]})
+    return rows
+
+
+# ---- the table --------------------------------------------------------------------
+
+def median_ms(row):
+    return 1e3 * statistics.median(row["per_iter_s"])
+
+
+def print_kmeans(rows):
+    print(f"\nk-means, MNIST (n=10000, d=784), k={K}, init: the first {K} images, at most {ITERS} iterations, tol 0;"
+          f" median of {len(rows[0]['per_iter_s'])} runs")
+    print(f"{'implementation':<24}{'threads':>8}{'iters':>7}{'ms/iter':>10}{'vs toolkit':>12}"
+          f"{'inertia':>15}{'accuracy':>10}{'dist. computed':>16}")
+    base = {(r["impl"].split()[1], r["threads"]): median_ms(r) for r in rows if r["impl"].startswith("toolkit")}
+    for r in rows:
+        ms = median_ms(r)
+        family = "elkan" if "elkan" in r["impl"] else "hamerly" if "hamerly" in r["impl"] else "lloyd"
+        ref = base.get((family, r["threads"]))
+        ratio = f"{ms / ref:.2f}x" if ref and not r["impl"].startswith("toolkit") else "" if ref else "-"
+        if r["impl"].startswith("toolkit") and family != "lloyd":
+            ratio = f"{ms / base[('lloyd', r['threads'])]:.2f}x L"
+        frac = f"{100 * r['distance_fraction']:.1f}%" if "distance_fraction" in r else ""
+        name = r["impl"] + (f" ({r['backend']})" if "backend" in r else "")
+        print(f"{name:<24}{r['threads']:>8}{r['iterations']:>7}{ms:>10.3f}{ratio:>12}{r['inertia']:>15.2f}"
+              f"{r['accuracy']:>10.4f}{frac:>16}")
+    print("vs toolkit: a library's time over the toolkit's (same algorithm, same threads; faiss against Lloyd);"
+          " 'L': a pruned toolkit algorithm's time over toolkit Lloyd's")
+
+
+def print_nlreg(rows):
+    print(f"\nregression, regression20k (20,000 points), {EPOCHS} epochs of gradient descent, lr {LR};"
+          f" median of {len(rows[0]['per_iter_s'])} runs")
+    print(f"{'implementation':<16}{'workers':>8}{'us/epoch':>10}{'s total':>9}{'vs toolkit':>12}"
+          f"{'a':>14}{'b':>14}{'c':>14}{'MSE':>14}")
+    base = {r["threads"]: median_ms(r) for r in rows if r["impl"].startswith("nlreg")}
+    for r in rows:
+        ms = median_ms(r)
+        ratio = f"{ms / base[r['threads']]:.2f}x" if not r["impl"].startswith("nlreg") and r["threads"] in base else ""
+        a, b, c = r["params"]
+        print(f"{r['impl']:<16}{r['threads']:>8}{1e3 * ms:>10.2f}{ms * EPOCHS / 1e3:>9.3f}{ratio:>12}"
+              f"{a:>14.8f}{b:>14.8f}{c:>14.8f}{r['mse']:>14.6f}")
+
+
+# ---- main ---------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "bin"))
+    parser.add_argument("--mpiexec", default="mpiexec.hydra")
+    parser.add_argument("--record", default=os.path.join(ROOT, "results", "runs.jsonl"),
+                        help="append the toolkit's run records here ('none': do not)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "results", "compare.json"))
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="'all cores' (default: the machine's)")
+    parser.add_argument("--peer", help=argparse.SUPPRESS)  # internal: one peer measurement, in a child
+    args = parser.parse_args()
+
+    if args.peer:
+        print(json.dumps(PEERS[args.peer](args.threads, args.reps)))
+        return 0
+
+    start = time.time()
+    cores = args.threads or os.cpu_count() or 1
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        # Other work on the cores slows every timing below, the all-core ones
+        # most (a worker waits at each synchronisation for one descheduled).
+        print(f"compare: warning: the machine is busy (load average {load:.1f} on {os.cpu_count()} cores);"
+              " timings will be noisy, the all-core ones unreliable", file=sys.stderr)
+    thread_counts = sorted({1, cores})
+    for path in (MNIST, REGR):
+        if not os.path.exists(path):
+            raise SystemExit(f"compare: {path} is missing (make datasets)")
+    record_lines = []
+    km_rows = toolkit_kmeans(args, cores, args.reps, record_lines)
+    nl_rows = toolkit_nlreg(args, cores, args.reps, record_lines)
+    skipped = []
+    peers = [("sklearn-lloyd", "sklearn lloyd", "sklearn"), ("sklearn-elkan", "sklearn elkan", "sklearn"),
+             ("faiss", "faiss lloyd", "faiss")]
+    for name, label, module in peers:
+        if not available(module):
+            skipped.append(f"{label}: {module} is not installed")
+            continue
+        for threads in thread_counts:
+            result, why = run_peer(name, threads, args.reps)
+            if result is None:
+                skipped.append(f"{label} x{threads}: {why}")
+                continue
+            km_rows.append(dict(result, impl=label, threads=threads))
+    result, why = run_peer("numpy-gd", 1, args.reps)
+    if result:
+        nl_rows.insert(0, dict(result, impl="numpy GD", threads=1))
+    else:
+        skipped.append(f"numpy GD: {why}")
+
+    print_kmeans(km_rows)
+    print_nlreg(nl_rows)
+    for s in skipped:
+        print(f"skipped: {s}")
+    append_records(args.record, record_lines)
+    summary = {"schema": "compare/1", "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": cores,
+               "load_average_at_start": load,
+               "reps": args.reps, "kmeans": {"dataset": "mnist10k", "k": K, "max_iter": ITERS, "tol": 0,
+                                              "init": "first 10 images", "rows": km_rows},
+               "regression": {"dataset": "regression20k", "epochs": EPOCHS, "lr": LR, "rows": nl_rows},
+               "skipped": skipped}
+    for group in (summary["kmeans"]["rows"], summary["regression"]["rows"]):
+        for r in group:
+            r["median_per_iter_s"] = statistics.median(r["per_iter_s"])
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"\n{len(record_lines)} toolkit records appended to {args.record} (tag compare); "
+          f"results in {os.path.relpath(args.out, ROOT)}; {time.time() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
