@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <hdf5.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -7,12 +9,19 @@
 #include "common/error.hpp"
 #include "app/provenance.hpp"
 #include "common/record.hpp"
+#include "io/team_read.hpp"
 
 namespace hpcb {
 
 int run_app(int argc, char** argv, const std::string& app_name, Backend& backend,
             const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
             const std::function<int(Team&, const RunContext&)>& body) {
+  // No HDF5 shutdown at exit: every HDF5 object is closed by its owner, and a
+  // file whose close failed (a full disk) makes HDF5 1.10.8's shutdown crash
+  // (SIGSEGV) after the error was reported. Must precede any other HDF5 call.
+  // (Under MPI the shutdown also runs inside MPI_Finalize, registered when HDF5
+  // starts after MPI_Init; avoiding that needs H5open() before MPI_Init.)
+  H5dont_atexit();
   RunContext ctx;
   ctx.prog = std::filesystem::path(argc > 0 ? argv[0] : app_name).filename().string();
   ctx.app = app_name;
@@ -33,9 +42,18 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
   cli.add_option("--tag", c.tag, "free-form label stored in the record (e.g. a sweep name)");
   cli.add_option("--threads", c.threads, "worker threads (OpenMP executables; default OMP_NUM_THREADS)");
   cli.add_flag("--quiet", c.quiet, "print nothing but errors");
+  cli.add_option("--checkpoint", c.checkpoint,
+                 "save the state to this HDF5 file on SIGUSR1/SIGTERM (then exit 4) and every --checkpoint-every iterations");
+  cli.add_option("--checkpoint-every", c.checkpoint_every, "also save every N iterations or epochs (0: only when stopped)");
+  cli.add_flag("--resume", c.resume, "continue from --checkpoint if it exists (a checkpoint of other data or parameters is refused)");
+  cli.add_option("--stop-after", c.stop_after, "testing: stop as if signalled after N iterations or epochs")->group("");
   try {
     cli.parse(argc, argv);
     if (c.threads < 0) throw UsageError("--threads must be >= 1, got " + std::to_string(c.threads));
+    if (c.checkpoint_every < 0) throw UsageError("--checkpoint-every must be >= 0");
+    if (c.stop_after < 0) throw UsageError("--stop-after must be >= 0");
+    if ((c.resume || c.checkpoint_every > 0 || c.stop_after > 0) && c.checkpoint.empty())
+      throw UsageError("--resume, --checkpoint-every and --stop-after need --checkpoint PATH");
     validate();
     ctx.info = backend.info(c.threads);
   } catch (const CLI::CallForHelp&) {
@@ -47,6 +65,7 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
     return fail(kUsageError, e.what());
   }
 
+  if (!c.checkpoint.empty()) install_stop_signals();
   return backend.run(c.threads, [&](Team& team) {
     try {
       return body(team, ctx);
@@ -60,6 +79,24 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
       return int(kDataError);
     }
   });
+}
+
+CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::string& identity) {
+  CheckpointPlan plan;
+  const CommonOptions& c = ctx.common;
+  plan.path = c.checkpoint;
+  plan.every = c.checkpoint_every;
+  plan.stop_after = c.stop_after;
+  plan.identity = identity;
+  if (c.resume)
+    plan.resume = *read_on_team<std::optional<Checkpoint>>(team, [&](bool) { return read_checkpoint(c.checkpoint, identity); });
+  return plan;
+}
+
+void retire_checkpoint(Team& team, const RunContext& ctx) {
+  if (ctx.common.checkpoint.empty() || team.rank() != 0) return;
+  std::error_code ec;
+  std::filesystem::remove(ctx.common.checkpoint, ec);
 }
 
 nlohmann::json record_base(Team& team, const RunContext& ctx) {

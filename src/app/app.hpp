@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "io/checkpoint.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
@@ -20,6 +21,10 @@ struct CommonOptions {
   std::string tag;                           // --tag: free-form label stored in the record
   bool quiet = false;                        // --quiet: no summary on stdout
   int threads = 0;                           // --threads (0: OMP_NUM_THREADS / backend default)
+  std::string checkpoint;                    // --checkpoint: state file (io/checkpoint.hpp)
+  int checkpoint_every = 0;                  // --checkpoint-every N iterations (0: only on a stop signal)
+  bool resume = false;                       // --resume from --checkpoint when it exists
+  int stop_after = 0;                        // --stop-after N: testing, behave as if signalled after N
 };
 
 struct RunContext {
@@ -37,6 +42,14 @@ struct RunContext {
 int run_app(int argc, char** argv, const std::string& app, Backend& backend,
             const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
             const std::function<int(Team&, const RunContext&)>& body);
+
+// The checkpoint plan of this run: identity = what a resume must match (JSON
+// text of app, data and parameters); reads the state to resume from, if any.
+// Collective. Throws AgreedError for a checkpoint of another run.
+CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::string& identity);
+
+// After a successful run: the checkpoint is spent, remove it (worker 0).
+void retire_checkpoint(Team& team, const RunContext& ctx);
 
 // Record fields every app shares; the app adds dataset, params, result, time_s.
 nlohmann::json record_base(Team& team, const RunContext& ctx);

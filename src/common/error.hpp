@@ -6,7 +6,8 @@
 
 namespace hpcb {
 
-enum ExitCode : int { kOk = 0, kDataError = 1, kUsageError = 2, kValidationError = 3 };
+// kInterrupted: stopped on a signal after writing a checkpoint; run again with --resume.
+enum ExitCode : int { kOk = 0, kDataError = 1, kUsageError = 2, kValidationError = 3, kInterrupted = 4 };
 
 // A problem with the input data or the run itself (exit status 1).
 class DataError : public std::runtime_error {

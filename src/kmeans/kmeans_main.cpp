@@ -73,7 +73,20 @@ int main(int argc, char** argv) {
       throw DataError(p.path + ": k = " + std::to_string(prm.k) + " is larger than the number of rows n = " +
                       std::to_string(p.n));
 
-    const hpcb::kmeans::Result r = hpcb::kmeans::run(team, p, prm);
+    const nlohmann::json params = {{"k", prm.k}, {"iters", prm.max_iter}, {"tol", prm.tol}, {"seed", prm.seed},
+                                   {"init", prm.init}, {"mstep", prm.mstep}, {"algorithm", prm.algorithm}};
+    const nlohmann::json identity = {{"app", "kmeans"}, {"data", p.content_sha256.empty() ? p.path : p.content_sha256},
+                                     {"n", p.n}, {"d", p.d}, {"params", params}};
+    const hpcb::CheckpointPlan plan = hpcb::checkpoint_plan(team, ctx, identity.dump());
+    hpcb::kmeans::Params run_prm = prm;
+    run_prm.checkpoint = &plan;
+    const hpcb::kmeans::Result r = hpcb::kmeans::run(team, p, run_prm);
+    if (r.interrupted) {
+      if (ctx.root(team))
+        std::fprintf(stderr, "%s: interrupted after %d iterations; state saved to %s: run again with --resume\n",
+                     ctx.prog.c_str(), r.iterations, plan.path.c_str());
+      return int(hpcb::kInterrupted);
+    }
     team.barrier();
     const double total_s = hpcb::now_s() - t_start;
 
@@ -90,8 +103,7 @@ int main(int argc, char** argv) {
     nlohmann::json rec = hpcb::record_base(team, ctx);
     rec["dataset"] = {{"path", p.path}, {"n", p.n}, {"d", p.d}, {"dtype", hpcb::h5::dtype_name(p.dtype)},
                       {"sha256", p.content_sha256}, {"has_labels", p.has_labels}};
-    rec["params"] = {{"k", prm.k}, {"iters", prm.max_iter}, {"tol", prm.tol}, {"seed", prm.seed},
-                     {"init", prm.init}, {"mstep", prm.mstep}, {"algorithm", prm.algorithm}};
+    rec["params"] = params;
     // Validation, as in the Parallel Research Kernels: every run checks what
     // must hold whatever the data (sizes add up to n, Lloyd never raises the
     // inertia beyond round-off).
@@ -99,7 +111,7 @@ int main(int argc, char** argv) {
     for (auto s : r.sizes) size_total += s;
     const bool valid = size_total == p.n && std::isfinite(r.inertia) &&
                        r.inertia <= r.inertia_trace.front() * (1 + 1e-6) + 1e-12;
-    nlohmann::json result = {{"iterations", r.iterations}, {"converged", r.converged}, {"inertia", r.inertia},
+    nlohmann::json result = {{"iterations", r.iterations}, {"resumed_from", r.resumed_from}, {"converged", r.converged}, {"inertia", r.inertia},
                              {"accuracy", r.has_quality ? nlohmann::json(r.accuracy) : nlohmann::json(nullptr)},
                              {"nmi", r.has_quality ? nlohmann::json(r.nmi) : nlohmann::json(nullptr)},
                              {"sizes", r.sizes}, {"empty_cluster_events", r.empty_cluster_events},
@@ -124,6 +136,7 @@ int main(int argc, char** argv) {
       if (auto agreed = team.agree(error)) throw hpcb::AgreedError(*agreed);
     }
     hpcb::write_record(team, ctx, rec);
+    hpcb::retire_checkpoint(team, ctx);
 
     if (ctx.root(team) && !ctx.common.quiet) {
       std::printf("%s: %s (n=%lld, d=%lld, %s), k=%d, init %s, mstep %s, %s, %d rank(s) x %d thread(s)\n",

@@ -169,7 +169,16 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
 
   // ---- initial centroids ----
   const double t_init = now_s();
-  if (prm.init == "random")
+  const CheckpointPlan* plan = prm.checkpoint;
+  if (plan && plan->resume) {
+    // Everything a Lloyd iteration depends on is the centroids: the labels,
+    // sums and pruning bounds are rebuilt from them by the next E-step.
+    res.centroids = plan->resume->model;
+    res.inertia_trace = plan->resume->trace;
+    res.iterations = res.resumed_from = static_cast<int>(plan->resume->iterations);
+    // The saved count is global; keep it once, on worker 0, so the final sum is right.
+    res.empty_cluster_events = team.rank() == 0 ? plan->resume->counter : 0;
+  } else if (prm.init == "random")
     res.centroids = init_random<T>(team, layout, p, prm);
   else if (prm.init == "kmeans++")
     res.centroids = init_plusplus<T>(team, layout, p, prm);
@@ -230,7 +239,13 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     if (with_sums) counted = true;
   };
 
-  for (int it = 0; it < prm.max_iter; ++it) {
+  // Empty-cluster events: with the owner M-step each worker counts its own clusters.
+  auto global_empty_events = [&] {
+    std::vector<std::int64_t> v{res.empty_cluster_events};
+    team.sum(v);
+    return v[0];
+  };
+  for (int it = res.iterations; it < prm.max_iter; ++it) {
     e_step(true);
     res.inertia_trace.push_back(tree_sum(team, layout, leaves, 1)[0]);
     for (int c = 0; c < k; ++c) {
@@ -277,7 +292,21 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
       res.converged = true;
       break;
     }
+    if (plan && plan->enabled()) {
+      const bool stop = plan->should_stop(team, res.iterations);
+      if (stop || (plan->every > 0 && res.iterations % plan->every == 0 && res.iterations < prm.max_iter)) {
+        const std::int64_t empties = global_empty_events();
+        plan->save(team, {plan->identity, res.iterations, res.centroids, res.inertia_trace, empties});
+      }
+      if (stop) {
+        res.interrupted = true;
+        res.iter_s = now_s() - t_iter;
+        res.comm_s = team.comm_s();
+        return res;
+      }
+    }
   }
+  res.empty_cluster_events = global_empty_events();
 
   // Final labels against the final centroids, and the inertia in double precision.
   e_step(false);

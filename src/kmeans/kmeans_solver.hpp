@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.hpp"
 #include "kmeans/points.hpp"
 #include "team/team.hpp"
 
@@ -19,6 +20,7 @@ struct Params {
   std::string mstep = "reduce";  // "reduce": all workers reduce all sums; "owner": each worker
                                  // finalises the clusters it owns (reduce-scatter + all-gather)
   std::string algorithm = "lloyd";  // E-step: "lloyd", or the exact pruned "hamerly" / "elkan" (estep.hpp)
+  const CheckpointPlan* checkpoint = nullptr;  // save / resume / stop on signal (io/checkpoint.hpp)
 };
 
 struct Result {
@@ -34,6 +36,8 @@ struct Result {
   // Against the true labels, when the data has them.
   bool has_quality = false;
   double accuracy = 0, nmi = 0;
+  bool interrupted = false;  // stopped on a signal after saving a checkpoint (no final result)
+  int resumed_from = 0;      // iterations taken from a checkpoint
   // Seconds, this worker.
   double init_s = 0, iter_s = 0, comm_s = 0;
 };

@@ -75,7 +75,21 @@ int main(int argc, char** argv) {
     const double io_s = hpcb::now_s() - t_start;
     const auto& s = *samples;
 
-    const hpcb::nlreg::Result r = hpcb::nlreg::run(team, s, prm);
+    const nlohmann::json identity = {
+        {"app", "nlreg"}, {"data", s.content_sha256.empty() ? s.path : s.content_sha256}, {"n", s.n},
+        {"params", {{"epochs", prm.epochs}, {"lr", prm.lr_auto ? nlohmann::json("auto") : nlohmann::json(prm.lr)},
+                    {"solver", prm.solver}, {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}}}};
+    hpcb::CheckpointPlan plan = hpcb::checkpoint_plan(team, ctx, identity.dump());
+    plan.signal_check_every = 64;  // an epoch costs microseconds: a collective each would double it
+    hpcb::nlreg::Params run_prm = prm;
+    run_prm.checkpoint = &plan;
+    const hpcb::nlreg::Result r = hpcb::nlreg::run(team, s, run_prm);
+    if (r.interrupted) {
+      if (ctx.root(team))
+        std::fprintf(stderr, "%s: interrupted after %d epochs; state saved to %s: run again with --resume\n",
+                     ctx.prog.c_str(), r.epochs_run, plan.path.c_str());
+      return int(hpcb::kInterrupted);
+    }
     // Every worker holds the same moments, so all agree here.
     if (prm.solver == "normal" && !r.has_optimum)
       throw DataError(s.path + ": the normal equations are singular (x takes fewer than 3 distinct values); "
@@ -105,7 +119,7 @@ int main(int argc, char** argv) {
                      {"target_mse", has_target ? nlohmann::json(prm.target_mse) : nlohmann::json(nullptr)},
                      {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}};
     auto opt = [&](double v) { return r.has_optimum ? nlohmann::json(v) : nlohmann::json(nullptr); };
-    rec["result"] = {{"epochs", r.epochs_run}, {"a", r.model.a}, {"b", r.model.b}, {"c", r.model.c}, {"mse", r.mse},
+    rec["result"] = {{"epochs", r.epochs_run}, {"resumed_from", r.resumed_from}, {"a", r.model.a}, {"b", r.model.b}, {"c", r.model.c}, {"mse", r.mse},
                      {"a_opt", opt(r.optimum.a)}, {"b_opt", opt(r.optimum.b)}, {"c_opt", opt(r.optimum.c)},
                      {"mse_optimum", opt(r.mse_optimum)}, {"params_sha256", digest.hex()}, {"diverged", false},
                      {"loss_trace", loss_trace(curve)}, {"validated", valid}, {"curvature", r.curvature},
@@ -134,6 +148,7 @@ int main(int argc, char** argv) {
       if (auto agreed = team.agree(error)) throw hpcb::AgreedError(*agreed);
     }
     hpcb::write_record(team, ctx, rec);
+    hpcb::retire_checkpoint(team, ctx);
 
     if (ctx.root(team) && !ctx.common.quiet) {
       if (prm.solver == "normal")

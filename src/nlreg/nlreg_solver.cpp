@@ -67,8 +67,17 @@ Result run(Team& team, const Samples& s, const Params& prm) {
     return res;
   }
   Model m = prm.start;
+  const CheckpointPlan* plan = prm.checkpoint;
   res.loss.reserve(static_cast<std::size_t>(prm.epochs));
-  for (int epoch = 0; epoch < prm.epochs; ++epoch) {
+  if (plan && plan->resume) {
+    // The model is the whole state of gradient descent; the loss so far comes along.
+    const auto& saved = plan->resume->model;
+    m = {saved.at(0), saved.at(1), saved.at(2)};
+    res.loss = plan->resume->trace;
+    res.epochs_run = res.resumed_from = static_cast<int>(plan->resume->iterations);
+    for (int e = 0; e < res.epochs_run; ++e) reached(e, res.loss[static_cast<std::size_t>(e)]);
+  }
+  for (int epoch = res.epochs_run; epoch < prm.epochs; ++epoch) {
     const std::vector<double> g = global_residual_sums(team, layout, s, m, leaves);
     res.loss.push_back(g[3] / n);
     reached(epoch, g[3] / n);
@@ -81,6 +90,18 @@ Result run(Team& team, const Samples& s, const Params& prm) {
     if (!std::isfinite(g[3]) || !std::isfinite(m.a) || !std::isfinite(m.b) || !std::isfinite(m.c)) {
       res.diverged = true;
       break;
+    }
+    if (plan && plan->enabled() && res.epochs_run < prm.epochs) {
+      const bool stop = plan->should_stop(team, res.epochs_run);
+      if (stop || (plan->every > 0 && res.epochs_run % plan->every == 0))
+        plan->save(team, {plan->identity, res.epochs_run, {m.a, m.b, m.c}, res.loss, 0});
+      if (stop) {
+        res.model = m;
+        res.interrupted = true;
+        res.iter_s = now_s() - t_iter;
+        res.comm_s = team.comm_s();
+        return res;
+      }
     }
   }
   res.model = m;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.hpp"
 #include "nlreg/nlreg_core.hpp"
 #include "nlreg/samples.hpp"
 #include "team/team.hpp"
@@ -28,6 +29,7 @@ struct Params {
   std::string solver = "gd";   // "gd": gradient descent; "normal": the exact least squares, no epochs
   double target_mse = std::numeric_limits<double>::quiet_NaN();  // NaN: none (see Result::epochs_to_target)
   Model start{};  // a = b = c = 0, as the course
+  const CheckpointPlan* checkpoint = nullptr;  // save / resume / stop on signal (io/checkpoint.hpp)
 };
 
 struct Result {
@@ -35,6 +37,8 @@ struct Result {
   double mse = 0;           // of the final model
   std::vector<double> loss; // MSE at the start of each epoch (the model the gradient is taken at)
   int epochs_run = 0;
+  bool interrupted = false;  // stopped on a signal after saving a checkpoint (no final result)
+  int resumed_from = 0;      // epochs taken from a checkpoint
   bool diverged = false;    // the loss or the model stopped being finite
   bool has_optimum = false; // false when x has fewer than 3 distinct values
   Model optimum;            // exact least squares, from the normal equations

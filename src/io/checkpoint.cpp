@@ -1,0 +1,95 @@
+#include "io/checkpoint.hpp"
+
+#include <csignal>
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "io/h5_read.hpp"
+#include "io/h5_write.hpp"
+
+namespace hpcb {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_stop_signal(int) { g_stop = 1; }
+
+constexpr const char* kFormat = "hpcb-checkpoint/1";
+
+}  // namespace
+
+void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool stop_signal_received() { return g_stop != 0; }
+
+void write_checkpoint(const std::string& path, const Checkpoint& c) {
+  h5::AtomicH5File file(path);
+  h5::write_vector(file, "/model", c.model);
+  h5::write_vector(file, "/trace", c.trace);
+  h5::write_attribute(file, "/", "format", kFormat);
+  h5::write_attribute(file, "/", "identity", c.identity);
+  // Counts are stored as doubles: exact below 2^53.
+  h5::write_attribute(file, "/", "iterations", static_cast<double>(c.iterations));
+  h5::write_attribute(file, "/", "counter", static_cast<double>(c.counter));
+  file.commit();
+}
+
+std::optional<Checkpoint> read_checkpoint(const std::string& path, const std::string& identity) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  H5Reader file(path);
+  if (file.root_string("format").value_or("") != kFormat)
+    throw DataError(path + ": not a checkpoint of this toolkit (no format attribute '" + kFormat + "')");
+  Checkpoint c;
+  c.identity = file.root_string("identity").value_or("");
+  if (c.identity != identity)
+    throw DataError(path + ": the checkpoint is of another run (different data or parameters); refusing to resume. "
+                    "It was: " + c.identity);
+  auto number = [&](const char* name) {
+    const std::optional<double> v = file.dataset_double("/", name);
+    if (!v || *v < 0) throw DataError(path + ": checkpoint attribute " + name + " is missing or invalid");
+    return static_cast<std::int64_t>(*v);
+  };
+  c.iterations = number("iterations");
+  c.counter = number("counter");
+  auto read = [&](const char* name, std::vector<double>& into) {
+    const std::int64_t n = file.info(name, 1).dims[0];  // throws when missing or empty
+    into.resize(static_cast<std::size_t>(n));
+    file.read_rows(name, 0, n, DType::f64, into.data());
+  };
+  read("/model", c.model);
+  if (c.iterations > 0) read("/trace", c.trace);
+  if (static_cast<std::int64_t>(c.trace.size()) != c.iterations)
+    throw DataError(path + ": checkpoint trace length does not match its iteration count");
+  return c;
+}
+
+bool CheckpointPlan::should_stop(Team& team, std::int64_t iterations_done) const {
+  if (!enabled()) return false;
+  // The same on every worker, no need to ask the others.
+  if (stop_after > 0 && iterations_done >= stop_after) return true;
+  // A signal reaches workers at different moments: agree, but only every
+  // signal_check_every iterations, so cheap iterations do not pay a collective each.
+  if (iterations_done % signal_check_every != 0) return false;
+  return team.max(stop_signal_received() ? 1.0 : 0.0) > 0;
+}
+
+void CheckpointPlan::save(Team& team, const Checkpoint& c) const {
+  std::optional<std::string> error;
+  if (team.rank() == 0) {
+    try {
+      write_checkpoint(path, c);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  if (auto agreed = team.agree(error)) throw AgreedError(*agreed);
+}
+
+}  // namespace hpcb
