@@ -659,8 +659,11 @@ def common_directives(profile, cli):
 def cell_command(cell, rep, sweep, profile):
     """The argv (as shell words) of one run; $BIN and $RECORDS are set by the script."""
     exe = '"$BIN"/%s_%s' % (cell.app, cell.backend)
+    # Every run checkpoints, so a job stopped by Slurm's warning signal before its time
+    # limit (--signal=B:USR1@T in the template) continues where it stopped once requeued.
     args = ["--data", shlex.quote(cell.dataset), "--record", '"$RECORDS"',
-            "--tag", shlex.quote(tag_of(sweep, cell.id, rep))]
+            "--tag", shlex.quote(tag_of(sweep, cell.id, rep)),
+            "--checkpoint", '"$CKPT_DIR"/%s' % shlex.quote("%s-rep%d.h5" % (cell.id, rep)), "--resume"]
     if cell.form in ("omp", "hybrid"):
         args += ["--threads", '"$OMP_NUM_THREADS"']
     for k, v in cell.params.items():
@@ -768,7 +771,9 @@ def render_job(ctx, job):
     for r in job.reps:
         cases.append("  %d)" % r)
         for cell in job.reps_cells[r]:
-            cases.append("    run_cell %s %d %s" % (cell.id, r, " ".join(cell_command(cell, r, ctx.sweep, ctx.profile))))
+            tag_json = json.dumps(tag_of(ctx.sweep, cell.id, r), ensure_ascii=False, separators=(",", ":"))
+            cases.append("    run_cell %s %d %s %s" % (cell.id, r, shlex.quote(tag_json),
+                                                      " ".join(cell_command(cell, r, ctx.sweep, ctx.profile))))
         cases.append("    ;;")
     ncells = sum(len(v) for v in job.reps_cells.values())
     values = {
@@ -776,6 +781,9 @@ def render_job(ctx, job):
                                                                    ctx.profile["name"]),
         "JOB_NAME": job.name, "NODES": n, "TASKS_PER_NODE": t, "CPUS_PER_TASK": c,
         "TIME": fmt_time(job.time), "DIRECTIVES": "\n".join(directives),
+        # The warning signal comes a tenth of the time limit before it (30 s to 5 min): time
+        # for the running cell to finish its iteration and write its checkpoint.
+        "SIGNAL_SECS": min(300, max(30, job.time // 10)),
         "ARRAY_NOTE": ("Array elements = repetitions %s; each runs the cells missing for its repetition."
                        % array_spec(job.reps)) if job.is_array else "Repetition %d." % job.reps[0],
         "REPO": shlex.quote(REPO), "BIN": shlex.quote(ctx.bin_dir), "RECORDS": shlex.quote(ctx.records),

@@ -20,7 +20,7 @@ from jobs import sweep
 FAKE_EXE = r'''#!/usr/bin/python3
 import fcntl, json, os, sys, time
 app, backend = os.path.basename(sys.argv[0]).split("_")
-args, opts = sys.argv[1:], {}
+args, opts = [a for a in sys.argv[1:] if a != "--resume"], {}
 if len(args) % 2:
     sys.exit("fake: odd argument list %r" % (args,))
 for k, v in zip(args[0::2], args[1::2]):
@@ -37,8 +37,12 @@ if "FAIL" in name:
     sys.stderr.write("fake %s: %s: not an HDF5 file\n" % (app, data))
     sys.exit(1)
 if "HANG" in name:
+    # A run that does not react to the time-limit warning (SIGUSR1): only the limit ends it.
+    import signal
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     time.sleep(120)
 record, tag = opts.pop("record"), opts.pop("tag")
+opts.pop("checkpoint", None)
 threads = int(opts.pop("threads", 1))
 ranks = int(os.environ.get("FAKE_RANKS", "1"))
 params = {}

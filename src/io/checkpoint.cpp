@@ -21,6 +21,9 @@ constexpr const char* kFormat = "hpcb-checkpoint/1";
 void install_stop_signals() {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
+  // Restart interrupted system calls: the signal only asks for a stop at the
+  // next iteration boundary; a read in progress must not fail because of it.
+  sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR1, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
