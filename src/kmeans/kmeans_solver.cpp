@@ -239,7 +239,7 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     if (with_sums) counted = true;
   };
 
-  // Empty-cluster events: with the owner M-step each worker counts its own clusters.
+  // Empty-cluster events, counted once per cluster by the worker that finalises it.
   auto global_empty_events = [&] {
     std::vector<std::int64_t> v{res.empty_cluster_events};
     team.sum(v);
@@ -258,13 +258,16 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     // cluster keeps its previous centroid (deterministic, and it may gain
     // rows again in a later iteration).
     std::vector<double> next = res.centroids;
+    const bool owner_mode = prm.mstep == "owner";
     auto finalize = [&](int c0, int c1, const std::int64_t* global, double* out) {
       for (int c = c0; c < c1; ++c) {
         const std::int64_t* s = global + (c - c0) * stride;
         const std::int64_t count = s[d];
         double* dst = out + static_cast<std::int64_t>(c - c0) * d;
         if (count == 0) {
-          ++res.empty_cluster_events;
+          // Counted by the cluster's owner (with "reduce" every worker finalises
+          // every cluster: worker 0 counts), so the sum over workers is the total.
+          if (owner_mode || team.rank() == 0) ++res.empty_cluster_events;
           std::copy_n(res.centroids.begin() + static_cast<std::ptrdiff_t>(c * d), d, dst);
           continue;
         }
