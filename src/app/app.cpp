@@ -119,17 +119,31 @@ nlohmann::json record_base(Team& team, const RunContext& ctx) {
   return r;
 }
 
-void write_record(Team& team, const RunContext& ctx, const nlohmann::json& record) {
-  if (ctx.common.record.empty() || ctx.common.record == "none") return;
+void on_first_worker(Team& team, const std::function<void()>& fn) {
   std::optional<std::string> error;
-  if (ctx.root(team)) {
+  if (team.rank() == 0) {
     try {
-      append_record(ctx.common.record, record);
+      fn();
     } catch (const std::exception& e) {
       error = e.what();
     }
   }
   if (auto agreed = team.agree(error)) throw AgreedError(*agreed);
+}
+
+void finish_run(Team& team, const RunContext& ctx, const nlohmann::json& record,
+                const std::function<void(const std::string& path)>& write_out) {
+  if (!ctx.common.out.empty()) on_first_worker(team, [&] { write_out(ctx.common.out); });
+  if (!ctx.common.record.empty() && ctx.common.record != "none")
+    on_first_worker(team, [&] { append_record(ctx.common.record, record); });
+  retire_checkpoint(team, ctx);
+}
+
+int interrupted(Team& team, const RunContext& ctx, const char* unit, std::int64_t done) {
+  if (ctx.root(team))
+    std::fprintf(stderr, "%s: interrupted after %lld %s; state saved to %s: run again with --resume\n",
+                 ctx.prog.c_str(), static_cast<long long>(done), unit, ctx.common.checkpoint.c_str());
+  return kInterrupted;
 }
 
 }  // namespace hpcb

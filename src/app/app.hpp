@@ -54,7 +54,16 @@ void retire_checkpoint(Team& team, const RunContext& ctx);
 // Record fields every app shares; the app adds dataset, params, result, time_s.
 nlohmann::json record_base(Team& team, const RunContext& ctx);
 
-// Writes the record unless --record none; errors are agreed across the team.
-void write_record(Team& team, const RunContext& ctx, const nlohmann::json& record);
+// Runs fn on worker 0 only; an exception there is agreed, so every worker
+// throws AgreedError with its message (no worker is left waiting).
+void on_first_worker(Team& team, const std::function<void()>& fn);
+
+// The end of every successful run: write --out (through write_out, on worker
+// 0, if asked for), append the record unless --record none, retire the checkpoint.
+void finish_run(Team& team, const RunContext& ctx, const nlohmann::json& record,
+                const std::function<void(const std::string& path)>& write_out);
+
+// A run stopped by a signal after saving its checkpoint: says so once, returns exit status 4.
+int interrupted(Team& team, const RunContext& ctx, const char* unit, std::int64_t done);
 
 }  // namespace hpcb

@@ -81,12 +81,7 @@ int main(int argc, char** argv) {
     hpcb::kmeans::Params run_prm = prm;
     run_prm.checkpoint = &plan;
     const hpcb::kmeans::Result r = hpcb::kmeans::run(team, p, run_prm);
-    if (r.interrupted) {
-      if (ctx.root(team))
-        std::fprintf(stderr, "%s: interrupted after %d iterations; state saved to %s: run again with --resume\n",
-                     ctx.prog.c_str(), r.iterations, plan.path.c_str());
-      return int(hpcb::kInterrupted);
-    }
+    if (r.interrupted) return hpcb::interrupted(team, ctx, "iterations", r.iterations);
     team.barrier();
     const double total_s = hpcb::now_s() - t_start;
 
@@ -124,19 +119,7 @@ int main(int argc, char** argv) {
                      {"iterations", t_iter}, {"per_iter", t_iter / r.iterations}};
     if (!valid) rec["status"] = "failed-validation";
 
-    if (!ctx.common.out.empty()) {
-      std::optional<std::string> error;
-      if (team.rank() == 0) {
-        try {
-          write_output(ctx.common.out, all_labels, r, prm.k, p.d, rec);
-        } catch (const std::exception& e) {
-          error = e.what();
-        }
-      }
-      if (auto agreed = team.agree(error)) throw hpcb::AgreedError(*agreed);
-    }
-    hpcb::write_record(team, ctx, rec);
-    hpcb::retire_checkpoint(team, ctx);
+    hpcb::finish_run(team, ctx, rec, [&](const std::string& path) { write_output(path, all_labels, r, prm.k, p.d, rec); });
 
     if (ctx.root(team) && !ctx.common.quiet) {
       std::printf("%s: %s (n=%lld, d=%lld, %s), k=%d, init %s, mstep %s, %s, %d rank(s) x %d thread(s)\n",

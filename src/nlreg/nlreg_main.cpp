@@ -84,12 +84,7 @@ int main(int argc, char** argv) {
     hpcb::nlreg::Params run_prm = prm;
     run_prm.checkpoint = &plan;
     const hpcb::nlreg::Result r = hpcb::nlreg::run(team, s, run_prm);
-    if (r.interrupted) {
-      if (ctx.root(team))
-        std::fprintf(stderr, "%s: interrupted after %d epochs; state saved to %s: run again with --resume\n",
-                     ctx.prog.c_str(), r.epochs_run, plan.path.c_str());
-      return int(hpcb::kInterrupted);
-    }
+    if (r.interrupted) return hpcb::interrupted(team, ctx, "epochs", r.epochs_run);
     // Every worker holds the same moments, so all agree here.
     if (prm.solver == "normal" && !r.has_optimum)
       throw DataError(s.path + ": the normal equations are singular (x takes fewer than 3 distinct values); "
@@ -130,25 +125,15 @@ int main(int argc, char** argv) {
                      {"per_iter", r.epochs_run > 0 ? nlohmann::json(t_iter / r.epochs_run) : nlohmann::json(nullptr)}};
     if (!valid) rec["status"] = "failed-validation";
 
-    if (!ctx.common.out.empty()) {
-      std::optional<std::string> error;
-      if (team.rank() == 0) {
-        try {
-          hpcb::h5::AtomicH5File file(ctx.common.out);
-          hpcb::h5::write_vector(file, "/params", std::vector<double>(params, params + 3));
-          hpcb::h5::write_vector(file, "/loss", curve);
-          if (r.has_optimum)
-            hpcb::h5::write_vector(file, "/optimum", std::vector<double>{r.optimum.a, r.optimum.b, r.optimum.c});
-          hpcb::h5::write_attribute(file, "/", "record", rec.dump());
-          file.commit();
-        } catch (const std::exception& e) {
-          error = e.what();
-        }
-      }
-      if (auto agreed = team.agree(error)) throw hpcb::AgreedError(*agreed);
-    }
-    hpcb::write_record(team, ctx, rec);
-    hpcb::retire_checkpoint(team, ctx);
+    hpcb::finish_run(team, ctx, rec, [&](const std::string& path) {
+      hpcb::h5::AtomicH5File file(path);
+      hpcb::h5::write_vector(file, "/params", std::vector<double>(params, params + 3));
+      hpcb::h5::write_vector(file, "/loss", curve);
+      if (r.has_optimum)
+        hpcb::h5::write_vector(file, "/optimum", std::vector<double>{r.optimum.a, r.optimum.b, r.optimum.c});
+      hpcb::h5::write_attribute(file, "/", "record", rec.dump());
+      file.commit();
+    });
 
     if (ctx.root(team) && !ctx.common.quiet) {
       if (prm.solver == "normal")
