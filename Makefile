@@ -146,6 +146,7 @@ $(BENCH_BIN): $(BENCH_OBJ) $(TEAM_seq) $(LIB_OBJ)
 # ---- data and jobs ---------------------------------------------------------------
 include datasets/datasets.mk
 -include jobs/jobs.mk
+-include tests/fuzz/fuzz.mk
 
 # ---- tests -------------------------------------------------------------------
 test: all $(TEST_BIN) datasets check-python
@@ -209,8 +210,11 @@ DEB_PKGS  := make g++ pkg-config git mpich libmpich-dev libhdf5-mpich-dev hdf5-t
              nlohmann-json3-dev libcli11-dev zlib1g-dev libssl-dev \
              python3 python3-numpy python3-matplotlib python3-sklearn
 # Tests and benchmarks: GoogleTest, Google Benchmark, h5py (crafting bad input
-# files), Chromium (the report page check), Slurm and munge (a real local cluster).
-TEST_DEBS := libgtest-dev libbenchmark-dev python3-h5py chromium slurm-wlm munge
+# files), Chromium (the report page check), Slurm and munge (a real local cluster),
+# clang with libFuzzer and LLVM's OpenMP runtime (fuzzing, the Archer race check),
+# GNU time (peak memory in the stress tests).
+TEST_DEBS := libgtest-dev libbenchmark-dev python3-h5py chromium slurm-wlm munge \
+             clang libclang-rt-14-dev libomp-14-dev time
 deps:
 	$(Q)tools/install-deps.sh $(DEB_PKGS) $(TEST_DEBS) $(EXTRA_DEBS)
 

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 
 SCHEMA = "run/1"
@@ -85,7 +86,11 @@ def _is_int(x):
 
 
 def _is_num(x):
-    return (_is_int(x) or isinstance(x, float)) and math.isfinite(x)
+    # An integer beyond any float (JSON allows 10**400) is no usable number; math.isfinite
+    # would raise OverflowError on it.
+    if _is_int(x):
+        return abs(x) <= sys.float_info.max
+    return isinstance(x, float) and math.isfinite(x)
 
 
 def validate(obj):
@@ -116,6 +121,10 @@ def validate(obj):
     params = obj.get("params") or {}
     if not isinstance(dataset, dict) or not isinstance(params, dict):
         return None, "dataset and params must be JSON objects"
+    for k in ("sha256", "path"):
+        # Strings or absent: they become the group key, which must hash and sort.
+        if dataset.get(k) is not None and not isinstance(dataset[k], str):
+            return None, f"dataset.{k} must be a string, got {type(dataset[k]).__name__}"
     if ok and not (dataset.get("sha256") or dataset.get("path")):
         return None, "dataset has neither sha256 nor path"
     time_s = obj.get("time_s") or {}
@@ -165,7 +174,7 @@ def load(paths, warn=None):
         if text.lstrip().startswith("{"):
             try:
                 whole = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 whole = None     # JSON Lines with more than one object, or broken: read per line
         if isinstance(whole, dict) and "benchmarks" in whole:
             benches = whole.get("benchmarks")
@@ -183,7 +192,13 @@ def load(paths, warn=None):
             try:
                 obj = json.loads(line)
             except ValueError as e:
-                note(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno}); line skipped")
+                # JSONDecodeError has a position; other ValueErrors (an integer of over 4300
+                # digits) do not.
+                where = f" at column {e.colno}" if hasattr(e, "colno") else ""
+                note(f"{path}:{lineno}: malformed JSON ({getattr(e, 'msg', e)}{where}); line skipped")
+                continue
+            except RecursionError:
+                note(f"{path}:{lineno}: malformed JSON (nested too deeply); line skipped")
                 continue
             fields, reason = validate(obj)
             if fields is None:

@@ -41,11 +41,23 @@ void append_record(const std::string& path, const nlohmann::json& record) {
   lock.l_whence = SEEK_SET;
   if (fcntl(fd.get(), F_SETLKW, &lock) != 0)
     throw DataError("cannot lock records file " + path + ": " + std::strerror(errno));
-  struct stat st{};
-  fstat(fd.get(), &st);
-  const ssize_t written = write(fd.get(), line.data(), line.size());
-  if (written != static_cast<ssize_t>(line.size())) {
-    const int err = written < 0 ? errno : ENOSPC;
+  struct stat st{};  // the size to truncate back to if the append fails
+  if (fstat(fd.get(), &st) != 0)
+    throw DataError("cannot stat records file " + path + ": " + std::strerror(errno));
+  // A short write is continued (still under the lock), so the error reported is
+  // the one that stopped it (ENOSPC, EFBIG, EDQUOT, EIO), not a guess.
+  std::size_t done = 0;
+  int err = 0;
+  while (done < line.size()) {
+    const ssize_t n = write(fd.get(), line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (err != 0) {
     if (ftruncate(fd.get(), st.st_size) != 0) { /* nothing more can be done; the error below says why */ }
     throw DataError("cannot append to records file " + path + ": " + std::strerror(err));
   }

@@ -22,6 +22,33 @@ hid_t native(DType t) {
   return H5T_NATIVE_DOUBLE;
 }
 
+// Elements in an attribute: 1 for a scalar or a one-element array, 0 for an
+// empty one, more for an array; -1 when the dataspace cannot be read. H5Aread
+// writes all of them, so a read into one value must check this first.
+hssize_t attribute_elements(hid_t attr) {
+  h5::Space space(H5Aget_space(attr));
+  return space.valid() ? H5Sget_simple_extent_npoints(space) : -1;
+}
+
+// One element stored in full: a damaged file can give an attribute less data
+// than its type needs, and HDF5 1.10 then copies past the end of what it read.
+bool single_value(hid_t attr, hid_t type) {
+  return attribute_elements(attr) == 1 && H5Aget_storage_size(attr) >= H5Tget_size(type);
+}
+
+// True for the standard IEEE floats and two's-complement integers (either byte
+// order), the only number types HDF5 is asked to convert. A damaged file can
+// describe others (a 0-bit integer, a float with overlapping fields) on which
+// HDF5 1.10's conversion routines read out of bounds.
+bool standard_number(hid_t type) {
+  for (const hid_t t : {H5T_IEEE_F32LE, H5T_IEEE_F32BE, H5T_IEEE_F64LE, H5T_IEEE_F64BE, H5T_STD_I8LE, H5T_STD_I8BE,
+                        H5T_STD_U8LE, H5T_STD_U8BE, H5T_STD_I16LE, H5T_STD_I16BE, H5T_STD_U16LE, H5T_STD_U16BE,
+                        H5T_STD_I32LE, H5T_STD_I32BE, H5T_STD_U32LE, H5T_STD_U32BE, H5T_STD_I64LE, H5T_STD_I64BE,
+                        H5T_STD_U64LE, H5T_STD_U64BE})
+    if (H5Tequal(type, t) > 0) return true;
+  return false;
+}
+
 }  // namespace
 
 H5Reader::H5Reader(std::string path, const void* mpi_comm) : path_(std::move(path)) {
@@ -59,12 +86,15 @@ ArrayInfo H5Reader::info(const std::string& name, int rank) const {
   ArrayInfo out;
   for (hsize_t v : dims) {
     if (v == 0) throw DataError(where + " is empty");
+    if (v > static_cast<hsize_t>(INT64_MAX)) throw DataError(where + " claims an impossible size");
     out.dims.push_back(static_cast<std::int64_t>(v));
   }
   h5::Type type(H5Dget_type(ds));
   const H5T_class_t cls = H5Tget_class(type);
   const std::size_t size = H5Tget_size(type);
-  if (cls == H5T_FLOAT && size == 4) {
+  if (!standard_number(type)) {
+    throw DataError(where + " has an unsupported type (expected uint8, float32, float64 or an integer type)");
+  } else if (cls == H5T_FLOAT && size == 4) {
     out.dtype = DType::f32;
   } else if (cls == H5T_FLOAT && size == 8) {
     out.dtype = DType::f64;
@@ -83,6 +113,7 @@ std::optional<std::string> H5Reader::root_string(const std::string& attr) const 
   h5::Attr a(H5Aopen(file_, attr.c_str(), H5P_DEFAULT));
   h5::Type type(H5Aget_type(a));
   if (H5Tget_class(type) != H5T_STRING) return std::nullopt;
+  if (!single_value(a, type)) return std::nullopt;  // e.g. an array of strings is not one string
   if (H5Tis_variable_str(type) > 0) {
     h5::Type mem(H5Tcopy(H5T_C_S1));
     H5Tset_size(mem, H5T_VARIABLE);
@@ -105,6 +136,13 @@ std::optional<std::string> H5Reader::root_string(const std::string& attr) const 
 std::optional<double> H5Reader::dataset_double(const std::string& name, const std::string& attr) const {
   if (!has(name) || H5Aexists_by_name(file_, name.c_str(), attr.c_str(), H5P_DEFAULT) <= 0) return std::nullopt;
   h5::Attr a(H5Aopen_by_name(file_, name.c_str(), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT));
+  const hssize_t elements = attribute_elements(a);
+  if (elements != 1)
+    throw DataError(path_ + ": attribute " + attr + " of " + name + " must be a single number, it holds " +
+                    std::to_string(elements) + " values");
+  h5::Type type(H5Aget_type(a));
+  if (!single_value(a, type) || !standard_number(type))
+    throw DataError(path_ + ": attribute " + attr + " of " + name + " is not a number");
   double value = 0;
   if (H5Aread(a, H5T_NATIVE_DOUBLE, &value) < 0)
     throw DataError(path_ + ": attribute " + attr + " of " + name + " is not a number");

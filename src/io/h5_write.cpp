@@ -140,7 +140,15 @@ AtomicH5File::AtomicH5File(std::string path) : path_(std::move(path)), temp_(tem
     fail(path_, "cannot set up a file access property list");
   }
   id_ = H5Fcreate(temp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  if (id_ < 0) fail(path_, "cannot create the temporary file " + temp_);
+  if (id_ < 0) {
+    // H5Fcreate may have created the file before failing to write its superblock
+    // (a full disk): remove it, as every other failure path does.
+    const std::string reason = hdf5_reason();
+    std::error_code ec;
+    std::filesystem::remove(temp_, ec);
+    throw DataError(path_ + ": cannot create the temporary file " + temp_ +
+                    (reason.empty() ? "" : " (" + reason + ")"));
+  }
 }
 
 AtomicH5File::~AtomicH5File() {
@@ -155,9 +163,23 @@ void AtomicH5File::commit() {
   if (id_ < 0) throw DataError(path_ + ": commit of a file already committed or failed");
   const hid_t id = std::exchange(id_, H5I_INVALID_HID);
   std::error_code ec;
-  if (H5Fflush(id, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(id) < 0) {
+  // Close even when the flush failed (a full disk), so no identifier is left
+  // open. When the close fails too, HDF5 1.10.8 crashes (SIGSEGV in
+  // H5F__close_cb) if it tries to close the file again when the library shuts
+  // down: run_app therefore switches that shutdown off (H5dont_atexit).
+  std::string reason;
+  bool failed = false;
+  if (H5Fflush(id, H5F_SCOPE_GLOBAL) < 0) {
+    failed = true;
+    reason = hdf5_reason();
+  }
+  if (H5Fclose(id) < 0) {
+    if (!failed) reason = hdf5_reason();
+    failed = true;
+  }
+  if (failed) {
     std::filesystem::remove(temp_, ec);
-    fail(path_, "cannot flush and close " + temp_);
+    throw DataError(path_ + ": cannot flush and close " + temp_ + (reason.empty() ? "" : " (" + reason + ")"));
   }
   std::filesystem::rename(temp_, path_, ec);
   if (ec) {

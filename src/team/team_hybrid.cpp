@@ -1,6 +1,7 @@
 // The hybrid backend: MPI ranks, each running OpenMP threads; worker number =
 // rank * threads + thread (group_team.cpp with MPI). Only each rank's thread 0
 // calls MPI, so MPI_THREAD_FUNNELED is enough.
+#include <hdf5.h>
 #include <mpi.h>
 
 #include "common/error.hpp"
@@ -13,6 +14,9 @@ MPI_Comm world = MPI_COMM_WORLD;
 }
 
 Backend::Backend(int& argc, char**& argv) {
+  // HDF5 before MPI, without exit-time shutdown: see team_mpi.cpp.
+  H5dont_atexit();
+  H5open();
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   if (provided < MPI_THREAD_FUNNELED) {

@@ -1,6 +1,7 @@
 // The MPI backend: one worker per rank of MPI_COMM_WORLD, collectives mapped
 // one to one onto MPI's. Integer sums use MPI_INT64_T, which is exact, so the
 // reduction order MPI picks does not matter.
+#include <hdf5.h>
 #include <mpi.h>
 
 #include <algorithm>
@@ -129,6 +130,11 @@ class MpiTeam final : public Team {
 }  // namespace
 
 Backend::Backend(int& argc, char**& argv) {
+  // HDF5 started after MPI_Init hooks its shutdown onto MPI_Finalize, where a
+  // file whose close failed (a full disk) crashes HDF5 1.10.8: start it first,
+  // without an exit-time shutdown (every HDF5 object is closed by its owner).
+  H5dont_atexit();
+  H5open();
   // MPI's default handler (errors are fatal for the whole job) is kept on purpose:
   // a failed collective then ends every rank instead of leaving some waiting.
   MPI_Init(&argc, &argv);

@@ -53,6 +53,8 @@ h5::DType parse_dtype(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // No exit-time HDF5 shutdown: it can crash after a failed close (full disk).
+  H5dont_atexit();
   h5::silence_errors();
   CLI::App app{
       "Convert raw data to HDF5 and generate synthetic data sets "
