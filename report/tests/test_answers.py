@@ -103,7 +103,7 @@ class TestResultAnswers(unittest.TestCase):
         runs = (reps("nlreg", "seq", 1, [1.0, 1.1, 1.2, 1.3, 1.4]) + reps("nlreg", "omp", 2, [0.5, 0.51, 0.52, 0.53, 0.54])
                 + reps("nlreg", "mpi", 2, [0.6, 0.61, 0.62, 0.63, 0.64], a=1.0000001))
         r = answer_set(runs)["regression"]
-        self.assertIn("Fastest median: omp at p = 2", r.short)
+        self.assertIn("Fastest parallel median: omp at p = 2", r.short)
         # a differs between forms (mpi vs the rest), not with the worker count within a form
         self.assertIn("Not with the worker count", r.short)
         self.assertIn("a differs by 1.00e-7", r.short)
