@@ -10,6 +10,7 @@
 #include "app/provenance.hpp"
 #include "common/record.hpp"
 #include "io/team_read.hpp"
+#include "team/on_first.hpp"
 
 namespace hpcb {
 
@@ -117,18 +118,6 @@ nlohmann::json record_base(Team& team, const RunContext& ctx) {
   // safety) must not be entered by several threads at once.
   if (ctx.root(team)) r["prov"] = provenance(ctx.info.mpi_library);
   return r;
-}
-
-void on_first_worker(Team& team, const std::function<void()>& fn) {
-  std::optional<std::string> error;
-  if (team.rank() == 0) {
-    try {
-      fn();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
-  if (auto agreed = team.agree(error)) throw AgreedError(*agreed);
 }
 
 void finish_run(Team& team, const RunContext& ctx, const nlohmann::json& record,

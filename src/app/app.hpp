@@ -54,10 +54,6 @@ void retire_checkpoint(Team& team, const RunContext& ctx);
 // Record fields every app shares; the app adds dataset, params, result, time_s.
 nlohmann::json record_base(Team& team, const RunContext& ctx);
 
-// Runs fn on worker 0 only; an exception there is agreed, so every worker
-// throws AgreedError with its message (no worker is left waiting).
-void on_first_worker(Team& team, const std::function<void()>& fn);
-
 // The end of every successful run: write --out (through write_out, on worker
 // 0, if asked for), append the record unless --record none, retire the checkpoint.
 void finish_run(Team& team, const RunContext& ctx, const nlohmann::json& record,

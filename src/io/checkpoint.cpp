@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "io/h5_read.hpp"
 #include "io/h5_write.hpp"
+#include "team/on_first.hpp"
 
 namespace hpcb {
 namespace {
@@ -84,15 +85,7 @@ bool CheckpointPlan::should_stop(Team& team, std::int64_t iterations_done) const
 }
 
 void CheckpointPlan::save(Team& team, const Checkpoint& c) const {
-  std::optional<std::string> error;
-  if (team.rank() == 0) {
-    try {
-      write_checkpoint(path, c);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
-  if (auto agreed = team.agree(error)) throw AgreedError(*agreed);
+  on_first_worker(team, [&] { write_checkpoint(path, c); });
 }
 
 }  // namespace hpcb

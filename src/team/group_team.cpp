@@ -58,19 +58,23 @@ void GroupTeam::barrier() {
   sync();
 }
 
+void GroupTeam::sum_published(std::size_t n) {
+  if (thread_ == 0) {
+    s_.ints.assign(n, 0);
+    for (int t = 0; t < threads_; ++t) {
+      const auto* v = static_cast<const std::int64_t*>(s_.in[static_cast<std::size_t>(t)]);
+      for (std::size_t i = 0; i < n; ++i) s_.ints[i] += v[i];
+    }
+    if (comm_)
+      MPI_Allreduce(MPI_IN_PLACE, s_.ints.data(), static_cast<int>(n), MPI_INT64_T, MPI_SUM, *comm_);
+  }
+  sync();
+}
+
 void GroupTeam::sum(std::span<std::int64_t> values) {
   Stopwatch w(comm_s_);
   publish(values.data());
-  if (thread_ == 0) {
-    s_.ints.assign(values.size(), 0);
-    for (int t = 0; t < threads_; ++t) {
-      const auto* v = static_cast<const std::int64_t*>(s_.in[static_cast<std::size_t>(t)]);
-      for (std::size_t i = 0; i < values.size(); ++i) s_.ints[i] += v[i];
-    }
-    if (comm_)
-      MPI_Allreduce(MPI_IN_PLACE, s_.ints.data(), static_cast<int>(s_.ints.size()), MPI_INT64_T, MPI_SUM, *comm_);
-  }
-  sync();
+  sum_published(values.size());
   std::copy(s_.ints.begin(), s_.ints.end(), values.begin());
   sync();
 }
@@ -81,16 +85,7 @@ void GroupTeam::sum_scatter(std::span<const std::int64_t> in, std::span<const in
   // vectors here (k clusters x (d + 1)) are small.
   Stopwatch w(comm_s_);
   publish(in.data());
-  if (thread_ == 0) {
-    s_.ints.assign(in.size(), 0);
-    for (int t = 0; t < threads_; ++t) {
-      const auto* v = static_cast<const std::int64_t*>(s_.in[static_cast<std::size_t>(t)]);
-      for (std::size_t i = 0; i < in.size(); ++i) s_.ints[i] += v[i];
-    }
-    if (comm_)
-      MPI_Allreduce(MPI_IN_PLACE, s_.ints.data(), static_cast<int>(s_.ints.size()), MPI_INT64_T, MPI_SUM, *comm_);
-  }
-  sync();
+  sum_published(in.size());
   std::size_t offset = 0;
   for (int wkr = 0; wkr < rank(); ++wkr) offset += static_cast<std::size_t>(counts[static_cast<std::size_t>(wkr)]);
   std::copy_n(s_.ints.begin() + static_cast<std::ptrdiff_t>(offset), counts[static_cast<std::size_t>(rank())], out.begin());

@@ -64,6 +64,7 @@ class GroupTeam final : public Team {
  private:
   void publish(const void* p);  // stage 1: contribution visible, all threads arrived
   void sync();                  // a plain barrier inside a collective
+  void sum_published(std::size_t n);  // s_.ints = sum of the published int64 arrays (all groups), then sync
 
   GroupShared& s_;
   int thread_, threads_;
