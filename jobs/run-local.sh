@@ -21,7 +21,7 @@ DATASETS_KMEANS=${DATASETS_KMEANS:-datasets/mnist10k.h5 datasets/digits.h5}
 REGRESSION_DATA=datasets/regression20k.h5
 
 # Timed runs: one worker per core at most, and no BLAS threads behind our back.
-export OPENBLAS_NUM_THREADS=1 OMP_PROC_BIND=close OMP_PLACES=cores
+export OPENBLAS_NUM_THREADS=1
 
 case "$REPS" in ''|*[!0-9]*|0) echo "run-local: REPS must be a positive integer, got '$REPS'" >&2; exit 2;; esac
 case "$MAX_WORKERS" in ''|*[!0-9]*|0) echo "run-local: MAX_WORKERS must be a positive integer" >&2; exit 2;; esac
@@ -45,7 +45,10 @@ one() {  # one <app> <backend> <workers> <data> <args...>
   local app=$1 backend=$2 workers=$3 data=$4; shift 4
   local cmd=("$BIN_DIR/${app}_${backend}" --data "$data" --record "$RECORDS" --tag "$TAG" --quiet "$@")
   case "$backend" in
-    omp) cmd+=(--threads "$workers") ;;
+    # Threads are pinned, one per core. Only here: the OpenMP runtime in every
+    # executable would also pin the main thread of each MPI rank to the first
+    # core, putting all ranks on one core.
+    omp) cmd=(env OMP_PROC_BIND=close OMP_PLACES=cores "${cmd[@]}" --threads "$workers") ;;
     mpi) cmd=("$MPIEXEC" -n "$workers" "${cmd[@]}") ;;
   esac
   "${cmd[@]}"

@@ -48,6 +48,9 @@ class TestRender(SweepTestCase):
                          'export SRUN_CPUS_PER_TASK="${SLURM_CPUS_PER_TASK:-$SHAPE_THREADS}"'):
                 self.assertIn(line + "\n", s, line)
             self.assertRegex(s, r"#SBATCH --time=\d\d:\d\d:\d\d\n")
+            # Binding only for tasks with several threads: pinned single-thread MPI ranks
+            # would all land on the first core of their mask.
+            self.assertRegex(s, r'-gt 1 \]; then\n  export OMP_PLACES=cores\n  export OMP_PROC_BIND=close\nfi')
             self.assertRegex(s, r"#SBATCH --output=\S+/jobs/logs/%x-%j\.out\n")
             self.assertNotIn("--array", s)
             self.assertEqual(subprocess.run(["bash", "-n"], input=s.encode()).returncode, 0)
