@@ -91,8 +91,21 @@ class ThousandClusters(unittest.TestCase):
                         print(f"\n  k=1000 {mstep}/{init} {backend}: {t:.1f} s (seq {t_seq:.1f} s)", end="")
 
 
-def peak_rss_kb(stderr):
-    return [int(v) for v in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", stderr)]
+def timed_by_rank(outdir):
+    """/usr/bin/time -v around each process, each writing its own file: the ranks'
+    stderr is merged by mpiexec and two reports can interleave line by line."""
+    script = 'exec /usr/bin/time -v -o "$0/time.${PMI_RANK:-0}" "$@"'
+    return ["sh", "-c", script, outdir]
+
+
+def peak_rss_kb(outdir):
+    peaks = []
+    for name in sorted(os.listdir(outdir)):
+        if name.startswith("time."):
+            with open(os.path.join(outdir, name)) as f:
+                peaks += [int(v) for v in re.findall(r"Maximum resident set size \(kbytes\): (\d+)", f.read())]
+            os.remove(os.path.join(outdir, name))
+    return peaks
 
 
 class HundredMillionPoints(unittest.TestCase):
@@ -118,11 +131,11 @@ class HundredMillionPoints(unittest.TestCase):
             t_gen = time.monotonic() - start
             try:
                 args = ["--data", data, "--epochs", "3"]
-                timer = ["/usr/bin/time", "-v"]
-                ref, proc, t_seq = run_recorded("nlreg", "seq", 1, args, tmp.records, prefix=timer)
-                rss_seq = peak_rss_kb(proc.stderr)
-                rec, proc, t_mpi = run_recorded("nlreg", "mpi", 2, args, tmp.records, prefix=timer)
-                rss_mpi = peak_rss_kb(proc.stderr)
+                timer = timed_by_rank(tmp.path)
+                ref, _, t_seq = run_recorded("nlreg", "seq", 1, args, tmp.records, prefix=timer)
+                rss_seq = peak_rss_kb(tmp.path)
+                rec, _, t_mpi = run_recorded("nlreg", "mpi", 2, args, tmp.records, prefix=timer)
+                rss_mpi = peak_rss_kb(tmp.path)
             finally:
                 os.remove(data)
             self.assertEqual(nlreg_digest(rec), nlreg_digest(ref))
