@@ -10,6 +10,13 @@ nodes of this machine's CPUs), then, through jobs/sweep.py and its templates:
      provenance, the report, and that the report job started after every other job had ended;
   3. resume: one cell's records deleted, the sweep re-run: only that cell is resubmitted;
   4. a 2-node MPI job launched with mpiexec.hydra instead of srun;
+  6. (submitted first, runs alongside) a time-limited job: a regression run longer than the
+     job's 1-minute limit gets Slurm's warning signal (--signal=B:USR1@30), saves a checkpoint,
+     the job requeues itself and resumes, possibly several times, and the one record it writes
+     equals an uninterrupted run's bit for bit. Slurm keeps a requeued job pending for ~2 min
+     (reason BeginTime); the test releases it at once (scontrol update StartTime=now);
+  7. a sweep of 50 jobs (5 shapes x 10-element arrays, 120 runs): all recorded, every run of a
+     workload bitwise equal whatever its form, node or rank count;
   5. the cluster restarted with a Stokes-like shape (4 nodes x 48 cores, partition normal, node
      feature cascadelake): the stokes profile's scripts pass sbatch --test-only; impossible
      requests are refused;
@@ -28,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,6 +122,135 @@ def grid_file(path, text):
     return path
 
 
+class TimeLimitResume(object):
+    """Section 6: a run that outlasts its job's time limit, checkpointed and requeued by the
+    job template until it finishes; compared with an uninterrupted run of the same parameters."""
+
+    WORK_S = 70      # uninterrupted length, > the 60 s limit: Slurm must warn before it kills
+
+    def __init__(self, W, env, common, bin_dir):
+        self.W, self.env, self.common, self.bin_dir = W, env, common, bin_dir
+        self.results = os.path.join(W, "time limit")
+        self.data = os.path.join(REPO, "datasets", "regression20k.h5")
+        self.ids, self.releases, self.ref, self.stop = [], 0, None, threading.Event()
+
+    def start(self):
+        exe = os.path.join(self.bin_dir, "nlreg_seq")
+        trial = 300000
+        t0 = time.time()
+        rc, out = sh([exe, "--data", self.data, "--epochs", str(trial), "--record", "none", "--quiet"], timeout=60)
+        per_epoch = (time.time() - t0) / trial
+        self.epochs = int(min(max(self.WORK_S / max(per_epoch, 1e-9), 1e6), 1e8))
+        log("time-limit job: %d epochs (%.2f us/epoch measured, ~%d s uninterrupted)"
+            % (self.epochs, per_epoch * 1e6, self.epochs * per_epoch))
+        self.grid = grid_file(os.path.join(self.W, "timelimit.ini"), """
+[sweep]
+name = time limit
+repetitions = 1
+forms = seq
+time = 1
+
+[workload long]
+app = nlreg
+datasets = datasets/regression20k.h5
+epochs = %d
+""" % self.epochs)
+        rc, out = sh(SWEEP + ["submit", self.grid, "--results", self.results, "--no-report"] + self.common,
+                     timeout=60, env=self.env)
+        self.ids = submitted_ids(out)[0]
+        check("time-limit sweep submitted (1 job, --time=00:01:00)",
+              rc == 0 and len(self.ids) == 1 and "--time=00:01:00" in out, tail(out))
+        # The uninterrupted reference, niced: it only soaks up what the other sections leave.
+        self.ref_records = os.path.join(self.W, "reference.jsonl")
+        self.ref = subprocess.Popen([exe, "--data", self.data, "--epochs", str(self.epochs), "--record",
+                                     self.ref_records, "--quiet"], preexec_fn=lambda: os.nice(19))
+        threading.Thread(target=self._release_requeued, daemon=True).start()
+
+    def _release_requeued(self):
+        while self.ids and not self.stop.wait(2):
+            rc, out = sh(["squeue", "-h", "-j", self.ids[0], "-o", "%T %r"], timeout=30)
+            if rc == 0 and out.split() == ["PENDING", "BeginTime"]:
+                if sh(["scontrol", "update", "JobId=" + self.ids[0], "StartTime=now"], timeout=30)[0] == 0:
+                    self.releases += 1
+
+    def finish(self):
+        log("waiting for the time-limit job (up to 300 s)")
+        done = bool(self.ids) and wait_gone(self.ids, 300)
+        self.stop.set()
+        ref_rc = self.ref.wait(timeout=300) if self.ref else None
+        info = job_info(self.ids[0]) if self.ids else []
+        restarts = int(info[0].get("Restarts", 0)) if info else 0
+        logs = glob.glob(os.path.join(self.results, "jobs", "logs", "*.out"))
+        text = open(logs[0]).read() if logs else ""
+        saved = text.count("saved its checkpoint at the time-limit warning")
+        check("time-limit job: warned, checkpointed and requeued %d time(s), then COMPLETED (%d early release(s) "
+              "from Slurm's requeue delay)" % (restarts, self.releases),
+              done and restarts >= 1 and saved == restarts and info[0].get("JobState") == "COMPLETED"
+              and text.count("interrupted after") == restarts, tail(text, 25))
+        recs = records(os.path.join(self.results, "runs.jsonl"))
+        ref = records(self.ref_records)
+
+        def digest(r):
+            x = r["result"]
+            return (x["params_sha256"], x["a"], x["b"], x["c"], x["mse"], x["epochs"])
+        check("time-limit job: one record, bitwise equal to the uninterrupted run's",
+              ref_rc == 0 and len(recs) == 1 and len(ref) == 1 and recs[0]["status"] == "ok"
+              and recs[0]["result"]["epochs"] == self.epochs and digest(recs[0]) == digest(ref[0]),
+              json.dumps([digest(r) for r in recs + ref]))
+        rc, out = sh(SWEEP + ["status", self.grid, "--results", self.results] + self.common, timeout=60, env=self.env)
+        check("time-limit job: the sweep counts the run once (1 recorded, 0 missing)",
+              rc == 0 and "1 recorded, 0 missing" in out, tail(out))
+
+
+def fifty_jobs(W, env, common):
+    """Section 7: 50 jobs at once; every run of a workload gives the same bits."""
+    g = grid_file(os.path.join(W, "fifty.ini"), """
+[sweep]
+name = fifty
+repetitions = 10
+forms = seq omp mpi
+nodes = 1 2
+tasks_per_node = 1 2
+threads = 2
+time_per_run = 00:00:30
+
+[workload kmeans]
+app = kmeans
+datasets = datasets/blobs-small.h5
+k = 3
+iters = 10
+
+[workload nlreg]
+app = nlreg
+datasets = datasets/quad-small.h5
+epochs = 50
+lr = 0.0001
+""")
+    res = os.path.join(W, "fifty")
+    t0 = time.time()
+    rc, out = sh(SWEEP + ["submit", g, "--results", res, "--no-report", "--wait", "--wait-timeout", "300"] + common,
+                 timeout=360, env=env)
+    log("50-job sweep done in %.1f s" % (time.time() - t0))
+    ids = submitted_ids(out)[0]
+    elements = [i for j in ids for i in job_info(j)]
+    check("50-job sweep: 5 arrays of 10, every element COMPLETED, 120 runs recorded",
+          rc == 0 and len(ids) == 5 and len(elements) == 50 and all(i.get("JobState") == "COMPLETED" for i in elements)
+          and "120 recorded, 0 missing" in out, tail(out))
+    recs = records(os.path.join(res, "runs.jsonl"))
+    digests = {}
+    for r in recs:
+        x = r.get("result", {})
+        digests.setdefault(r.get("app"), set()).add((x.get("labels_sha256"), x.get("centroids_sha256"),
+                                                     x.get("params_sha256"), x.get("inertia"), x.get("mse")))
+    forms = {(r["backend"], r["nodes"], r["ranks"], r["threads"]) for r in recs}
+    check("50-job sweep: 120 ok records from 50 job elements in 6 forms, one result per workload (bitwise)",
+          len(recs) == 120 and all(r.get("status") == "ok" for r in recs) and len(forms) == 6
+          and len({r["prov"].get("slurm_job_id") for r in recs}) == 50
+          and sorted(digests) == ["kmeans", "nlreg"] and all(len(v) == 1 for v in digests.values()),
+          "%d records, forms %s, distinct results %s" % (len(recs), sorted(forms),
+                                                         {k: len(v) for k, v in digests.items()}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default="build/release/bin")
@@ -163,6 +300,10 @@ def run_all(W, env, bin_dir, args):
         return
     log("cluster up")
     common = ["--bin", bin_dir, "--profile", "local"]
+
+    # ---- 6. (submitted first: it runs for a few minutes alongside the rest)
+    timelimit = TimeLimitResume(W, env, common, bin_dir)
+    timelimit.start()
 
     # ---- 1. a failing cell and a cell killed at the time limit (submitted first: it takes ~1-1.5 min)
     data = os.path.join(W, "data")
@@ -354,6 +495,10 @@ lr = 0.0001
         text = open(md).read() if os.path.exists(md) else ""
         check("the report lists the failed and the timed-out cell",
               "data error" in text and "TIMEOUT" in text, md)
+
+    # ---- 7. fifty jobs; then 6. the time-limit job's result (before the cluster is restarted)
+    fifty_jobs(W, env, common)
+    timelimit.finish()
 
     # ---- 5. Stokes-shaped cluster: the stokes profile's scripts pass sbatch --test-only
     env2 = dict(env, SLURM_LOCAL_CPUS="48", SLURM_LOCAL_PARTITION="normal", SLURM_LOCAL_FEATURES="cascadelake")
