@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "common/error.hpp"
@@ -56,6 +58,12 @@ H5Reader::H5Reader(std::string path, const void* mpi_comm) : path_(std::move(pat
   std::error_code ec;
   if (!std::filesystem::exists(path_, ec)) throw DataError(path_ + ": no such file");
   if (std::filesystem::is_directory(path_, ec)) throw DataError(path_ + ": is a directory, not an HDF5 file");
+  // HDF5 reports an unreadable file only as a failure; open it ourselves to say why.
+  if (std::FILE* probe = std::fopen(path_.c_str(), "rb")) {
+    std::fclose(probe);
+  } else {
+    throw DataError(path_ + ": cannot be read: " + std::strerror(errno));
+  }
   const htri_t is_h5 = H5Fis_hdf5(path_.c_str());
   if (is_h5 < 0) throw DataError(path_ + ": cannot be read");
   if (is_h5 == 0) throw DataError(path_ + ": not an HDF5 file");

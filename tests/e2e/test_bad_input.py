@@ -3,6 +3,7 @@ status 2 (usage) or 1 (data or runtime), no crash, no hang, no record
 appended and no output file left behind, in all three backends (MPI with 2
 ranks, so a hang in a collective would show)."""
 import os
+import shutil
 import unittest
 
 import h5py
@@ -16,15 +17,17 @@ REGR = os.path.join(DATA, "regression20k.h5")
 
 
 class BadInput(unittest.TestCase):
-    def expect_error(self, app, args, status, words, backends=BACKENDS, tmp=None):
+    def expect_error(self, app, args, status, words, backends=BACKENDS, tmp=None, prefix=()):
         """Runs the case in every backend and checks the failure contract."""
         for backend, workers in backends:
             with self.subTest(app=app, backend=backend, args=args):
                 with TempDir() as own:
                     where = tmp or own
                     out = own.file("out.h5")
+                    if prefix:   # another user runs it: let it reach the output folder
+                        os.chmod(own.path, 0o777)
                     proc = run(app, backend, workers, list(args) + ["--record", own.records, "--out", out],
-                               timeout=120)
+                               timeout=120, prefix=prefix)
                     self.assertEqual(proc.returncode, status, f"stdout={proc.stdout!r} stderr={proc.stderr!r}")
                     lines = [l for l in proc.stderr.splitlines() if l.strip()]
                     self.assertEqual(len(lines), 1, f"expected one error line, got {lines!r}")
@@ -50,13 +53,18 @@ class BadInput(unittest.TestCase):
                 self.expect_error(app, ["--data", path], 1, ["not an hdf5 file"])
 
     def test_unreadable_file(self):
-        if os.geteuid() == 0:
-            self.skipTest("root reads files whatever their mode")
+        prefix = ()
+        if os.geteuid() == 0:   # root reads files whatever their mode: run as nobody instead
+            if not shutil.which("setpriv"):
+                self.skipTest("running as root without setpriv (util-linux) to drop to another user")
+            prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
         with TempDir() as tmp:
+            os.chmod(tmp.path, 0o755)
             path = tmp.file("secret.h5")
             write_xy(path, [1, 2, 3], [1, 2, 3])
             os.chmod(path, 0)
-            self.expect_error("nlreg", ["--data", path], 1, ["secret.h5"])
+            for app in ("kmeans", "nlreg"):
+                self.expect_error(app, ["--data", path], 1, ["secret.h5", "permission denied"], prefix=prefix)
 
     def test_missing_dataset(self):
         with TempDir() as tmp:

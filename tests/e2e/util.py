@@ -29,15 +29,15 @@ def command(app, backend, workers, args):
     return [exe] + list(args)
 
 
-def run(app, backend, workers, args, timeout=TIMEOUT_S):
-    """Runs one executable; returns the CompletedProcess (text output)."""
+def run(app, backend, workers, args, timeout=TIMEOUT_S, prefix=()):
+    """Runs one executable (after `prefix`, e.g. setpriv); returns the CompletedProcess (text output)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     # More threads than cores: spinning at barriers would starve the thread
     # that is still working, so oversubscribed runs wait passively.
     total = workers[0] * workers[1] if backend == "hybrid" else workers
     if backend in ("omp", "hybrid") and total > (os.cpu_count() or 1):
         env["OMP_WAIT_POLICY"] = "passive"
-    return subprocess.run(command(app, backend, workers, args), capture_output=True, text=True,
+    return subprocess.run(list(prefix) + command(app, backend, workers, args), capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=ROOT)
 
 
