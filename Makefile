@@ -170,21 +170,31 @@ $(BIN_DIR)/alpha_beta: bench/mpi/alpha_beta.cpp
 	$(Q)$(MPICXX) $(CXXSTD) -O2 -o $@ $<
 bench-mpi: $(BIN_DIR)/alpha_beta
 	@mkdir -p results/bench
-	$(MPIEXEC) -n 2 $(BIN_DIR)/alpha_beta > results/bench/alpha_beta.json
+	$(MPIEXEC) -n 2 $(BIN_DIR)/alpha_beta > results/bench/alpha_beta.json.tmp
+	@mv results/bench/alpha_beta.json.tmp results/bench/alpha_beta.json
 cost-model: check-python
 	$(Q)$(PYTHON) bench/cost_model.py --json results/bench/cost_model.json
 
 # ---- the main job and the report ----------------------------------------------
+# After the sweep, each alone on the cores and one after another (separate makes, so a -j cannot
+# overlap them): the cost model's inputs (MPI alpha-beta, about 1 s; the kernel microbenchmarks,
+# about 15 s on 2 cores) and the comparison with peers (about 20 s; PEERS=0 skips it), then the
+# report with all its sections.
 RECORDS ?= results/runs.jsonl
 REPS    ?= 7
+PEERS   ?= 1
 local: all datasets check-python
 	$(Q)MPIEXEC="$(MPIEXEC)" BIN_DIR=$(BIN_DIR) RECORDS=$(RECORDS) REPS=$(REPS) MAX_WORKERS=$(NPROC) \
 	  jobs/run-local.sh
+	$(Q)$(MAKE) --no-print-directory bench-mpi
+	$(Q)$(MAKE) --no-print-directory bench
+	$(Q)$(if $(filter 0,$(PEERS)),echo "local: PEERS=0: comparison with peers skipped",$(MAKE) --no-print-directory compare)
 	$(Q)$(MAKE) --no-print-directory report
 
 REPORT_OUT ?= report/out
 report: check-python
-	$(Q)$(PYTHON) report/make_report.py --out $(REPORT_OUT) $(RECORDS) $(wildcard results/bench/*.json)
+	$(Q)$(PYTHON) report/make_report.py --out $(REPORT_OUT) $(RECORDS) \
+	  $(wildcard results/bench/*.json results/compare.json)
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "error: no Python among '$(PYTHON_CANDIDATES)' can import numpy and matplotlib;" \

@@ -7,14 +7,23 @@ alpha-beta parameters measured by bench/mpi/alpha_beta.cpp
 machine. Prints Markdown tables; --json also writes the numbers.
 
     python3 bench/cost_model.py [--machine stokes|here] [--json results/bench/cost_model.json]
+
+The report (report/model.py) imports this file for the same numbers:
+machine(), row_costs(), predict(), sweep(), workload_for() take their inputs as
+arguments and read no files, so a report built from given files predicts from
+exactly those files.
 """
 import argparse
 import json
 import math
 import os
+import statistics
+from dataclasses import dataclass, replace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS_PER_BLOCK = 256
+MICROBENCH_JSON = os.path.join(ROOT, "results", "bench", "microbench.json")
+ALPHA_BETA_JSON = os.path.join(ROOT, "results", "bench", "alpha_beta.json")
 
 # Measured on the development machine (1 core of an AMD EPYC Zen 5, 4.2 GHz,
 # AVX-512; MPICH 4.0 over shared memory), used when the JSON files are absent.
@@ -42,52 +51,122 @@ STOKES = {
     "alpha_intra": 0.4e-6, "alpha_inter": 1.5e-6,
     "beta_intra": 1.0e-10, "beta_inter": 1.0e-10,  # ~10 GB/s either way (memory copy / 100 Gb/s link)
 }
+MACHINES = {"here": HERE, "stokes": STOKES}
+STOKES_NODES = (1, 2, 4, 8, 16)
 
-# Per-row (per-sample) costs on one core here: seconds of compute and bytes of
-# input streamed per E-step or epoch (bench names in microbench.json).
-DEFAULT_ROW_COST = {
-    "mnist_lloyd": (0.082e-6, 784),     # BM_Assign<uint8>/10000/784/10: 0.82 ms / 10,000 rows
-    "blobs_lloyd": (0.0208e-6, 256),    # BM_Assign<float>/1000000/64/10: 20.8 ms / 1e6 rows
-    "regression": (2.12e-6 / 20000, 16),  # BM_ResidualSums/20000: 2.12 us / 20,000 samples
+
+@dataclass(frozen=True)
+class Kernel:
+    """The microbenchmark that gives a workload its per-row cost on one core, and
+    what of an iteration that benchmark does not time (so the model leaves it out)."""
+    bench: str              # Google Benchmark name in microbench.json
+    rows: int               # rows (samples) per benchmark iteration
+    seconds_per_row: float  # default: measured on the development machine
+    bytes_per_row: int      # input bytes streamed per row
+    leaves_out: str
+
+
+KERNELS = {
+    "mnist_lloyd": Kernel("BM_Assign<std::uint8_t>/10000/784/10", 10000, 0.082e-6, 784,   # 0.82 ms / 10,000 rows
+                          "the M-step (moving changed rows between the cluster sums, the centroid means), "
+                          "the inertia's tree sum and the convergence test"),
+    "blobs_lloyd": Kernel("BM_Assign<float>/1000000/64/10", 1000000, 0.0208e-6, 256,     # 20.8 ms / 1e6 rows
+                          "the M-step (moving changed rows between the cluster sums, the centroid means), "
+                          "the inertia's tree sum and the convergence test"),
+    "regression": Kernel("BM_ResidualSums/20000", 20000, 2.12e-6 / 20000, 16,            # 2.12 us / 20,000 samples
+                         "the tree sum of the block partial sums, the parameter update and the loss bookkeeping"),
 }
 
 
-def load_row_costs():
-    path = os.path.join(ROOT, "results", "bench", "microbench.json")
-    costs = dict(DEFAULT_ROW_COST)
+@dataclass(frozen=True)
+class Workload:
+    """One iteration (k-means) or epoch (regression) of a workload the model predicts."""
+    label: str
+    app: str            # the run records' "app" it models
+    n: int              # rows (samples)
+    kernel: str         # key of KERNELS: the per-row cost
+    tree_values: int    # doubles per node of the tree sum
+    reduce_bytes: int   # bytes all-reduced per iteration (k-means cluster sums), 0 for none
+    unit: str = "iteration"
+
+
+def kmeans_workload(label, n, d, k, kernel):
+    # The cluster sums: k x (d + 1) int64 (d coordinates and the count).
+    return Workload(label, "kmeans", n, kernel, tree_values=1, reduce_bytes=k * (d + 1) * 8)
+
+
+def regression_workload(label, n):
+    # The tree sum carries four values: the three gradient sums and the squared residuals.
+    return Workload(label, "nlreg", n, "regression", tree_values=4, reduce_bytes=0, unit="epoch")
+
+
+WORKLOADS = {
+    "mnist": kmeans_workload("k-means MNIST (n=1e4, d=784, k=10), Lloyd", 10000, 784, 10, "mnist_lloyd"),
+    "blobs": kmeans_workload("k-means blobs (n=1e7, d=64, k=10), Lloyd", 10_000_000, 64, 10, "blobs_lloyd"),
+    "regression_20k": regression_workload("regression (n=2e4), one epoch", 20000),
+    "regression_1e8": regression_workload("regression (n=1e8), one epoch", 100_000_000),
+}
+
+
+# ---- inputs --------------------------------------------------------------------------
+
+DEFAULT_SOURCE = "built-in defaults measured on the development machine"
+
+
+def row_costs(bench=None, name="microbench.json"):
+    """{kernel: (seconds per row, bytes per row)} and where the seconds come from.
+
+    `bench` is a parsed Google Benchmark JSON object (make bench) or None, `name`
+    its file name for the message; each kernel it measured replaces the built-in
+    default (median CPU time over its repetitions). Kernels it lacks keep their
+    defaults."""
+    costs = {key: (k.seconds_per_row, k.bytes_per_row) for key, k in KERNELS.items()}
+    if not bench:
+        return costs, DEFAULT_SOURCE
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+    measured = []
+    for key, k in KERNELS.items():
+        times = [b["cpu_time"] * scale[b.get("time_unit", "ns")] for b in bench.get("benchmarks", [])
+                 if b.get("name") == k.bench and b.get("run_type", "iteration") == "iteration"
+                 and not b.get("error_occurred")]
+        if times:
+            costs[key] = (statistics.median(times) / k.rows, k.bytes_per_row)
+            measured.append(key)
+    if not measured:
+        return costs, f"{DEFAULT_SOURCE} ({name} lacks the kernels)"
+    if len(measured) < len(KERNELS):
+        return costs, f"{name} ({', '.join(measured)}; defaults for the rest)"
+    return costs, name
+
+
+def machine(name="stokes", alpha_beta=None, cores=None):
+    """The parameters of `name` ("here" or "stokes") as a new dict. For "here",
+    a parsed alpha_beta.json replaces the latency and per-byte time inside a node,
+    and `cores` (when known, e.g. from the run records) the cores per node."""
+    m = dict(MACHINES[name])
+    if name == "here":
+        if alpha_beta:
+            m.update(alpha_intra=alpha_beta["alpha_s"], beta_intra=alpha_beta["beta_s_per_byte"])
+        if cores:
+            m.update(cores_per_node=cores, name=f"this machine ({cores} cores, shared-memory MPI)")
+    return m
+
+
+def read_json(path):
+    """A JSON file's content, or None when it does not exist."""
     if not os.path.exists(path):
-        return costs, "defaults (results/bench/microbench.json absent)"
+        return None
     with open(path) as f:
-        bench = {b["name"]: b for b in json.load(f).get("benchmarks", []) if b.get("run_type", "iteration") == "iteration"}
-
-    def per_row(name, rows):
-        b = bench.get(name)
-        if not b:
-            return None
-        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b.get("time_unit", "ns")]
-        return b["cpu_time"] * scale / rows
-
-    for key, name, rows in (("mnist_lloyd", "BM_Assign<std::uint8_t>/10000/784/10", 10000),
-                            ("blobs_lloyd", "BM_Assign<float>/1000000/64/10", 1000000),
-                            ("regression", "BM_ResidualSums/20000", 20000)):
-        t = per_row(name, rows)
-        if t:
-            costs[key] = (t, costs[key][1])
-    return costs, "results/bench/microbench.json"
+        return json.load(f)
 
 
-def load_alpha_beta(machine):
-    path = os.path.join(ROOT, "results", "bench", "alpha_beta.json")
-    if machine is HERE and os.path.exists(path):
-        with open(path) as f:
-            ab = json.load(f)
-        machine = dict(machine, alpha_intra=ab["alpha_s"], beta_intra=ab["beta_s_per_byte"])
-    return machine
+# ---- the model -------------------------------------------------------------------------
 
-
-def alpha(m, nodes):
-    """Latency of one step of a collective's tree: within a node, or across nodes."""
-    return m["alpha_intra"] if nodes <= 1 else m["alpha_inter"]
+def _tree_steps(m, ranks, nodes):
+    """Steps of a collective's tree inside a node and across nodes."""
+    intra = math.ceil(math.log2(min(ranks, m["cores_per_node"])))
+    inter = math.ceil(math.log2(nodes)) if nodes > 1 else 0
+    return intra, inter
 
 
 def allreduce(m, ranks, nodes, size):
@@ -96,8 +175,7 @@ def allreduce(m, ranks, nodes, size):
     steps inside a node and those across nodes."""
     if ranks <= 1:
         return 0.0
-    intra = math.ceil(math.log2(min(ranks, m["cores_per_node"])))
-    inter = math.ceil(math.log2(nodes)) if nodes > 1 else 0
+    intra, inter = _tree_steps(m, ranks, nodes)
     beta = m["beta_inter"] if nodes > 1 else m["beta_intra"]
     return 2 * (intra * m["alpha_intra"] + inter * (m["alpha_inter"] or 0)) + 2 * (ranks - 1) / ranks * size * beta
 
@@ -106,17 +184,28 @@ def allgather(m, ranks, nodes, size_per_rank):
     """Recursive doubling: log2(P) alpha + (P-1) size beta."""
     if ranks <= 1:
         return 0.0
-    intra = math.ceil(math.log2(min(ranks, m["cores_per_node"])))
-    inter = math.ceil(math.log2(nodes)) if nodes > 1 else 0
+    intra, inter = _tree_steps(m, ranks, nodes)
     beta = m["beta_inter"] if nodes > 1 else m["beta_intra"]
     return intra * m["alpha_intra"] + inter * (m["alpha_inter"] or 0) + (ranks - 1) * size_per_rank * beta
 
 
-def iteration(m, workload, ranks, nodes, row_cost):
-    """(compute, communication) seconds of one iteration on `ranks` ranks."""
-    n, values, reduce_bytes = workload["n"], workload["tree_values"], workload["reduce_bytes"]
-    t_row, bytes_row = row_cost
-    blocks = math.ceil(n / ROWS_PER_BLOCK)
+@dataclass(frozen=True)
+class Prediction:
+    compute_s: float
+    comm_s: float
+
+    @property
+    def total_s(self):
+        return self.compute_s + self.comm_s
+
+
+def predict(m, workload, ranks, nodes=1, costs=None):
+    """Predicted Prediction(compute_s, comm_s) of one iteration of `workload` (a
+    Workload or a key of WORKLOADS) on `ranks` ranks over `nodes` nodes of
+    machine `m`; `costs` from row_costs() (default: the built-in ones)."""
+    w = WORKLOADS[workload] if isinstance(workload, str) else workload
+    t_row, bytes_row = (costs or row_costs()[0])[w.kernel]
+    blocks = math.ceil(w.n / ROWS_PER_BLOCK)
     busy = min(ranks, blocks)  # whole blocks per rank: more ranks than blocks idle
     rows = math.ceil(blocks / busy) * ROWS_PER_BLOCK
     compute = rows * t_row / m["speed"]
@@ -127,52 +216,80 @@ def iteration(m, workload, ranks, nodes, row_cost):
         compute = max(compute, rows * bytes_row / bandwidth)
     # Tree sum: each rank sends its ~2 log2(blocks per rank) subtree values.
     nodes_per_rank = max(1, 2 * math.ceil(math.log2(max(2, blocks / busy))))
-    comm = allgather(m, ranks, nodes, nodes_per_rank * values * 8)
-    if reduce_bytes:
-        comm += allreduce(m, ranks, nodes, reduce_bytes)
-    return compute, comm
+    comm = allgather(m, ranks, nodes, nodes_per_rank * w.tree_values * 8)
+    if w.reduce_bytes:
+        comm += allreduce(m, ranks, nodes, w.reduce_bytes)
+    return Prediction(compute, comm)
 
 
-WORKLOADS = {
-    "k-means MNIST (n=1e4, d=784, k=10), Lloyd": {"n": 10000, "tree_values": 1, "reduce_bytes": 10 * 785 * 8,
-                                                  "cost": "mnist_lloyd"},
-    "k-means blobs (n=1e7, d=64, k=10), Lloyd": {"n": 10_000_000, "tree_values": 1, "reduce_bytes": 10 * 65 * 8,
-                                                 "cost": "blobs_lloyd"},
-    "regression (n=2e4), one epoch": {"n": 20000, "tree_values": 4, "reduce_bytes": 0, "cost": "regression"},
-    "regression (n=1e8), one epoch": {"n": 100_000_000, "tree_values": 4, "reduce_bytes": 0, "cost": "regression"},
-}
+def stokes_configs():
+    """(ranks, nodes): one core, then 1 to 16 full 48-core nodes."""
+    return [(1, 1)] + [(nodes * STOKES["cores_per_node"], nodes) for nodes in STOKES_NODES]
 
+
+def sweep(m, workload, configs, costs=None):
+    """One row per (ranks, nodes) with the prediction and the speedup and
+    efficiency over one rank."""
+    t1 = predict(m, workload, 1, 1, costs).total_s
+    rows = []
+    for ranks, nodes in configs:
+        p = predict(m, workload, ranks, nodes, costs)
+        rows.append({"nodes": nodes, "ranks": ranks, "compute_s": p.compute_s, "comm_s": p.comm_s,
+                     "total_s": p.total_s, "speedup": t1 / p.total_s, "efficiency": t1 / p.total_s / ranks})
+    return rows
+
+
+def workload_for(app, dataset, params):
+    """The Workload that models runs of `app` on `dataset` with `params` (run
+    record fields), with the dataset's n, or None where the model has no measured
+    per-row cost: k-means only for Lloyd with k = 10, the reduce M-step and the
+    shapes the microbenchmarks time (784 uint8 pixels, or 64 float32 values);
+    regression only for gradient descent."""
+    n = dataset.get("n")
+    if not isinstance(n, int) or n < 1:
+        return None
+    if app == "kmeans":
+        if params.get("k") != 10 or params.get("algorithm", "lloyd") != "lloyd" \
+                or params.get("mstep", "reduce") != "reduce":
+            return None
+        kernel = {(784, "uint8"): "mnist_lloyd", (64, "float32"): "blobs_lloyd"}.get(
+            (dataset.get("d"), dataset.get("dtype")))
+        if kernel is None:
+            return None
+        base = WORKLOADS["mnist" if kernel == "mnist_lloyd" else "blobs"]
+        label = f"k-means {os.path.splitext(os.path.basename(str(dataset.get('path', 'data'))))[0]} " \
+                f"(n={n}, d={dataset['d']}, k=10), Lloyd"
+        return replace(base, label=label, n=n)
+    if app == "nlreg" and params.get("solver", "gd") == "gd":
+        return regression_workload(f"regression (n={n}), one epoch", n)
+    return None
+
+
+# ---- command line ----------------------------------------------------------------------
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--machine", choices=["stokes", "here"], default="stokes")
+    parser.add_argument("--machine", choices=sorted(MACHINES), default="stokes")
     parser.add_argument("--json", help="also write the table as JSON here")
     args = parser.parse_args()
-    machine = load_alpha_beta(STOKES if args.machine == "stokes" else HERE)
-    costs, source = load_row_costs()
-    if args.machine == "stokes":
-        configs = [(1, 1)] + [(nodes * 48, nodes) for nodes in (1, 2, 4, 8, 16)]
-    else:
-        configs = [(1, 1), (2, 1)]
-    print(f"Machine: {machine['name']}; per-row costs from {source}.\n")
+    m = machine(args.machine, alpha_beta=read_json(ALPHA_BETA_JSON))
+    costs, source = row_costs(read_json(MICROBENCH_JSON), os.path.relpath(MICROBENCH_JSON, ROOT))
+    configs = stokes_configs() if args.machine == "stokes" else [(1, 1), (2, 1)]
+    print(f"Machine: {m['name']}; per-row costs from {source}.\n")
     out = {}
-    for name, w in WORKLOADS.items():
-        t1 = sum(iteration(machine, w, 1, 1, costs[w["cost"]]))
-        print(f"**{name}**\n")
-        print("| nodes | ranks | compute | comm | per iteration | speedup | efficiency |")
+    for w in WORKLOADS.values():
+        print(f"**{w.label}**\n")
+        print(f"| nodes | ranks | compute | comm | per {w.unit} | speedup | efficiency |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
-        rows = []
-        for ranks, nodes in configs:
-            comp, comm = iteration(machine, w, ranks, nodes, costs[w["cost"]])
-            total = comp + comm
-            rows.append({"nodes": nodes, "ranks": ranks, "compute_s": comp, "comm_s": comm, "total_s": total})
-            print(f"| {nodes} | {ranks} | {comp * 1e6:,.1f} us | {comm * 1e6:,.1f} us | {total * 1e6:,.1f} us "
-                  f"| {t1 / total:,.1f} | {100 * t1 / total / ranks:.0f}% |")
+        rows = sweep(m, w, configs, costs)
+        for r in rows:
+            print(f"| {r['nodes']} | {r['ranks']} | {r['compute_s'] * 1e6:,.1f} us | {r['comm_s'] * 1e6:,.1f} us "
+                  f"| {r['total_s'] * 1e6:,.1f} us | {r['speedup']:,.1f} | {100 * r['efficiency']:.0f}% |")
         print()
-        out[name] = rows
+        out[w.label] = rows
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": machine, "row_costs": costs, "workloads": out}, f, indent=1)
+            json.dump({"machine": m, "row_costs": costs, "row_costs_source": source, "workloads": out}, f, indent=1)
 
 
 if __name__ == "__main__":

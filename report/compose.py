@@ -15,8 +15,8 @@ from collections import Counter
 import matplotlib
 import numpy
 
-from . import fmt, stats
-from .records import FORM_NAMES, SCHEMA, form_rank
+from . import fmt, model, stats
+from .records import FORM_NAMES, SCHEMA, SIDE_TAGS, form_rank
 
 APP_NAMES = {"kmeans": "k-means clustering", "nlreg": "nonlinear regression"}
 TITLE = "hpc-batch report: k-means and nonlinear regression, sequential / OpenMP / MPI"
@@ -156,6 +156,141 @@ def bench_blocks(rows, fig, fignum):
     if fig is not None:
         fignum[0] += 1
         out.append(("fig", fignum[0], fig))
+    return out
+
+
+def model_blocks(inp, groups, fig, fignum):
+    """Cost model against measurement: the figure, the table of ratios and what they say."""
+    out = [("h", 2, "Cost model against measurement")]
+    ab = (f"alpha and beta from `{inp.alpha_beta_path}`" if inp.alpha_beta is not None
+          else "the built-in alpha and beta of cost_model.py")
+    out.append(("p", "The cost model of `bench/COST_MODEL.md` (`bench/cost_model.py --machine here`) predicts one "
+                     "iteration (k-means) or epoch (regression) from the per-row cost of its kernel on one core and "
+                     "the alpha-beta cost of the collectives, for P MPI ranks. Here it is evaluated with per-row costs "
+                     f"from {'`' + inp.costs_source + '`' if inp.measured_costs else inp.costs_source} and {ab}."))
+    fill = []
+    if not inp.measured_costs:
+        fill.append("`make bench` measures this machine's per-row costs (results/bench/microbench.json)")
+    if inp.alpha_beta is None:
+        fill.append("`make bench-mpi` its MPI latency and bandwidth (results/bench/alpha_beta.json)")
+    if fill:
+        out.append(("p", "Built-in values stand in for missing inputs: " + "; ".join(fill) + "; then `make report`."))
+    if not groups:
+        out.append(("p", "No run records of a workload the model covers (k-means with k = 10, Lloyd, reduce M-step, "
+                         "on 784 uint8 or 64 float32 features; regression by gradient descent): `make local` runs "
+                         "them."))
+        return out
+    m = groups[0].machine
+    out.append(("p", f"Model machine: P = p ranks on a node of {m['cores_per_node']} cores, alpha = "
+                     f"{m['alpha_intra'] * 1e6:.3g} us, beta = {m['beta_intra']:.3g} s/byte "
+                     f"({1 / m['beta_intra'] / 1e9:.3g} GB/s). Measured: the median and IQR of time_s.per_iter of "
+                     "the runs; recorded comm: the median of time_s.comm per iteration (communication and waiting)."))
+    if fig is not None:
+        fignum[0] += 1
+        out.append(("fig", fignum[0], fig))
+    header = ["form", "p", "n", "measured median", "IQR", "model", "model compute", "model comm", "measured / model",
+              "recorded comm"]
+    for mg in groups:
+        out.append(("h", 3, f"{mg.workload.label}: group `{mg.gs.gid}`"))
+        out.append(("table", header,
+                    [[pt.cell.backend, str(pt.cell.workers), str(len(pt.per_iter)), fmt.si_time(pt.median),
+                      fmt.si_time(pt.q3 - pt.q1), fmt.si_time(pt.model.total_s), fmt.si_time(pt.model.compute_s),
+                      fmt.si_time(pt.model.comm_s), fmt.ratio(pt.ratio), fmt.si_time(pt.comm)] for pt in mg.points],
+                    f"Times per {mg.workload.unit}."))
+        out.append(("ul", model.findings(mg, inp)))
+    return out
+
+
+def stokes_blocks(inp, pred, fig, fignum):
+    """The model's prediction for 1 core and 1-16 Stokes nodes, labelled as a prediction."""
+    out = [("h", 2, "Prediction for a Stokes-sized sweep")]
+    out.append(("p", "**A prediction from stated assumptions, not a measurement.** The same cost model with the "
+                     "Stokes parameters of `bench/cost_model.py` (argued in `bench/COST_MODEL.md`) predicts the time "
+                     "per iteration on one core and on 1 to 16 nodes of 48 cores. Assumptions:"))
+    out.append(("ul", model.assumptions(inp)))
+    configs = next(iter(pred.rows.values()))
+    header = ["workload"] + [("1 core" if r["ranks"] == 1 else f"{fmt.plural(r['nodes'], 'node')} ({r['ranks']} cores)")
+                             for r in configs]
+
+    def cell(r):
+        if r["ranks"] == 1:
+            return fmt.si_time(r["total_s"])
+        # Far above ideal means a rank's rows just dropped into cache: the model's step from memory
+        # to cache bandwidth is abrupt there (bench/COST_MODEL.md), so the number is flagged.
+        return f"{fmt.si_time(r['total_s'])} ({fmt.sig(r['speedup'], 3)}x{'*' if r['efficiency'] > 1.2 else ''})"
+    body = [[pred.workloads[key].label] + [cell(r) for r in rows] for key, rows in pred.rows.items()]
+    superlinear = any(r["efficiency"] > 1.2 for rows in pred.rows.values() for r in rows)
+    out.append(("table", header, body, "Predicted time per iteration (epoch for the regression); in brackets the "
+                                       "speedup over one core"
+                + ("; * above 1.2x ideal: each rank's rows fit in cache there, where the model's switch from memory "
+                   "to cache bandwidth is too abrupt to trust: read it as 'faster than linear'" if superlinear else "")
+                + ". Per-row costs and alpha-beta measured on Stokes itself (`make bench`, `bench/mpi/alpha_beta.cpp`) "
+                  "would replace the assumptions."))
+    if fig is not None:
+        fignum[0] += 1
+        out.append(("fig", fignum[0], fig))
+    return out
+
+
+def _quality(raw, key, digits):
+    v = raw.get(key)
+    return f"{v:.{digits}f}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "-"
+
+
+def _peer_cells(r):
+    return [r.label(), str(r.threads), str(r.iterations if r.iterations is not None else "-"), str(len(r.times)),
+            fmt.si_time(r.median), f"{fmt.si_time(min(r.times))}..{fmt.si_time(max(r.times))}",
+            r.base.label() if r.base else "-", fmt.ratio(r.ratio) if r.base else "-"]
+
+
+def compare_blocks(comparison, n_records):
+    """The toolkit beside scikit-learn, faiss and numpy, from compare.json (make compare)."""
+    out = [("h", 2, "Comparison with peers")]
+    if comparison is None:
+        out.append(("p", "Not measured yet: `make compare` writes results/compare.json, which `make report` reads."))
+        return out
+    d = comparison.data
+    km, rg = d.get("kmeans") or {}, d.get("regression") or {}
+    load = d.get("load_average_at_start")
+    out.append(("p", f"From `{comparison.path}` ({d.get('utc', 'date not recorded')}, {d.get('cores', '?')} cores, "
+                     f"median of {d.get('reps', '?')} runs per row). k-means: MNIST, k = {km.get('k', '?')}, initial "
+                     f"centroids {km.get('init', '?')}, at most {km.get('max_iter', '?')} iterations, tol "
+                     f"{km.get('tol', '?')}; regression: {rg.get('dataset', '?')}, {rg.get('epochs', '?')} epochs of "
+                     f"gradient descent, lr {rg.get('lr', '?')}. Times per iteration or epoch: the toolkit's "
+                     "time_s.per_iter, the libraries' fit divided by its iterations (after one untimed warm-up fit)."
+                     + (f" **The machine was busy when it started (load average {load:.1f}): the all-core times "
+                        "are unreliable.**" if isinstance(load, (int, float)) and load > 0.5 else "")))
+    if comparison.kmeans:
+        out.append(("h", 3, "k-means"))
+        out.append(("table", ["implementation", "threads", "iterations", "runs", "median per iteration", "min..max",
+                              "compared with", "time ratio", "inertia", "accuracy", "distances computed"],
+                    [_peer_cells(r) + [_quality(r.raw, "inertia", 2), _quality(r.raw, "accuracy", 4),
+                                       f"{100 * r.raw['distance_fraction']:.1f}%"
+                                       if isinstance(r.raw.get("distance_fraction"), (int, float)) else "-"]
+                     for r in comparison.kmeans],
+                    "Time ratio: this row's median over that of the row it is compared with (above 1: slower). A "
+                    "library is compared with the toolkit's same algorithm at the same threads (faiss with Lloyd), "
+                    "toolkit Hamerly and Elkan with toolkit Lloyd, toolkit Lloyd on all cores with itself on one. "
+                    "Inertia (float64, [0, 1] pixels) and accuracy (Hungarian) recomputed the same way for all."))
+    if comparison.regression:
+        out.append(("h", 3, "Regression"))
+        out.append(("table", ["implementation", "workers", "epochs", "runs", "median per epoch", "min..max",
+                              "compared with", "time ratio", "a", "b", "c", "MSE"],
+                    [_peer_cells(r) + [fmt.sig(r.raw["params"][i], 9) if isinstance(r.raw.get("params"), list) else "-"
+                                       for i in range(3)] + [_quality(r.raw, "mse", 6)]
+                     for r in comparison.regression],
+                    "numpy runs the course's loop vectorised on one thread and is compared with nlreg_seq; the "
+                    "toolkit's parallel forms are compared with nlreg_seq."))
+    agree = comparison.agreement()
+    if agree:
+        out.append(("p", "Do they compute the same thing? " + " ".join(agree)))
+    skipped = [str(x) for x in d.get("skipped") or []]
+    if skipped:
+        out.append(("p", "Not measured:"))
+        out.append(("ul", skipped))
+    if n_records:
+        out.append(("p", f"The {fmt.plural(n_records, 'run record')} tagged `compare` in the inputs are the toolkit's "
+                         "runs of this comparison; they are left out of the scaling groups, tables and answers above."))
     return out
 
 
@@ -315,8 +450,11 @@ def provenance_blocks(loaded, groups, summaries):
     return out
 
 
-def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig):
+def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig, perf):
+    """The whole document; `perf` holds the cost model, Stokes and peer sections' inputs
+    (make_report.Performance)."""
     ok = sum(1 for r in loaded.runs if r.ok)
+    side = sum(1 for r in loaded.runs if r.tag in SIDE_TAGS)
     blocks = [("h", 1, TITLE)]
     blocks.append(("p", f"Inputs: {fmt.plural(len(loaded.runs), 'valid run record')} ({ok} ok, "
                         f"{len(loaded.runs) - ok} not ok) from "
@@ -325,7 +463,10 @@ def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig)
                         + (f"; {fmt.plural(len(loaded.warnings), 'input line')} skipped (listed under Skipped input)"
                            if loaded.warnings else "")
                         + f". {fmt.plural(len(summaries), 'group')} of runs with the same workload, data and "
-                          "parameters. Figures are under `figures/` as PNG and SVG."))
+                          "parameters"
+                        + (f"; {fmt.plural(side, 'record')} tagged `compare` only under Comparison with peers"
+                           if side else "")
+                        + ". Figures are under `figures/` as PNG and SVG."))
     blocks.append(("h", 2, "Answers"))
     blocks.append(("p", "Generated from the data by the rules under Method; the numbers behind each statement are "
                         "in the group tables and figures."))
@@ -341,6 +482,9 @@ def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig)
         for gs in summaries:
             if gs.group.app == app:
                 blocks += group_blocks(gs, group_figs[gs.gid], fignum)
+    blocks += model_blocks(perf.inputs, perf.model_groups, perf.model_fig, fignum)
+    blocks += stokes_blocks(perf.inputs, perf.stokes, perf.stokes_fig, fignum)
+    blocks += compare_blocks(perf.comparison, side)
     if loaded.benches:
         blocks += bench_blocks(bench_rows, bench_fig, fignum)
     blocks += provenance_blocks(loaded, groups, summaries)

@@ -68,9 +68,18 @@ def save(f, outdir):
     f.fig.savefig(os.path.join(outdir, f.name + ".svg"), metadata={"Date": None})
 
 
-def _new(size, ncols=1):
-    fig, axes = plt.subplots(1, ncols, figsize=size, dpi=DPI, layout="constrained")
+def _new(size, ncols=1, nrows=1):
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, dpi=DPI, layout="constrained")
     return fig, axes
+
+
+def _runs_and_medians(ax, xs, samples, medians, q1s, q3s, color, marker, label):
+    """Every repetition as a faint dot, and each median with its inter-quartile bar: the spread
+    stays visible next to the centre."""
+    for x, ys in zip(xs, samples):
+        ax.scatter([x] * len(ys), ys, s=12, color=color, marker=marker, alpha=0.35, linewidths=0, zorder=2)
+    ax.errorbar(xs, medians, yerr=[[m - q for m, q in zip(medians, q1s)], [q - m for m, q in zip(medians, q3s)]],
+                fmt=marker, color=color, ms=7, capsize=3, linestyle="none", zorder=3, label=label)
 
 
 def _series(gs):
@@ -183,14 +192,9 @@ def fig_time(gs):
     positive = [t for c in gs.all_cells() for t in c.times if t > 0]
     lo, hi = (min(positive), max(positive)) if positive else (None, None)
     for off, (color, marker), (label, backend, cells) in zip(_offsets(len(series)), _series_styles(series), series):
-        for c in cells:
-            ax.scatter([c.workers * off] * c.n, c.times, s=12, color=color, marker=marker,
-                       alpha=0.35, linewidths=0, zorder=2)
-        x = [c.workers * off for c in cells]
-        med = [c.median for c in cells]
-        ax.errorbar(x, med, yerr=[[c.median - c.q1 for c in cells], [c.q3 - c.median for c in cells]],
-                    fmt=marker, color=color, ms=7, capsize=3, linestyle="none", zorder=3,
-                    label=f"{label}: median, IQR bar, all runs as dots")
+        _runs_and_medians(ax, [c.workers * off for c in cells], [c.times for c in cells], [c.median for c in cells],
+                          [c.q1 for c in cells], [c.q3 for c in cells], color, marker,
+                          f"{label}: median, IQR bar, all runs as dots")
     grid = _grid(counts)
     base = gs.seq
     if base is not None:
@@ -494,6 +498,95 @@ def fig_bench(rows):
                "repetition as a dot and the min-max range as a line, on a log time axis; a benchmark written only "
                "as aggregates shows its median aggregate.")
     return Figure("bench", caption, fig, _px(size))
+
+
+def _time_axis(ax, values):
+    """Log time axis over `values` (seconds) with readable units on the ticks."""
+    positive = [v for v in values if v > 0]
+    _log_y(ax, min(positive), max(positive))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.si_time(v)))
+
+
+def fig_model(groups):
+    """Measured time per iteration against the cost model's prediction, one panel per group."""
+    ncols = min(3, len(groups))
+    nrows = -(-len(groups) // ncols)
+    size = SIZE_STD if len(groups) == 1 else (4.6 * ncols, 4.4 * nrows)
+    fig, axes = _new(size, ncols=ncols, nrows=nrows)
+    axes = list(getattr(axes, "flat", [axes]))
+    for ax, mg in zip(axes, groups):
+        backends = sorted({pt.cell.backend for pt in mg.points}, key=form_rank)
+        values = []
+        for off, backend in zip(_offsets(len(backends)), backends):
+            pts = [pt for pt in mg.points if pt.cell.backend == backend]
+            color, marker = style(backend)
+            _runs_and_medians(ax, [pt.cell.workers * off for pt in pts], [pt.per_iter for pt in pts],
+                              [pt.median for pt in pts], [pt.q1 for pt in pts], [pt.q3 for pt in pts], color, marker,
+                              f"{backend}: measured")
+            values += [v for pt in pts for v in pt.per_iter]
+        ps = [p for p, _ in mg.curve]
+        # The model is defined at whole rank counts only: drawn through them, as a model may be.
+        ax.plot(ps, [pr.total_s for _, pr in mg.curve], color="black", lw=1.5, marker=".", ms=5, zorder=4,
+                label="model: compute + messages")
+        ax.plot(ps, [pr.compute_s for _, pr in mg.curve], color="0.45", lw=1.2, ls=":", zorder=4,
+                label="model: compute only")
+        values += [pr.total_s for _, pr in mg.curve] + [pr.compute_s for _, pr in mg.curve]
+        _worker_axis(ax, sorted({pt.cell.workers for pt in mg.points} | set(ps)))
+        _time_axis(ax, values)
+        ax.set_ylabel(f"time per {mg.workload.unit} (log scale)")
+        # Two groups can share a workload and data (other params): the group id tells them apart.
+        ax.set_title(_title(mg.gs, f"per {mg.workload.unit}") + f"\ngroup {mg.gs.gid}", fontsize=9.5)
+        ax.legend(loc="best")
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    fig.suptitle("Cost model (bench/cost_model.py --machine here) against the run records")
+    caption = ("Time per iteration (k-means) or epoch (regression) against workers p: every run as a dot "
+               "(time_s.per_iter of its record), the median with its inter-quartile bar per form, and the cost model's "
+               "prediction for P MPI ranks on this machine (black line; dotted: its compute part alone). For threads "
+               "the model's messages stand for the shared-memory reductions. The table below gives the ratios.")
+    return Figure("model-vs-measured", caption, fig, _px(size))
+
+
+_WORKLOAD_STYLES = [("tab:blue", "o"), ("tab:orange", "s"), ("tab:green", "^"), ("tab:red", "D"),
+                    ("tab:purple", "v"), ("tab:brown", "P")]
+
+
+def fig_stokes(pred):
+    """The model's predicted time per iteration and speedup for 1 core and 1-16 Stokes nodes."""
+    fig, (ax1, ax2) = _new(SIZE_WIDE, ncols=2)
+    marks = sorted({r["ranks"] for rows in pred.rows.values() for r in rows})
+    times, speedups = [], [1.0]
+    for (key, curve), (color, marker) in zip(pred.curves.items(), _WORKLOAD_STYLES * 2):
+        label = pred.workloads[key].label
+        table = pred.rows[key]
+        for ax, field, store in ((ax1, "total_s", times), (ax2, "speedup", speedups)):
+            ax.plot([r["ranks"] for r in curve], [r[field] for r in curve], color=color, lw=1.4, label=label)
+            ax.plot([r["ranks"] for r in table], [r[field] for r in table], marker, color=color, ms=6,
+                    linestyle="none")
+            store += [r[field] for r in curve]
+    ax2.plot(marks, marks, color="0.3", lw=1, ls=":", label="ideal speedup: S = P")
+    for ax in (ax1, ax2):
+        _worker_axis(ax, marks)
+        ax.set_xlabel("cores = MPI ranks: 1, then 1-16 nodes x 48 (log2 scale)")
+    _time_axis(ax1, times)
+    ax1.set_ylim(top=max(times) * 60)   # headroom above the curves for the legend
+    ax1.set_ylabel("predicted time per iteration / epoch (log scale)")
+    ax1.set_title("predicted time per iteration")
+    ax2.set_yscale("log", base=2)
+    ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax2.set_ylim(min(speedups) / 1.5, max(marks + speedups) * 1.5)
+    ax2.set_ylabel("predicted speedup over 1 core (log2 scale)")
+    ax2.set_title("predicted speedup")
+    # Times fall to the right, so the upper right of the time panel is free for the workloads;
+    # the speedup panel names only its ideal line, in its empty upper left.
+    ax1.legend(loc="upper right")
+    ax2.legend(handles=ax2.get_lines()[-1:], loc="upper left")
+    fig.suptitle("PREDICTION for Stokes from the cost model's assumptions (not measured)")
+    caption = ("Predicted, not measured: the cost model (bench/cost_model.py, assumptions in the text and in "
+               "bench/COST_MODEL.md) for one core and 1, 2, 4, 8 and 16 nodes of 48 cores, one MPI rank per core. "
+               "Markers are the table's configurations; lines pass through powers of two inside a node. Left: time "
+               "per iteration (epoch), right: speedup over one core with ideal speedup dotted.")
+    return Figure("stokes-prediction", caption, fig, _px(SIZE_WIDE))
 
 
 def _px(size):

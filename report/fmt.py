@@ -41,8 +41,10 @@ def si_time(seconds):
     if seconds is None:
         return "n/a"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
-        if abs(seconds) >= scale or unit == "ns":
-            return f"{sig(seconds / scale, 3)} {unit}"
+        text = sig(seconds / scale, 3)
+        # Chosen by the rounded value: 0.9999996e-6 s reads "1.00 us", not "1.00e3 ns".
+        if abs(float(text)) >= 1 or unit == "ns":
+            return f"{text} {unit}"
     return f"{seconds} s"
 
 

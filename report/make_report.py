@@ -33,7 +33,20 @@ except ImportError as e:
           file=sys.stderr)
     sys.exit(1)
 
-from report import answers, compose, figures, records, render, summary  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from report import answers, compose, figures, model, peers, records, render, summary  # noqa: E402
+
+
+@dataclass
+class Performance:
+    """Inputs of the sections beyond the scaling groups: cost model, Stokes prediction, peers."""
+    inputs: model.Inputs
+    model_groups: list
+    model_fig: object
+    stokes: model.Stokes
+    stokes_fig: object
+    comparison: object      # peers.Comparison or None
 
 
 def _cell_json(c):
@@ -53,8 +66,33 @@ def _cell_json(c):
             "vs_seq": cmp(c.vs_seq), "vs_one": cmp(c.vs_one), "karp_flatt": c.karp_flatt}
 
 
-def summary_json(summaries, answer_list, figs):
+def _performance_json(perf):
+    inp = perf.inputs
+    groups = [{"gid": mg.gs.gid, "workload": mg.workload.label, "machine": mg.machine,
+               "points": [{"backend": pt.cell.backend, "nodes": pt.cell.nodes, "workers": pt.cell.workers,
+                           "n": len(pt.per_iter), "measured_median_s": pt.median, "measured_q1_s": pt.q1,
+                           "measured_q3_s": pt.q3, "recorded_comm_s": pt.comm, "model_total_s": pt.model.total_s,
+                           "model_compute_s": pt.model.compute_s, "model_comm_s": pt.model.comm_s,
+                           "ratio": pt.ratio} for pt in mg.points],
+               "findings": model.findings(mg, inp)} for mg in perf.model_groups]
+    c = perf.comparison
+    compare = None if c is None else {
+        "path": c.path, "agreement": c.agreement(),
+        **{section: [{"impl": r.impl, "backend": r.backend, "threads": r.threads, "median_s": r.median,
+                      "base": r.base.label() if r.base else None, "ratio": r.ratio} for r in rows]
+           for section, rows in (("kmeans", c.kmeans), ("regression", c.regression))}}
     return {
+        "cost_model": {"row_costs": {k: list(v) for k, v in inp.costs.items()}, "row_costs_source": inp.costs_source,
+                       "alpha_beta": inp.alpha_beta_path, "groups": groups},
+        "stokes_prediction": {"machine": perf.stokes.machine, "assumptions": model.assumptions(inp),
+                              "workloads": {perf.stokes.workloads[k].label: rows for k, rows in perf.stokes.rows.items()}},
+        "compare": compare,
+    }
+
+
+def summary_json(summaries, answer_list, figs, perf):
+    return {
+        **_performance_json(perf),
         "groups": [{"gid": gs.gid, "app": gs.group.app, "dataset": gs.group.dataset, "params": gs.group.params,
                     "amdahl_serial_fraction": gs.amdahl,
                     "missing_cells": gs.missing,
@@ -85,14 +123,15 @@ def main(argv=None):
     loaded = records.load(args.inputs, warn=warn)
     if not loaded.runs:
         # One line that says why, per input file (empty, unreadable, only benchmarks, no valid line).
-        why = "; ".join(f"{p}: {kind if kind.startswith('unreadable') else 'benchmark file' if kind == 'benchmark' else 'no valid records'}"
+        why = "; ".join(f"{p}: {'no valid records' if kind == 'records' else kind if kind.startswith('unreadable') else kind + ' file'}"
                         for p, _, kind, _ in loaded.files)
         print(f"{PROG}: error: no run records to report ({why})", file=sys.stderr)
         return 1
     for path, kind in loaded.unreadable():
         warn(f"{path}: {kind}; skipped")
 
-    groups = records.group(loaded.runs)
+    # Side experiments (make compare) are reported in their own section, not as scaling groups.
+    groups = records.group(records.scaling_runs(loaded.runs))
     summaries = summary.summarise_all(groups)
 
     figdir = os.path.join(args.out, "figures")
@@ -108,13 +147,17 @@ def main(argv=None):
         all_figs += group_figs[gs.gid]
     bench_rows = summary.summarise_benches(loaded.benches)
     bench_fig = figures.fig_bench(bench_rows) if bench_rows else None
-    if bench_fig is not None:
-        all_figs.append(bench_fig)
+    inputs = model.inputs(loaded)
+    mgroups = model.model_groups(summaries, inputs)
+    stokes = model.stokes(inputs)
+    perf = Performance(inputs, mgroups, figures.fig_model(mgroups) if mgroups else None, stokes,
+                       figures.fig_stokes(stokes), peers.load(loaded))
+    all_figs += [f for f in (perf.model_fig, perf.stokes_fig, bench_fig) if f is not None]
     for f in all_figs:
         figures.save(f, figdir)
     answer_list = answers.all_answers(summaries, {f.name for f in all_figs})
 
-    blocks = compose.build(loaded, groups, summaries, answer_list, group_figs, bench_rows, bench_fig)
+    blocks = compose.build(loaded, groups, summaries, answer_list, group_figs, bench_rows, bench_fig, perf)
     with open(os.path.join(args.out, "report.md"), "w") as fh:
         fh.write(render.markdown(blocks))
     with open(os.path.join(args.out, "report.html"), "w") as fh:
@@ -122,7 +165,7 @@ def main(argv=None):
     render.pdf(blocks, os.path.join(args.out, "report.pdf"), {f.name: f for f in all_figs})
     figures.close(all_figs)
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
-        json.dump(summary_json(summaries, answer_list, all_figs), fh, indent=1, sort_keys=True)
+        json.dump(summary_json(summaries, answer_list, all_figs, perf), fh, indent=1, sort_keys=True)
         fh.write("\n")
 
     if not args.quiet:

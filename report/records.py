@@ -75,9 +75,36 @@ class Loaded:
     benches: list = field(default_factory=list)
     warnings: list = field(default_factory=list)    # "file:line: what; skipped"
     files: list = field(default_factory=list)       # (path, sha256 or None, kind, entries)
+    # Single-object JSON inputs other than benchmarks, by kind (SIDE_FILES): [(path, object)]
+    side: dict = field(default_factory=dict)
 
     def unreadable(self):
         return [(p, kind) for p, _, kind, _ in self.files if kind.startswith("unreadable")]
+
+    def side_input(self, kind):
+        """(path, object) of the last file of `kind` given, or (None, None)."""
+        return (self.side.get(kind) or [(None, None)])[-1]
+
+
+# One-object JSON files that `make report` is handed beside the records (results/bench/*.json,
+# results/compare.json), told apart by content like benchmark files: kind -> is-it test.
+# "cost-model" is bench/cost_model.py --json output: listed, not read (the report evaluates
+# the model itself from the microbenchmarks and alpha_beta.json it is given).
+SIDE_FILES = {
+    "compare": lambda obj: obj.get("schema") == "compare/1",
+    "alpha-beta": lambda obj: "alpha_s" in obj and "beta_s_per_byte" in obj,
+    "cost-model": lambda obj: "workloads" in obj and "machine" in obj,
+}
+
+# Records of side experiments rather than of the scaling sweep: `make compare` tags the
+# toolkit's runs "compare" (one thread and all cores, initial centroids from a temporary file).
+# They are shown with the comparison only, never in the scaling groups and answers.
+SIDE_TAGS = frozenset({"compare"})
+
+
+def scaling_runs(runs):
+    """The runs that belong to the scaling groups: all but those tagged in SIDE_TAGS."""
+    return [r for r in runs if r.tag not in SIDE_TAGS]
 
 
 def _is_int(x):
@@ -149,8 +176,8 @@ def load(paths, warn=None):
     """Read run-record JSONL files and Google Benchmark JSON files.
 
     A file is a benchmark file when its whole content parses as one JSON object with a
-    top-level "benchmarks" key (decided by content, not by name); otherwise it is read as
-    JSON Lines. `warn(msg)` is called for every skipped line; unreadable files are only
+    top-level "benchmarks" key (decided by content, not by name), a side input when that
+    object passes a test of SIDE_FILES; otherwise it is read as JSON Lines. `warn(msg)` is called for every skipped line; unreadable files are only
     listed in `files` with kind "unreadable (reason)".
     """
     out = Loaded()
@@ -184,6 +211,11 @@ def load(paths, warn=None):
             ctx = whole.get("context") if isinstance(whole.get("context"), dict) else {}
             out.benches.append(BenchFile(path, ctx, [b for b in benches if isinstance(b, dict)]))
             out.files.append((path, _file_sha256(data), "benchmark", len(benches)))
+            continue
+        side = next((kind for kind, test in SIDE_FILES.items() if isinstance(whole, dict) and test(whole)), None)
+        if side:
+            out.side.setdefault(side, []).append((path, whole))
+            out.files.append((path, _file_sha256(data), side, 1))
             continue
         count = 0
         for lineno, line in enumerate(text.splitlines(), start=1):

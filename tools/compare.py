@@ -25,7 +25,10 @@ the [0, 1] data from the final labels and centroids, and the accuracy of the
 best one-to-one map of clusters to digits (Hungarian).
 
 The toolkit's runs are appended to --record with the tag "compare"; the peer
-results and the medians to --out (results/compare.json).
+results and the medians to --out (results/compare.json). `make report` shows
+compare.json as its "Comparison with peers" section and keeps the records tagged
+"compare" out of its scaling groups (the regression runs here have the sweep's
+very data and parameters, but other thread counts and a busier machine).
 """
 import argparse
 import fcntl
@@ -375,7 +378,7 @@ def main():
     with open(args.out, "w") as f:
         json.dump(summary, f, indent=1)
     print(f"\n{len(record_lines)} toolkit records appended to {args.record} (tag compare); "
-          f"results in {os.path.relpath(args.out, ROOT)}; {time.time() - start:.0f} s")
+          f"results in {os.path.relpath(args.out, ROOT)} (make report shows them); {time.time() - start:.0f} s")
     return 0
 
 

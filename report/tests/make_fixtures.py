@@ -7,6 +7,10 @@ images (7 repetitions per configuration, so confidence intervals exist) and the 
 regression on 20,000 points (5 repetitions, so they do not, and the report must fall back to
 a rank test). The 4-rank MPI regression run failed, which makes it a missing cell. The tests
 hard-code some of these values; regenerating with other numbers makes them fail on purpose.
+
+The inputs of the cost-model and peer sections have round numbers instead: kernels.json (the
+kernel microbenchmarks), alpha_beta.json, compare.json and compare-runs.jsonl (the toolkit's
+records of `make compare`, tag "compare").
 """
 
 import hashlib
@@ -174,16 +178,112 @@ def bench_fixture():
             "benchmarks": benches}
 
 
+# ---- inputs of the cost model and peer sections ---------------------------------------------
+# Round numbers, no random noise: the tests recompute the model and the ratios from them by hand.
+
+def kernels_fixture():
+    """`make bench` output with the three kernels the cost model reads, 3 repetitions each, plus
+    aggregates whose values are deliberately off (the model must use the repetitions' median)."""
+    benches = []
+    spec = (("BM_Assign<std::uint8_t>/10000/784/10", "ms", (0.90, 0.92, 0.89)),     # median 0.90 ms: 9e-8 s/row
+            ("BM_Assign<float>/1000000/64/10", "ms", (20.0, 21.0, 19.5)),          # median 20 ms: 2e-8 s/row
+            ("BM_ResidualSums/20000", "us", (2.5, 2.6, 2.4)))                      # median 2.5 us: 1.25e-10 s/row
+    for fam, (name, unit, reps) in enumerate(spec):
+        for i, t in enumerate(reps):
+            benches.append({"name": name, "family_index": fam, "per_family_instance_index": 0, "run_name": name,
+                            "run_type": "iteration", "repetitions": 3, "repetition_index": i, "threads": 1,
+                            "iterations": 100, "real_time": t, "cpu_time": t, "time_unit": unit})
+        benches.append({"name": f"{name}_median", "family_index": fam, "per_family_instance_index": 0,
+                        "run_name": name, "run_type": "aggregate", "repetitions": 3, "threads": 1,
+                        "aggregate_name": "median", "aggregate_unit": "time", "iterations": 3,
+                        "real_time": 99.0, "cpu_time": 99.0, "time_unit": unit})
+    return {"context": {"date": "2026-11-24T15:40:00+00:00", "host_name": "vm", "num_cpus": 4,
+                        "executable": "build/release/bin/microbench", "library_build_type": "release"},
+            "benchmarks": benches}
+
+
+def alpha_beta_fixture():
+    """bench/mpi/alpha_beta.cpp output (one line), abridged."""
+    return {"ranks": 2, "pingpong": [{"bytes": 8, "s": 2e-07}, {"bytes": 2097152, "s": 0.000168}],
+            "alpha_s": 2e-07, "beta_s_per_byte": 8e-11,
+            "allreduce_int64": [{"count": 7850, "s": 1.1e-05}], "allgather_double": [{"per_rank": 4, "s": 3e-07}]}
+
+
+INERTIA, ACCURACY = 389424.1031840959, 0.5439
+
+
+def _peer(impl, threads, ms, backend=None, **extra):
+    # Five repetitions around the median `ms`: median, two faster, two slower.
+    row = {"impl": impl, "threads": threads, "per_iter_s": [ms * f / 1e3 for f in (1.0, 0.98, 1.03, 0.99, 1.05)],
+           "iterations": extra.pop("iterations", 100)}
+    if backend:
+        row["backend"] = backend
+    row.update(extra)
+    row["median_per_iter_s"] = ms / 1e3
+    return row
+
+
+def compare_fixture():
+    """tools/compare.py output (schema compare/1) on a 4-core machine; sklearn elkan on 4 threads
+    failed, so it is listed as skipped."""
+    km = dict(inertia=INERTIA, accuracy=ACCURACY)
+    toolkit = [_peer(f"toolkit {alg}", t, ms, backend, distance_fraction=frac, **km)
+               for backend, t in (("seq", 1), ("omp", 4))
+               for alg, frac, ms in (("lloyd", 1.0, 0.86 if t == 1 else 0.25),
+                                     ("hamerly", 0.2468, 0.47 if t == 1 else 0.15),
+                                     ("elkan", 0.12, 0.44 if t == 1 else 0.14))]
+    libs = [_peer("sklearn lloyd", 1, 6.2, **km), _peer("sklearn lloyd", 4, 1.0, **km),
+            _peer("sklearn elkan", 1, 5.0, **km), _peer("faiss lloyd", 1, 2.15, **km),
+            _peer("faiss lloyd", 4, 0.75, inertia=INERTIA * (1 + 2e-10), accuracy=ACCURACY)]
+    fit = dict(params=[9.502181674800925, 11.861262607997412, 10.75668020578725], mse=440.9402181789447,
+               iterations=10000)
+    regression = [_peer("numpy GD", 1, 0.02475, **fit), _peer("nlreg_seq", 1, 0.00339, "seq", **fit),
+                  _peer("nlreg_omp", 4, 0.0015, "omp", **fit), _peer("nlreg_mpi", 4, 0.0016, "mpi", **fit)]
+    return {"schema": "compare/1", "utc": "2026-11-24T15:50:00Z", "cores": 4, "load_average_at_start": 0.1,
+            "reps": 5,
+            "kmeans": {"dataset": "mnist10k", "k": 10, "max_iter": 100, "tol": 0, "init": "first 10 images",
+                       "rows": toolkit + libs},
+            "regression": {"dataset": "regression20k", "epochs": 10000, "lr": 0.0001, "rows": regression},
+            "skipped": ["sklearn elkan x4: RuntimeError: example failure"]}
+
+
+def compare_runs_fixture():
+    """The toolkit's run records of `make compare` (tag "compare"). The regression ones have the
+    same data and params as runs.jsonl's regression group and much shorter times: if they leaked
+    into the scaling groups, that group's medians would change."""
+    params = dict(KM_PARAMS, init="/tmp/hpcb-compare-q1w2e3/init.h5", algorithm="lloyd", tol=0.0)
+    lines = []
+    for backend, workers, total in (("seq", 1, 0.0921), ("omp", 4, 0.0312)):
+        for rep in range(3):
+            t = {"total": total + rep * 1e-4, "io": 0.005, "init": 0.0002, "compute": total - 0.006,
+                 "comm": 0.0, "per_iter": round((total - 0.006) / 100, 7)}
+            lines.append(record("kmeans", backend, workers, MNIST, params, kmeans_result(), t,
+                                "2026-11-24T15:45:00Z", **{"tag": "compare"}))
+    for backend, workers, total in (("seq", 1, 0.0351), ("omp", 4, 0.0172), ("mpi", 4, 0.0181)):
+        for rep in range(3):
+            t = {"total": total + rep * 1e-4, "io": 0.0016, "init": 0.0, "compute": total - 0.0016,
+                 "comm": 0.0, "per_iter": round((total - 0.0016) / 10000, 9)}
+            lines.append(record("nlreg", backend, workers, REGR, NL_PARAMS, nlreg_result(), t,
+                                "2026-11-24T15:46:00Z", **{"tag": "compare"}))
+    return lines
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, lines in (("runs.jsonl", [json.dumps(r) for r in runs_fixture()]),
                         ("malformed.jsonl", malformed_fixture()),
-                        ("grouping.jsonl", [json.dumps(r) for r in grouping_fixture()])):
+                        ("grouping.jsonl", [json.dumps(r) for r in grouping_fixture()]),
+                        ("compare-runs.jsonl", [json.dumps(r) for r in compare_runs_fixture()])):
         with open(os.path.join(OUT, name), "w") as f:
             f.write("\n".join(lines) + "\n")
-    with open(os.path.join(OUT, "microbench.json"), "w") as f:
-        json.dump(bench_fixture(), f, indent=2)
-        f.write("\n")
+    for name, obj in (("microbench.json", bench_fixture()), ("kernels.json", kernels_fixture()),
+                      ("compare.json", compare_fixture())):
+        with open(os.path.join(OUT, name), "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+    with open(os.path.join(OUT, "alpha_beta.json"), "w") as f:
+        # One line, as alpha_beta prints it: the loader must not read it as one bad record.
+        f.write(json.dumps(alpha_beta_fixture()) + "\n")
 
 
 if __name__ == "__main__":

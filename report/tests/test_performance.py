@@ -1,0 +1,307 @@
+"""The cost-model, Stokes-prediction and peer-comparison sections.
+
+One report is built from fixtures/runs.jsonl with every input these sections read -- the
+toolkit's `make compare` records (compare-runs.jsonl), kernel microbenchmarks (kernels.json),
+alpha_beta.json and compare.json -- and its numbers are checked against bench/cost_model.py
+(imported here on its own) and against arithmetic done by hand on the fixtures. The case
+without those inputs is checked on the section builders directly (fast) and on the fixture
+report of test_report.py.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from report import compose, fmt, model, peers, records
+from report.tests import helpers
+
+OUT = None
+BUILD = None
+INPUTS = ("runs.jsonl", "compare-runs.jsonl", "kernels.json", "alpha_beta.json", "compare.json")
+COST_MODEL = os.path.join(helpers.REPO, "bench", "cost_model.py")
+
+
+def setUpModule():
+    global OUT, BUILD
+    OUT = tempfile.mkdtemp(prefix="hpcb-report-perf-")
+    BUILD = helpers.run_cli("--out", OUT, "--quiet", *map(helpers.fixture, INPUTS))
+    if BUILD.returncode != 0:
+        shutil.rmtree(OUT, ignore_errors=True)
+        raise AssertionError(f"building the report failed (exit {BUILD.returncode}): {BUILD.stderr.strip()}")
+
+
+def tearDownModule():
+    shutil.rmtree(OUT, ignore_errors=True)
+
+
+def read(name):
+    with open(os.path.join(OUT, name)) as f:
+        return f.read()
+
+
+def fixture_json(name):
+    with open(helpers.fixture(name)) as f:
+        return json.load(f)
+
+
+def fixture_records(name="runs.jsonl"):
+    with open(helpers.fixture(name)) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_cost_model():
+    """bench/cost_model.py as its own module instance, independent of the report's import."""
+    spec = importlib.util.spec_from_file_location("cost_model_under_test", COST_MODEL)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+cm = load_cost_model()
+COSTS = cm.row_costs(fixture_json("kernels.json"))[0]
+
+
+class TestBuild(unittest.TestCase):
+    def test_side_files_read_without_warnings(self):
+        # alpha_beta.json is one JSON line: read as a record, it would warn about a bad schema.
+        self.assertEqual(BUILD.stderr, "")
+        md = read("report.md")
+        for path, kind in (("alpha_beta.json", "alpha-beta"), ("compare.json", "compare")):
+            self.assertRegex(md, rf"\| {helpers.fixture(path)} \| {kind} \| 1 \|")
+
+    def test_sections_and_figures(self):
+        md = read("report.md")
+        for heading in ("## Cost model against measurement", "## Prediction for a Stokes-sized sweep",
+                        "## Comparison with peers"):
+            self.assertIn(heading, md)
+        self.assertNotIn("Built-in values stand in", md)
+        # Two modelled groups (k-means, regression): two panels of 4.6 x 4.4 in at 150 dpi.
+        for name, size in (("model-vs-measured", (1380, 660)), ("stokes-prediction", (1800, 675))):
+            self.assertEqual(helpers.png_header(os.path.join(OUT, "figures", name + ".png"))[:2], size)
+            self.assertIn(f"(figures/{name}.png)", md)
+            var, ink = helpers.pixel_stats(os.path.join(OUT, "figures", name + ".png"))
+            self.assertGreater(var, 100, name)
+
+
+class TestModelAgainstMeasurement(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.summary = json.loads(read("summary.json"))
+        cls.groups = {g["gid"].split("-")[0]: g for g in cls.summary["cost_model"]["groups"]}
+        cls.first = {r["app"]: r for r in reversed(fixture_records())}   # first record of each app
+
+    def test_modelled_groups(self):
+        self.assertEqual(sorted(self.groups), ["kmeans", "nlreg"])
+        self.assertEqual(self.summary["cost_model"]["row_costs_source"], helpers.fixture("kernels.json"))
+
+    def test_numbers_are_cost_models(self):
+        m = cm.machine("here", alpha_beta=fixture_json("alpha_beta.json"), cores=4)   # fixture prov.cores
+        md = read("report.md")
+        for app, g in self.groups.items():
+            r = self.first[app]
+            w = cm.workload_for(app, r["dataset"], r["params"])
+            for pt in g["points"]:
+                pred = cm.predict(m, w, pt["workers"], pt["nodes"], COSTS)
+                self.assertEqual(pt["model_total_s"], pred.total_s, (app, pt))
+                self.assertEqual(pt["model_comm_s"], pred.comm_s, (app, pt))
+                self.assertAlmostEqual(pt["ratio"], pt["measured_median_s"] / pred.total_s, places=12)
+                row = (f"| {pt['backend']} | {pt['workers']} | {pt['n']} | {fmt.si_time(pt['measured_median_s'])} | "
+                       f"{fmt.si_time(pt['measured_q3_s'] - pt['measured_q1_s'])} | {fmt.si_time(pred.total_s)} | "
+                       f"{fmt.si_time(pred.compute_s)} | {fmt.si_time(pred.comm_s)} | {fmt.ratio(pt['ratio'])} |")
+                self.assertIn(row, md)
+
+    def test_model_by_hand(self):
+        # MNIST: 40 blocks of 256 rows; kernels.json's median (not its aggregate) 0.90 ms / 10,000 rows.
+        pts = {(p["backend"], p["workers"]): p for p in self.groups["kmeans"]["points"]}
+        self.assertAlmostEqual(pts[("seq", 1)]["model_total_s"], 10240 * 9e-8, delta=1e-15)
+        # p = 2: 20 blocks each; all-gather of 2 ceil(log2 20) = 10 doubles (alpha 0.2 us, beta 8e-11 s/B)
+        # and all-reduce of 10 x 785 int64 = 62,800 B: 2 alpha + 2 (1/2) 62,800 beta.
+        comm = (2e-7 + 80 * 8e-11) + (2 * 2e-7 + 62800 * 8e-11)
+        self.assertAlmostEqual(pts[("mpi", 2)]["model_compute_s"], 5120 * 9e-8, delta=1e-15)
+        self.assertAlmostEqual(pts[("mpi", 2)]["model_comm_s"], comm, delta=1e-15)
+        # Regression: 79 blocks = 20,224 samples x 2.5 us / 20,000.
+        reg = {(p["backend"], p["workers"]): p for p in self.groups["nlreg"]["points"]}
+        self.assertAlmostEqual(reg[("seq", 1)]["model_total_s"], 20224 * 1.25e-10, delta=1e-18)
+
+    def test_measured_is_median_of_per_iter(self):
+        per_iter = sorted(r["time_s"]["per_iter"] for r in fixture_records()
+                          if r["status"] == "ok" and (r["app"], r["backend"]) == ("kmeans", "seq"))
+        self.assertEqual(len(per_iter), 7)
+        pts = {(p["backend"], p["workers"]): p for p in self.groups["kmeans"]["points"]}
+        self.assertEqual(pts[("seq", 1)]["measured_median_s"], per_iter[3])
+
+    def test_findings_say_where_and_why(self):
+        k = " ".join(self.groups["kmeans"]["findings"])
+        self.assertRegex(k, r"At p = 1 \(seq\) the runs take .* \(12\.60x\)\. The model's per-row cost is the kernel "
+                            r"`BM_Assign<std::uint8_t>/10000/784/10` alone; it leaves out the M-step")
+        r = " ".join(self.groups["nlreg"]["findings"])
+        self.assertIn("The gap shrinks with p", r)
+        self.assertIn(self.groups["kmeans"]["findings"][0], read("report.md"))
+
+
+class TestFindingsRules(unittest.TestCase):
+    """The other branches of model.findings, on hand-made points."""
+
+    def group(self, points):
+        from report.summary import Cell
+        pts = [model.Point(Cell(b, 1, p if b == "mpi" else 1, 1 if b == "mpi" else p, runs=[]), [med], med, med, med,
+                           comm, cm.Prediction(comp, mcomm)) for b, p, med, comm, comp, mcomm in points]
+        return model.ModelGroup(None, cm.WORKLOADS["mnist"], {}, pts)
+
+    def test_agreement_and_growing_gap(self):
+        inp = model.inputs(records.Loaded())
+        mg = self.group([("seq", 1, 1.05e-3, 0.0, 1e-3, 0.0), ("mpi", 2, 0.78e-3, 50e-6, 0.5e-3, 5e-6)])
+        first, second = model.findings(mg, inp)
+        self.assertIn("(1.05x): within 15%", first)
+        self.assertIn("At p = 2 (mpi) measured/model is 1.54 (p = 1: 1.05)", second)
+        self.assertIn("The gap grows with p", second)
+        self.assertIn("(45.0 us per iteration beyond its message cost here)", second)
+
+    def test_faster_than_model_names_the_cost_source(self):
+        inp = model.inputs(records.Loaded())
+        (text,) = model.findings(self.group([("seq", 1, 0.5e-3, 0.0, 1e-3, 0.0)]), inp)
+        self.assertIn("(0.50x): the runs are faster than the model", text)
+        self.assertIn(cm.DEFAULT_SOURCE, text)
+
+
+class TestStokes(unittest.TestCase):
+    def test_table_is_the_models_sweep(self):
+        pred = json.loads(read("summary.json"))["stokes_prediction"]["workloads"]
+        md = read("report.md")
+        stokes = cm.machine("stokes")
+        for w in cm.WORKLOADS.values():
+            rows = cm.sweep(stokes, w, cm.stokes_configs(), COSTS)
+            self.assertEqual(pred[w.label], rows)
+            self.assertEqual([(r["ranks"], r["nodes"]) for r in rows],
+                             [(1, 1), (48, 1), (96, 2), (192, 4), (384, 8), (768, 16)])
+            cells = [fmt.si_time(rows[0]["total_s"])] + [
+                f"{fmt.si_time(r['total_s'])} ({fmt.sig(r['speedup'], 3)}x{'*' if r['efficiency'] > 1.2 else ''})"
+                for r in rows[1:]]
+            self.assertIn(f"| {w.label} | " + " | ".join(cells) + " |", md)
+
+    def test_labelled_as_prediction_with_assumptions(self):
+        md = read("report.md")
+        self.assertIn("**A prediction from stated assumptions, not a measurement.**", md)
+        self.assertIn("`bench/COST_MODEL.md`", md)
+        self.assertIn("- 48 cores per node, one MPI rank per core", md)
+        # 1e8 samples on 16 nodes: 2 MB per rank drops into cache, flagged as not to be trusted.
+        self.assertIn("x*) |", md)
+
+
+class TestPeers(unittest.TestCase):
+    def test_kmeans_table(self):
+        md = read("report.md")
+        # compare.json medians by hand: sklearn 1.00 ms / toolkit omp 0.25 ms = 4; faiss 2.15 / 0.86 = 2.5;
+        # toolkit elkan 0.44 / lloyd 0.86 = 0.512; the five repetitions are 0.98 .. 1.05 of the median.
+        for row in ("| sklearn lloyd | 4 | 100 | 5 | 1.00 ms | 980 us..1.05 ms | toolkit lloyd (omp) | 4.000 | "
+                    "389424.10 | 0.5439 | - |",
+                    "| faiss lloyd | 1 | 100 | 5 | 2.15 ms | 2.11 ms..2.26 ms | toolkit lloyd (seq) | 2.500 |",
+                    "| toolkit elkan (seq) | 1 | 100 | 5 | 440 us | 431 us..462 us | toolkit lloyd (seq) | 0.512 | "
+                    "389424.10 | 0.5439 | 12.0% |",
+                    "| toolkit lloyd (seq) | 1 | 100 | 5 | 860 us | 843 us..903 us | - | - |"):
+            self.assertIn(row, md)
+
+    def test_regression_table(self):
+        # numpy 24.75 us / nlreg_seq 3.39 us = 7.301
+        self.assertIn("| numpy GD | 1 | 10000 | 5 | 24.8 us | 24.3 us..26.0 us | nlreg_seq | 7.301 | 9.50218167 | "
+                      "11.8612626 | 10.7566802 | 440.940218 |", read("report.md"))
+
+    def test_quality_agreement_and_skipped(self):
+        md = read("report.md")
+        self.assertIn("the final inertia of all 11 rows is 389424.10 (relative spread 2.0e-10) and the accuracy is "
+                      "0.5439: every implementation reaches the same clustering", md)
+        self.assertIn("a, b, c and the MSE of all 4 rows are identical: the same fit", md)
+        self.assertIn("- sklearn elkan x4: RuntimeError: example failure", md)
+
+    def test_disagreement_is_said(self):
+        loaded = records.Loaded()
+        data = fixture_json("compare.json")
+        data["kmeans"]["rows"][-1]["accuracy"] = 0.51
+        loaded.side["compare"] = [("c.json", data)]
+        self.assertIn("do not reach the same clustering", " ".join(peers.load(loaded).agreement()))
+
+
+class TestCompareRecordsKeptApart(unittest.TestCase):
+    def test_not_in_scaling_groups(self):
+        loaded = records.load([helpers.fixture("runs.jsonl"), helpers.fixture("compare-runs.jsonl")])
+        tagged = [r for r in loaded.runs if r.tag == "compare"]
+        self.assertEqual(len(tagged), 15)
+        groups = records.group(records.scaling_runs(loaded.runs))
+        self.assertEqual(len(groups), 2)
+        self.assertFalse(any(r.tag == "compare" for g in groups for r in g.runs + g.failed))
+
+    def test_report_groups_unchanged_by_compare_records(self):
+        # The compare regression records share data and params with the regression group and run
+        # ten times faster: had they been grouped, the sequential cell would have n = 8.
+        groups = json.loads(read("summary.json"))["groups"]
+        self.assertEqual(len(groups), 2)
+        nl = next(g for g in groups if g["app"] == "nlreg")
+        seq = next(c for c in nl["cells"] if c["backend"] == "seq")
+        totals = sorted(r["time_s"]["total"] for r in fixture_records()
+                        if (r["app"], r["backend"], r["status"]) == ("nlreg", "seq", "ok"))
+        self.assertEqual(seq["n"], 5)
+        self.assertEqual(seq["median_s"], totals[2])
+        md = read("report.md")
+        self.assertIn("15 records tagged `compare` only under Comparison with peers", md)
+        self.assertIn("The 15 run records tagged `compare` in the inputs are the toolkit's runs of this comparison", md)
+
+
+class TestAbsentInputs(unittest.TestCase):
+    def text(self, blocks):
+        return json.dumps(blocks, default=str)
+
+    def test_sections_say_which_command_fills_them(self):
+        inp = model.inputs(records.Loaded())
+        self.assertFalse(inp.measured_costs)
+        self.assertIsNone(inp.alpha_beta)
+        text = self.text(compose.model_blocks(inp, [], None, [0]))
+        for command in ("`make bench`", "`make bench-mpi`", "`make local`"):
+            self.assertIn(command, text)
+        self.assertIn("`make compare`", self.text(compose.compare_blocks(None, 0)))
+        stokes = self.text(compose.stokes_blocks(inp, model.stokes(inp), None, [0]))
+        self.assertIn(cm.DEFAULT_SOURCE, stokes)
+
+    def test_side_files_alone_are_no_records(self):
+        out = tempfile.mkdtemp(prefix="hpcb-report-")
+        self.addCleanup(shutil.rmtree, out)
+        p = helpers.run_cli("--out", out, helpers.fixture("compare.json"), helpers.fixture("alpha_beta.json"))
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("compare.json: compare file", p.stderr)
+
+
+class TestCostModelScript(unittest.TestCase):
+    def test_cli_still_prints_and_writes_json(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        out = os.path.join(tmp, "cm.json")
+        p = subprocess.run([sys.executable, COST_MODEL, "--machine", "stokes", "--json", out], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.count("| nodes | ranks | compute | comm |"), 4)
+        with open(out) as f:
+            data = json.load(f)
+        self.assertEqual([len(rows) for rows in data["workloads"].values()], [6, 6, 6, 6])
+
+    def test_workload_matching(self):
+        mnist = {"n": 10000, "d": 784, "dtype": "uint8", "path": "datasets/mnist10k.h5"}
+        km = {"k": 10, "algorithm": "lloyd", "mstep": "reduce"}
+        self.assertEqual(cm.workload_for("kmeans", mnist, km).kernel, "mnist_lloyd")
+        self.assertEqual(cm.workload_for("kmeans", dict(mnist, n=60000), km).n, 60000)
+        blobs = {"n": 10_000_000, "d": 64, "dtype": "float32"}
+        self.assertEqual(cm.workload_for("kmeans", blobs, km).kernel, "blobs_lloyd")
+        for params in (dict(km, k=5), dict(km, algorithm="elkan"), dict(km, mstep="owner")):
+            self.assertIsNone(cm.workload_for("kmeans", mnist, params), params)
+        self.assertIsNone(cm.workload_for("kmeans", dict(mnist, d=64), km))       # digits: 64 uint8 features
+        self.assertEqual(cm.workload_for("nlreg", {"n": 20000}, {"solver": "gd"}).unit, "epoch")
+        self.assertIsNone(cm.workload_for("nlreg", {"n": 20000}, {"solver": "normal"}))
+
+
+if __name__ == "__main__":
+    unittest.main()
