@@ -169,6 +169,14 @@ def _tree_steps(m, ranks, nodes):
     return intra, inter
 
 
+def _between_nodes(m, nodes):
+    """(alpha, beta) of the steps across nodes. A machine without network constants
+    (this one: the local Slurm cluster's "nodes" share one host) uses its intra-node ones."""
+    alpha = m["alpha_inter"] if m["alpha_inter"] is not None else m["alpha_intra"]
+    beta = m["beta_inter"] if nodes > 1 and m["beta_inter"] is not None else m["beta_intra"]
+    return alpha, beta
+
+
 def allreduce(m, ranks, nodes, size):
     """Recursive halving/doubling (MPICH's large-message all-reduce):
     2 log2(P) alpha + 2 (P-1)/P size beta; the log2 P steps split between the
@@ -176,8 +184,8 @@ def allreduce(m, ranks, nodes, size):
     if ranks <= 1:
         return 0.0
     intra, inter = _tree_steps(m, ranks, nodes)
-    beta = m["beta_inter"] if nodes > 1 else m["beta_intra"]
-    return 2 * (intra * m["alpha_intra"] + inter * (m["alpha_inter"] or 0)) + 2 * (ranks - 1) / ranks * size * beta
+    alpha_inter, beta = _between_nodes(m, nodes)
+    return 2 * (intra * m["alpha_intra"] + inter * alpha_inter) + 2 * (ranks - 1) / ranks * size * beta
 
 
 def allgather(m, ranks, nodes, size_per_rank):
@@ -185,8 +193,8 @@ def allgather(m, ranks, nodes, size_per_rank):
     if ranks <= 1:
         return 0.0
     intra, inter = _tree_steps(m, ranks, nodes)
-    beta = m["beta_inter"] if nodes > 1 else m["beta_intra"]
-    return intra * m["alpha_intra"] + inter * (m["alpha_inter"] or 0) + (ranks - 1) * size_per_rank * beta
+    alpha_inter, beta = _between_nodes(m, nodes)
+    return intra * m["alpha_intra"] + inter * alpha_inter + (ranks - 1) * size_per_rank * beta
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,32 @@ def grid_file(path, text):
     return path
 
 
+def small_grid(name, repetitions, tasks_per_node, time_per_run):
+    """A sweep of the two small workloads in every form, on 1 and 2 nodes."""
+    return """
+[sweep]
+name = %s
+repetitions = %d
+forms = seq omp mpi
+nodes = 1 2
+tasks_per_node = %s
+threads = 2
+time_per_run = %s
+
+[workload kmeans]
+app = kmeans
+datasets = datasets/blobs-small.h5
+k = 3
+iters = 10
+
+[workload nlreg]
+app = nlreg
+datasets = datasets/quad-small.h5
+epochs = 50
+lr = 0.0001
+""" % (name, repetitions, tasks_per_node, time_per_run)
+
+
 class TimeLimitResume(object):
     """Section 6: a run that outlasts its job's time limit, checkpointed and requeued by the
     job template until it finishes; compared with an uninterrupted run of the same parameters."""
@@ -173,6 +199,10 @@ epochs = %d
                 if sh(["scontrol", "update", "JobId=" + self.ids[0], "StartTime=now"], timeout=30)[0] == 0:
                     self.releases += 1
 
+    def _cells_log(self):
+        found = glob.glob(os.path.join(self.results, "jobs", "*", "cells.log"))
+        return open(found[0]).read().strip().replace("\n", " | ") if found else "(none)"
+
     def finish(self):
         log("waiting for the time-limit job (up to 300 s)")
         done = bool(self.ids) and wait_gone(self.ids, 300)
@@ -186,7 +216,9 @@ epochs = %d
         check("time-limit job: warned, checkpointed and requeued %d time(s), then COMPLETED (%d early release(s) "
               "from Slurm's requeue delay)" % (restarts, self.releases),
               done and restarts >= 1 and saved == restarts and info[0].get("JobState") == "COMPLETED"
-              and text.count("interrupted after") == restarts, tail(text, 25))
+              and text.count("interrupted after") == restarts,
+              "%s\n        job: %s\n        cells.log: %s" % (tail(text, 25), json.dumps(info[:1]),
+                                                             self._cells_log()))
         recs = records(os.path.join(self.results, "runs.jsonl"))
         ref = records(self.ref_records)
 
@@ -204,28 +236,8 @@ epochs = %d
 
 def fifty_jobs(W, env, common):
     """Section 7: 50 jobs at once; every run of a workload gives the same bits."""
-    g = grid_file(os.path.join(W, "fifty.ini"), """
-[sweep]
-name = fifty
-repetitions = 10
-forms = seq omp mpi
-nodes = 1 2
-tasks_per_node = 1 2
-threads = 2
-time_per_run = 00:00:30
-
-[workload kmeans]
-app = kmeans
-datasets = datasets/blobs-small.h5
-k = 3
-iters = 10
-
-[workload nlreg]
-app = nlreg
-datasets = datasets/quad-small.h5
-epochs = 50
-lr = 0.0001
-""")
+    g = grid_file(os.path.join(W, "fifty.ini"), small_grid("fifty", repetitions=10, tasks_per_node="1 2",
+                                                           time_per_run="00:00:30"))
     res = os.path.join(W, "fifty")
     t0 = time.time()
     rc, out = sh(SWEEP + ["submit", g, "--results", res, "--no-report", "--wait", "--wait-timeout", "300"] + common,
@@ -354,28 +366,8 @@ epochs = 5
     # ---- 2. the main sweep
     main_results = os.path.join(W, "main")
     main_report = os.path.join(W, "report")
-    g_main = grid_file(os.path.join(W, "main.ini"), """
-[sweep]
-name = e2e
-repetitions = 2
-forms = seq omp mpi
-nodes = 1 2
-tasks_per_node = 1
-threads = 2
-time_per_run = 00:01:00
-
-[workload kmeans]
-app = kmeans
-datasets = datasets/blobs-small.h5
-k = 3
-iters = 10
-
-[workload nlreg]
-app = nlreg
-datasets = datasets/quad-small.h5
-epochs = 50
-lr = 0.0001
-""")
+    g_main = grid_file(os.path.join(W, "main.ini"), small_grid("e2e", repetitions=2, tasks_per_node="1",
+                                                               time_per_run="00:01:00"))
     mopts = ["--results", main_results, "--report-out", main_report] + common
     rc, out = sh(SWEEP + ["submit", g_main, "--dry-run"] + mopts, timeout=120, env=env)
     check("dry run: 3 shapes + report rendered, all accepted by sbatch --test-only",

@@ -302,6 +302,17 @@ class TestCostModelScript(unittest.TestCase):
         self.assertEqual(cm.workload_for("nlreg", {"n": 20000}, {"solver": "gd"}).unit, "epoch")
         self.assertIsNone(cm.workload_for("nlreg", {"n": 20000}, {"solver": "normal"}))
 
+    def test_nodes_without_network_constants(self):
+        # The local Slurm cluster's runs on 2 "nodes" of this machine: its model has no
+        # network, so the steps across nodes cost what the steps inside one do.
+        here = cm.machine("here", alpha_beta=fixture_json("alpha_beta.json"), cores=2)
+        self.assertIsNone(here["alpha_inter"])
+        w = cm.WORKLOADS["mnist"]
+        two_nodes = cm.predict(here, w, 4, 2, COSTS)
+        one_node = cm.predict(dict(here, cores_per_node=4), w, 4, 1, COSTS)
+        self.assertGreater(two_nodes.comm_s, 0)
+        self.assertAlmostEqual(two_nodes.comm_s, one_node.comm_s, delta=1e-15)
+
 
 if __name__ == "__main__":
     unittest.main()
