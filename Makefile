@@ -218,7 +218,7 @@ info:
 # report's Python (Debian's interpreter); scikit-learn only for its digits file.
 DEB_PKGS  := make g++ pkg-config git mpich libmpich-dev libhdf5-mpich-dev hdf5-tools libopenblas-dev \
              nlohmann-json3-dev libcli11-dev zlib1g-dev libssl-dev \
-             python3 python3-numpy python3-matplotlib python3-sklearn
+             python3 python3-numpy python3-matplotlib python3-sklearn python3-faiss
 # Tests and benchmarks: GoogleTest, Google Benchmark, h5py (crafting bad input
 # files), Chromium (the report page check), Slurm and munge (a real local cluster),
 # clang with libFuzzer and LLVM's OpenMP runtime (fuzzing, the Archer race check),
