@@ -115,8 +115,10 @@ int main(int argc, char** argv) {
                              {"labels_sha256", nullptr}, {"inertia_trace", r.inertia_trace}, {"validated", valid}};
     if (team.rank() == 0) result["labels_sha256"] = sha_of(all_labels.data(), all_labels.size() * sizeof(std::int32_t));
     rec["result"] = result;
+    // A resumed run times only the iterations it ran itself.
+    const int ran = r.iterations - r.resumed_from;
     rec["time_s"] = {{"total", t_total}, {"io", t_io}, {"init", t_init}, {"compute", t_compute}, {"comm", t_comm},
-                     {"iterations", t_iter}, {"per_iter", t_iter / r.iterations}};
+                     {"iterations", t_iter}, {"per_iter", ran > 0 ? nlohmann::json(t_iter / ran) : nlohmann::json(nullptr)}};
     if (!valid) rec["status"] = "failed-validation";
 
     hpcb::finish_run(team, ctx, rec, [&](const std::string& path) { write_output(path, all_labels, r, prm.k, p.d, rec); });
@@ -133,7 +135,7 @@ int main(int argc, char** argv) {
       std::printf("  inertia     %.6f\n", r.inertia);
       if (r.has_quality) std::printf("  accuracy    %.4f   NMI %.4f\n", r.accuracy, r.nmi);
       std::printf("  time        %.4f s total: io %.4f, init %.4f, iterations %.4f (compute %.4f, comm %.4f); %.3f ms/iteration\n",
-                  t_total, t_io, t_init, t_iter, t_compute, t_comm, 1e3 * t_iter / r.iterations);
+                  t_total, t_io, t_init, t_iter, t_compute, t_comm, ran > 0 ? 1e3 * t_iter / ran : 0.0);
       std::printf("  digests     labels %.16s  centroids %.16s\n", result["labels_sha256"].get<std::string>().c_str(),
                   result["centroids_sha256"].get<std::string>().c_str());
       std::printf("  %s\n", valid ? "Solution validates" : "Solution FAILED validation");

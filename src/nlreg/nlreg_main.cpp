@@ -120,9 +120,10 @@ int main(int argc, char** argv) {
                      {"loss_trace", loss_trace(curve)}, {"validated", valid}, {"curvature", r.curvature},
                      {"epochs_to_target", reached ? nlohmann::json(r.epochs_to_target) : nlohmann::json(nullptr)},
                      {"time_to_target_s", reached ? nlohmann::json(t_target) : nlohmann::json(nullptr)}};
+    // A resumed run times only the epochs it ran itself.
+    const int ran = r.epochs_run - r.resumed_from;
     rec["time_s"] = {{"total", t_total}, {"io", t_io}, {"init", t_init}, {"compute", t_compute}, {"comm", t_comm},
-                     {"iterations", t_iter},
-                     {"per_iter", r.epochs_run > 0 ? nlohmann::json(t_iter / r.epochs_run) : nlohmann::json(nullptr)}};
+                     {"iterations", t_iter}, {"per_iter", ran > 0 ? nlohmann::json(t_iter / ran) : nlohmann::json(nullptr)}};
     if (!valid) rec["status"] = "failed-validation";
 
     hpcb::finish_run(team, ctx, rec, [&](const std::string& path) {
@@ -152,7 +153,7 @@ int main(int argc, char** argv) {
       else
         std::printf("  least squares     none (x takes fewer than 3 distinct values)\n");
       std::printf("  time              %.4f s total: io %.4f, optimum %.4f, epochs %.4f (compute %.4f, comm %.4f); %.3f us/epoch\n",
-                  t_total, t_io, t_init, t_iter, t_compute, t_comm, r.epochs_run > 0 ? 1e6 * t_iter / r.epochs_run : 0.0);
+                  t_total, t_io, t_init, t_iter, t_compute, t_comm, ran > 0 ? 1e6 * t_iter / ran : 0.0);
       if (has_target) {
         if (reached)
           std::printf("  target MSE %g     reached after %d epochs, %.4f s\n", prm.target_mse, r.epochs_to_target, t_target);
