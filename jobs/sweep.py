@@ -1124,9 +1124,11 @@ def write_script(ctx, name, text):
     d = os.path.join(ctx.sweep_dir, "scripts")
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, name)
-    with open(path, "w", encoding="utf-8") as fh:
+    # Executable as far as the user's umask allows (created anew: os.open's mode applies only then).
+    if os.path.exists(path):
+        os.remove(path)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o777), "w", encoding="utf-8") as fh:
         fh.write(text)
-    os.chmod(path, 0o755)
     return path
 
 

@@ -95,6 +95,21 @@ class TestDirect(SweepTestCase):
         self.assertTrue(recs[0]["tag"].endswith("kmeans.a.seq.n1-t1-c1/rep0"))
         self.assertIn("killed at its time limit (TIMEOUT) while running kmeans.HANG.seq.n1-t1-c1 rep0", recs[1]["error"])
 
+    def test_files_follow_the_umask_and_stay_in_the_results_folder(self):
+        before = set(os.listdir(self.tmp))
+        old = os.umask(0o027)
+        try:
+            rc, out, err = self.submit()
+        finally:
+            os.umask(old)
+        self.assertEqual(rc, 0, err + out[-3000:])
+        self.assertEqual(set(os.listdir(self.tmp)) - before - {"argv.jsonl", "grid.ini"}, {"results"})
+        made = []
+        for top, dirs, files in os.walk(self.results):
+            made += [os.path.join(top, n) for n in dirs + files]
+        self.assertGreater(len(made), 20)
+        loose = [(p, oct(os.stat(p).st_mode & 0o777)) for p in made if os.stat(p).st_mode & 0o027]
+        self.assertEqual(loose, [], "created with bits the umask 027 takes away")
 
 
 class TestDirectSameGrid(SweepTestCase):
