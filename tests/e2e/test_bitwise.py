@@ -1,6 +1,6 @@
 """Same result on any worker count: the sequential run, OpenMP at 1, 2, 3, 4
 and 7 threads, MPI at 1, 2, 3, 4 and 7 ranks and hybrid MPI x OpenMP (2 x 2,
-3 x 2, 1 x 3) must give bitwise identical
+3 x 2, 1 x 3), and more workers than 256-row blocks (some hold no rows) must give bitwise identical
 k-means labels and centroids, and bitwise identical regression parameters.
 
 The comparison uses the digests in the run records (SHA-256 of the labels as
@@ -16,7 +16,7 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import DATA, TempDir, read_records, run
+from tests.e2e.util import DATA, TempDir, read_records, run, write_points, write_xy
 
 WORKERS = [1, 2, 3, 4, 7]
 HYBRID = [("hybrid", (2, 2)), ("hybrid", (3, 2)), ("hybrid", (1, 3))]
@@ -105,12 +105,24 @@ class KMeansBitwise(unittest.TestCase):
             results = kmeans_runs(tmp, path, ["--k", "10", "--iters", "100", "--init", "kmeans++"], configs)
             self.check_identical(results)
 
+    def test_more_workers_than_blocks(self):
+        # 1,000 rows are 4 blocks of 256: at 6 ranks or 3 x 2 threads some workers hold no
+        # rows at all (a Stokes node's 48 ranks on MNIST's 40 blocks is the same case).
+        configs = [("seq", 1), ("mpi", 6), ("omp", 6), ("hybrid", (3, 2))]
+        with TempDir() as tmp:
+            data = tmp.file("blobs-1k.h5")
+            rng = np.random.default_rng(5)
+            write_points(data, (rng.normal(size=(1000, 4)) + rng.integers(0, 3, size=(1000, 1)) * 6)
+                         .astype(np.float32))
+            results = kmeans_runs(tmp, data, ["--k", "3", "--iters", "20", "--init", "kmeans++"], configs)
+            self.check_identical(results)
+
 
 class RegressionBitwise(unittest.TestCase):
-    def runs(self, tmp, epochs, configs):
+    def runs(self, tmp, epochs, configs, data=os.path.join(DATA, "regression20k.h5")):
         out = {}
         for backend, workers in configs:
-            proc = run("nlreg", backend, workers, ["--data", os.path.join(DATA, "regression20k.h5"),
+            proc = run("nlreg", backend, workers, ["--data", data,
                                                    "--epochs", str(epochs), "--record", tmp.records, "--quiet"])
             self.assertEqual(proc.returncode, 0, proc.stderr)
             out[(backend, workers)] = read_records(tmp.records)[-1]
@@ -140,6 +152,13 @@ class RegressionBitwise(unittest.TestCase):
         configs = [("seq", 1), ("mpi", 3), ("mpi", 4), ("mpi", 7), ("hybrid", (2, 2)), ("hybrid", (3, 2))]
         with TempDir() as tmp:
             self.check(self.runs(tmp, 100, configs))
+
+    def test_more_workers_than_blocks(self):
+        with TempDir() as tmp:
+            data = tmp.file("quad-600.h5")
+            x = np.linspace(-3, 3, 600)
+            write_xy(data, x, 2 * x * x - x + 1 + np.sin(7 * x))
+            self.check(self.runs(tmp, 200, [("seq", 1), ("mpi", 5), ("omp", 5), ("hybrid", (2, 3))], data))
 
 
 if __name__ == "__main__":
