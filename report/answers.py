@@ -110,15 +110,23 @@ def _missing_line(gs, backend):
             "successful run, so the data cannot answer for those counts.")
 
 
-def scaling_answer(summaries, key, backend, unit, question, figs=None):
-    groups = [gs for gs in summaries if gs.group.app == "kmeans"]
-    ans = Answer(key, question, "")
+def _groups_of(summaries, app, ans):
+    """(group, prefix) for each group of `app`; the prefix names the group when there are several.
+    With no group, ans says the data cannot answer and the list is empty."""
+    groups = [gs for gs in summaries if gs.group.app == app]
     if not groups:
-        ans.short = "The data cannot answer: there are no successful k-means runs."
+        what = "k-means" if app == "kmeans" else "regression"
+        ans.short = f"The data cannot answer: there are no successful {what} runs."
+    return [(gs, f"[`{gs.gid}`] " if len(groups) > 1 else "") for gs in groups]
+
+
+def scaling_answer(summaries, key, backend, unit, question, figs=None):
+    ans = Answer(key, question, "")
+    groups = _groups_of(summaries, "kmeans", ans)
+    if not groups:
         return ans
     shorts = []
-    for gs in groups:
-        prefix = f"[`{gs.gid}`] " if len(groups) > 1 else ""
+    for gs, prefix in groups:
         cells = gs.cells.get(backend, [])
         one = gs.one.get(backend)
         if not cells:
@@ -233,13 +241,11 @@ def _difference_verdict(results, what):
 def quality_answer(summaries, figs=None):
     q = ("(c) Does changing the number of processes change the k-means result or its accuracy?")
     ans = Answer("c", q, "")
-    groups = [gs for gs in summaries if gs.group.app == "kmeans"]
+    groups = _groups_of(summaries, "kmeans", ans)
     if not groups:
-        ans.short = "The data cannot answer: there are no successful k-means runs."
         return ans
     shorts = []
-    for gs in groups:
-        prefix = f"[`{gs.gid}`] " if len(groups) > 1 else ""
+    for gs, prefix in groups:
         counts = gs.worker_counts()
         if len(counts) < 2:
             shorts.append(prefix + f"The data cannot answer: only one worker count (p = {counts[0]}) was run.")
@@ -275,13 +281,11 @@ def regression_answer(summaries, figs=None):
     q = ("(regression) How do the sequential, shared-memory and MPI runtimes compare, and does the worker "
          "count change the fitted a, b, c?")
     ans = Answer("regression", q, "")
-    groups = [gs for gs in summaries if gs.group.app == "nlreg"]
+    groups = _groups_of(summaries, "nlreg", ans)
     if not groups:
-        ans.short = "The data cannot answer: there are no successful regression runs."
         return ans
     shorts = []
-    for gs in groups:
-        prefix = f"[`{gs.gid}`] " if len(groups) > 1 else ""
+    for gs, prefix in groups:
         seq = gs.seq
         parts = []
         if seq is None:
