@@ -73,8 +73,8 @@ void BM_Assign(benchmark::State& state) {
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
   std::vector<D> dist(static_cast<std::size_t>(n));
   for (auto _ : state) {
-    for (std::int64_t r = 0; r < n; r += kRowsPerBlock) {
-      const std::int64_t rows = std::min(kRowsPerBlock, n - r);
+    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) {
+      const std::int64_t rows = std::min(kMaxRowsPerBlock, n - r);
       kmeans::assign<T>(X.data() + r * d, rows, d, scale_of<T>(), C, xx.data() + r, labels.data() + r, dist.data() + r);
     }
     benchmark::DoNotOptimize(labels.data());
@@ -121,10 +121,10 @@ void BM_Sgemm(benchmark::State& state) {
   const int k = static_cast<int>(state.range(2));
   const auto X = random_rows<float>(n, d);
   const auto C = random_rows<float>(k, d);
-  std::vector<float> out(static_cast<std::size_t>(kRowsPerBlock * k));
+  std::vector<float> out(static_cast<std::size_t>(kMaxRowsPerBlock * k));
   for (auto _ : state) {
-    for (std::int64_t r = 0; r < n; r += kRowsPerBlock) {
-      const auto rows = static_cast<int>(std::min(kRowsPerBlock, n - r));
+    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) {
+      const auto rows = static_cast<int>(std::min(kMaxRowsPerBlock, n - r));
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, static_cast<int>(d), 1.0f, X.data() + r * d,
                   static_cast<int>(d), C.data(), static_cast<int>(d), 0.0f, out.data(), k);
     }
@@ -146,8 +146,8 @@ void BM_Accumulate(benchmark::State& state) {
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % static_cast<std::size_t>(k));
   std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
   for (auto _ : state) {
-    for (std::int64_t r = 0; r < n; r += kRowsPerBlock)
-      kmeans::accumulate<T>(X.data() + r * d, std::min(kRowsPerBlock, n - r), d, k, 20, labels.data() + r,
+    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock)
+      kmeans::accumulate<T>(X.data() + r * d, std::min(kMaxRowsPerBlock, n - r), d, k, 20, labels.data() + r,
                             sums.data(), counts.data());
     benchmark::DoNotOptimize(sums.data());
   }
@@ -243,10 +243,10 @@ void BM_ResidualSums(benchmark::State& state) {
     x[static_cast<std::size_t>(i)] = u(gen);
     y[static_cast<std::size_t>(i)] = 3 * x[static_cast<std::size_t>(i)] * x[static_cast<std::size_t>(i)] + u(gen);
   }
-  leaves.resize(static_cast<std::size_t>((n + kRowsPerBlock - 1) / kRowsPerBlock * 4));
+  leaves.resize(static_cast<std::size_t>((n + kMaxRowsPerBlock - 1) / kMaxRowsPerBlock * 4));
   for (auto _ : state) {
-    for (std::int64_t r = 0, b = 0; r < n; r += kRowsPerBlock, ++b)
-      nlreg::residual_sums(x.data() + r, y.data() + r, std::min(kRowsPerBlock, n - r), {1, 2, 3},
+    for (std::int64_t r = 0, b = 0; r < n; r += kMaxRowsPerBlock, ++b)
+      nlreg::residual_sums(x.data() + r, y.data() + r, std::min(kMaxRowsPerBlock, n - r), {1, 2, 3},
                            &leaves[static_cast<std::size_t>(b * 4)]);
     benchmark::DoNotOptimize(leaves.data());
   }

@@ -21,7 +21,7 @@ import statistics
 from dataclasses import dataclass, replace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROWS_PER_BLOCK = 256
+MAX_ROWS_PER_BLOCK = 256   # src/team/layout.hpp: ceil(n / 256) blocks of equal size (within a row)
 MICROBENCH_JSON = os.path.join(ROOT, "results", "bench", "microbench.json")
 ALPHA_BETA_JSON = os.path.join(ROOT, "results", "bench", "alpha_beta.json")
 
@@ -213,9 +213,9 @@ def predict(m, workload, ranks, nodes=1, costs=None):
     machine `m`; `costs` from row_costs() (default: the built-in ones)."""
     w = WORKLOADS[workload] if isinstance(workload, str) else workload
     t_row, bytes_row = (costs or row_costs()[0])[w.kernel]
-    blocks = math.ceil(w.n / ROWS_PER_BLOCK)
+    blocks = math.ceil(w.n / MAX_ROWS_PER_BLOCK)
     busy = min(ranks, blocks)  # whole blocks per rank: more ranks than blocks idle
-    rows = math.ceil(blocks / busy) * ROWS_PER_BLOCK
+    rows = math.ceil(blocks / busy) * math.ceil(w.n / blocks)   # the busiest rank's whole blocks
     compute = rows * t_row / m["speed"]
     # Memory bound when a rank's rows do not stay in its share of the cache.
     per_node = min(busy, m["cores_per_node"])

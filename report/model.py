@@ -205,8 +205,8 @@ def assumptions(inp):
     s = cost_model.STOKES
     return [
         f"per-core compute rate {s['speed']:g} x the per-row costs of the kernels ({inp.costs_source})",
-        f"{s['cores_per_node']} cores per node, one MPI rank per core; rows in whole blocks of "
-        f"{cost_model.ROWS_PER_BLOCK}, perfectly balanced otherwise (more ranks than blocks idle)",
+        f"{s['cores_per_node']} cores per node, one MPI rank per core; rows in whole blocks of at most "
+        f"{cost_model.MAX_ROWS_PER_BLOCK}, perfectly balanced otherwise (more ranks than blocks idle)",
         f"memory: {s['node_bandwidth'] / 1e9:g} GB/s per node, at most {s['core_bandwidth'] / 1e9:g} GB/s for one "
         f"core; a rank whose rows exceed {s['cache_per_core'] / 1e6:g} MB of cache streams them at its share",
         f"network: latency {s['alpha_intra'] * 1e6:g} us inside a node and {s['alpha_inter'] * 1e6:g} us between "

@@ -214,7 +214,7 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   Algorithm algorithm = Algorithm::lloyd;
   parse_algorithm(prm.algorithm, algorithm);  // validated by the caller
   EStep<T> estep(algorithm, p.row<T>(r0), r1 - r0, d, static_cast<D>(p.scale), k);
-  std::vector<std::int32_t> before(sz(kRowsPerBlock));
+  std::vector<std::int32_t> before(sz(kMaxRowsPerBlock));
   bool counted = false;  // sums and counts hold the current labels
   // The last E-step (with_sums false) sums the inertia in double precision
   // instead, from the final labels and centroids, in the same pass.

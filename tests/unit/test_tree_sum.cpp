@@ -2,6 +2,7 @@
 // sum must be the fixed pairwise tree over the blocks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <barrier>
 #include <cmath>
 #include <random>
@@ -115,17 +116,39 @@ TEST(Layout, BlocksCoverRowsOnceInOrder) {
     for (int workers : {1, 2, 3, 7, 64}) {
       std::int64_t next = 0;
       for (int w = 0; w < workers; ++w) {
-        const auto [r0, r1] = Layout{rows, workers, w}.my_rows();
+        const Layout layout{rows, workers, w};
+        const auto [r0, r1] = layout.my_rows();
+        const auto [b0, b1] = layout.my_blocks();
         EXPECT_EQ(r0, next);
         EXPECT_LE(r0, r1);
-        if (r1 > r0) {
-          EXPECT_EQ(r0 % kRowsPerBlock, 0);
-        }
+        EXPECT_EQ(r0, layout.block_begin(b0));
+        EXPECT_EQ(r1, layout.block_begin(b1));
         next = r1;
       }
       EXPECT_EQ(next, rows);
     }
   }
+}
+
+TEST(Layout, BlocksAreEqualWithinOneRowAndDependOnlyOnTheRowCount) {
+  for (std::int64_t rows : {1L, 255L, 256L, 257L, 10000L, 20000L, 1000003L}) {
+    const Layout one{rows, 1, 0}, seven{rows, 7, 3};
+    const std::int64_t nb = one.n_blocks();
+    EXPECT_EQ(nb, (rows + kMaxRowsPerBlock - 1) / kMaxRowsPerBlock);
+    std::int64_t smallest = rows, largest = 0;
+    for (std::int64_t b = 0; b < nb; ++b) {
+      const std::int64_t size = one.block_end(b) - one.block_begin(b);
+      smallest = std::min(smallest, size);
+      largest = std::max(largest, size);
+      EXPECT_EQ(one.block_begin(b), seven.block_begin(b));
+    }
+    EXPECT_EQ(one.block_begin(nb), rows);
+    EXPECT_LE(largest, kMaxRowsPerBlock);
+    EXPECT_LE(largest - smallest, 1) << rows;
+  }
+  // MNIST: 40 blocks of 250 rows, so 2 workers hold 5,000 rows each.
+  const auto [r0, r1] = Layout{10000, 2, 0}.my_rows();
+  EXPECT_EQ(r1 - r0, 5000);
 }
 
 }  // namespace
