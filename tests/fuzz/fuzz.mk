@@ -6,7 +6,7 @@
 #   make fuzz-build    only build the libFuzzer binaries (build/fuzz/fuzz_<target>)
 #   make test-asan     the whole test suite on the ASan + UBSan build (build/debug)
 #   make race-check    ThreadSanitizer + Archer on the OpenMP and hybrid executables (build/tsan)
-#   make stress        tests/stress: 7 ranks on 2 cores, k = 1000, and 1e8 regression points
+#   make stress        tests/stress: 7 ranks on 2 cores, k = 1000, 1e8 regression points, 1e7 x 64 k-means
 #                      (a 1.6 GB file in TMPDIR, skipped when disk or memory lack room); ~35 s
 #
 # The fuzzers are built with clang (libFuzzer: Debian clang, libclang-rt-14-dev);
