@@ -206,7 +206,7 @@ def read_jsonl(path):
 PROFILE_DEFAULTS = {
     "description": "", "scheduler": "slurm", "partition": "", "account": "", "constraint": "",
     "qos": "", "cores_per_node": "auto", "max_nodes": "auto", "launcher": "srun", "srun_mpi": "pmi2",
-    "mpiexec": "mpiexec.hydra", "time_per_run": "00:05:00", "min_time": "00:02:00", "max_time": "",
+    "mpiexec": "mpiexec.hydra", "mpiexec_bind": "-bind-to core:{threads}", "time_per_run": "00:05:00", "min_time": "00:02:00", "max_time": "",
     "report_time": "00:15:00", "exclusive": "no", "modules": "", "setup": "", "sbatch_options": "",
     "python": "/usr/bin/python3", "make": "make", "bin_dir": "build/release/bin",
 }
@@ -256,6 +256,10 @@ def load_profile(name_or_path, overrides=None):
     for k in ("partition", "account", "constraint", "qos", "srun_mpi"):
         if p[k] and not re.fullmatch(r"[A-Za-z0-9_.,:&|!*\[\]()+=@-]+", p[k]):
             raise SweepError("profile %s: %s=%r has characters Slurm does not use there" % (path, k, p[k]))
+    # Options after `mpiexec -n P` for hybrid cells ({threads}: threads per rank): each rank gets
+    # its own cores, or OMP_PROC_BIND=close puts every rank's threads on the same first cores.
+    if not re.fullmatch(r"(?:[A-Za-z0-9_.,:= -]|\{threads\})*", p["mpiexec_bind"]):
+        raise SweepError("profile %s: mpiexec_bind=%r: only options and {threads} are allowed" % (path, p["mpiexec_bind"]))
     for k in ("mpiexec", "python", "make"):
         check_text("profile " + k, p[k])
         if not p[k]:
@@ -675,6 +679,8 @@ def cell_command(cell, rep, sweep, profile):
                       "--cpus-per-task=%d" % (cell.threads if cell.form == "hybrid" else 1)]
         else:
             launch = [shlex.quote(profile["mpiexec"]), "-n", str(cell.ranks)]
+            if cell.form == "hybrid":
+                launch += profile["mpiexec_bind"].replace("{threads}", str(cell.threads)).split()
         return launch + [exe] + args
     return [exe] + args
 

@@ -75,6 +75,17 @@ class TestRender(SweepTestCase):
         self.assertIn('mpiexec.hydra -n 4 "$BIN"/kmeans_mpi', mpi)
         self.assertNotIn("srun --mpi", mpi.split("case \"$REP\"")[1])
 
+    def test_hybrid_ranks_under_mpiexec_get_their_own_cores(self):
+        grid = GRID.replace("forms = seq omp mpi", "forms = hybrid")
+        ctx, jobs = self.render("local", grid=grid, cores=4, launcher="mpiexec")
+        (hybrid,) = [j.script for j in jobs if j.shape == (2, 2, 2)]
+        self.assertIn('mpiexec.hydra -n 4 -bind-to core:2 "$BIN"/kmeans_hybrid', hybrid)
+        ctx, jobs = self.render("local", grid=grid, cores=4, launcher="mpiexec", mpiexec_bind="")
+        self.assertIn('mpiexec.hydra -n 4 "$BIN"/kmeans_hybrid', [j.script for j in jobs if j.shape == (2, 2, 2)][0])
+        for bad in ("-bind-to $(reboot)", "{rank}", "a;b"):
+            with self.assertRaises(sweep.SweepError):
+                sweep.load_profile("local", {"mpiexec_bind": bad})
+
     def test_stokes_profile(self):
         ctx, jobs = self.render("stokes", cores=48, account="grp-x", constraint="cascadelake")
         for j in jobs:
