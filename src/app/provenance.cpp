@@ -44,9 +44,13 @@ std::string utc_now() {
 nlohmann::json provenance(const std::string& mpi_library) {
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
-  const char* job = std::getenv("SLURM_JOB_ID");
-  const char* step = std::getenv("SLURM_ARRAY_TASK_ID");
   std::string blas = openblas_get_config();
+  // Thread binding changes OpenMP timings a lot (unbound threads may start on one core), so
+  // the record says how the run was bound.
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v ? nlohmann::json(v) : nlohmann::json(nullptr);
+  };
   return {
       {"git", HPCB_GIT_COMMIT},
       {"dirty", HPCB_GIT_DIRTY != 0},
@@ -54,11 +58,13 @@ nlohmann::json provenance(const std::string& mpi_library) {
       {"flags", HPCB_CXXFLAGS},
       {"mpi", mpi_library},
       {"hdf5", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release)},
-      {"blas", "OpenBLAS " + blas},
+      {"blas", blas.rfind("OpenBLAS", 0) == 0 ? blas : "OpenBLAS " + blas},
       {"cpu", cpu_model()},
       {"cores", std::thread::hardware_concurrency()},
-      {"slurm_job_id", job ? nlohmann::json(job) : nlohmann::json(nullptr)},
-      {"slurm_array_task_id", step ? nlohmann::json(step) : nlohmann::json(nullptr)},
+      {"slurm_job_id", env("SLURM_JOB_ID")},
+      {"slurm_array_task_id", env("SLURM_ARRAY_TASK_ID")},
+      {"omp_proc_bind", env("OMP_PROC_BIND")},
+      {"omp_places", env("OMP_PLACES")},
       {"utc", utc_now()},
   };
 }

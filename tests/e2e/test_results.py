@@ -13,7 +13,8 @@ REQUIRED = {
     "schema", "app", "backend", "ranks", "threads", "workers", "nodes", "hosts", "dataset", "params",
     "result", "time_s", "status", "prov",
 }
-PROV = {"git", "dirty", "compiler", "flags", "mpi", "hdf5", "blas", "cpu", "cores", "slurm_job_id", "utc"}
+PROV = {"git", "dirty", "compiler", "flags", "mpi", "hdf5", "blas", "cpu", "cores", "slurm_job_id", "slurm_array_task_id",
+        "omp_proc_bind", "omp_places", "utc"}
 TIMES = {"total", "io", "init", "compute", "comm", "per_iter"}
 
 
