@@ -206,25 +206,25 @@ def run_toolkit(args, argv, reps):
     return recs, lines
 
 
-def kmeans_argv(args, backend, workers, algorithm, init, out=None):
-    exe = os.path.join(args.bin, f"kmeans_{backend}")
-    argv = [exe, "--data", MNIST, "--k", str(K), "--iters", str(ITERS), "--tol", "0", "--init", init,
-            "--algorithm", algorithm]
+def launch(args, app, backend, workers, app_args):
+    """The argv of <app>_<backend> on `workers` workers. Threads are bound to cores, as in
+    make local (unbound, both threads may start on one core); MPI ranks are not bound."""
+    argv = [os.path.join(args.bin, f"{app}_{backend}")] + app_args
     if backend == "omp":
-        argv += ["--threads", str(workers)]
+        return ["env", "OMP_PROC_BIND=close", "OMP_PLACES=cores"] + argv + ["--threads", str(workers)]
     if backend == "mpi":
-        argv = [args.mpiexec, "-n", str(workers)] + argv
-    return argv + (["--out", out] if out else [])
+        return [args.mpiexec, "-n", str(workers)] + argv
+    return argv
+
+
+def kmeans_argv(args, backend, workers, algorithm, init, out=None):
+    return launch(args, "kmeans", backend, workers,
+                  ["--data", MNIST, "--k", str(K), "--iters", str(ITERS), "--tol", "0", "--init", init,
+                   "--algorithm", algorithm] + (["--out", out] if out else []))
 
 
 def nlreg_argv(args, backend, workers):
-    exe = os.path.join(args.bin, f"nlreg_{backend}")
-    argv = [exe, "--data", REGR, "--epochs", str(EPOCHS), "--lr", str(LR)]
-    if backend == "omp":
-        argv += ["--threads", str(workers)]
-    if backend == "mpi":
-        argv = [args.mpiexec, "-n", str(workers)] + argv
-    return argv
+    return launch(args, "nlreg", backend, workers, ["--data", REGR, "--epochs", str(EPOCHS), "--lr", str(LR)])
 
 
 def toolkit_kmeans(args, cores, reps, record_lines):
