@@ -18,17 +18,18 @@ from . import fmt, stats
 _COST_MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "cost_model.py")
 
 
-def _import_cost_model():
+def import_cost_model(name="hpcb_cost_model"):
+    """bench/cost_model.py as module `name` (a new instance for a new name)."""
     # bench/ is a folder of C++ benchmarks with one Python script, not a package: load the
     # script by its path. Registered in sys.modules first, as dataclasses expect of a module.
-    spec = importlib.util.spec_from_file_location("hpcb_cost_model", _COST_MODEL)
+    spec = importlib.util.spec_from_file_location(name, _COST_MODEL)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
-cost_model = _import_cost_model()
+cost_model = import_cost_model()
 
 # Measured within this factor of the model (either way) counts as agreeing. Timings on a shared
 # two-core machine vary by about this much between repetitions.

@@ -8,7 +8,6 @@ without those inputs is checked on the section builders directly (fast) and on t
 report of test_report.py.
 """
 
-import importlib.util
 import json
 import os
 import shutil
@@ -54,16 +53,8 @@ def fixture_records(name="runs.jsonl"):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def load_cost_model():
-    """bench/cost_model.py as its own module instance, independent of the report's import."""
-    spec = importlib.util.spec_from_file_location("cost_model_under_test", COST_MODEL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cm = load_cost_model()
+# bench/cost_model.py as its own module instance, independent of the report's import.
+cm = model.import_cost_model("cost_model_under_test")
 COSTS = cm.row_costs(fixture_json("kernels.json"))[0]
 
 
