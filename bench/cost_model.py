@@ -21,7 +21,7 @@ import statistics
 from dataclasses import dataclass, replace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MAX_ROWS_PER_BLOCK = 256   # src/team/layout.hpp: ceil(n / 256) blocks of equal size (within a row)
+MAX_ROWS_PER_BLOCK = 256   # src/team/layout.hpp: ceil(n / 256) blocks, equal to within one 16-row unit
 MICROBENCH_JSON = os.path.join(ROOT, "results", "bench", "microbench.json")
 ALPHA_BETA_JSON = os.path.join(ROOT, "results", "bench", "alpha_beta.json")
 

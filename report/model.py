@@ -182,8 +182,13 @@ class Stokes:
     """The model's prediction for a Stokes-sized sweep (cost_model.STOKES assumptions)."""
     machine: dict
     workloads: dict     # key -> cost_model.Workload
-    rows: dict          # key -> cost_model.sweep() rows for cost_model.stokes_configs()
-    curves: dict        # key -> sweep() rows on a denser grid, for the figure
+    curves: dict        # key -> cost_model.sweep() rows on a dense grid that holds the table's configurations
+
+    @property
+    def rows(self):
+        """key -> the rows of cost_model.stokes_configs() (1 core, 1 to 16 full nodes): the table."""
+        table = set(cost_model.stokes_configs())
+        return {key: [r for r in curve if (r["ranks"], r["nodes"]) in table] for key, curve in self.curves.items()}
 
 
 def _dense_stokes_grid():
@@ -196,9 +201,7 @@ def _dense_stokes_grid():
 
 def stokes(inp):
     m, ws = cost_model.machine("stokes"), cost_model.WORKLOADS
-    rows = {key: cost_model.sweep(m, w, cost_model.stokes_configs(), inp.costs) for key, w in ws.items()}
-    curves = {key: cost_model.sweep(m, w, _dense_stokes_grid(), inp.costs) for key, w in ws.items()}
-    return Stokes(m, dict(ws), rows, curves)
+    return Stokes(m, dict(ws), {key: cost_model.sweep(m, w, _dense_stokes_grid(), inp.costs) for key, w in ws.items()})
 
 
 def assumptions(inp):

@@ -7,7 +7,7 @@ import subprocess
 import unittest
 
 from jobs import sweep
-from jobs.tests.helpers import SweepTestCase
+from jobs.tests.helpers import SweepTestCase, write_exe
 
 GRID = """
 [sweep]
@@ -48,6 +48,8 @@ class TestRender(SweepTestCase):
                          'export SRUN_CPUS_PER_TASK="${SLURM_CPUS_PER_TASK:-$SHAPE_THREADS}"'):
                 self.assertIn(line + "\n", s, line)
             self.assertRegex(s, r"#SBATCH --time=\d\d:\d\d:\d\d\n")
+            # a requeued job appends to its log instead of truncating the earlier segments
+            self.assertIn("#SBATCH --requeue\n#SBATCH --open-mode=append\n", s)
             # Binding only for tasks with several threads: pinned single-thread MPI ranks
             # would all land on the first core of their mask.
             self.assertRegex(s, r'-gt 1 \]; then\n  export OMP_PLACES=cores\n  export OMP_PROC_BIND=close\nfi')
@@ -109,6 +111,30 @@ class TestRender(SweepTestCase):
         self.assertNotIn("make report", text.split("set -uo pipefail")[1].split("echo")[0])
         self.assertIn("report/make_report.py --out '%s/rep$out' '%s/my records.jsonl'" % (self.tmp, self.tmp), text)
         self.assertEqual(subprocess.run(["bash", "-n"], input=text.encode()).returncode, 0)
+
+    def test_warning_between_cells_requeues_the_job(self):
+        # The first cell finishes just as Slurm's warning (USR1) reaches the job script: the
+        # second cell must not start, and the job must put itself back in the queue.
+        grid = GRID.replace("forms = seq omp mpi", "forms = seq") + "\n[workload nlreg]\ndatasets = {data}/a.h5\n"
+        ctx, (job,) = self.render(grid=grid)
+        script = os.path.join(self.tmp, "job.sh")
+        with open(script, "w") as fh:
+            fh.write(job.script)
+        ran, requeued = os.path.join(self.tmp, "ran.log"), os.path.join(self.tmp, "scontrol.log")
+        # A cell that ignores the warning itself, raises it in its parent and completes.
+        write_exe(os.path.join(self.bin, "kmeans_seq"),
+                  "#!/bin/bash\ntrap '' USR1\nkill -USR1 $PPID\nsleep 0.5\necho kmeans >>%s\n" % ran)
+        write_exe(os.path.join(self.bin, "nlreg_seq"), "#!/bin/bash\necho nlreg >>%s\n" % ran)
+        fake = os.path.join(self.tmp, "fakebin")
+        os.makedirs(fake)
+        write_exe(os.path.join(fake, "scontrol"), '#!/bin/bash\necho "$*" >>%s\n' % requeued)
+        env = dict(os.environ, SLURM_JOB_ID="77", SLURM_JOB_NODELIST="n1", PATH=fake + os.pathsep + os.environ["PATH"])
+        p = subprocess.run(["bash", script], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(ran) as fh:
+            self.assertEqual(fh.read().split(), ["kmeans"])
+        with open(requeued) as fh:
+            self.assertIn("requeue 77", fh.read().splitlines())
 
     @unittest.skipUnless(shutil.which("shellcheck"), "shellcheck not installed")
     def test_rendered_scripts_pass_shellcheck(self):

@@ -41,6 +41,10 @@ class CheckpointRestart(unittest.TestCase):
         self.assertFalse(os.path.exists(ckpt), "a finished run removes its spent checkpoint")
         (rec,) = read_records(records)
         self.assertEqual(rec["result"]["resumed_from"], stop_after)
+        # The resumed process times only the iterations it ran itself.
+        done = rec["result"]["iterations"] if app == "kmeans" else rec["result"]["epochs"]
+        t = rec["time_s"]
+        self.assertAlmostEqual(t["per_iter"] * (done - stop_after), t["iterations"], delta=1e-9 * t["iterations"])
         return rec
 
     def test_kmeans_resume_across_forms(self):

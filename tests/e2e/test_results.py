@@ -161,6 +161,16 @@ class RecordContract(unittest.TestCase):
             a, b = read_records(tmp.records)
             self.assertEqual(a["result"], b["result"])
 
+    def test_thread_binding_recorded(self):
+        with TempDir() as tmp:
+            args = ["--data", os.path.join(DATA, "blobs-small.h5"), "--k", "4", "--record", tmp.records, "--quiet"]
+            for prefix, want in ((("env", "-u", "OMP_PROC_BIND", "-u", "OMP_PLACES"), (None, None)),
+                                 (("env", "OMP_PROC_BIND=close", "OMP_PLACES=cores"), ("close", "cores"))):
+                proc = run("kmeans", "omp", 2, args, prefix=prefix)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                prov = read_records(tmp.records)[-1]["prov"]
+                self.assertEqual((prov["omp_proc_bind"], prov["omp_places"]), want)
+
     def test_no_record(self):
         with TempDir() as tmp:
             proc = run("nlreg", "seq", 1, ["--data", os.path.join(DATA, "regression20k.h5"), "--epochs", "5",
