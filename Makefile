@@ -93,11 +93,14 @@ BENCH_BIN := $(BIN_DIR)/microbench
 
 all: $(EXES) $(TOOLS)
 
+# Variables are escaped (doubled dollar) so they expand when the recipe runs, not when $$(call)
+# builds the rule while the Makefile is read: in `make deps all` the pkg-config
+# answers must come after deps has installed the packages.
 define exe_rule
 $(BIN_DIR)/$(1)_$(2): $(OBJ_DIR)/$(1)/$(1)_main.o $(TEAM_$(2)) $(LIB_OBJ)
 	@mkdir -p $$(@D)
 	@echo "  LD      $$@"
-	$(Q)$(MPICXX) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+	$$(Q)$$(MPICXX) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach a,$(APPS),$(foreach b,$(BACKENDS),$(eval $(call exe_rule,$(a),$(b)))))
 

@@ -47,10 +47,11 @@ $(FUZZ_DIR)/obj/fuzz/%.o: tests/fuzz/%.cpp | fuzz-toolchain
 	@echo "  FUZZCXX $<"
 	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_PKG_CFLAGS) -c -o $@ $<
 
+# Link flags escaped so they expand at recipe time (after make deps), as in the Makefile's exe_rule.
 define fuzz_rule
 $(FUZZ_DIR)/fuzz_$(1): $(FUZZ_DIR)/obj/fuzz/fuzz_$(1).o $(FUZZ_SRC.$(1):src/%.cpp=$(FUZZ_DIR)/obj/%.o)
 	@echo "  FUZZLD  $$@"
-	$(Q)$(FUZZ_CXX) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $(FUZZ_PKG_LIBS)
+	$$(Q)$$(FUZZ_CXX) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(FUZZ_PKG_LIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
@@ -88,7 +89,8 @@ ARCHER_LIB   ?= $(LLVM_LIBDIR)/libarcher.so
 TSAN_DIR     := build/tsan
 TSAN_CXXFLAGS := -std=c++20 -g -O1 -fno-omit-frame-pointer $(ARCH) -fsanitize=thread -fopenmp -Isrc -MMD -MP \
                  -DHPCB_CXXFLAGS='"-std=c++20 -O1 -fsanitize=thread -fopenmp (race check, libomp)"'
-TSAN_LDFLAGS := -fsanitize=thread $(LLVM_LIBDIR)/libomp.so -Wl,-rpath,$(LLVM_LIBDIR)
+# Recursive (=), like the pkg-config flags: libomp is found only after make deps.
+TSAN_LDFLAGS = -fsanitize=thread $(LLVM_LIBDIR)/libomp.so -Wl,-rpath,$(LLVM_LIBDIR)
 TSAN_PKG_CFLAGS = $(eval TSAN_PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC) zlib libcrypto))$(TSAN_PKG_CFLAGS)
 TSAN_PKG_LIBS   = $(eval TSAN_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC) zlib libcrypto))$(TSAN_PKG_LIBS)
 TSAN_LIB_SRC := $(filter-out %_main.cpp src/team/team_%.cpp src/tools/%,$(wildcard src/*/*.cpp))
@@ -104,7 +106,7 @@ define tsan_rule
 $(TSAN_DIR)/bin/$(1)_$(2): $(TSAN_DIR)/obj/$(1)/$(1)_main.o $(TSAN_DIR)/obj/team/team_$(if $(filter omp,$(2)),threads,hybrid).o $(TSAN_LIB_OBJ)
 	@mkdir -p $$(@D)
 	@echo "  TSANLD  $$@"
-	$(Q)$(MPICXX) -o $$@ $$^ $(TSAN_LDFLAGS) $(TSAN_PKG_LIBS) -lm
+	$$(Q)$$(MPICXX) -o $$@ $$^ $$(TSAN_LDFLAGS) $$(TSAN_PKG_LIBS) -lm
 endef
 $(foreach a,kmeans nlreg,$(foreach b,omp hybrid,$(eval $(call tsan_rule,$(a),$(b)))))
 
