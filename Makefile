@@ -152,7 +152,14 @@ include datasets/datasets.mk
 -include tests/fuzz/fuzz.mk
 
 # ---- tests -------------------------------------------------------------------
-test: all $(TEST_BIN) datasets check-python
+# The LD_PRELOAD shim that forces interleaved record appends (tests/e2e/test_record_lock.py).
+SHIM := build/shims/split_write.so
+$(SHIM): tests/shims/split_write.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) -O1 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
+
+test: all $(TEST_BIN) $(SHIM) datasets check-python
 	$(Q)$(PYTHON) tests/run_tests.py --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --python "$(PYTHON)"
 
 # ---- benchmarks --------------------------------------------------------------
@@ -225,11 +232,25 @@ DEB_PKGS  := make g++ pkg-config git mpich libmpich-dev libhdf5-mpich-dev hdf5-t
 # Tests and benchmarks: GoogleTest, Google Benchmark, h5py (crafting bad input
 # files), Chromium (the report page check), Slurm and munge (a real local cluster),
 # clang with libFuzzer and LLVM's OpenMP runtime (fuzzing, the Archer race check),
-# GNU time (peak memory in the stress tests).
+# GNU time (peak memory in the stress tests), ShellCheck (the rendered sweep scripts),
+# SciPy (the reference the report's statistics are tested against).
 TEST_DEBS := libgtest-dev libbenchmark-dev python3-h5py chromium slurm-wlm munge \
-             clang libclang-rt-14-dev libomp-14-dev time
+             clang libclang-rt-14-dev libomp-14-dev time shellcheck python3-scipy
 deps:
 	$(Q)tools/install-deps.sh $(DEB_PKGS) $(TEST_DEBS) $(EXTRA_DEBS)
+
+# `make -jN deps all`: nothing may compile before deps has installed the compilers and
+# libraries, so a make that installs runs its goals one after another (sub-makes and the
+# next make are parallel again).
+ifneq ($(filter deps,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
+
+# A machine where nothing is installed until make deps runs, simulated with fake
+# dpkg-query, apt-get, pkg-config and python3 (tests/fresh/fresh_machine.sh).
+.PHONY: test-fresh
+test-fresh:
+	$(Q)tests/fresh/fresh_machine.sh deps all
 
 clean:
 	rm -rf build

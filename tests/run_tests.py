@@ -3,8 +3,10 @@
 
 Suites: the C++ unit tests (GoogleTest binary), the end-to-end tests of the
 executables (tests/e2e), the report's tests (report/tests) and the job
-templating tests (jobs/tests), each a stdlib unittest suite. The last line is
-the plain "N passed, M failed" the CI reads; the exit status is 0 only when
+templating tests (jobs/tests), each a stdlib unittest suite. Every skip is
+listed with its reason; under CI (CI=true) a skip is a failure unless the test
+marked it as allowed there (tests/skips.py). The last line is the plain
+"N passed, M failed, K skipped" the CI reads; the exit status is 0 only when
 nothing failed.
 """
 import argparse
@@ -17,30 +19,44 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from tests.skips import allowed_in_ci  # noqa: E402
+
+
+class Outcome:
+    """What one suite did: counts, the names of the failures, (name, reason) of the skips."""
+
+    def __init__(self, passed=0, failed=None, skipped=None):
+        self.passed = passed
+        self.failed = failed or []
+        self.skipped = skipped or []
 
 
 def run_gtest(binary):
-    """Runs the GoogleTest binary; returns (passed, failed, failed names)."""
+    """Runs the GoogleTest binary; returns its Outcome."""
     if not os.path.exists(binary):
-        return 0, 1, [f"{binary} is missing (make {binary})"]
+        return Outcome(failed=[f"{binary} is missing (make {binary})"])
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "gtest.json")
         proc = subprocess.run([binary, f"--gtest_output=json:{out}", "--gtest_brief=1"], cwd=ROOT)
         if not os.path.exists(out):
-            return 0, 1, [f"{binary} crashed (exit {proc.returncode}) before writing results"]
+            return Outcome(failed=[f"{binary} crashed (exit {proc.returncode}) before writing results"])
         with open(out) as f:
             report = json.load(f)
-    passed, failed, names = 0, 0, []
+    outcome = Outcome()
     for suite in report.get("testsuites", []):
         for case in suite.get("testsuite", []):
+            name = f"{suite['name']}.{case['name']}"
             if case.get("failures"):
-                failed += 1
-                names.append(f"{suite['name']}.{case['name']}")
-            elif case.get("result") != "SKIPPED" and case.get("status") != "NOTRUN":
-                passed += 1
-    if proc.returncode != 0 and failed == 0:
-        failed, names = 1, [f"{binary} exited with {proc.returncode}"]
-    return passed, failed, names
+                outcome.failed.append(name)
+            elif case.get("result") == "SKIPPED" or case.get("status") == "NOTRUN":
+                reason = "; ".join(s.get("message", "") for s in case.get("skipped", [])) or "skipped"
+                outcome.skipped.append((name, reason.strip()))
+            else:
+                outcome.passed += 1
+    if proc.returncode != 0 and not outcome.failed:
+        outcome.failed.append(f"{binary} exited with {proc.returncode}")
+    return outcome
 
 
 class CountingResult(unittest.TextTestResult):
@@ -54,15 +70,15 @@ class CountingResult(unittest.TextTestResult):
 
 
 def run_unittest(start_dir, pattern="test_*.py"):
-    """Discovers and runs one unittest suite; returns (passed, failed, failed names)."""
+    """Discovers and runs one unittest suite; returns its Outcome."""
     path = os.path.join(ROOT, start_dir)
     if not os.path.isdir(path):
-        return 0, 0, []
+        return Outcome(failed=[f"{start_dir}: no such folder"])
     suite = unittest.defaultTestLoader.discover(path, pattern=pattern, top_level_dir=ROOT)
     runner = unittest.TextTestRunner(verbosity=1, resultclass=CountingResult, stream=sys.stdout)
     result = runner.run(suite)
     bad = result.failures + result.errors + [(t, "unexpected success") for t in result.unexpectedSuccesses]
-    return result.passed, len(bad), [str(t) for t, _ in bad]
+    return Outcome(result.passed, [str(t) for t, _ in bad], [(str(t), r) for t, r in result.skipped])
 
 
 def main():
@@ -70,7 +86,7 @@ def main():
     parser.add_argument("--bin", default="build/release/bin", help="folder of the built executables")
     parser.add_argument("--mpiexec", default="mpiexec.hydra", help="MPI launcher")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the Python parts")
-    parser.add_argument("--only", nargs="*", help="run only these suites (unit, e2e, report, jobs)")
+    parser.add_argument("--only", nargs="*", help="run only these suites (unit, e2e, report, jobs; stress only when named)")
     args = parser.parse_args()
 
     os.environ["HPCB_BIN"] = os.path.abspath(os.path.join(ROOT, args.bin))
@@ -85,21 +101,32 @@ def main():
         ("report", lambda: run_unittest("report/tests")),
         ("jobs", lambda: run_unittest("jobs/tests")),
     ]
-    total_passed, total_failed, failures = 0, 0, []
+    # Run only when named (make stress): minutes long and gigabytes large.
+    if args.only and "stress" in args.only:
+        suites.append(("stress", lambda: run_unittest("tests/stress")))
+    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    total_passed, failures, skips = 0, [], []
     for name, run in suites:
         if args.only and name not in args.only:
             continue
         print(f"==== {name} tests", flush=True)
         start = time.time()
-        passed, failed, names = run()
-        print(f"==== {name}: {passed} passed, {failed} failed ({time.time() - start:.1f} s)", flush=True)
-        total_passed += passed
-        total_failed += failed
-        failures += [f"{name}: {n}" for n in names]
+        outcome = run()
+        print(f"==== {name}: {outcome.passed} passed, {len(outcome.failed)} failed, {len(outcome.skipped)} skipped"
+              f" ({time.time() - start:.1f} s)", flush=True)
+        total_passed += outcome.passed
+        failures += [f"{name}: {n}" for n in outcome.failed]
+        for test, reason in outcome.skipped:
+            if in_ci and not allowed_in_ci(reason):
+                failures.append(f"{name}: {test} skipped under CI, where everything it needs is installed: {reason}")
+            else:
+                skips.append(f"{name}: {test}: {reason}")
+    for s in skips:
+        print(f"SKIPPED {s}")
     for f in failures:
         print(f"FAILED {f}")
-    print(f"{total_passed} passed, {total_failed} failed")
-    return 0 if total_failed == 0 else 1
+    print(f"{total_passed} passed, {len(failures)} failed, {len(skips)} skipped")
+    return 0 if not failures else 1
 
 
 if __name__ == "__main__":

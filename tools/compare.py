@@ -177,14 +177,16 @@ def available(module):
 # ---- the toolkit ------------------------------------------------------------------
 
 def append_records(path, lines):
-    """Appends record lines as the executables do: one write under an fcntl lock."""
+    """Appends record lines as the executables do: one write under a POSIX (fcntl) lock.
+    lockf, not flock: on Linux the two kinds of lock do not exclude each other."""
     if not path or path == "none" or not lines:
         return
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
         os.write(fd, "".join(line if line.endswith("\n") else line + "\n" for line in lines).encode())
+        os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -127,6 +127,7 @@ else
   NODELINE="NodeName=n[1-$NNODES] NodeHostname=$HOST NodeAddr=127.0.0.1 Port=[$BASE_PORT-$((BASE_PORT + NNODES - 1))] $TOPO RealMemory=$MEM $FEATURE_ARG State=UNKNOWN"
 fi
 PROCTRACK=proctrack/linuxproc      # needs no cgroups: finds job processes via /proc
+EPILOG="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/epilog.sh"
 SELECT_PARAMS=CR_Core
 DEFMEM=""
 if [ -n "$CGROUP" ]; then
@@ -160,6 +161,8 @@ SlurmdLogFile=$RUN/log/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=$PROCTRACK
+# kills what a job leaves behind that the proctrack plugin lost track of (reparented processes)
+Epilog=$EPILOG
 TaskPlugin=$TASK_PLUGIN
 SelectType=select/cons_tres
 SelectTypeParameters=$SELECT_PARAMS

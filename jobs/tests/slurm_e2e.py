@@ -263,6 +263,29 @@ def fifty_jobs(W, env, common):
                                                          {k: len(v) for k, v in digests.items()}))
 
 
+def job_processes_left(grace_s=30):
+    """Processes, other than Slurm's daemons, that carry a SLURM_JOB_ID of this test's cluster
+    in their environment, once the grace period (epilogs still running) is over."""
+    own = os.environ.get("SLURM_JOB_ID")  # if this test itself runs inside a job, that job is not ours
+    deadline = time.time() + grace_s
+    while True:
+        left = []
+        for d in glob.glob("/proc/[0-9]*"):
+            try:
+                with open(os.path.join(d, "comm")) as f:
+                    comm = f.read().strip()
+                with open(os.path.join(d, "environ"), "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            jobs = [e[len(b"SLURM_JOB_ID="):].decode(errors="replace") for e in env if e.startswith(b"SLURM_JOB_ID=")]
+            if jobs and jobs[0] != own and comm not in ("slurmd", "slurmstepd", "slurmctld", "munged"):
+                left.append("pid %s (%s, job %s)" % (os.path.basename(d), comm, jobs[0]))
+        if not left or time.time() > deadline:
+            return left
+        time.sleep(1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default="build/release/bin")
@@ -301,6 +324,9 @@ def main():
         rc, out = sh([STOP], timeout=90, env=env)
         left = glob.glob(os.path.join(W, "slurm", "*.pid"))
         check("stop.sh stopped every daemon it started (by PID)", rc == 0 and not left, tail(out))
+        survivors = job_processes_left()
+        check("no process started in a job outlives the test (epilog kills the lost ones)", not survivors,
+              "; ".join(survivors))
         if not args.keep:
             shutil.rmtree(W, ignore_errors=True)
 

@@ -4,20 +4,29 @@ appended and no output file left behind, in all three backends (MPI with 2
 ranks, so a hang in a collective would show)."""
 import os
 import shutil
+import subprocess
 import unittest
 
 import h5py
 import numpy as np
 
-from tests.e2e.util import DATA, TempDir, read_records, run, write_points, write_xy
+from tests.e2e.util import BIN, DATA, ROOT, TempDir, read_records, run, write_points, write_xy
 
 BACKENDS = [("seq", 1), ("omp", 2), ("mpi", 2), ("hybrid", (2, 2))]
 MNIST = os.path.join(DATA, "mnist10k.h5")
 REGR = os.path.join(DATA, "regression20k.h5")
 
 
+NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+def as_nobody_can(*argv):
+    """True when the user nobody can run argv (e.g. reach a folder) with status 0."""
+    return subprocess.run(list(NOBODY) + list(argv), capture_output=True).returncode == 0
+
+
 class BadInput(unittest.TestCase):
-    def expect_error(self, app, args, status, words, backends=BACKENDS, tmp=None, prefix=()):
+    def expect_error(self, app, args, status, words, backends=BACKENDS, tmp=None, prefix=(), bin_dir=None):
         """Runs the case in every backend and checks the failure contract."""
         for backend, workers in backends:
             with self.subTest(app=app, backend=backend, args=args):
@@ -27,7 +36,7 @@ class BadInput(unittest.TestCase):
                     if prefix:   # another user runs it: let it reach the output folder
                         os.chmod(own.path, 0o777)
                     proc = run(app, backend, workers, list(args) + ["--record", own.records, "--out", out],
-                               timeout=120, prefix=prefix)
+                               timeout=120, prefix=prefix, bin_dir=bin_dir, cwd=own.path if prefix else ROOT)
                     self.assertEqual(proc.returncode, status, f"stdout={proc.stdout!r} stderr={proc.stderr!r}")
                     lines = [l for l in proc.stderr.splitlines() if l.strip()]
                     self.assertEqual(len(lines), 1, f"expected one error line, got {lines!r}")
@@ -53,18 +62,35 @@ class BadInput(unittest.TestCase):
                 self.expect_error(app, ["--data", path], 1, ["not an hdf5 file"])
 
     def test_unreadable_file(self):
-        prefix = ()
-        if os.geteuid() == 0:   # root reads files whatever their mode: run as nobody instead
-            if not shutil.which("setpriv"):
-                self.skipTest("running as root without setpriv (util-linux) to drop to another user")
-            prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+        if os.geteuid() != 0:
+            with TempDir() as tmp:
+                path = tmp.file("secret.h5")
+                write_xy(path, [1, 2, 3], [1, 2, 3])
+                os.chmod(path, 0)
+                for app in ("kmeans", "nlreg"):
+                    self.expect_error(app, ["--data", path], 1, ["secret.h5", "permission denied"])
+            return
+        # Root reads files whatever their mode: run as nobody instead. The clone may sit where
+        # nobody cannot enter (root's home, a mktemp -d folder), so the executables are copied
+        # into a temporary folder nobody can reach, and the runs start there.
+        if not shutil.which("setpriv"):
+            self.skipTest("running as root without setpriv (util-linux) to drop to another user")
         with TempDir() as tmp:
             os.chmod(tmp.path, 0o755)
+            if not as_nobody_can("test", "-x", tmp.path):
+                self.skipTest(f"the user nobody cannot enter the temporary folder {tmp.path} (TMPDIR)")
+            bin_dir = tmp.file("bin")
+            os.mkdir(bin_dir)
+            for app in ("kmeans", "nlreg"):
+                for backend, _ in BACKENDS:
+                    shutil.copy2(os.path.join(BIN, f"{app}_{backend}"), bin_dir)
+            os.chmod(bin_dir, 0o755)
             path = tmp.file("secret.h5")
             write_xy(path, [1, 2, 3], [1, 2, 3])
             os.chmod(path, 0)
             for app in ("kmeans", "nlreg"):
-                self.expect_error(app, ["--data", path], 1, ["secret.h5", "permission denied"], prefix=prefix)
+                self.expect_error(app, ["--data", path], 1, ["secret.h5", "permission denied"],
+                                  prefix=NOBODY, bin_dir=bin_dir)
 
     def test_missing_dataset(self):
         with TempDir() as tmp:

@@ -16,9 +16,9 @@ DATA = os.path.join(ROOT, "datasets")
 TIMEOUT_S = 300
 
 
-def command(app, backend, workers, args):
+def command(app, backend, workers, args, bin_dir=None):
     """The argv for running <app>_<backend> on `workers` workers ((ranks, threads) for hybrid)."""
-    exe = os.path.join(BIN, f"{app}_{backend}")
+    exe = os.path.join(bin_dir or BIN, f"{app}_{backend}")
     if backend == "hybrid":
         ranks, threads = workers
         return [MPIEXEC, "-n", str(ranks), exe, "--threads", str(threads)] + list(args)
@@ -29,16 +29,17 @@ def command(app, backend, workers, args):
     return [exe] + list(args)
 
 
-def run(app, backend, workers, args, timeout=TIMEOUT_S, prefix=()):
-    """Runs one executable (after `prefix`, e.g. setpriv); returns the CompletedProcess (text output)."""
+def run(app, backend, workers, args, timeout=TIMEOUT_S, prefix=(), bin_dir=None, cwd=ROOT):
+    """Runs one executable (after `prefix`, e.g. setpriv; from `bin_dir` instead of the build
+    folder when given); returns the CompletedProcess (text output)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     # More threads than cores: spinning at barriers would starve the thread
     # that is still working, so oversubscribed runs wait passively.
     total = workers[0] * workers[1] if backend == "hybrid" else workers
     if backend in ("omp", "hybrid") and total > (os.cpu_count() or 1):
         env["OMP_WAIT_POLICY"] = "passive"
-    return subprocess.run(list(prefix) + command(app, backend, workers, args), capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)
+    return subprocess.run(list(prefix) + command(app, backend, workers, args, bin_dir), capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=cwd)
 
 
 def read_records(path):

@@ -123,6 +123,6 @@ race-check: $(TSAN_BINS) $(TSAN_DIR)/bin/race_control datasets
 
 # ---- stress ----------------------------------------------------------------------
 stress: all datasets check-python
-	$(Q)HPCB_BIN=$(abspath $(BIN_DIR)) HPCB_MPIEXEC="$(MPIEXEC)" $(PYTHON) -m unittest discover -s tests/stress -t . -v
+	$(Q)$(PYTHON) tests/run_tests.py --only stress --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --python "$(PYTHON)"
 
 -include $(shell find $(FUZZ_DIR)/obj $(TSAN_DIR)/obj -name '*.d' 2>/dev/null)
