@@ -48,7 +48,8 @@ CMD_TIMEOUT = 60          # seconds for any one Slurm client command
 
 APPS = opts.APPS
 FORMS = ("seq", "omp", "mpi", "hybrid")
-EXIT_MEANING = {1: "data error", 2: "usage error", 3: "failed validation", 124: "timed out",
+EXIT_MEANING = {1: "data error", 2: "usage error", 3: "failed validation",
+                4: "stopped by a signal after saving its checkpoint; the next submit resumes it", 124: "timed out",
                 126: "not executable", 127: "command not found: check the profile's setup (modules, Spack)",
                 137: "killed (SIGKILL)", 143: "terminated (SIGTERM)"}
 
@@ -682,6 +683,11 @@ def common_directives(profile, cli):
     return d
 
 
+def checkpoint_word(cell, rep):
+    """The checkpoint file of one run, as a shell word ($CKPT_DIR is set by the script)."""
+    return '"$CKPT_DIR"/%s' % shlex.quote("%s-rep%d.h5" % (cell.id, rep))
+
+
 def cell_command(cell, rep, sweep, profile):
     """The argv (as shell words) of one run; $BIN and $RECORDS are set by the script."""
     exe = '"$BIN"/%s_%s' % (cell.app, cell.backend)
@@ -689,7 +695,7 @@ def cell_command(cell, rep, sweep, profile):
     # limit (--signal=B:USR1@T in the template) continues where it stopped once requeued.
     args = ["--data", shlex.quote(cell.dataset), "--record", '"$RECORDS"',
             "--tag", shlex.quote(tag_of(sweep, cell.id, rep)),
-            "--checkpoint", '"$CKPT_DIR"/%s' % shlex.quote("%s-rep%d.h5" % (cell.id, rep)), "--resume"]
+            "--checkpoint", checkpoint_word(cell, rep), "--resume"]
     if cell.form in ("omp", "hybrid"):
         args += ["--threads", '"$OMP_NUM_THREADS"']
     for k, v in cell.params.items():
@@ -800,8 +806,8 @@ def render_job(ctx, job):
         cases.append("  %d)" % r)
         for cell in job.reps_cells[r]:
             tag_json = json.dumps(tag_of(ctx.sweep, cell.id, r), ensure_ascii=False, separators=(",", ":"))
-            cases.append("    run_cell %s %d %s %s" % (cell.id, r, shlex.quote(tag_json),
-                                                      " ".join(cell_command(cell, r, ctx.sweep, ctx.profile))))
+            cases.append("    run_cell %s %d %s %s %s" % (cell.id, r, shlex.quote(tag_json), checkpoint_word(cell, r),
+                                                         " ".join(cell_command(cell, r, ctx.sweep, ctx.profile))))
         cases.append("    ;;")
     ncells = sum(len(v) for v in job.reps_cells.values())
     values = {
