@@ -34,6 +34,11 @@ import subprocess
 import sys
 import time
 
+try:
+    from jobs import options as opts
+except ImportError:   # run as jobs/sweep.py: its own folder is on sys.path
+    import options as opts
+
 PROG = "sweep"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -41,14 +46,10 @@ TEMPLATES = os.path.join(HERE, "templates")
 PROFILES_DIR = os.path.join(HERE, "profiles")
 CMD_TIMEOUT = 60          # seconds for any one Slurm client command
 
-APPS = {
-    # app: {param: (type, allowed values or None)}
-    "kmeans": {"k": (int, None), "iters": (int, None), "tol": (float, None), "seed": (int, None),
-               "init": (str, None), "mstep": (str, ("reduce", "owner"))},
-    "nlreg": {"epochs": (int, None), "lr": (float, None)},
-}
+APPS = opts.APPS
 FORMS = ("seq", "omp", "mpi", "hybrid")
-EXIT_MEANING = {1: "data error", 2: "usage error", 3: "failed validation", 124: "timed out",
+EXIT_MEANING = {1: "data error", 2: "usage error", 3: "failed validation",
+                4: "stopped by a signal after saving its checkpoint; the next submit resumes it", 124: "timed out",
                 126: "not executable", 127: "command not found: check the profile's setup (modules, Spack)",
                 137: "killed (SIGKILL)", 143: "terminated (SIGTERM)"}
 
@@ -129,10 +130,9 @@ def int_list(what, value):
         raise SweepError("%s: empty list" % what)
     out = []
     for x in items:
-        try:
-            v = int(str(x), 10)
-        except ValueError:
-            raise SweepError("%s: %r is not an integer" % (what, x))
+        if isinstance(x, bool) or isinstance(x, float) or not opts.DECIMAL_INT.fullmatch(str(x)):
+            raise SweepError("%s: %r is not an integer (decimal digits)" % (what, x))
+        v = int(str(x), 10)
         if v < 1:
             raise SweepError("%s: %d is not a positive integer (there is no job with zero or fewer %s)"
                              % (what, v, what.split(".")[-1].replace("_", " ")))
@@ -321,14 +321,19 @@ def load_grid_file(path):
         try:
             with open(path, encoding="utf-8") as fh:
                 g = json.load(fh)
+        except UnicodeDecodeError as e:
+            raise SweepError("grid %s is not UTF-8 text (byte %d)" % (path, e.start))
         except ValueError as e:
             raise SweepError("grid %s: invalid JSON: %s" % (path, e))
         if not isinstance(g, dict):
             raise SweepError("grid %s: the top level must be an object" % path)
         return g
-    cp = configparser.ConfigParser(interpolation=None)
+    # `;` or `#` after whitespace starts a comment, also after a value (as in jobs/README.md)
+    cp = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"))
     try:
         cp.read(path, encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise SweepError("grid %s is not UTF-8 text (byte %d)" % (path, e.start))
     except configparser.Error as e:
         raise SweepError("grid %s: %s" % (path, e))
     g = {"workloads": {}, "form_axes": {}}
@@ -353,22 +358,16 @@ def load_grid_file(path):
 
 
 def convert_param(app, key, value, where):
-    spec = APPS[app].get(key)
-    if spec is None:
-        raise SweepError("%s: unknown %s parameter %r (known: %s)" % (where, app, key, ", ".join(sorted(APPS[app]))))
-    typ, allowed = spec
+    """A grid parameter checked with the executable's own rules (jobs/options.py)."""
+    o = opts.find_param(app, key)
+    if o is None:
+        raise SweepError("%s: unknown %s parameter %r (known: %s)"
+                         % (where, app, key, ", ".join(sorted(opts.grid_params(app)))))
     check_text("%s: %s" % (where, key), value)
-    if isinstance(value, bool):
-        raise SweepError("%s: %s must be a %s" % (where, key, typ.__name__))
     try:
-        v = typ(value) if typ is not int else int(str(value), 10)
-    except ValueError:
-        raise SweepError("%s: %s=%r is not a%s %s" % (where, key, value, "n" if typ is int else "", typ.__name__))
-    if typ is float and not math.isfinite(v):
-        raise SweepError("%s: %s must be finite" % (where, key))
-    if allowed and v not in allowed:
-        raise SweepError("%s: %s must be one of %s, not %r" % (where, key, ", ".join(allowed), v))
-    return v
+        return o.key, opts.check_value(o, value)
+    except opts.OptionError as e:
+        raise SweepError("%s: %s" % (where, e))
 
 
 def normalise_grid(g, where="grid"):
@@ -422,9 +421,14 @@ def normalise_grid(g, where="grid"):
         datasets = path_list("%s datasets" % wwhere, w.get("datasets", ""))
         if not datasets:
             raise SweepError("%s: no datasets" % wwhere)
+        if any(not d.strip() for d in datasets):
+            raise SweepError("%s: datasets: an empty path in %r" % (wwhere, w.get("datasets")))
         params = {}
         for k, v in (w.get("params") or {}).items():
-            params[k] = convert_param(app, k, v, wwhere)
+            key, value = convert_param(app, k, v, wwhere)
+            if key in params:
+                raise SweepError("%s: %s is given twice" % (wwhere, key))
+            params[key] = value
         out["workloads"].append({"name": wname, "app": app, "datasets": datasets, "params": params})
     return out
 
@@ -580,9 +584,28 @@ def record_matches(rec, cell, tag, index):
         return False
     rp = rec.get("params") or {}
     for k, v in cell.params.items():
-        if k not in rp or not _same_value(rp[k], v):
+        o = opts.find_param(cell.app, k)
+        if o is not None and not o.recorded:
+            continue
+        if not same_request(k, v, rp):
             return False
     return True
+
+
+def same_request(key, asked, rp):
+    """Was a run recorded with params rp asked for key = asked? A word such as `lr = auto` is
+    matched where the record keeps it: verbatim, or as `<key>_auto: true` beside the value the
+    run derived (the record's `lr` is the rate used), so an auto run is found again instead of
+    being resubmitted for ever, and a run at a fixed rate never passes for an auto one."""
+    if key not in rp:
+        return False
+    if isinstance(asked, str) and str(rp[key]) == asked:
+        return True
+    if asked == "auto":
+        return rp.get(key + "_auto") is True
+    if rp.get(key + "_auto") is True:
+        return False
+    return _same_value(rp[key], asked)
 
 
 def classify(cells, reps, sweep, records, index):
@@ -660,6 +683,11 @@ def common_directives(profile, cli):
     return d
 
 
+def checkpoint_word(cell, rep):
+    """The checkpoint file of one run, as a shell word ($CKPT_DIR is set by the script)."""
+    return '"$CKPT_DIR"/%s' % shlex.quote("%s-rep%d.h5" % (cell.id, rep))
+
+
 def cell_command(cell, rep, sweep, profile):
     """The argv (as shell words) of one run; $BIN and $RECORDS are set by the script."""
     exe = '"$BIN"/%s_%s' % (cell.app, cell.backend)
@@ -667,11 +695,11 @@ def cell_command(cell, rep, sweep, profile):
     # limit (--signal=B:USR1@T in the template) continues where it stopped once requeued.
     args = ["--data", shlex.quote(cell.dataset), "--record", '"$RECORDS"',
             "--tag", shlex.quote(tag_of(sweep, cell.id, rep)),
-            "--checkpoint", '"$CKPT_DIR"/%s' % shlex.quote("%s-rep%d.h5" % (cell.id, rep)), "--resume"]
+            "--checkpoint", checkpoint_word(cell, rep), "--resume"]
     if cell.form in ("omp", "hybrid"):
         args += ["--threads", '"$OMP_NUM_THREADS"']
     for k, v in cell.params.items():
-        args += ["--" + k, shlex.quote(repr(v) if isinstance(v, float) else str(v))]
+        args += [opts.find_param(cell.app, k).flag, shlex.quote(repr(v) if isinstance(v, float) else str(v))]
     if cell.form in ("mpi", "hybrid"):
         if profile["launcher"] == "srun":
             launch = ["srun", "--mpi=" + shlex.quote(profile["srun_mpi"]), "--nodes=%d" % cell.nodes,
@@ -778,8 +806,8 @@ def render_job(ctx, job):
         cases.append("  %d)" % r)
         for cell in job.reps_cells[r]:
             tag_json = json.dumps(tag_of(ctx.sweep, cell.id, r), ensure_ascii=False, separators=(",", ":"))
-            cases.append("    run_cell %s %d %s %s" % (cell.id, r, shlex.quote(tag_json),
-                                                      " ".join(cell_command(cell, r, ctx.sweep, ctx.profile))))
+            cases.append("    run_cell %s %d %s %s %s" % (cell.id, r, shlex.quote(tag_json), checkpoint_word(cell, r),
+                                                         " ".join(cell_command(cell, r, ctx.sweep, ctx.profile))))
         cases.append("    ;;")
     ncells = sum(len(v) for v in job.reps_cells.values())
     values = {
@@ -1242,8 +1270,12 @@ def check_inputs(ctx, cells, strict):
     """Datasets and executables must exist (relative paths are relative to the repository)."""
     problems = []
     for ds in sorted({c.dataset for c in cells}):
-        if not os.path.exists(os.path.join(REPO, ds)):
+        if not os.path.isfile(os.path.join(REPO, ds)):
             problems.append("dataset %s not found (relative to %s; `make datasets` writes the standard ones)" % (ds, REPO))
+    for init in sorted({str(c.params["init"]) for c in cells if "init" in c.params}):
+        if init not in opts.find_param("kmeans", "init").words and not os.path.isfile(os.path.join(REPO, init)):
+            problems.append("init %s is neither %s nor an existing file (relative to %s)"
+                            % (init, " nor ".join(opts.find_param("kmeans", "init").words), REPO))
     for exe in sorted({"%s_%s" % (c.app, c.backend) for c in cells}):
         p = os.path.join(ctx.bin_dir, exe)
         if not os.access(p, os.X_OK):

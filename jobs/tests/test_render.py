@@ -1,7 +1,9 @@
 """Rendering: required directives and exports, launchers per profile, quoting of hostile names."""
 
+import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import unittest
@@ -135,6 +137,63 @@ class TestRender(SweepTestCase):
             self.assertEqual(fh.read().split(), ["kmeans"])
         with open(requeued) as fh:
             self.assertIn("requeue 77", fh.read().splitlines())
+
+    def test_checkpointed_cell_requeues_whatever_the_launcher_says(self):
+        # mpiexec.hydra usually exits 0 after its ranks saved their checkpoint and exited 4:
+        # the job must still see the cell as interrupted (checkpoint there, no record) and
+        # requeue, not take it as finished. The fake cell raises the warning in its parent,
+        # saves its checkpoint when the warning reaches it, and exits 0 as hydra does.
+        grid = GRID.replace("forms = seq omp mpi", "forms = seq")
+        ctx, (job,) = self.render(grid=grid)
+        script = os.path.join(self.tmp, "job.sh")
+        with open(script, "w") as fh:
+            fh.write(job.script)
+        requeued = os.path.join(self.tmp, "scontrol.log")
+        write_exe(os.path.join(self.bin, "kmeans_seq"),
+                  "#!/bin/bash\n"
+                  "while [ \"$1\" != --checkpoint ]; do shift; done; ckpt=$2\n"
+                  "trap 'touch \"$ckpt\"; exit 0' USR1\n"
+                  "sleep 0.3; kill -USR1 $PPID\n"
+                  "for _ in $(seq 100); do sleep 0.1; done\n"
+                  "exit 0\n")
+        fake = os.path.join(self.tmp, "fakebin")
+        os.makedirs(fake)
+        write_exe(os.path.join(fake, "scontrol"), '#!/bin/bash\necho "$*" >>%s\n' % requeued)
+        env = dict(os.environ, SLURM_JOB_ID="78", SLURM_JOB_NODELIST="n1", PATH=fake + os.pathsep + os.environ["PATH"])
+        p = subprocess.run(["bash", script], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("saved its checkpoint at the time-limit warning", p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(ctx.jobs_dir, "checkpoints", "kmeans.a.seq.n1-t1-c1-rep0.h5")))
+        with open(requeued) as fh:
+            self.assertIn("requeue 78", fh.read().splitlines())
+        with open(os.path.join(ctx.jobs_dir, "78", "cells.log")) as fh:
+            end = [l.split() for l in fh if l.startswith("end ")]
+        self.assertEqual([e[3] for e in end], ["4"])
+        self.assertEqual(end[0][5:], ["launcher_status=0"])
+
+    def test_finished_cell_is_not_taken_for_an_interrupted_one(self):
+        # The warning comes while the cell is finishing: it writes its record, removes its
+        # checkpoint and exits 0: finished, no requeue for it.
+        grid = GRID.replace("forms = seq omp mpi", "forms = seq")
+        ctx, (job,) = self.render(grid=grid)
+        script = os.path.join(self.tmp, "job.sh")
+        with open(script, "w") as fh:
+            fh.write(job.script)
+        write_exe(os.path.join(self.bin, "kmeans_seq"),
+                  "#!/bin/bash\n"
+                  "trap '' USR1\nkill -USR1 $PPID\nsleep 0.3\n"
+                  "printf '{\"tag\": %%s, \"status\": \"ok\"}\\n' %s >>%s\n"
+                  % (shlex.quote(json.dumps(sweep.tag_of("r", "kmeans.a.seq.n1-t1-c1", 0))), shlex.quote(self.records)))
+        os.makedirs(self.results, exist_ok=True)
+        fake = os.path.join(self.tmp, "fakebin")
+        os.makedirs(fake)
+        write_exe(os.path.join(fake, "scontrol"), "#!/bin/bash\necho \"$*\" >>%s\n" % os.path.join(self.tmp, "sc.log"))
+        env = dict(os.environ, SLURM_JOB_ID="79", SLURM_JOB_NODELIST="n1", PATH=fake + os.pathsep + os.environ["PATH"])
+        p = subprocess.run(["bash", script], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("saved its checkpoint", p.stderr)
+        with open(os.path.join(self.tmp, "sc.log")) as fh:
+            self.assertNotIn("requeue 79", fh.read().splitlines())
 
     @unittest.skipUnless(shutil.which("shellcheck"), "shellcheck not installed")
     def test_rendered_scripts_pass_shellcheck(self):

@@ -91,6 +91,34 @@ class TestResume(SweepTestCase):
                                (2, 1, 1): {0: ["nlreg.quad-small.mpi.n2-t1-c1"], 1: ["nlreg.quad-small.mpi.n2-t1-c1"]}})
         self.assertEqual([j.is_array for j in jobs], [False, False, True])
 
+    def test_lr_auto_is_matched_by_what_the_record_says_was_asked(self):
+        # The record keeps the rate used (a number) and lr_auto; a grid asking lr = auto must find
+        # such a record again, and never take a run at a fixed rate for it (or the reverse).
+        g = sweep.normalise_grid(sweep.load_grid_file(self.grid(GRID.replace("lr = 0.001", "lr = auto"))))
+        cells = [c for c in sweep.expand(g, sweep.load_profile("local"), 2, 4) if c.form == "seq"]
+        t = "res/nlreg.quad-small.seq.n1-t1-c1/rep0"
+        auto = rec(t, "seq", lr=0.3711)
+        auto["params"]["lr_auto"] = True
+        fixed = rec(t, "seq", lr=0.3711)
+        fixed["params"]["lr_auto"] = False
+        verbatim = rec(t, "seq", lr="auto")         # a record that stores the request itself
+        self.assertEqual(sweep.classify(cells, 1, "res", [auto], {})[0], {(cells[0].id, 0)})
+        self.assertEqual(sweep.classify(cells, 1, "res", [verbatim], {})[0], {(cells[0].id, 0)})
+        self.assertEqual(sweep.classify(cells, 1, "res", [fixed], {})[0], set())
+        # the fixed-rate grid does not take the auto run for one at its rate either
+        fixed_cells = [c for c in self.cells if c.form == "seq"]
+        auto_at_grid_rate = rec(t, "seq", lr=0.001)
+        auto_at_grid_rate["params"]["lr_auto"] = True
+        self.assertEqual(sweep.classify(fixed_cells, 1, "res", [auto_at_grid_rate], {})[0], set())
+        self.assertEqual(sweep.classify(fixed_cells, 1, "res", [rec(t, "seq", lr=0.001)], {})[0],
+                         {(fixed_cells[0].id, 0)})
+
+    def test_options_not_in_the_record_do_not_block_resume(self):
+        g = sweep.normalise_grid(sweep.load_grid_file(self.grid(GRID + "checkpoint_every = 10\n")))
+        cells = [c for c in sweep.expand(g, sweep.load_profile("local"), 2, 4) if c.form == "seq"]
+        t = "res/nlreg.quad-small.seq.n1-t1-c1/rep0"
+        self.assertEqual(sweep.classify(cells, 1, "res", [rec(t, "seq")], {})[0], {(cells[0].id, 0)})
+
     def test_records_file_with_junk_lines(self):
         os.makedirs(self.results)
         with open(self.records, "w") as fh:

@@ -1,0 +1,151 @@
+"""The executables' command-line options and their value rules, written once for the Python side.
+
+The executables define their options with CLI11, which has no machine-readable schema (its
+`--help` is prose), so this table restates them; jobs/tests/test_options.py compares it with the
+`--help` of every built executable (each flag there is here and each here is there), so the two
+cannot drift apart unnoticed. The value rules are those of each executable's `validate` step
+(src/kmeans/kmeans_main.cpp, src/nlreg/nlreg_main.cpp, src/app/app.cpp) and of the README's
+option table.
+
+Every option has a `role`:
+  param  a grid parameter (`k = 10` in a [workload] section, `--param k=10`)
+  sweep  set by the sweep for every run (--data from `datasets`, --threads from the threads axis,
+         --record, --tag, --checkpoint, --resume)
+  none   not used by sweeps (--help, --out: one file per run is not a sweep's business, --quiet)
+
+Standard library only; Python 3.6 or newer.
+"""
+
+import math
+import re
+
+INT_MAX = 2 ** 31 - 1          # the executables' `int` options
+UINT64_MAX = 2 ** 64 - 1       # --seed
+
+
+class Option(object):
+    """One flag: its apps, role, kind (int, float, choice, text, flag) and value rules."""
+
+    def __init__(self, flag, apps, role, kind, lo=None, hi=None, lo_open=False, choices=(), words=(),
+                 recorded=True, path_allowed=False):
+        self.flag, self.apps, self.role, self.kind = flag, apps, role, kind
+        self.lo, self.hi, self.lo_open = lo, hi, lo_open
+        self.choices = tuple(choices)     # the only values allowed (kind choice)
+        self.words = tuple(words)         # words allowed besides a number (lr: auto) or a path (init)
+        self.recorded = recorded          # the record's params carry it (the sweep's resume compares it)
+        self.path_allowed = path_allowed  # any other value is a file path (init)
+
+    @property
+    def key(self):
+        """The grid key and the record's params key: --target-mse -> target_mse."""
+        return self.flag[2:].replace("-", "_")
+
+
+BOTH = ("kmeans", "nlreg")
+OPTIONS = [
+    Option("--help", BOTH, "none", "flag"),
+    Option("--data", BOTH, "sweep", "text"),
+    Option("--record", BOTH, "sweep", "text"),
+    Option("--out", BOTH, "none", "text"),
+    Option("--tag", BOTH, "sweep", "text"),
+    Option("--threads", BOTH, "sweep", "int", lo=1, hi=INT_MAX),
+    Option("--quiet", BOTH, "none", "flag"),
+    Option("--checkpoint", BOTH, "sweep", "text"),
+    Option("--checkpoint-every", BOTH, "param", "int", lo=0, hi=INT_MAX, recorded=False),
+    Option("--resume", BOTH, "sweep", "flag"),
+    Option("--k", ("kmeans",), "param", "int", lo=1, hi=INT_MAX),
+    Option("--iters", ("kmeans",), "param", "int", lo=1, hi=INT_MAX),
+    Option("--tol", ("kmeans",), "param", "float", lo=0.0),
+    Option("--seed", ("kmeans",), "param", "int", lo=0, hi=UINT64_MAX),
+    Option("--init", ("kmeans",), "param", "text", words=("random", "kmeans++"), path_allowed=True),
+    Option("--mstep", ("kmeans",), "param", "choice", choices=("reduce", "owner")),
+    Option("--algorithm", ("kmeans",), "param", "choice", choices=("lloyd", "hamerly", "elkan")),
+    Option("--epochs", ("nlreg",), "param", "int", lo=1, hi=INT_MAX),
+    Option("--lr", ("nlreg",), "param", "float", lo=0.0, lo_open=True, words=("auto",)),
+    Option("--solver", ("nlreg",), "param", "choice", choices=("gd", "normal")),
+    Option("--target-mse", ("nlreg",), "param", "float", lo=0.0),
+]
+APPS = ("kmeans", "nlreg")
+DECIMAL_INT = re.compile(r"[+-]?[0-9]+")
+DECIMAL_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+class OptionError(ValueError):
+    """A value the executable would refuse (its message names the option and the rule)."""
+
+
+def options_of(app, role=None):
+    """app's options (flag -> Option), optionally only those of one role."""
+    return {o.flag: o for o in OPTIONS if app in o.apps and (role is None or o.role == role)}
+
+
+def grid_params(app):
+    """Grid key -> Option for the parameters a grid may set for app."""
+    return {o.key: o for o in options_of(app, "param").values()}
+
+
+def find_param(app, key):
+    """The parameter `key` of app (`target-mse` and `target_mse` alike), or None."""
+    return grid_params(app).get(str(key).strip().replace("-", "_"))
+
+
+def _describe(o):
+    if o.kind == "choice":
+        return "one of " + ", ".join(o.choices)
+    parts = []
+    if o.kind in ("int", "float"):
+        num = "an integer (decimal digits)" if o.kind == "int" else "a finite number"
+        if o.lo is not None:
+            num += " %s %s" % (">" if o.lo_open else ">=", o.lo if o.kind == "int" else ("%g" % o.lo))
+        if o.hi is not None:
+            num += " and <= %d" % o.hi
+        parts.append(num)
+    parts += list(o.words)
+    if o.path_allowed:
+        parts.append("a file path")
+    return " or ".join(parts)
+
+
+def check_value(o, value):
+    """value (a grid string or a JSON value) -> the typed value the run is asked for.
+
+    Integers in decimal digits only (no 0x, no 1_000, no 1e3); floats finite and in decimal;
+    the limits of each option; raises OptionError with the rule."""
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        raise OptionError("%s must be %s, not %r" % (o.key, _describe(o), value))
+    text = value if isinstance(value, str) else repr(value)
+    text = text.strip()
+    if text in o.words:
+        return text
+    if o.kind == "choice":
+        if text not in o.choices:
+            raise OptionError("%s must be %s, not %r" % (o.key, _describe(o), text))
+        return text
+    if o.kind == "text":
+        if not text:
+            raise OptionError("%s must not be empty (%s)" % (o.key, _describe(o)))
+        return text
+    if o.kind == "int":
+        if isinstance(value, float) or not DECIMAL_INT.fullmatch(text):
+            raise OptionError("%s=%r is not %s" % (o.key, value, _describe(o)))
+        v = int(text, 10)
+    else:
+        if isinstance(value, str) and not DECIMAL_FLOAT.fullmatch(text):
+            raise OptionError("%s=%r is not %s" % (o.key, value, _describe(o)))
+        v = float(text)
+        if not math.isfinite(v):
+            raise OptionError("%s=%r is not %s" % (o.key, value, _describe(o)))
+    low = o.lo is not None and (v <= o.lo if o.lo_open else v < o.lo)
+    if low or (o.hi is not None and v > o.hi):
+        raise OptionError("%s=%r is out of range: it must be %s" % (o.key, value, _describe(o)))
+    return v
+
+
+def flags_in_help(text):
+    """The long flags a CLI11 --help lists (its OPTIONS block: lines starting with -x or --x)."""
+    flags = set()
+    for line in text.splitlines():
+        m = re.match(r"\s+(?:-[A-Za-z],)?\s*(--[A-Za-z0-9][A-Za-z0-9-]*)", line)
+        if m:
+            flags.add(m.group(1))
+    return flags
