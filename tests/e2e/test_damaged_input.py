@@ -54,6 +54,7 @@ class DamagedInput(unittest.TestCase):
     def expect_error(self, tmp, app, form, args, words):
         backend, workers = form
         out = tmp.file("out.h5")
+        before = read_records(tmp.records)
         proc = run(app, backend, workers, list(args) + ["--record", tmp.records, "--out", out], timeout=120)
         self.assertEqual(proc.returncode, 1, f"stdout={proc.stdout!r} stderr={proc.stderr!r}")
         lines = [l for l in proc.stderr.splitlines() if l.strip()]
@@ -61,7 +62,7 @@ class DamagedInput(unittest.TestCase):
         self.assertTrue(lines[0].startswith(f"{app}_{backend}: "), lines[0])
         for w in words:
             self.assertIn(w.lower(), lines[0].lower())
-        self.assertEqual(read_records(tmp.records), [])
+        self.assertEqual(read_records(tmp.records), before, "a failed run appended a record")
         self.assertFalse(os.path.exists(out), "an output file was left behind")
 
     def expect_ok(self, tmp, app, form, args):
