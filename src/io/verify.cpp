@@ -77,13 +77,11 @@ bool RowsCheck::check(const void* rows) const {
   if (r1_ <= r0_) return true;
   const std::int64_t head_rows = static_cast<std::int64_t>(head_.size() / row_bytes_);
   const auto blocks = static_cast<std::int64_t>(digests_.size() / kDigest);
-  // Blocks are independent: hash them in parallel where the caller is not
-  // already inside a parallel region (the sequential and MPI readers).
-  std::int64_t first_bad = blocks;
-#pragma omp parallel for schedule(dynamic) reduction(min : first_bad)
+  // One thread per reader: the parallelism is that of the readers (MPI ranks),
+  // so a sequential or MPI run uses no more cores than it was given.
   for (std::int64_t i = 0; i < blocks; ++i) {
     const std::int64_t g0 = (b0_ + i) * block_rows_, g1 = std::min(n_, g0 + block_rows_);
-    Sha256 h;  // its only failure, OpenSSL out of memory, ends the process: nothing may leave a parallel region
+    Sha256 h;
     // Rows before r0 (first block), the block's rows held here, rows from r1 on (last block).
     if (g0 < r0_) h.update(head_.data() + static_cast<std::size_t>(g0 - (r0_ - head_rows)) * row_bytes_,
                            static_cast<std::size_t>(r0_ - g0) * row_bytes_);
@@ -91,12 +89,8 @@ bool RowsCheck::check(const void* rows) const {
     h.update(bytes + static_cast<std::size_t>(a - r0_) * row_bytes_, static_cast<std::size_t>(b - a) * row_bytes_);
     if (g1 > r1_) h.update(tail_.data(), static_cast<std::size_t>(g1 - r1_) * row_bytes_);
     if (std::memcmp(h.digest().data(), digests_.data() + static_cast<std::size_t>(i) * kDigest, kDigest) != 0)
-      first_bad = std::min(first_bad, i);
-  }
-  if (first_bad < blocks) {
-    const std::int64_t g0 = (b0_ + first_bad) * block_rows_;
-    throw DataError(where_ + ": " + rows_text(g0, std::min(n_, g0 + block_rows_)) +
-                    " do not match their digest: the file is damaged (or changed while being read)");
+      throw DataError(where_ + ": " + rows_text(g0, g1) +
+                      " do not match their digest: the file is damaged (or changed while being read)");
   }
   return true;
 }
