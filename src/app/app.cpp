@@ -47,12 +47,17 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
                  "save the state to this HDF5 file on SIGUSR1/SIGTERM (then exit 4) and every --checkpoint-every iterations");
   cli.add_option("--checkpoint-every", c.checkpoint_every, "also save every N iterations or epochs (0: only when stopped)");
   cli.add_flag("--resume", c.resume, "continue from --checkpoint if it exists (a checkpoint of other data or parameters is refused)");
+  cli.add_option("--verify-data", c.verify_data,
+                 "auto: check the data against the file's digests where they allow | require: refuse unverifiable data | "
+                 "never: no check (the record says verified: false)");
   cli.add_option("--stop-after", c.stop_after, "testing: stop as if signalled after N iterations or epochs")->group("");
   try {
     cli.parse(argc, argv);
     if (c.threads < 0) throw UsageError("--threads must be >= 1, got " + std::to_string(c.threads));
     if (c.checkpoint_every < 0) throw UsageError("--checkpoint-every must be >= 0");
     if (c.stop_after < 0) throw UsageError("--stop-after must be >= 0");
+    if (!parse_verify_mode(c.verify_data, c.verify))
+      throw UsageError("--verify-data must be " + std::string(kVerifyModes) + ", got '" + c.verify_data + "'");
     if ((c.resume || c.checkpoint_every > 0 || c.stop_after > 0) && c.checkpoint.empty())
       throw UsageError("--resume, --checkpoint-every and --stop-after need --checkpoint PATH");
     validate();
@@ -82,7 +87,8 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
   });
 }
 
-CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::string& identity) {
+CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::string& identity,
+                               const CheckpointLimits& limits) {
   CheckpointPlan plan;
   const CommonOptions& c = ctx.common;
   plan.path = c.checkpoint;
@@ -90,7 +96,7 @@ CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::str
   plan.stop_after = c.stop_after;
   plan.identity = identity;
   if (c.resume)
-    plan.resume = *read_on_team<std::optional<Checkpoint>>(team, [&](bool) { return read_checkpoint(c.checkpoint, identity); });
+    plan.resume = *read_on_team<std::optional<Checkpoint>>(team, [&](bool) { return read_checkpoint(c.checkpoint, identity, limits); });
   return plan;
 }
 

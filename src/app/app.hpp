@@ -10,6 +10,7 @@
 #include <string>
 
 #include "io/checkpoint.hpp"
+#include "io/verify.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
@@ -25,6 +26,8 @@ struct CommonOptions {
   int checkpoint_every = 0;                  // --checkpoint-every N iterations (0: only on a stop signal)
   bool resume = false;                       // --resume from --checkpoint when it exists
   int stop_after = 0;                        // --stop-after N: testing, behave as if signalled after N
+  std::string verify_data = "auto";          // --verify-data (io/verify.hpp)
+  VerifyMode verify = VerifyMode::automatic;
 };
 
 struct RunContext {
@@ -46,7 +49,8 @@ int run_app(int argc, char** argv, const std::string& app, Backend& backend,
 // The checkpoint plan of this run: identity = what a resume must match (JSON
 // text of app, data and parameters); reads the state to resume from, if any.
 // Collective. Throws AgreedError for a checkpoint of another run.
-CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::string& identity);
+CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::string& identity,
+                               const CheckpointLimits& limits);
 
 // After a successful run: the checkpoint is spent, remove it (worker 0).
 void retire_checkpoint(Team& team, const RunContext& ctx);

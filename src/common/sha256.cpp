@@ -1,5 +1,7 @@
 #include "common/sha256.hpp"
 
+#include <algorithm>
+
 #include <openssl/evp.h>
 
 #include <cerrno>
@@ -46,18 +48,25 @@ void Sha256::update(const void* data, std::size_t size) {
   if (EVP_DigestUpdate(ctx_, data, size) != 1) openssl_failure("EVP_DigestUpdate");
 }
 
-std::string Sha256::hex() const {
+std::array<unsigned char, 32> Sha256::digest() const {
   if (ctx_ == nullptr) throw DataError("SHA-256: use of a moved-from hasher");
   // Finalise a copy so that the running state stays usable.
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> copy(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_) != 1) openssl_failure("EVP_MD_CTX_copy_ex");
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(copy.get(), digest, &len) != 1) openssl_failure("EVP_DigestFinal_ex");
+  if (EVP_DigestFinal_ex(copy.get(), digest, &len) != 1 || len != 32) openssl_failure("EVP_DigestFinal_ex");
+  std::array<unsigned char, 32> out;
+  std::copy(digest, digest + 32, out.begin());
+  return out;
+}
+
+std::string Sha256::hex() const {
+  const std::array<unsigned char, 32> digest = this->digest();
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
+  out.reserve(64);
+  for (std::size_t i = 0; i < digest.size(); ++i) {
     out.push_back(kDigits[digest[i] >> 4]);
     out.push_back(kDigits[digest[i] & 0xF]);
   }

@@ -2,6 +2,7 @@
 // data content written to HDF5 (see datasets/README.md, "content_sha256").
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -26,6 +27,8 @@ class Sha256 {
   void update(std::string_view text) { update(text.data(), text.size()); }
   // Lowercase hex digest (64 characters) of all bytes fed so far.
   std::string hex() const;
+  // The same digest as 32 raw bytes.
+  std::array<unsigned char, 32> digest() const;
 
  private:
   EVP_MD_CTX* ctx_ = nullptr;

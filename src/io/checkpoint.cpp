@@ -1,5 +1,6 @@
 #include "io/checkpoint.hpp"
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 
@@ -44,7 +45,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   file.commit();
 }
 
-std::optional<Checkpoint> read_checkpoint(const std::string& path, const std::string& identity) {
+std::optional<Checkpoint> read_checkpoint(const std::string& path, const std::string& identity,
+                                          const CheckpointLimits& limits) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
   H5Reader file(path);
@@ -55,22 +57,35 @@ std::optional<Checkpoint> read_checkpoint(const std::string& path, const std::st
   if (c.identity != identity)
     throw DataError(path + ": the checkpoint is of another run (different data or parameters); refusing to resume. "
                     "It was: " + c.identity);
-  auto number = [&](const char* name) {
+  const std::string bad = path + ": damaged checkpoint: ";
+  // Counts are stored as doubles; NaN, fractions and values out of range would
+  // become garbage integers.
+  auto count = [&](const char* name, std::int64_t max) {
     const std::optional<double> v = file.dataset_double("/", name);
-    if (!v || *v < 0) throw DataError(path + ": checkpoint attribute " + name + " is missing or invalid");
+    if (!v || !(*v >= 0 && *v <= static_cast<double>(max)) || *v != std::floor(*v))
+      throw DataError(bad + "attribute " + name + " is " + (v ? std::to_string(*v) : std::string("missing")) +
+                      ", expected a whole number 0.." + std::to_string(max));
     return static_cast<std::int64_t>(*v);
   };
-  c.iterations = number("iterations");
-  c.counter = number("counter");
-  auto read = [&](const char* name, std::vector<double>& into) {
-    const std::int64_t n = file.info(name, 1).dims[0];  // throws when missing or empty
-    into.resize(static_cast<std::size_t>(n));
-    file.read_rows(name, 0, n, DType::f64, into.data());
+  c.iterations = count("iterations", limits.max_iterations);
+  c.counter = count("counter", limits.max_counter);
+  auto read = [&](const char* name, std::int64_t expected, std::vector<double>& into) {
+    const ArrayInfo info = file.info(name, 1);  // throws when missing, empty or not 1-D
+    if (info.dtype != DType::f64 || !info.exact)
+      throw DataError(bad + "dataset " + name + " is not float64");
+    if (info.dims[0] != expected)
+      throw DataError(bad + "dataset " + name + " has " + std::to_string(info.dims[0]) + " values, expected " +
+                      std::to_string(expected));
+    into.resize(static_cast<std::size_t>(expected));
+    file.read_rows(name, 0, expected, DType::f64, into.data());
+    for (std::size_t i = 0; i < into.size(); ++i)
+      if (!std::isfinite(into[i]))
+        throw DataError(bad + "dataset " + name + " has a non-finite value at index " + std::to_string(i));
   };
-  read("/model", c.model);
-  if (c.iterations > 0) read("/trace", c.trace);
-  if (static_cast<std::int64_t>(c.trace.size()) != c.iterations)
-    throw DataError(path + ": checkpoint trace length does not match its iteration count");
+  read("/model", limits.model_size, c.model);
+  if (c.iterations > 0) read("/trace", c.iterations, c.trace);
+  for (std::size_t i = 0; i < c.trace.size(); ++i)
+    if (c.trace[i] < 0) throw DataError(bad + "dataset /trace has a negative value at index " + std::to_string(i));
   return c;
 }
 

@@ -29,13 +29,25 @@ struct Checkpoint {
   std::int64_t counter = 0;    // k-means: empty-cluster events so far
 };
 
+// What a checkpoint of this run can hold: a checkpoint is untrusted input (a
+// damaged or foreign file may pass the identity check), so every value is
+// checked against these before use.
+struct CheckpointLimits {
+  std::int64_t model_size = 0;      // values in /model (k x d, or 3)
+  std::int64_t max_iterations = 0;  // iterations or epochs the run asks for
+  std::int64_t max_counter = 0;     // the largest valid counter (k-means: iterations x k)
+};
+
 // Writes atomically; throws DataError naming the path on failure.
 void write_checkpoint(const std::string& path, const Checkpoint& c);
 
 // The checkpoint at `path`, or nullopt when there is none (a first run).
 // Throws DataError for a file that is not a checkpoint or does not match
-// `identity` (a resume with other data or parameters is refused).
-std::optional<Checkpoint> read_checkpoint(const std::string& path, const std::string& identity);
+// `identity` (a resume with other data or parameters is refused), and for any
+// value outside `limits`: counts that are not whole numbers in range, /model or
+// /trace of the wrong length or type, non-finite or negative values.
+std::optional<Checkpoint> read_checkpoint(const std::string& path, const std::string& identity,
+                                          const CheckpointLimits& limits);
 
 // SIGUSR1 (Slurm's warning before the time limit, --signal=B:USR1@T) and
 // SIGTERM ask a run that checkpoints to save and stop at the next iteration

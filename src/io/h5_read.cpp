@@ -2,7 +2,10 @@
 
 #include <mpi.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cerrno>
 #include <cstdio>
@@ -76,6 +79,12 @@ H5Reader::H5Reader(std::string path, const void* mpi_comm) : path_(std::move(pat
   if (!file_.valid()) throw DataError(path_ + ": cannot open as HDF5");
 }
 
+std::int64_t ArrayInfo::row_elements() const {
+  std::int64_t e = 1;
+  for (std::size_t i = 1; i < dims.size(); ++i) e *= dims[i];
+  return e;
+}
+
 bool H5Reader::has(const std::string& name) const {
   return H5Lexists(file_, name.c_str(), H5P_DEFAULT) > 0 && H5Oexists_by_name(file_, name.c_str(), H5P_DEFAULT) > 0;
 }
@@ -113,12 +122,16 @@ ArrayInfo H5Reader::info(const std::string& name, int rank) const {
   } else {
     throw DataError(where + " has an unsupported type (expected uint8, float32, float64 or an integer type)");
   }
+  const hid_t le[] = {H5T_STD_U8LE, H5T_STD_I32LE, H5T_IEEE_F32LE, H5T_IEEE_F64LE};
+  out.exact = H5Tequal(type, le[static_cast<int>(out.dtype)]) > 0;
   return out;
 }
 
-std::optional<std::string> H5Reader::root_string(const std::string& attr) const {
-  if (H5Aexists(file_, attr.c_str()) <= 0) return std::nullopt;
-  h5::Attr a(H5Aopen(file_, attr.c_str(), H5P_DEFAULT));
+std::optional<std::string> H5Reader::string_attr(const std::string& object, const std::string& attr) const {
+  if ((object != "/" && !has(object)) || H5Aexists_by_name(file_, object.c_str(), attr.c_str(), H5P_DEFAULT) <= 0)
+    return std::nullopt;
+  h5::Attr a(H5Aopen_by_name(file_, object.c_str(), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!a.valid()) return std::nullopt;
   h5::Type type(H5Aget_type(a));
   if (H5Tget_class(type) != H5T_STRING) return std::nullopt;
   if (!single_value(a, type)) return std::nullopt;  // e.g. an array of strings is not one string
@@ -163,24 +176,47 @@ void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t 
   h5::Dataset ds(H5Dopen2(file_, name.c_str(), H5P_DEFAULT));
   if (!ds.valid()) throw DataError(where + " cannot be opened");
   h5::Space file_space(H5Dget_space(ds));
-  const int rank = H5Sget_simple_extent_ndims(file_space);
+  const int rank = file_space.valid() ? H5Sget_simple_extent_ndims(file_space) : -1;
+  if (rank < 1) throw DataError(where + ": cannot read its shape");
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  H5Sget_simple_extent_dims(file_space, dims.data(), nullptr);
+  if (H5Sget_simple_extent_dims(file_space, dims.data(), nullptr) < 0) throw DataError(where + ": cannot read its shape");
+  if (r0 < 0 || r1 < r0 || static_cast<hsize_t>(r1) > dims[0])
+    throw DataError(where + ": rows " + std::to_string(r0) + ".." + std::to_string(r1) + " outside the dataset");
   std::vector<hsize_t> start(dims.size(), 0), count = dims;
   start[0] = static_cast<hsize_t>(r0);
   count[0] = static_cast<hsize_t>(r1 - r0);
   h5::Space mem_space(H5Screate_simple(rank, count.data(), nullptr));
-  if (r1 > r0) {
-    H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  } else {
-    // A rank with no rows still takes part in the collective read.
-    H5Sselect_none(file_space);
-    H5Sselect_none(mem_space);
-  }
+  if (!mem_space.valid()) throw DataError(where + ": cannot set up the read");
+  const herr_t selected = r1 > r0 ? H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr)
+                                  // A rank with no rows still takes part in the collective read.
+                                  : std::min(H5Sselect_none(file_space), H5Sselect_none(mem_space));
   h5::Plist xfer(H5Pcreate(H5P_DATASET_XFER));
-  if (collective_) H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
+  if (selected < 0 || !xfer.valid() || (collective_ && H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE) < 0))
+    throw DataError(where + ": cannot set up the read");
+  check_extent(ds, where);
   if (H5Dread(ds, native(memtype), mem_space, file_space, xfer, out) < 0)
     throw DataError(where + ": read failed (rows " + std::to_string(r0) + ".." + std::to_string(r1) + ")");
+  check_extent(ds, where);  // truncated while being read
+}
+
+void H5Reader::check_extent(hid_t ds, const std::string& where) const {
+  h5::Plist dcpl(H5Dget_create_plist(ds));
+  if (!dcpl.valid() || H5Pget_layout(dcpl) != H5D_CONTIGUOUS) return;  // compact or chunked: HDF5 checks its own index
+  h5::Space space(H5Dget_space(ds));
+  h5::Type type(H5Dget_type(ds));
+  const hssize_t elements = space.valid() ? H5Sget_simple_extent_npoints(space) : -1;
+  const std::size_t element = type.valid() ? H5Tget_size(type) : 0;
+  if (elements < 0 || element == 0) throw DataError(where + ": cannot read its extent");
+  const auto need = static_cast<unsigned long long>(elements) * element;
+  const haddr_t offset = H5Dget_offset(ds);
+  if (offset == HADDR_UNDEF)  // never written: HDF5 would return fill values
+    throw DataError(where + " has no data stored (" + std::to_string(need) + " bytes expected)");
+  struct stat st {};
+  if (stat(path_.c_str(), &st) != 0) throw DataError(path_ + ": cannot be read: " + std::strerror(errno));
+  const auto size = static_cast<unsigned long long>(st.st_size);
+  if (offset + need > size)
+    throw DataError(where + " ends at byte " + std::to_string(offset + need) + " but the file has " +
+                    std::to_string(size) + " bytes: the file is truncated");
 }
 
 }  // namespace hpcb

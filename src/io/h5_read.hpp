@@ -22,6 +22,8 @@ using h5::DType;  // one list of element types for reading and writing
 struct ArrayInfo {
   std::vector<std::int64_t> dims;
   DType dtype;  // the stored type, mapped onto the types the toolkit reads
+  bool exact = false;  // stored exactly as dtype, little-endian: the bytes read are the bytes stored
+  std::int64_t row_elements() const;  // elements per row (product of dims after the first)
 };
 
 class H5Reader {
@@ -35,15 +37,20 @@ class H5Reader {
   // Shape and type; throws when the dataset is missing, its rank differs from
   // `rank`, a dimension is zero, or its type is not one the toolkit reads.
   ArrayInfo info(const std::string& name, int rank) const;
-  std::optional<std::string> root_string(const std::string& attr) const;
+  std::optional<std::string> root_string(const std::string& attr) const { return string_attr("/", attr); }
+  std::optional<std::string> string_attr(const std::string& object, const std::string& attr) const;
   std::optional<double> dataset_double(const std::string& name, const std::string& attr) const;
 
   // Rows [r0, r1) along the first dimension, converted to `memtype`, into out
   // (which holds (r1 - r0) * row_length values). Collective under MPI, also for
-  // ranks with no rows.
+  // ranks with no rows. Throws DataError when the dataset's stored extent lies
+  // beyond the end of the file, before or after the read (a truncated file: HDF5
+  // would read zeros), or when any HDF5 call fails.
   void read_rows(const std::string& name, std::int64_t r0, std::int64_t r1, DType memtype, void* out) const;
 
  private:
+  void check_extent(hid_t ds, const std::string& where) const;
+
   std::string path_;
   h5::File file_;
   bool collective_ = false;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <filesystem>
@@ -194,6 +195,8 @@ void AtomicH5File::commit() {
 DatasetWriter::DatasetWriter(hid_t file, std::string name, DType type, std::uint64_t rows,
                              std::uint64_t cols)
     : file_(display_name(file)), name_(std::move(name)), type_(type), rows_(rows), cols_(cols) {
+  const std::uint64_t row_bytes = (cols_ == 0 ? 1 : cols_) * dtype_size(type_);
+  block_rows_ = std::max<std::uint64_t>(1, kDigestBlockBytes / std::max<std::uint64_t>(1, row_bytes));
   const hsize_t dims[2] = {rows_, cols_};
   Space space(H5Screate_simple(cols_ == 0 ? 1 : 2, dims, nullptr));
   Plist lcpl(H5Pcreate(H5P_LINK_CREATE));
@@ -232,8 +235,20 @@ void DatasetWriter::write_raw(std::uint64_t r0, std::uint64_t r1, DType type, co
          "cannot write rows [" + std::to_string(r0) + ", " + std::to_string(r1) + ") of " + name_);
   }
   if (r0 == next_row_ && in_order_) {
-    const std::uint64_t elements = (r1 - r0) * (cols_ == 0 ? 1 : cols_);
-    hash_.update(data, elements * dtype_size(type_));
+    const std::uint64_t row_bytes = (cols_ == 0 ? 1 : cols_) * dtype_size(type_);
+    hash_.update(data, (r1 - r0) * row_bytes);
+    // The same bytes, cut at the block boundaries.
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (std::uint64_t r = r0; r < r1;) {
+      const std::uint64_t block_end = std::min(r1, (r / block_rows_ + 1) * block_rows_);
+      block_hash_.update(bytes + (r - r0) * row_bytes, (block_end - r) * row_bytes);
+      r = block_end;
+      if (r % block_rows_ == 0 || r == rows_) {
+        const std::array<unsigned char, 32> digest = block_hash_.digest();
+        blocks_.insert(blocks_.end(), digest.begin(), digest.end());
+        block_hash_ = Sha256();
+      }
+    }
     next_row_ = r1;
   } else {
     in_order_ = false;
@@ -246,6 +261,11 @@ std::string DatasetWriter::sha256() const {
                     ": its rows were not written exactly once in order");
   }
   return hash_.hex();
+}
+
+std::vector<unsigned char> DatasetWriter::block_digests() const {
+  sha256();  // throws unless every row was hashed in order
+  return blocks_;
 }
 
 // ---- attributes --------------------------------------------------------------

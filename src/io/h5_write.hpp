@@ -75,7 +75,10 @@ class AtomicH5File {
 //
 // The writer also hashes what it writes: when all rows were written exactly once
 // in increasing order, sha256() is the SHA-256 of the dataset's bytes in row-major
-// order as stored (little-endian); otherwise sha256() throws.
+// order as stored (little-endian); otherwise sha256() throws. It also keeps one
+// SHA-256 per block of block_rows() consecutive rows (about kDigestBlockBytes
+// each), which block_digests() returns (32 raw bytes a block, in row order) for
+// the per-block verification of the data by its readers (io/verify.hpp).
 class DatasetWriter {
  public:
   DatasetWriter(hid_t file, std::string name, DType type, std::uint64_t rows,
@@ -89,6 +92,8 @@ class DatasetWriter {
   }
 
   std::string sha256() const;
+  std::uint64_t block_rows() const { return block_rows_; }
+  std::vector<unsigned char> block_digests() const;
   hid_t id() const { return ds_.get(); }
   const std::string& name() const { return name_; }
   DType type() const { return type_; }
@@ -107,7 +112,15 @@ class DatasetWriter {
   std::uint64_t next_row_ = 0;  // rows hashed so far, in order
   bool in_order_ = true;
   Sha256 hash_;
+  std::uint64_t block_rows_ = 1;
+  Sha256 block_hash_;                  // the block in progress
+  std::vector<unsigned char> blocks_;  // finished blocks' digests
 };
+
+// Target size of one digest block: small enough that a reader checking only its
+// own rows reads little beyond them, large enough that the digests are a small
+// fraction of the file (32 bytes per 256 KiB).
+inline constexpr std::uint64_t kDigestBlockBytes = 256 * 1024;
 
 // Whole small datasets in one call; both return the SHA-256 of the bytes written.
 template <class T>

@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   return hpcb::run_app(argc, argv, "kmeans", backend, add_options, validate, [&](Team& team, const hpcb::RunContext& ctx) {
     team.barrier();
     const double t_start = hpcb::now_s();
-    const auto points = hpcb::load_points(team, ctx.common.data);
+    const auto points = hpcb::load_points(team, ctx.common.data, ctx.common.verify);
     const double io_s = hpcb::now_s() - t_start;
     const auto& p = *points;
     if (prm.k > p.n)
@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
 
     const nlohmann::json params = {{"k", prm.k}, {"iters", prm.max_iter}, {"tol", prm.tol}, {"seed", prm.seed},
                                    {"init", prm.init}, {"mstep", prm.mstep}, {"algorithm", prm.algorithm}};
-    const nlohmann::json identity = {{"app", "kmeans"}, {"data", p.content_sha256.empty() ? p.path : p.content_sha256},
+    const nlohmann::json identity = {{"app", "kmeans"}, {"data", p.identity},
                                      {"n", p.n}, {"d", p.d}, {"params", params}};
-    const hpcb::CheckpointPlan plan = hpcb::checkpoint_plan(team, ctx, identity.dump());
+    const hpcb::CheckpointPlan plan = hpcb::checkpoint_plan(team, ctx, identity.dump(), {prm.k * p.d, prm.max_iter, std::int64_t{prm.max_iter} * prm.k});
     hpcb::kmeans::Params run_prm = prm;
     run_prm.checkpoint = &plan;
     const hpcb::kmeans::Result r = hpcb::kmeans::run(team, p, run_prm);
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
 
     nlohmann::json rec = hpcb::record_base(team, ctx);
     rec["dataset"] = {{"path", p.path}, {"n", p.n}, {"d", p.d}, {"dtype", hpcb::h5::dtype_name(p.dtype)},
-                      {"sha256", p.content_sha256}, {"has_labels", p.has_labels}};
+                      {"sha256", p.content_sha256}, {"verified", p.verified}, {"has_labels", p.has_labels}};
     rec["params"] = params;
     // Validation, as in the Parallel Research Kernels: every run checks what
     // must hold whatever the data (sizes add up to n, Lloyd never raises the

@@ -1,8 +1,10 @@
 #include "kmeans/points.hpp"
 
 #include <cmath>
+#include <optional>
 
 #include "common/error.hpp"
+#include "io/data_identity.hpp"
 #include "io/team_read.hpp"
 #include "team/layout.hpp"
 
@@ -24,7 +26,7 @@ void check_finite(const Points& p) {
                       std::to_string(i % p.d));
 }
 
-Points read_points(const Team& team, const std::string& path, bool distributed) {
+Points read_points(const Team& team, const std::string& path, bool distributed, VerifyMode mode) {
   H5Reader file(path, distributed ? team.native_comm() : nullptr);
   Points p;
   p.path = path;
@@ -48,9 +50,9 @@ Points read_points(const Team& team, const std::string& path, bool distributed) 
                    dtype_size(p.dtype));
   p.X.resize(static_cast<std::size_t>(p.rows * p.d) * dtype_size(p.dtype));
   file.read_rows("/X", r0, r1, p.dtype, p.X.data());
-  if (p.dtype == DType::f32) check_finite<float>(p);
-  if (p.dtype == DType::f64) check_finite<double>(p);
+  const RowsCheck x_check(file, "/X", x, p.dtype, r0, r1, mode);
 
+  std::optional<RowsCheck> labels_check;
   p.has_labels = file.has("/labels");
   if (p.has_labels) {
     const ArrayInfo l = file.info("/labels", 1);
@@ -61,6 +63,19 @@ Points read_points(const Team& team, const std::string& path, bool distributed) 
                       std::to_string(p.n) + " rows");
     p.labels.resize(static_cast<std::size_t>(p.rows));
     file.read_rows("/labels", r0, r1, DType::i32, p.labels.data());
+    labels_check.emplace(file, "/labels", l, DType::i32, r0, r1, mode);
+  }
+  // Every collective read is done: from here a rank may throw on its own.
+  if (mode != VerifyMode::never)
+    check_content_attributes(file, p.content_sha256, p.has_labels ? std::vector<std::string>{"/X", "/labels"}
+                                                                  : std::vector<std::string>{"/X"});
+  p.verified = x_check.check(p.X.data());
+  if (labels_check) p.verified = labels_check->check(p.labels.data()) && p.verified;
+  require_verified(mode, p.verified, path);
+  p.identity = data_identity(path, p.content_sha256);
+  if (p.dtype == DType::f32) check_finite<float>(p);
+  if (p.dtype == DType::f64) check_finite<double>(p);
+  if (p.has_labels) {
     for (std::int64_t i = 0; i < p.rows; ++i) {
       const std::int32_t v = p.labels[static_cast<std::size_t>(i)];
       if (v < 0 || v >= kMaxLabel)
@@ -73,8 +88,8 @@ Points read_points(const Team& team, const std::string& path, bool distributed) 
 
 }  // namespace
 
-std::shared_ptr<const Points> load_points(Team& team, const std::string& path) {
-  return read_on_team<Points>(team, [&](bool distributed) { return read_points(team, path, distributed); });
+std::shared_ptr<const Points> load_points(Team& team, const std::string& path, VerifyMode mode) {
+  return read_on_team<Points>(team, [&](bool distributed) { return read_points(team, path, distributed, mode); });
 }
 
 }  // namespace hpcb

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/h5_read.hpp"
+#include "io/verify.hpp"
 #include "kmeans/aligned.hpp"
 #include "team/team.hpp"
 
@@ -16,6 +17,8 @@ namespace hpcb {
 struct Points {
   std::string path;
   std::string content_sha256;  // the file's content_sha256 attribute ("" if absent)
+  std::string identity;        // what a checkpoint records of the data (io/data_identity.hpp)
+  bool verified = false;       // the rows were checked against the file's digests (io/verify.hpp)
   std::int64_t n = 0, d = 0;   // global shape of /X
   std::int64_t row0 = 0;       // global index of the first stored row
   std::int64_t rows = 0;       // stored rows
@@ -34,7 +37,8 @@ struct Points {
 // Reads `path` for this team (see io/team_read.hpp). Throws AgreedError, on every
 // worker, for any problem with the file: missing, not HDF5, no /X, /X not 2-D or
 // not uint8/float32/float64, empty, NaN or Inf values, a bad `scale`, /labels of
-// the wrong length or with negative values, more MPI ranks than rows.
-std::shared_ptr<const Points> load_points(Team& team, const std::string& path);
+// the wrong length or with negative values, more MPI ranks than rows, data that
+// do not match the file's digests (unless mode is never).
+std::shared_ptr<const Points> load_points(Team& team, const std::string& path, VerifyMode mode = VerifyMode::automatic);
 
 }  // namespace hpcb

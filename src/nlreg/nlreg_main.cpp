@@ -71,15 +71,15 @@ int main(int argc, char** argv) {
   return hpcb::run_app(argc, argv, "nlreg", backend, add_options, validate, [&](Team& team, const hpcb::RunContext& ctx) {
     team.barrier();
     const double t_start = hpcb::now_s();
-    const auto samples = hpcb::load_samples(team, ctx.common.data);
+    const auto samples = hpcb::load_samples(team, ctx.common.data, ctx.common.verify);
     const double io_s = hpcb::now_s() - t_start;
     const auto& s = *samples;
 
     const nlohmann::json identity = {
-        {"app", "nlreg"}, {"data", s.content_sha256.empty() ? s.path : s.content_sha256}, {"n", s.n},
+        {"app", "nlreg"}, {"data", s.identity}, {"n", s.n},
         {"params", {{"epochs", prm.epochs}, {"lr", prm.lr_auto ? nlohmann::json("auto") : nlohmann::json(prm.lr)},
                     {"solver", prm.solver}, {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}}}};
-    hpcb::CheckpointPlan plan = hpcb::checkpoint_plan(team, ctx, identity.dump());
+    hpcb::CheckpointPlan plan = hpcb::checkpoint_plan(team, ctx, identity.dump(), {3, prm.epochs, 0});
     plan.signal_check_every = 64;  // an epoch costs microseconds: a collective each would double it
     hpcb::nlreg::Params run_prm = prm;
     run_prm.checkpoint = &plan;
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     const bool valid = std::isfinite(r.mse) && (!r.has_optimum || r.mse >= r.mse_optimum * (1 - 1e-9) - 1e-12);
 
     nlohmann::json rec = hpcb::record_base(team, ctx);
-    rec["dataset"] = {{"path", s.path}, {"n", s.n}, {"d", 1}, {"dtype", "float64"}, {"sha256", s.content_sha256}};
+    rec["dataset"] = {{"path", s.path}, {"n", s.n}, {"d", 1}, {"dtype", "float64"}, {"sha256", s.content_sha256}, {"verified", s.verified}};
     rec["params"] = {{"epochs", prm.epochs}, {"lr", r.lr}, {"lr_auto", prm.lr_auto}, {"solver", prm.solver},
                      {"target_mse", has_target ? nlohmann::json(prm.target_mse) : nlohmann::json(nullptr)},
                      {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}};

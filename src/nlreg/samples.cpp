@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "io/data_identity.hpp"
 #include "io/h5_read.hpp"
 #include "io/team_read.hpp"
 #include "team/layout.hpp"
@@ -17,7 +18,7 @@ void check_finite(const Samples& s, const std::vector<double>& v, const char* na
                       " value at row " + std::to_string(s.row0 + static_cast<std::int64_t>(i)));
 }
 
-Samples read_samples(const Team& team, const std::string& path, bool distributed) {
+Samples read_samples(const Team& team, const std::string& path, bool distributed, VerifyMode mode) {
   H5Reader file(path, distributed ? team.native_comm() : nullptr);
   Samples s;
   s.path = path;
@@ -36,6 +37,14 @@ Samples read_samples(const Team& team, const std::string& path, bool distributed
   s.y.resize(static_cast<std::size_t>(r1 - r0));
   file.read_rows("/x", r0, r1, DType::f64, s.x.data());
   file.read_rows("/y", r0, r1, DType::f64, s.y.data());
+  const RowsCheck x_check(file, "/x", x, DType::f64, r0, r1, mode);
+  const RowsCheck y_check(file, "/y", y, DType::f64, r0, r1, mode);
+  // Every collective read is done: from here a rank may throw on its own.
+  if (mode != VerifyMode::never) check_content_attributes(file, s.content_sha256, {"/x", "/y"});
+  s.verified = x_check.check(s.x.data());
+  s.verified = y_check.check(s.y.data()) && s.verified;
+  require_verified(mode, s.verified, path);
+  s.identity = data_identity(path, s.content_sha256);
   check_finite(s, s.x, "/x");
   check_finite(s, s.y, "/y");
   return s;
@@ -43,8 +52,8 @@ Samples read_samples(const Team& team, const std::string& path, bool distributed
 
 }  // namespace
 
-std::shared_ptr<const Samples> load_samples(Team& team, const std::string& path) {
-  return read_on_team<Samples>(team, [&](bool distributed) { return read_samples(team, path, distributed); });
+std::shared_ptr<const Samples> load_samples(Team& team, const std::string& path, VerifyMode mode) {
+  return read_on_team<Samples>(team, [&](bool distributed) { return read_samples(team, path, distributed, mode); });
 }
 
 }  // namespace hpcb

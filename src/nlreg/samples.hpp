@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/verify.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
@@ -14,6 +15,8 @@ namespace hpcb {
 struct Samples {
   std::string path;
   std::string content_sha256;  // the file's content_sha256 attribute ("" if absent)
+  std::string identity;        // what a checkpoint records of the data (io/data_identity.hpp)
+  bool verified = false;       // the pairs were checked against the file's digests (io/verify.hpp)
   std::int64_t n = 0;          // global number of pairs
   std::int64_t row0 = 0;       // global index of the first stored pair
   std::vector<double> x, y;    // stored pairs
@@ -25,7 +28,8 @@ struct Samples {
 // Reads /x and /y (1-D, same length, numeric; converted to float64). Throws
 // AgreedError on every worker for a missing or non-HDF5 file, missing
 // datasets, wrong rank, different lengths, empty data, NaN or Inf values, or
-// more MPI ranks than pairs.
-std::shared_ptr<const Samples> load_samples(Team& team, const std::string& path);
+// more MPI ranks than pairs, data that do not match the file's digests (unless
+// mode is never).
+std::shared_ptr<const Samples> load_samples(Team& team, const std::string& path, VerifyMode mode = VerifyMode::automatic);
 
 }  // namespace hpcb

@@ -29,9 +29,9 @@ Written write_classified(const std::string& out, std::uint64_t n, std::uint64_t 
                          const std::vector<std::int32_t>& labels, const std::string& source,
                          const std::string& sha256_raw, bool scaled) {
   h5::AtomicH5File f(out);
-  const std::string x_hex = h5::write_matrix(f, "/X", n, d, pixels.data());
+  const std::string x_hex = write_content(f, "/X", n, d, pixels.data());
   if (scaled) h5::write_attribute(f, "/X", "scale", 1.0 / 255.0);
-  const std::string labels_hex = h5::write_vector(f, "/labels", labels);
+  const std::string labels_hex = write_content(f, "/labels", n, 0, labels.data());
   h5::write_attribute(f, "/", "source", source);
   h5::write_attribute(f, "/", "sha256_raw", sha256_raw);
   Written w{out,
@@ -76,8 +76,8 @@ Written convert_csv(const std::string& in, const std::string& out, std::string s
   if (source.empty()) source = "two-column CSV " + base_name(in) + " (x = column 1, y = column 2)";
   const std::string raw = sha256_file(in);
   h5::AtomicH5File f(out);
-  const std::string x_hex = h5::write_vector(f, "/x", xy.x);
-  const std::string y_hex = h5::write_vector(f, "/y", xy.y);
+  const std::string x_hex = write_content(f, "/x", xy.x.size(), 0, xy.x.data());
+  const std::string y_hex = write_content(f, "/y", xy.y.size(), 0, xy.y.data());
   h5::write_attribute(f, "/", "source", source);
   h5::write_attribute(f, "/", "sha256_raw", raw);
   Written w{out, "/x, /y float64 " + std::to_string(xy.x.size()),

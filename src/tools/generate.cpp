@@ -126,7 +126,7 @@ Written write_blobs(const BlobsParams& p, const std::string& out) {
             "/X " + std::string(h5::dtype_name(p.dtype)) + " " + std::to_string(p.n) + " x " +
                 std::to_string(p.d) + ", /labels int32 " + std::to_string(p.n) + " (" +
                 std::to_string(p.k) + " clusters)",
-            write_content_hash(f, {{"/X", x.sha256()}, {"/labels", labels.sha256()}})};
+            write_content_hash(f, {{"/X", finish_content(f, x)}, {"/labels", finish_content(f, labels)}})};
   f.commit();
   return w;
 }
@@ -156,7 +156,7 @@ Written write_quadratic(const QuadraticParams& p, const std::string& out) {
                       "made by mkdata (formulas in datasets/README.md)");
   h5::write_attribute(f, "/", "generator", describe(p));
   Written w{out, "/x, /y float64 " + std::to_string(p.n),
-            write_content_hash(f, {{"/x", x_out.sha256()}, {"/y", y_out.sha256()}})};
+            write_content_hash(f, {{"/x", finish_content(f, x_out)}, {"/y", finish_content(f, y_out)}})};
   f.commit();
   return w;
 }
