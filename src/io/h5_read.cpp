@@ -193,10 +193,13 @@ void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t 
   h5::Plist xfer(H5Pcreate(H5P_DATASET_XFER));
   if (selected < 0 || !xfer.valid() || (collective_ && H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE) < 0))
     throw DataError(where + ": cannot set up the read");
-  check_extent(ds, where);
+  // The extent is checked only after the read: under MPI the read is collective, and a
+  // rank that threw before it (seeing the file shorter than another rank did) would leave
+  // the others waiting in it. Checked afterwards it also catches a file truncated while
+  // being read (HDF5 returns zeros past the end).
   if (H5Dread(ds, native(memtype), mem_space, file_space, xfer, out) < 0)
     throw DataError(where + ": read failed (rows " + std::to_string(r0) + ".." + std::to_string(r1) + ")");
-  check_extent(ds, where);  // truncated while being read
+  check_extent(ds, where);
 }
 
 void H5Reader::check_extent(hid_t ds, const std::string& where) const {
