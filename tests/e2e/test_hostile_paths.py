@@ -78,7 +78,8 @@ class HostilePaths(unittest.TestCase):
         return lines[0]
 
     def km(self, *extra):
-        return ["--data", self.points, "--k", "3", "--iters", "5", "--quiet", "--record", self.tmp.records, *extra]
+        record = [] if "--record" in extra else ["--record", self.tmp.records]
+        return ["--data", self.points, "--k", "3", "--iters", "5", "--quiet", *record, *extra]
 
     def nl(self, *extra):
         return ["--data", self.xy, "--epochs", "5", "--quiet", "--record", self.tmp.records, *extra]
@@ -208,8 +209,8 @@ class HostilePaths(unittest.TestCase):
 
     def test_auto_rate_overflow_names_the_data(self):
         huge = self.tmp.file("huge.h5")
-        x = np.linspace(1e80, 4e80, 50)
-        write_xy(huge, x, np.linspace(1, 4, 50))
+        # x^4 (the curvature's moment) and y^2 (the loss) overflow.
+        write_xy(huge, np.linspace(1e80, 4e80, 50), np.linspace(1e200, 4e200, 50))
         for form in FORMS:
             with self.subTest(form=form):
                 self.expect_error("nlreg", form, ["--data", huge, "--lr", "auto", "--epochs", "10", "--record", "none"],
