@@ -1,7 +1,10 @@
 #include "app/app.hpp"
 
 #include <hdf5.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -13,10 +16,102 @@
 #include "team/on_first.hpp"
 
 namespace hpcb {
+namespace {
+
+// CLI11 reads integers with strtoll(text, 0): "0x10" is 16, "010" is 8, and a
+// value beyond 64 bits is clamped to the largest one. Every integer option
+// takes plain decimal digits (a '-' only where the type is signed), in range;
+// narrower types are range-checked by CLI11 itself.
+void decimal_integers_only(CLI::App& cli) {
+  for (CLI::Option* opt : cli.get_options()) {
+    const std::string type = opt->get_type_name();
+    if (type != "INT" && type != "UINT") continue;
+    const bool is_signed = type == "INT";
+    opt->transform(CLI::Validator(
+        [is_signed](std::string& text) -> std::string {
+          const char* end = text.data() + text.size();
+          std::from_chars_result r{};
+          std::string canonical;
+          if (is_signed) {
+            std::int64_t v = 0;
+            r = std::from_chars(text.data(), end, v);
+            canonical = std::to_string(v);
+          } else {
+            std::uint64_t v = 0;
+            r = std::from_chars(text.data(), end, v);
+            canonical = std::to_string(v);
+          }
+          if (r.ec == std::errc::result_out_of_range) return "'" + text + "' is out of range";
+          if (text.empty() || r.ec != std::errc() || r.ptr != end)
+            return "'" + text + "' is not a " + (is_signed ? "" : "non-negative ") + "decimal integer";
+          text = canonical;  // no leading zeros left for strtoll to read as octal
+          return {};
+        },
+        ""));
+  }
+}
+
+// A string nlohmann::json can write (the run record is JSON text): checked with
+// the serializer that will write the record, so both agree on what is valid.
+bool valid_utf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
+// Every argument may end up in the record (--tag, --data, --init, ...): an
+// invalid one is refused before the run, not after it.
+void require_utf8_arguments(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (!valid_utf8(argv[i]))
+      throw UsageError("argument " + std::to_string(i) + (i > 1 ? std::string(" (after ") + argv[i - 1] + ")" : "") +
+                       " is not valid UTF-8; run records are JSON text and cannot hold it");
+}
+
+void require_thread_limit(const CommonOptions& c, int threads) {
+  const long cpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  const std::string asked =
+      c.threads > 0 ? "--threads " + std::to_string(threads) : "OMP_NUM_THREADS (" + std::to_string(threads) + " threads)";
+  if (threads > kMaxThreads)
+    throw UsageError(asked + " is more than " + std::to_string(kMaxThreads) + " threads per process, the limit");
+  if (threads > kThreadsPerCpu * cpus && !c.oversubscribe)
+    throw UsageError(asked + " is more than " + std::to_string(kThreadsPerCpu) + " x the " + std::to_string(cpus) +
+                     " online CPUs; add --oversubscribe to run it anyway (at most " + std::to_string(kMaxThreads) + ")");
+}
+
+// The path checks (app/paths.hpp), before any file is opened: each process
+// checks for itself (file systems may differ between nodes) and the team
+// agrees, so every worker ends with the same error or none.
+void check_paths(Team& team, const std::vector<NamedPath>& inputs, const std::vector<NamedPath>& outputs) {
+  const bool checker = team.rank() == team.group_first();
+  std::optional<std::string> usage, data;
+  if (checker) {
+    try {
+      check_outputs(inputs, outputs);
+    } catch (const UsageError& e) {
+      usage = e.what();
+    }
+  }
+  if (auto agreed = team.agree(usage)) throw UsageError(*agreed);
+  if (checker) {
+    try {
+      check_inputs(inputs);
+    } catch (const DataError& e) {
+      data = e.what();
+    }
+  }
+  if (auto agreed = team.agree(data)) throw AgreedError(*agreed);
+}
+
+}  // namespace
 
 int run_app(int argc, char** argv, const std::string& app_name, Backend& backend,
             const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
-            const std::function<int(Team&, const RunContext&)>& body) {
+            const std::function<int(Team&, const RunContext&)>& body,
+            const std::function<std::vector<NamedPath>()>& extra_inputs) {
   // No HDF5 shutdown at exit: every HDF5 object is closed by its owner, and a
   // file whose close failed (a full disk) makes HDF5 1.10.8's shutdown crash
   // (SIGSEGV) after the error was reported. Must precede any other HDF5 call.
@@ -41,7 +136,12 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
   cli.add_option("--record", c.record, "append the run record (one JSON line) to this file; 'none' for no record");
   cli.add_option("--out", c.out, "also write the full result to this HDF5 file");
   cli.add_option("--tag", c.tag, "free-form label stored in the record (e.g. a sweep name)");
-  cli.add_option("--threads", c.threads, "worker threads (OpenMP executables; default OMP_NUM_THREADS)");
+  cli.add_option("--threads", c.threads,
+                 "worker threads per process (OpenMP executables); 0: OMP_NUM_THREADS, else all cores; at most " +
+                     std::to_string(kThreadsPerCpu) + " x the online CPUs unless --oversubscribe");
+  cli.add_flag("--oversubscribe", c.oversubscribe,
+               "allow more than " + std::to_string(kThreadsPerCpu) + " threads per online CPU (at most " +
+                   std::to_string(kMaxThreads) + ")");
   cli.add_flag("--quiet", c.quiet, "print nothing but errors");
   cli.add_option("--checkpoint", c.checkpoint,
                  "save the state to this HDF5 file on SIGUSR1/SIGTERM (then exit 4) and every --checkpoint-every iterations");
@@ -51,9 +151,13 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
                  "auto: check the data against the file's digests where they allow | require: refuse unverifiable data | "
                  "never: no check (the record says verified: false)");
   cli.add_option("--stop-after", c.stop_after, "testing: stop as if signalled after N iterations or epochs")->group("");
+  decimal_integers_only(cli);
+  std::vector<NamedPath> inputs, outputs;
   try {
     cli.parse(argc, argv);
-    if (c.threads < 0) throw UsageError("--threads must be >= 1, got " + std::to_string(c.threads));
+    require_utf8_arguments(argc, argv);
+    if (c.data.empty()) throw UsageError("--data must name a file");
+    if (c.threads < 0) throw UsageError("--threads must be >= 0 (0: the default), got " + std::to_string(c.threads));
     if (c.checkpoint_every < 0) throw UsageError("--checkpoint-every must be >= 0");
     if (c.stop_after < 0) throw UsageError("--stop-after must be >= 0");
     if (!parse_verify_mode(c.verify_data, c.verify))
@@ -62,6 +166,13 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
       throw UsageError("--resume, --checkpoint-every and --stop-after need --checkpoint PATH");
     validate();
     ctx.info = backend.info(c.threads);
+    require_thread_limit(c, ctx.info.threads);
+    inputs.push_back({"--data", c.data});
+    if (extra_inputs)
+      for (NamedPath& p : extra_inputs()) inputs.push_back(std::move(p));
+    if (!c.out.empty()) outputs.push_back({"--out", c.out});
+    if (!c.checkpoint.empty()) outputs.push_back({"--checkpoint", c.checkpoint});
+    if (!c.record.empty() && c.record != "none") outputs.push_back({"--record", c.record});
   } catch (const CLI::CallForHelp&) {
     if (root_process) std::printf("%s", cli.help().c_str());
     return kOk;
@@ -72,19 +183,28 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
   }
 
   if (!c.checkpoint.empty()) install_stop_signals();
-  return backend.run(c.threads, [&](Team& team) {
-    try {
-      return body(team, ctx);
-    } catch (const UsageError& e) {
-      if (ctx.root(team)) std::fprintf(stderr, "%s: %s\n", ctx.prog.c_str(), e.what());
-      return int(kUsageError);
-    } catch (const DataError& e) {
-      // Reaching here on every worker is guaranteed for AgreedError, and for
-      // errors derived from data every worker holds (all throw the same).
-      if (ctx.root(team)) std::fprintf(stderr, "%s: %s\n", ctx.prog.c_str(), e.what());
-      return int(kDataError);
-    }
-  });
+  // Errors while the team starts (hybrid ranks asking for different thread
+  // counts) are thrown by every process alike, before any worker runs.
+  try {
+    return backend.run(c.threads, [&](Team& team) {
+      try {
+        check_paths(team, inputs, outputs);
+        return body(team, ctx);
+      } catch (const UsageError& e) {
+        if (ctx.root(team)) std::fprintf(stderr, "%s: %s\n", ctx.prog.c_str(), e.what());
+        return int(kUsageError);
+      } catch (const DataError& e) {
+        // Reaching here on every worker is guaranteed for AgreedError, and for
+        // errors derived from data every worker holds (all throw the same).
+        if (ctx.root(team)) std::fprintf(stderr, "%s: %s\n", ctx.prog.c_str(), e.what());
+        return int(kDataError);
+      }
+    });
+  } catch (const UsageError& e) {
+    return fail(kUsageError, e.what());
+  } catch (const DataError& e) {
+    return fail(kDataError, e.what());
+  }
 }
 
 CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::string& identity,
@@ -128,9 +248,19 @@ nlohmann::json record_base(Team& team, const RunContext& ctx) {
 
 void finish_run(Team& team, const RunContext& ctx, const nlohmann::json& record,
                 const std::function<void(const std::string& path)>& write_out) {
-  if (!ctx.common.out.empty()) on_first_worker(team, [&] { write_out(ctx.common.out); });
-  if (!ctx.common.record.empty() && ctx.common.record != "none")
-    on_first_worker(team, [&] { append_record(ctx.common.record, record); });
+  const std::string& out = ctx.common.out;
+  const bool has_record = !ctx.common.record.empty() && ctx.common.record != "none";
+  on_first_worker(team, [&] {
+    if (!out.empty()) write_out(out);
+    try {
+      if (has_record) append_record(ctx.common.record, record);
+    } catch (...) {
+      // A failed run leaves no --out file (README): undo it.
+      std::error_code ignored;
+      if (!out.empty()) std::filesystem::remove(out, ignored);
+      throw;
+    }
+  });
   retire_checkpoint(team, ctx);
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "app/paths.hpp"
 #include "io/checkpoint.hpp"
 #include "io/verify.hpp"
 #include "team/team.hpp"
@@ -22,6 +23,7 @@ struct CommonOptions {
   std::string tag;                           // --tag: free-form label stored in the record
   bool quiet = false;                        // --quiet: no summary on stdout
   int threads = 0;                           // --threads (0: OMP_NUM_THREADS / backend default)
+  bool oversubscribe = false;                // --oversubscribe: allow more than kThreadsPerCpu threads per CPU
   std::string checkpoint;                    // --checkpoint: state file (io/checkpoint.hpp)
   int checkpoint_every = 0;                  // --checkpoint-every N iterations (0: only on a stop signal)
   bool resume = false;                       // --resume from --checkpoint when it exists
@@ -29,6 +31,12 @@ struct CommonOptions {
   std::string verify_data = "auto";          // --verify-data (io/verify.hpp)
   VerifyMode verify = VerifyMode::automatic;
 };
+
+// --threads above kThreadsPerCpu x the online CPUs is refused unless
+// --oversubscribe; above kMaxThreads always (each thread's stack and the
+// runtime's per-thread state: 20,000 threads took 22 GB, 100,000 crashed libgomp).
+constexpr int kThreadsPerCpu = 4;
+constexpr int kMaxThreads = 1024;
 
 struct RunContext {
   std::string prog;  // executable name, prefix of every error line
@@ -42,9 +50,13 @@ struct RunContext {
 // body on every worker. Exit status: 0 ok, 1 data/runtime error, 2 usage error,
 // 3 failed self-validation; errors are one line on stderr, "<prog>: <message>",
 // printed once. validate() runs after parsing and throws UsageError.
+// extra_inputs names the files an app reads besides --data (k-means: an --init
+// file); before body runs, the inputs must be regular files and no output may
+// be an input or another output (app/paths.hpp).
 int run_app(int argc, char** argv, const std::string& app, Backend& backend,
             const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
-            const std::function<int(Team&, const RunContext&)>& body);
+            const std::function<int(Team&, const RunContext&)>& body,
+            const std::function<std::vector<NamedPath>()>& extra_inputs = {});
 
 // The checkpoint plan of this run: identity = what a resume must match (JSON
 // text of app, data and parameters); reads the state to resume from, if any.
@@ -60,6 +72,7 @@ nlohmann::json record_base(Team& team, const RunContext& ctx);
 
 // The end of every successful run: write --out (through write_out, on worker
 // 0, if asked for), append the record unless --record none, retire the checkpoint.
+// When the record cannot be appended, the --out file just written is removed.
 void finish_run(Team& team, const RunContext& ctx, const nlohmann::json& record,
                 const std::function<void(const std::string& path)>& write_out);
 

@@ -34,8 +34,12 @@ void append_record(const std::string& path, const nlohmann::json& record) {
   const std::filesystem::path p(path);
   std::error_code ec;
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
-  Fd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666));
+  // Non-blocking: opening a FIFO for writing would wait forever for a reader.
+  Fd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666));
   if (fd.get() < 0) throw DataError("cannot open records file " + path + ": " + std::strerror(errno));
+  struct stat kind{};
+  if (fstat(fd.get(), &kind) != 0 || !S_ISREG(kind.st_mode))
+    throw DataError("records file " + path + " is not a regular file");
   struct flock lock{};
   lock.l_type = F_WRLCK;
   lock.l_whence = SEEK_SET;

@@ -141,5 +141,10 @@ int main(int argc, char** argv) {
       std::printf("  %s\n", valid ? "Solution validates" : "Solution FAILED validation");
     }
     return valid ? int(hpcb::kOk) : int(hpcb::kValidationError);
+  }, [&] {
+    // --init names a file unless it is one of the built-in methods (kmeans_solver.cpp).
+    std::vector<hpcb::NamedPath> files;
+    if (prm.init != "random" && prm.init != "kmeans++") files.push_back({"--init", prm.init});
+    return files;
   });
 }

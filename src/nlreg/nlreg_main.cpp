@@ -89,10 +89,17 @@ int main(int argc, char** argv) {
     if (prm.solver == "normal" && !r.has_optimum)
       throw DataError(s.path + ": the normal equations are singular (x takes fewer than 3 distinct values); "
                       "use --solver gd");
-    if (r.diverged)
-      throw DataError("diverged at epoch " + std::to_string(r.epochs_run) + " of " + std::to_string(prm.epochs) +
-                      " (the loss or the parameters became infinite or NaN): use a smaller --lr than " +
-                      nlohmann::json(r.lr).dump());
+    if (r.diverged) {
+      const std::string where = "diverged at epoch " + std::to_string(r.epochs_run) + " of " +
+                                std::to_string(prm.epochs) + " (the loss or the parameters became infinite or NaN)";
+      // --lr auto is the largest stable step for these data: a smaller rate is
+      // no remedy; the data's magnitudes overflow double precision.
+      if (prm.lr_auto)
+        throw DataError(where + " with --lr auto: the data overflow double precision (" +
+                        (std::isfinite(r.curvature) ? "the loss or its gradient" : "the curvature, from sums of x^4,") +
+                        " is not finite); rescale x and y");
+      throw DataError(where + ": use a smaller --lr than " + nlohmann::json(r.lr).dump());
+    }
     team.barrier();
     const double total_s = hpcb::now_s() - t_start;
     const double t_io = team.max(io_s), t_init = team.max(r.init_s), t_iter = team.max(r.iter_s);
