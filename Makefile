@@ -152,6 +152,8 @@ include datasets/datasets.mk
 -include tests/fuzz/fuzz.mk
 
 # ---- tests -------------------------------------------------------------------
+# TEST_ARGS: extra arguments for tests/run_tests.py, e.g. TEST_ARGS='--only unit e2e'.
+TEST_ARGS ?=
 # The LD_PRELOAD shim that forces interleaved record appends (tests/e2e/test_record_lock.py).
 SHIM := build/shims/split_write.so
 $(SHIM): tests/shims/split_write.c
@@ -160,7 +162,7 @@ $(SHIM): tests/shims/split_write.c
 	$(Q)$(CC) -O1 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
 test: all $(TEST_BIN) $(SHIM) datasets check-python
-	$(Q)$(PYTHON) tests/run_tests.py --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --python "$(PYTHON)"
+	$(Q)$(PYTHON) tests/run_tests.py --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --python "$(PYTHON)" $(TEST_ARGS)
 
 # ---- benchmarks --------------------------------------------------------------
 bench: $(BENCH_BIN) datasets

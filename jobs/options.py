@@ -53,6 +53,8 @@ OPTIONS = [
     Option("--checkpoint", BOTH, "sweep", "text"),
     Option("--checkpoint-every", BOTH, "param", "int", lo=0, hi=INT_MAX, recorded=False),
     Option("--resume", BOTH, "sweep", "flag"),
+    Option("--oversubscribe", BOTH, "none", "flag"),
+    Option("--verify-data", BOTH, "param", "choice", choices=("auto", "require", "never"), recorded=False),
     Option("--k", ("kmeans",), "param", "int", lo=1, hi=INT_MAX),
     Option("--iters", ("kmeans",), "param", "int", lo=1, hi=INT_MAX),
     Option("--tol", ("kmeans",), "param", "float", lo=0.0),

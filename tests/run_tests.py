@@ -60,9 +60,20 @@ def run_gtest(binary):
 
 
 class CountingResult(unittest.TextTestResult):
+    """Counts passes and keeps each test's wall time (the slowest are listed: CI's time budget)."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.passed = 0
+        self.seconds = {}
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.seconds[test.id()] = time.monotonic() - self._started
 
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -77,6 +88,8 @@ def run_unittest(start_dir, pattern="test_*.py"):
     suite = unittest.defaultTestLoader.discover(path, pattern=pattern, top_level_dir=ROOT)
     runner = unittest.TextTestRunner(verbosity=1, resultclass=CountingResult, stream=sys.stdout)
     result = runner.run(suite)
+    slowest = sorted(result.seconds.items(), key=lambda kv: -kv[1])[:8]
+    print("slowest: " + ", ".join(f"{name.split('.', 2)[-1]} {sec:.1f} s" for name, sec in slowest), flush=True)
     bad = result.failures + result.errors + [(t, "unexpected success") for t in result.unexpectedSuccesses]
     return Outcome(result.passed, [str(t) for t, _ in bad], [(str(t), r) for t, r in result.skipped])
 

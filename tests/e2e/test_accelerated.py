@@ -16,7 +16,7 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import DATA, TempDir, read_records, run, write_points, write_xy
+from tests.e2e.util import appended_record, DATA, TempDir, read_records, run, write_points, write_xy
 
 ALGORITHMS = ["lloyd", "hamerly", "elkan"]
 CONFIGS = [("seq", 1), ("omp", 2), ("omp", 3), ("mpi", 2), ("mpi", 3)]
@@ -32,7 +32,7 @@ def records(tmp, data, extra, configs=CONFIGS, algorithms=ALGORITHMS):
             if proc.returncode != 0:
                 raise AssertionError(f"kmeans_{backend} x{workers} --algorithm {algorithm} failed "
                                      f"({proc.returncode}): {proc.stderr}")
-            out[(algorithm, backend, workers)] = read_records(tmp.records)[-1]
+            out[(algorithm, backend, workers)] = appended_record(proc)
     return out
 
 
@@ -147,7 +147,7 @@ def nlreg_records(tmp, extra, configs=REGR_CONFIGS, out=False):
         proc = run("nlreg", backend, workers, args)
         if proc.returncode != 0:
             raise AssertionError(f"nlreg_{backend} x{workers} {extra} failed ({proc.returncode}): {proc.stderr}")
-        recs[(backend, workers)] = read_records(tmp.records)[-1]
+        recs[(backend, workers)] = appended_record(proc)
     return recs
 
 

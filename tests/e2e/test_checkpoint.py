@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from tests.e2e.util import DATA, TempDir, command, read_records, run
+from tests.e2e.util import appended_record, DATA, TempDir, command, read_records, run
 
 MNIST = os.path.join(DATA, "mnist10k.h5")
 REGR = os.path.join(DATA, "regression20k.h5")
@@ -26,7 +26,7 @@ class CheckpointRestart(unittest.TestCase):
     def reference(self, tmp, app, args):
         proc = run(app, "seq", 1, args + ["--record", tmp.records, "--quiet"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        return read_records(tmp.records)[-1]
+        return appended_record(proc)
 
     def interrupted_then_resumed(self, tmp, app, args, first, second, stop_after, tag):
         ckpt = tmp.file(f"{tag}.ckpt.h5")
@@ -100,7 +100,7 @@ class CheckpointRestart(unittest.TestCase):
             proc = run("nlreg", "omp", 2, ["--data", REGR, "--epochs", "50", "--checkpoint", tmp.file("none.h5"),
                                            "--resume", "--record", tmp.records])
             self.assertEqual(proc.returncode, 0, proc.stderr)
-            self.assertEqual(read_records(tmp.records)[-1]["result"]["resumed_from"], 0)
+            self.assertEqual(appended_record(proc)["result"]["resumed_from"], 0)
 
     def test_checkpoint_flags_need_a_path(self):
         proc = run("nlreg", "seq", 1, ["--data", REGR, "--resume"])
@@ -126,7 +126,7 @@ class CheckpointRestart(unittest.TestCase):
             self.assertEqual(read_records(tmp.records), [])
             done = run("nlreg", "seq", 1, args + ["--checkpoint", ckpt, "--resume", "--record", tmp.records, "--quiet"])
             self.assertEqual(done.returncode, 0, done.stderr)
-            resumed = read_records(tmp.records)[-1]
+            resumed = appended_record(done)
             self.assertGreater(resumed["result"]["resumed_from"], 0)
             ref = self.reference(tmp, "nlreg", args)
             self.assertEqual(digest(resumed), digest(ref))

@@ -12,7 +12,7 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import BIN, TempDir, read_records, run, write_points, write_xy
+from tests.e2e.util import appended_record, BIN, TempDir, read_records, run, write_points, write_xy
 
 FORMS = [("seq", 1), ("mpi", 2)]
 
@@ -69,7 +69,7 @@ class DamagedInput(unittest.TestCase):
         backend, workers = form
         proc = run(app, backend, workers, list(args) + ["--record", tmp.records, "--quiet"], timeout=120)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        return read_records(tmp.records)[-1]
+        return appended_record(proc)
 
     # ---- data files ----
     def test_intact_file_is_verified(self):

@@ -7,7 +7,7 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import DATA, TempDir, read_records, run, write_points, write_xy
+from tests.e2e.util import appended_record, DATA, TempDir, read_records, run, write_points, write_xy
 
 REQUIRED = {
     "schema", "app", "backend", "ranks", "threads", "workers", "nodes", "hosts", "dataset", "params",
@@ -38,7 +38,7 @@ class HandWorkedKMeans(unittest.TestCase):
                     proc = run("kmeans", backend, workers, ["--data", data, "--k", "2", "--init", init,
                                                             "--record", tmp.records, "--out", out])
                     self.assertEqual(proc.returncode, 0, proc.stderr)
-                    r = read_records(tmp.records)[-1]["result"]
+                    r = appended_record(proc)["result"]
                     self.assertEqual(r["inertia"], 16.0)
                     self.assertEqual(r["iterations"], 2)
                     self.assertTrue(r["converged"])
@@ -60,7 +60,7 @@ class HandWorkedKMeans(unittest.TestCase):
                 f["centroids"] = np.array([[0.0], [2.0], [100.0]])
             proc = run("kmeans", "seq", 1, ["--data", data, "--k", "3", "--init", init, "--record", tmp.records])
             self.assertEqual(proc.returncode, 0, proc.stderr)
-            r = read_records(tmp.records)[-1]["result"]
+            r = appended_record(proc)["result"]
             # Value 1 is at distance 1 from both 0 and 2: the tie goes to the lower
             # cluster index, so the clusters get {0, 1}, {2}, {} and the first
             # centroid moves to 0.5: inertia 0.25 + 0.25 + 0.
@@ -87,7 +87,7 @@ class RegressionClosedForm(unittest.TestCase):
                     proc = run("nlreg", backend, workers, ["--data", path, "--lr", "0.3", "--epochs", "20000",
                                                            "--record", tmp.records, "--out", tmp.file("o.h5")])
                     self.assertEqual(proc.returncode, 0, proc.stderr)
-                    r = read_records(tmp.records)[-1]["result"]
+                    r = appended_record(proc)["result"]
                     np.testing.assert_allclose([r["a_opt"], r["b_opt"], r["c_opt"]], exact, rtol=1e-9, atol=1e-12)
                     np.testing.assert_allclose([r["a"], r["b"], r["c"]], exact, rtol=1e-7, atol=1e-9)
                     self.assertAlmostEqual(r["mse"], r["mse_optimum"], delta=1e-12)
@@ -114,7 +114,7 @@ class RegressionClosedForm(unittest.TestCase):
             proc = run("nlreg", "seq", 1, ["--data", os.path.join(DATA, "regression20k.h5"), "--epochs", "2000",
                                            "--record", tmp.records])
             self.assertEqual(proc.returncode, 0, proc.stderr)
-            r = read_records(tmp.records)[-1]["result"]
+            r = appended_record(proc)["result"]
             np.testing.assert_allclose([r["a"], r["b"], r["c"]], [a, b, c], rtol=1e-10)
 
 
@@ -129,7 +129,7 @@ class RecordContract(unittest.TestCase):
                         proc = run(app, backend, workers, extra + ["--record", tmp.records, "--tag", "x y"])
                         self.assertEqual(proc.returncode, 0, proc.stderr)
                         self.assertIn("Solution validates", proc.stdout)
-                        rec = read_records(tmp.records)[-1]
+                        rec = appended_record(proc)
                         self.assertLessEqual(REQUIRED, set(rec))
                         self.assertLessEqual(PROV, set(rec["prov"]))
                         self.assertLessEqual(TIMES, set(rec["time_s"]))
@@ -168,15 +168,18 @@ class RecordContract(unittest.TestCase):
                                  (("env", "OMP_PROC_BIND=close", "OMP_PLACES=cores"), ("close", "cores"))):
                 proc = run("kmeans", "omp", 2, args, prefix=prefix)
                 self.assertEqual(proc.returncode, 0, proc.stderr)
-                prov = read_records(tmp.records)[-1]["prov"]
+                prov = appended_record(proc)["prov"]
                 self.assertEqual((prov["omp_proc_bind"], prov["omp_places"]), want)
 
     def test_no_record(self):
+        # Run from an empty folder, so a "none" taken as a file name (or any default records
+        # file) would appear there.
         with TempDir() as tmp:
-            proc = run("nlreg", "seq", 1, ["--data", os.path.join(DATA, "regression20k.h5"), "--epochs", "5",
-                                           "--record", "none"])
-            self.assertEqual(proc.returncode, 0, proc.stderr)
-            self.assertFalse(os.path.exists(os.path.join(tmp.path, "none")))
+            for backend, workers in (("seq", 1), ("mpi", 2)):
+                proc = run("nlreg", backend, workers, ["--data", os.path.join(DATA, "regression20k.h5"), "--epochs",
+                                                       "5", "--record", "none"], cwd=tmp.path)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                self.assertEqual(os.listdir(tmp.path), [])
 
 
 if __name__ == "__main__":

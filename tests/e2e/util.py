@@ -14,6 +14,9 @@ MPIEXEC = os.environ.get("HPCB_MPIEXEC", "mpiexec.hydra")
 DATA = os.path.join(ROOT, "datasets")
 # Upper bound for any single run: a hang fails the test instead of the CI job.
 TIMEOUT_S = 300
+# Set by make test-asan: the executables are the sanitizer build (several times slower), so
+# sweeps over worker counts take a representative few; every code path still runs.
+SANITIZED = os.environ.get("HPCB_SANITIZED") == "1"
 
 
 def command(app, backend, workers, args, bin_dir=None):
@@ -38,8 +41,36 @@ def run(app, backend, workers, args, timeout=TIMEOUT_S, prefix=(), bin_dir=None,
     total = workers[0] * workers[1] if backend == "hybrid" else workers
     if backend in ("omp", "hybrid") and total > (os.cpu_count() or 1):
         env["OMP_WAIT_POLICY"] = "passive"
-    return subprocess.run(list(prefix) + command(app, backend, workers, args, bin_dir), capture_output=True,
+    records = records_path(args, cwd)
+    before = count_lines(records)
+    proc = subprocess.run(list(prefix) + command(app, backend, workers, args, bin_dir), capture_output=True,
                           text=True, timeout=timeout, env=env, cwd=cwd)
+    # What this run appended: read_records(...)[-1] would hand a run that appended nothing
+    # the previous run's record.
+    proc.new_records = read_records(records)[before:] if records else []
+    return proc
+
+
+def records_path(args, cwd):
+    """The records file a command line appends to (None for --record none or "", and when the
+    command names none: the tests always name theirs)."""
+    args = list(args)
+    if "--record" not in args:
+        return None
+    path = args[args.index("--record") + 1]
+    return None if path in ("", "none") else os.path.join(cwd, path)
+
+
+def count_lines(path):
+    return len(read_records(path)) if path else 0
+
+
+def appended_record(proc):
+    """The one record the run `proc` (from run()) appended; fails unless it appended exactly one."""
+    if len(proc.new_records) != 1:
+        raise AssertionError(f"the run appended {len(proc.new_records)} records, expected 1 "
+                             f"(exit {proc.returncode}): {proc.stderr[-500:]}")
+    return proc.new_records[0]
 
 
 def read_records(path):

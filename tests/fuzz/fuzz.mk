@@ -4,7 +4,7 @@
 #   make fuzz          every fuzz target for FUZZ_SECONDS (default 20) each, CI-sized
 #   make fuzz FUZZ_SECONDS=600      the long runs
 #   make fuzz-build    only build the libFuzzer binaries (build/fuzz/fuzz_<target>)
-#   make test-asan     the whole test suite on the ASan + UBSan build (build/debug)
+#   make test-asan     the unit and end-to-end tests on the ASan + UBSan build (build/debug)
 #   make race-check    ThreadSanitizer + Archer on the OpenMP and hybrid executables (build/tsan)
 #   make stress        tests/stress: 7 ranks on 2 cores, k = 1000, 1e8 regression points, 1e7 x 64 k-means
 #                      (a 1.6 GB file in TMPDIR, skipped when disk or memory lack room); ~35 s
@@ -67,7 +67,10 @@ fuzz: $(FUZZ_BINS) check-python
 	$(Q)$(PYTHON) tests/fuzz/run_fuzz.py --bin $(FUZZ_DIR) --seconds $(FUZZ_SECONDS)
 
 # ---- sanitizers ------------------------------------------------------------------
-# The whole suite on the ASan + UBSan build. HWLOC_COMPONENTS=-pci: hwloc's PCI
+# The compiled code's tests on the ASan + UBSan build: the unit and end-to-end suites
+# (the report's and the job scripts' suites are Python alone, which the sanitizers do
+# not see), with HPCB_SANITIZED=1 so that sweeps over many worker counts take a
+# representative few (tests/e2e/util.py). HWLOC_COMPONENTS=-pci: hwloc's PCI
 # plugin, which MPICH's MPI_Init loads, leaks ~1 KB and is unloaded before exit,
 # so LeakSanitizer reports it with no symbols to suppress by; without PCI
 # discovery (unused on one node) there is nothing to report. Nothing else is
@@ -75,7 +78,7 @@ fuzz: $(FUZZ_BINS) check-python
 SAN_ENV := HWLOC_COMPONENTS=-pci ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1 \
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test-asan:
-	$(Q)$(SAN_ENV) $(MAKE) --no-print-directory BUILD=debug test
+	$(Q)$(SAN_ENV) HPCB_SANITIZED=1 $(MAKE) --no-print-directory BUILD=debug test TEST_ARGS='--only unit e2e'
 
 # ThreadSanitizer must see every synchronisation: LLVM's OpenMP runtime (libomp)
 # reports its barriers, locks and task edges to TSan through Archer

@@ -39,11 +39,15 @@ def run_recorded(app, backend, workers, args, records, timeout=600, prefix=()):
     if prefix:  # e.g. /usr/bin/time -v around the executable (after mpiexec -n P)
         at = 3 if backend in ("mpi", "hybrid") else 0
         cmd = cmd[:at] + list(prefix) + cmd[at:]
+    before = len(read_records(records))
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
     if proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr[-2000:]}")
-    return read_records(records)[-1], proc, time.monotonic() - start
+    appended = read_records(records)[before:]
+    if len(appended) != 1:
+        raise AssertionError(f"{' '.join(cmd)} appended {len(appended)} records, expected 1")
+    return appended[0], proc, time.monotonic() - start
 
 
 def kmeans_digest(rec):
