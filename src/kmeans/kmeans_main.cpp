@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "app/app.hpp"
+#include "app/phases.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "common/timer.hpp"
@@ -92,8 +93,9 @@ int main(int argc, char** argv) {
     std::vector<std::int32_t> all_labels(team.rank() == 0 ? static_cast<std::size_t>(p.n) : 0);
     team.gather_to_first(r.labels, counts, all_labels);
 
-    const double t_io = team.max(io_s), t_init = team.max(r.init_s), t_iter = team.max(r.iter_s);
-    const double t_comm = team.max(r.comm_s), t_compute = team.max(r.iter_s - r.comm_s), t_total = team.max(total_s);
+    const hpcb::TeamPhases phases =
+        hpcb::gather_phases(team, {total_s, io_s, r.init_s, r.iter_s, r.comm_s, r.metrics_s});
+    const hpcb::Phases& t = phases.slowest;
 
     nlohmann::json rec = hpcb::record_base(team, ctx);
     rec["dataset"] = {{"path", p.path}, {"n", p.n}, {"d", p.d}, {"dtype", hpcb::h5::dtype_name(p.dtype)},
@@ -117,8 +119,7 @@ int main(int argc, char** argv) {
     rec["result"] = result;
     // A resumed run times only the iterations it ran itself.
     const int ran = r.iterations - r.resumed_from;
-    rec["time_s"] = {{"total", t_total}, {"io", t_io}, {"init", t_init}, {"compute", t_compute}, {"comm", t_comm},
-                     {"iterations", t_iter}, {"per_iter", ran > 0 ? nlohmann::json(t_iter / ran) : nlohmann::json(nullptr)}};
+    rec["time_s"] = hpcb::time_record(phases, ran);
     if (!valid) rec["status"] = "failed-validation";
 
     hpcb::finish_run(team, ctx, rec, [&](const std::string& path) { write_output(path, all_labels, r, prm.k, p.d, rec); });
@@ -134,8 +135,10 @@ int main(int argc, char** argv) {
                       (static_cast<double>(p.n) * prm.k * (r.iterations + 1)));
       std::printf("  inertia     %.6f\n", r.inertia);
       if (r.has_quality) std::printf("  accuracy    %.4f   NMI %.4f\n", r.accuracy, r.nmi);
-      std::printf("  time        %.4f s total: io %.4f, init %.4f, iterations %.4f (compute %.4f, comm %.4f); %.3f ms/iteration\n",
-                  t_total, t_io, t_init, t_iter, t_compute, t_comm, ran > 0 ? 1e3 * t_iter / ran : 0.0);
+      std::printf("  time        %.4f s total: io %.4f, init %.4f, iterations %.4f (compute %.4f, comm %.4f), "
+                  "metrics %.4f; %.3f ms/iteration\n",
+                  t.total, t.io, t.init, t.iterations, phases.compute(), t.comm, t.metrics,
+                  ran > 0 ? 1e3 * t.iterations / ran : 0.0);
       std::printf("  digests     labels %.16s  centroids %.16s\n", result["labels_sha256"].get<std::string>().c_str(),
                   result["centroids_sha256"].get<std::string>().c_str());
       std::printf("  %s\n", valid ? "Solution validates" : "Solution FAILED validation");

@@ -320,8 +320,12 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   std::vector<std::int64_t> evals{estep.evaluations()};
   team.sum(evals);
   res.distance_evals = evals[0];
+  res.iter_s = now_s() - t_iter;
+  res.comm_s = team.comm_s();
 
   // Quality against the true labels: a k x L contingency table, summed exactly.
+  // A phase of its own (metrics_s, its collectives included), not iteration time.
+  const double t_metrics = now_s();
   if (p.has_labels) {
     // p.labels holds the rows p.row0.. (all of them for threads).
     const std::int32_t* truth = p.labels.data() + (r0 - p.row0);
@@ -335,9 +339,8 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     res.accuracy = accuracy(table, k, L);
     res.nmi = nmi(table, k, L);
   }
+  res.metrics_s = now_s() - t_metrics;
   res.labels = std::move(labels);
-  res.iter_s = now_s() - t_iter;
-  res.comm_s = team.comm_s();
   return res;
 }
 

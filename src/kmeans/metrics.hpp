@@ -17,8 +17,13 @@ double accuracy(const std::vector<std::int64_t>& table, int k, int L);
 // entropies are 0.
 double nmi(const std::vector<std::int64_t>& table, int k, int L);
 
-// Minimum-cost perfect assignment on a square n x n cost matrix (row-major);
-// returns for each row the chosen column. O(n^3).
-std::vector<int> hungarian(const std::vector<double>& cost, int n);
+// Minimum-cost assignment on a rows x cols cost matrix (row-major, finite
+// values): every row of the smaller side is matched to a distinct element of
+// the larger side so that the sum of the chosen costs is smallest. Returns for
+// each row its column, or -1 for the rows left over when rows > cols.
+// Shortest augmenting paths with dual potentials (Jonker-Volgenant, in the
+// rectangular form of Crouse 2016, as scipy's linear_sum_assignment):
+// O(min^2 * max) time, O(rows * cols) memory only for a transposed copy.
+std::vector<int> min_cost_assignment(const std::vector<double>& cost, int rows, int cols);
 
 }  // namespace hpcb::kmeans

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "app/app.hpp"
+#include "app/phases.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "common/timer.hpp"
@@ -102,8 +103,9 @@ int main(int argc, char** argv) {
     }
     team.barrier();
     const double total_s = hpcb::now_s() - t_start;
-    const double t_io = team.max(io_s), t_init = team.max(r.init_s), t_iter = team.max(r.iter_s);
-    const double t_comm = team.max(r.comm_s), t_compute = team.max(r.iter_s - r.comm_s), t_total = team.max(total_s);
+    // No quality metrics: the regression's only measure, the MSE, is part of its epochs.
+    const hpcb::TeamPhases phases = hpcb::gather_phases(team, {total_s, io_s, r.init_s, r.iter_s, r.comm_s, 0.0});
+    const hpcb::Phases& t = phases.slowest;
     // Every worker reaches the target at the same epoch (same sums); the time is the slowest worker's.
     const bool has_target = !std::isnan(prm.target_mse), reached = has_target && r.epochs_to_target >= 0;
     const double t_target = team.max(reached ? r.time_to_target_s : 0.0);
@@ -129,8 +131,7 @@ int main(int argc, char** argv) {
                      {"time_to_target_s", reached ? nlohmann::json(t_target) : nlohmann::json(nullptr)}};
     // A resumed run times only the epochs it ran itself.
     const int ran = r.epochs_run - r.resumed_from;
-    rec["time_s"] = {{"total", t_total}, {"io", t_io}, {"init", t_init}, {"compute", t_compute}, {"comm", t_comm},
-                     {"iterations", t_iter}, {"per_iter", ran > 0 ? nlohmann::json(t_iter / ran) : nlohmann::json(nullptr)}};
+    rec["time_s"] = hpcb::time_record(phases, ran);
     if (!valid) rec["status"] = "failed-validation";
 
     hpcb::finish_run(team, ctx, rec, [&](const std::string& path) {
@@ -160,7 +161,7 @@ int main(int argc, char** argv) {
       else
         std::printf("  least squares     none (x takes fewer than 3 distinct values)\n");
       std::printf("  time              %.4f s total: io %.4f, optimum %.4f, epochs %.4f (compute %.4f, comm %.4f); %.3f us/epoch\n",
-                  t_total, t_io, t_init, t_iter, t_compute, t_comm, ran > 0 ? 1e6 * t_iter / ran : 0.0);
+                  t.total, t.io, t.init, t.iterations, phases.compute(), t.comm, ran > 0 ? 1e6 * t.iterations / ran : 0.0);
       if (has_target) {
         if (reached)
           std::printf("  target MSE %g     reached after %d epochs, %.4f s\n", prm.target_mse, r.epochs_to_target, t_target);

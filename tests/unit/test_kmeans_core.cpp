@@ -96,13 +96,6 @@ TEST(ChooseShift, NoOverflowAndFullUseOfTheRange) {
   EXPECT_EQ(choose_shift(10, 0.0), 0);
 }
 
-TEST(Metrics, HungarianFindsTheBestAssignment) {
-  // The greedy choice (row 0 takes column 0, cost 1) is not optimal.
-  const std::vector<double> cost = {1, 2, 100, 2, 100, 100, 100, 3, 4};
-  const std::vector<int> m = hungarian(cost, 3);
-  EXPECT_EQ(m, (std::vector<int>{1, 0, 2}));
-}
-
 TEST(Metrics, AccuracyWithRelabelledClusters) {
   // Clusters are the labels permuted, plus one mistake in ten.
   // table[c * L + l]; cluster 0 = label 2, 1 = label 0, 2 = label 1.
