@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
+#include "io/h5_probe.hpp"
 #include "io/team_read.hpp"
 #include "team/layout.hpp"
 
@@ -74,6 +75,8 @@ Points read_points(const Team& team, const std::string& path, bool distributed) 
 }  // namespace
 
 std::shared_ptr<const Points> load_points(Team& team, const std::string& path) {
+  // What read_points reads, walked first in a child process (io/h5_probe.hpp).
+  check_h5_walk_on_team(team, path, {{{"/X", 2, {}}, {"/labels", 1, DType::i32}}, {"content_sha256"}, {{"/X", "scale"}}});
   return read_on_team<Points>(team, [&](bool distributed) { return read_points(team, path, distributed); });
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "io/h5_read.hpp"
+#include "io/h5_probe.hpp"
 #include "io/team_read.hpp"
 #include "team/layout.hpp"
 
@@ -44,6 +45,8 @@ Samples read_samples(const Team& team, const std::string& path, bool distributed
 }  // namespace
 
 std::shared_ptr<const Samples> load_samples(Team& team, const std::string& path) {
+  // What read_samples reads, walked first in a child process (io/h5_probe.hpp).
+  check_h5_walk_on_team(team, path, {{{"/x", 1, DType::f64}, {"/y", 1, DType::f64}}, {"content_sha256"}, {}});
   return read_on_team<Samples>(team, [&](bool distributed) { return read_samples(team, path, distributed); });
 }
 
