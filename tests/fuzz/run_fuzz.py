@@ -210,7 +210,7 @@ def run_libfuzzer(name, binary, seconds, work, fork, env_extra, exe_bin):
     cov = re.findall(r"cov: (\d+)", text)
     stats = (f"{took:.0f} s, {execs[-1] if execs else '?'} inputs, coverage {cov[-1] if cov else '?'} edges, "
              f"corpus {len(os.listdir(corpus))} files")
-    new = sorted(set(os.listdir(artifacts)) - before - {"hdf5-library"})
+    new = sorted(set(os.listdir(artifacts)) - before - {"hdf5-library", "unreproduced"})
     if not fork:
         if rc != 0 or new:
             print(f"fuzz {name}: FAILED ({stats}); log {log}, input {', '.join(new) or '?'}")
@@ -241,7 +241,13 @@ def run_libfuzzer(name, binary, seconds, work, fork, env_extra, exe_bin):
             os.makedirs(gone_dir, exist_ok=True)
             shutil.move(path, os.path.join(gone_dir, a))
             gone.append(os.path.join(gone_dir, a))
-    failed = ours or unguarded or gone or rc != 0
+    # Fork mode exits with the status of the last job that failed, which the
+    # artifacts account for; what must not happen is a failure with nothing saved,
+    # or a run that did not get to its end.
+    failures = re.findall(r"oom/timeout/crash: (\d+)/(\d+)/(\d+)", text)
+    lost = bool(failures) and sum(map(int, failures[-1])) > 0 and not new
+    unfinished = "INFO: exiting:" not in text and "INFO: fuzzed for" not in text
+    failed = ours or unguarded or gone or lost or unfinished
     print(f"fuzz {name}: {'FAILED' if failed else 'ok'}, {stats}; {len(ours)} findings in our code; HDF5 library "
           f"failed on {sum(library.values())} inputs ({len(library)} kinds, kept in {lib_dir}), "
           f"{len(unguarded)} of them not survived by the executables; {len(gone)} not reproducible")
@@ -253,10 +259,11 @@ def run_libfuzzer(name, binary, seconds, work, fork, env_extra, exe_bin):
         print(f"    UNREPRODUCED {path}: failed in the fuzz run, not when replayed alone")
     for why, n in sorted(library.items(), key=lambda kv: -kv[1])[:8]:
         print(f"    hdf5 x{n}: {why[:150]} (the executables survive it)")
-    if rc != 0:
-        print(f"    libFuzzer's fork mode itself ended with status {rc}; log {log}")
+    if lost or unfinished:
+        print(f"    libFuzzer's fork mode {'lost the inputs of failed jobs' if lost else 'did not finish'} "
+              f"(status {rc}); log {log}")
     if library and not unguarded:
-        print(f"    keep new kinds as tests/fuzz/regressions/h5/hdf5-crash-<what> (make test replays them)")
+        print("    keep new kinds as tests/fuzz/regressions/h5/hdf5-crash-<what> (make test replays them)")
     return not failed
 
 
