@@ -62,9 +62,11 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 # replay it with `build/fuzz/fuzz_<target> FILE`, fix, then keep it in
 # tests/fuzz/regressions/<target>/ (tests/unit/test_fuzz_regressions.cpp replays
 # those in every `make test`). Crashes inside the HDF5 library itself are
-# triaged apart and do not fail the run (tests/fuzz/README.md).
-fuzz: $(FUZZ_BINS) check-python
-	$(Q)$(PYTHON) tests/fuzz/run_fuzz.py --bin $(FUZZ_DIR) --seconds $(FUZZ_SECONDS)
+# triaged apart and replayed through the release executables (which walk each
+# input in a child process first): they fail the run unless the executables
+# end cleanly (tests/fuzz/README.md). So `make fuzz` needs `make` too.
+fuzz: $(FUZZ_BINS) all check-python
+	$(Q)$(PYTHON) tests/fuzz/run_fuzz.py --bin $(FUZZ_DIR) --seconds $(FUZZ_SECONDS) --exe-bin $(BIN_DIR)
 
 # ---- sanitizers ------------------------------------------------------------------
 # The whole suite on the ASan + UBSan build. HWLOC_COMPONENTS=-pci: hwloc's PCI
