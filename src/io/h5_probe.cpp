@@ -102,6 +102,10 @@ std::string signal_name(int sig) {
 void check_h5_walk(const std::string& path, const H5Walk& walk) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return;
+  // With SIGCHLD ignored (inherited from whoever started us) the kernel reaps
+  // the child itself and its status is lost: take the default back.
+  struct sigaction chld {};
+  if (sigaction(SIGCHLD, nullptr, &chld) == 0 && chld.sa_handler == SIG_IGN) signal(SIGCHLD, SIG_DFL);
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) return;
@@ -113,7 +117,7 @@ void check_h5_walk(const std::string& path, const H5Walk& walk) {
   for (;;) {
     const pid_t got = waitpid(pid, &status, WNOHANG);
     if (got == pid) break;
-    if (got < 0 && errno != EINTR) return;  // not ours to wait for (SIGCHLD ignored): unguarded
+    if (got < 0 && errno != EINTR) return;  // cannot happen for our own child; then unguarded
     if (std::chrono::steady_clock::now() - start > std::chrono::seconds(kWalkTimeoutS)) {
       kill(pid, SIGKILL);
       while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -7,9 +7,11 @@ our own reader once: no crash, and an error is one line.
 """
 import os
 import shutil
+import signal
+import subprocess
 import unittest
 
-from tests.e2e.util import ROOT, TempDir, read_records, run
+from tests.e2e.util import BIN, ROOT, TempDir, read_records, run
 
 REGRESSIONS = os.path.join(ROOT, "tests", "fuzz", "regressions", "h5")
 BACKENDS = [("seq", 1), ("omp", 2), ("mpi", 2), ("hybrid", (2, 2))]
@@ -66,6 +68,16 @@ class DamagedHdf5(unittest.TestCase):
                     shutil.copy(path, ckpt)
                     self.check("kmeans", backend, workers,
                                ["--data", MNIST, "--checkpoint", ckpt, "--resume", "--iters", "2"], True)
+
+    def test_started_with_sigchld_ignored(self):
+        # An ignored SIGCHLD is inherited; the kernel would then reap the checking
+        # child and its crash would go unseen (and the run would crash itself).
+        path = saved("hdf5-crash-accum-read-segv-")[0]
+        proc = subprocess.run([os.path.join(BIN, "kmeans_seq"), "--data", path, "--record", "none"],
+                              capture_output=True, text=True, timeout=120,
+                              preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("damaged HDF5 file", proc.stderr)
 
     def test_other_saved_inputs(self):
         for path in saved():
