@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "app/provenance.hpp"
 #include "common/record.hpp"
+#include "io/h5_probe.hpp"
 #include "io/team_read.hpp"
 #include "team/on_first.hpp"
 
@@ -215,8 +216,13 @@ CheckpointPlan checkpoint_plan(Team& team, const RunContext& ctx, const std::str
   plan.every = c.checkpoint_every;
   plan.stop_after = c.stop_after;
   plan.identity = identity;
-  if (c.resume)
+  if (c.resume) {
+    // What read_checkpoint (io/checkpoint.cpp) reads, walked first in a child process (io/h5_probe.hpp).
+    check_h5_walk_on_team(team, c.checkpoint, {{{"/model", 1, DType::f64}, {"/trace", 1, DType::f64}},
+                                               {{"/", "format"}, {"/", "identity"}},
+                                               {{"/", "iterations"}, {"/", "counter"}}});
     plan.resume = *read_on_team<std::optional<Checkpoint>>(team, [&](bool) { return read_checkpoint(c.checkpoint, identity, limits); });
+  }
   return plan;
 }
 

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/rng.hpp"
 #include "common/timer.hpp"
+#include "io/h5_probe.hpp"
 #include "io/h5_read.hpp"
 #include "io/team_read.hpp"
 #include "kmeans/estep.hpp"
@@ -137,6 +138,8 @@ std::vector<double> init_plusplus(Team& team, const Layout& layout, const Points
 }
 
 std::vector<double> init_from_file(Team& team, const Points& p, const Params& prm) {
+  // What the reader below reads, walked first in a child process (io/h5_probe.hpp).
+  check_h5_walk_on_team(team, prm.init, {{{"/centroids", 2, DType::f64}}, {}, {}});
   auto data = read_on_team<std::vector<double>>(team, [&](bool) {
     H5Reader file(prm.init);
     const ArrayInfo info = file.info("/centroids", 2);

@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "io/data_identity.hpp"
+#include "io/h5_probe.hpp"
 #include "io/team_read.hpp"
 #include "team/layout.hpp"
 
@@ -89,6 +90,13 @@ Points read_points(const Team& team, const std::string& path, bool distributed, 
 }  // namespace
 
 std::shared_ptr<const Points> load_points(Team& team, const std::string& path, VerifyMode mode) {
+  // What read_points reads (the data, and the digests verify.hpp checks them against), walked
+  // first in a child process (io/h5_probe.hpp).
+  check_h5_walk_on_team(team, path, {{{"/X", 2, {}}, {"/labels", 1, DType::i32},
+                                      {"/sha256_blocks/X", 2, DType::u8}, {"/sha256_blocks/labels", 2, DType::u8}},
+                                     {{"/", "content_sha256"}, {"/X", "sha256"}, {"/labels", "sha256"}},
+                                     {{"/X", "scale"}, {"/sha256_blocks/X", "block_rows"},
+                                      {"/sha256_blocks/labels", "block_rows"}}});
   return read_on_team<Points>(team, [&](bool distributed) { return read_points(team, path, distributed, mode); });
 }
 

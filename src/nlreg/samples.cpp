@@ -5,6 +5,7 @@
 #include "common/error.hpp"
 #include "io/data_identity.hpp"
 #include "io/h5_read.hpp"
+#include "io/h5_probe.hpp"
 #include "io/team_read.hpp"
 #include "team/layout.hpp"
 
@@ -53,6 +54,12 @@ Samples read_samples(const Team& team, const std::string& path, bool distributed
 }  // namespace
 
 std::shared_ptr<const Samples> load_samples(Team& team, const std::string& path, VerifyMode mode) {
+  // What read_samples reads (the data, and the digests verify.hpp checks them against), walked
+  // first in a child process (io/h5_probe.hpp).
+  check_h5_walk_on_team(team, path, {{{"/x", 1, DType::f64}, {"/y", 1, DType::f64},
+                                      {"/sha256_blocks/x", 2, DType::u8}, {"/sha256_blocks/y", 2, DType::u8}},
+                                     {{"/", "content_sha256"}, {"/x", "sha256"}, {"/y", "sha256"}},
+                                     {{"/sha256_blocks/x", "block_rows"}, {"/sha256_blocks/y", "block_rows"}}});
   return read_on_team<Samples>(team, [&](bool distributed) { return read_samples(team, path, distributed, mode); });
 }
 

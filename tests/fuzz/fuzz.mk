@@ -27,7 +27,7 @@ FUZZ_CXXFLAGS := -std=c++20 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Isrc -It
 # The parser sources each target links: instrumented for coverage (fuzzer-no-link).
 FUZZ_SRC.idx := src/io/idx.cpp
 FUZZ_SRC.csv := src/io/csv.cpp
-FUZZ_SRC.h5  := src/io/h5_read.cpp src/io/h5_write.cpp src/common/sha256.cpp
+FUZZ_SRC.h5  := src/io/h5_read.cpp src/io/h5_probe.cpp src/io/h5_write.cpp src/common/sha256.cpp
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 .PHONY: fuzz fuzz-build fuzz-toolchain test-asan race-check race-build stress
@@ -62,9 +62,11 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 # replay it with `build/fuzz/fuzz_<target> FILE`, fix, then keep it in
 # tests/fuzz/regressions/<target>/ (tests/unit/test_fuzz_regressions.cpp replays
 # those in every `make test`). Crashes inside the HDF5 library itself are
-# triaged apart and do not fail the run (tests/fuzz/README.md).
-fuzz: $(FUZZ_BINS) check-python
-	$(Q)$(PYTHON) tests/fuzz/run_fuzz.py --bin $(FUZZ_DIR) --seconds $(FUZZ_SECONDS)
+# triaged apart and replayed through the release executables (which walk each
+# input in a child process first): they fail the run unless the executables
+# end cleanly (tests/fuzz/README.md). So `make fuzz` needs `make` too.
+fuzz: $(FUZZ_BINS) all check-python
+	$(Q)$(PYTHON) tests/fuzz/run_fuzz.py --bin $(FUZZ_DIR) --seconds $(FUZZ_SECONDS) --exe-bin $(BIN_DIR)
 
 # ---- sanitizers ------------------------------------------------------------------
 # The compiled code's tests on the ASan + UBSan build: the unit and end-to-end suites

@@ -8,17 +8,24 @@ escaped exception stops the run and fails it (the input is saved under
 build/fuzz/artifacts/<target>/).
 
 h5: the HDF5 library (Debian's 1.10.8) itself crashes within seconds on damaged
-files, in code we cannot fix, so this target runs in libFuzzer's fork mode, which
-keeps going after a crash, and every saved input is replayed and triaged by where
-it failed:
+files, so this target runs in libFuzzer's fork mode, which keeps going after a
+crash, and every saved input is replayed and triaged by where it failed:
   - ours: the first frame that is not the C/C++ runtime, the sanitizer or libFuzzer
     is in our code (src/, tests/fuzz/), or the memory that was overrun was
     allocated by our code or is on one of our stack frames (a buffer we passed
     HDF5 that was too small), or an exception escaped (only our code throws);
     any such finding fails the run;
-  - hdf5: everything else under libhdf5; counted, kept under
-    build/fuzz/artifacts/h5/hdf5-library/, never a failure (tests/fuzz/README.md
-    lists the kinds seen).
+  - hdf5: everything else under libhdf5. The fuzz target calls HDF5 directly,
+    but the executables first walk each input in a child process
+    (src/io/h5_probe.hpp), so such an input is replayed through them
+    (--exe-bin: kmeans_seq and nlreg_seq, --data INPUT): each must end cleanly,
+    with exit status 0, or 1 and one line on stderr. One that crashes, hangs or
+    says more fails the run; the others are kept under
+    build/fuzz/artifacts/h5/hdf5-library/ as candidates for
+    tests/fuzz/regressions/h5/hdf5-crash-*;
+  - not reproducible (the replay alone does not fail): kept under
+    build/fuzz/artifacts/h5/unreproduced/ and a failure too, since a crash
+    that depends on what ran before is still a crash.
 
 records: the Python harness fuzz_records.py on report/records.py.
 
@@ -128,6 +135,33 @@ def triage(binary, artifact, extra_env):
     return "ours", f"{kind} in {where} (neither our code nor HDF5: treated as ours)"
 
 
+EXE_TIMEOUT_S = 120  # above the probe's own limit (kWalkTimeoutS, src/io/h5_probe.hpp)
+
+
+def replay_executables(exe_bin, artifact):
+    """Runs kmeans_seq and nlreg_seq on the input; returns the problems (empty: both ended cleanly)."""
+    problems = []
+    for prog in ("kmeans_seq", "nlreg_seq"):
+        exe = os.path.join(exe_bin, prog)
+        if not os.path.exists(exe):
+            problems.append(f"{exe} is missing (make)")
+            continue
+        try:
+            proc = subprocess.run([exe, "--data", artifact, "--record", "none", "--quiet"], capture_output=True,
+                                  text=True, errors="replace", timeout=EXE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            problems.append(f"{prog} hung past {EXE_TIMEOUT_S} s")
+            continue
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        if proc.returncode < 0 or proc.returncode > 128:
+            problems.append(f"{prog} died (status {proc.returncode})")
+        elif proc.returncode not in (0, 1):
+            problems.append(f"{prog} exit status {proc.returncode}")
+        elif proc.returncode == 1 and (len(lines) != 1 or not lines[0].startswith(prog + ": ")):
+            problems.append(f"{prog} exit 1 with {len(lines)} stderr lines: {proc.stderr[:200]!r}")
+    return problems
+
+
 def remove_leftovers():
     """Input files of fuzz processes that crashed (targets.hpp MemFile) are left behind: remove them."""
     for d in ("/dev/shm", os.environ.get("TMPDIR") or "/tmp"):
@@ -144,7 +178,7 @@ def remove_leftovers():
                     pass
 
 
-def run_libfuzzer(name, binary, seconds, work, fork, env_extra):
+def run_libfuzzer(name, binary, seconds, work, fork, env_extra, exe_bin):
     corpus = os.path.join(work, "corpus", name)
     artifacts = os.path.join(work, "artifacts", name)
     os.makedirs(corpus, exist_ok=True)
@@ -176,7 +210,7 @@ def run_libfuzzer(name, binary, seconds, work, fork, env_extra):
     cov = re.findall(r"cov: (\d+)", text)
     stats = (f"{took:.0f} s, {execs[-1] if execs else '?'} inputs, coverage {cov[-1] if cov else '?'} edges, "
              f"corpus {len(os.listdir(corpus))} files")
-    new = sorted(set(os.listdir(artifacts)) - before - {"hdf5-library"})
+    new = sorted(set(os.listdir(artifacts)) - before - {"hdf5-library", "unreproduced"})
     if not fork:
         if rc != 0 or new:
             print(f"fuzz {name}: FAILED ({stats}); log {log}, input {', '.join(new) or '?'}")
@@ -186,8 +220,9 @@ def run_libfuzzer(name, binary, seconds, work, fork, env_extra):
             return False
         print(f"fuzz {name}: ok, {stats}, no findings")
         return True
-    ours, library, gone = [], {}, 0
+    ours, library, unguarded, gone = [], {}, [], []
     lib_dir = os.path.join(artifacts, "hdf5-library")
+    gone_dir = os.path.join(artifacts, "unreproduced")
     for a in new:
         path = os.path.join(artifacts, a)
         verdict, why = triage(binary, path, env_extra)
@@ -197,18 +232,39 @@ def run_libfuzzer(name, binary, seconds, work, fork, env_extra):
             library.setdefault(why, 0)
             library[why] += 1
             os.makedirs(lib_dir, exist_ok=True)
-            shutil.move(path, os.path.join(lib_dir, a))
+            kept = os.path.join(lib_dir, a)
+            shutil.move(path, kept)
+            problems = replay_executables(exe_bin, kept)
+            if problems:
+                unguarded.append((kept, why, problems))
         else:
-            gone += 1
-            os.remove(path)
-    status = "FAILED" if ours else "ok"
-    print(f"fuzz {name}: {status}, {stats}; {len(ours)} findings in our code; HDF5 library failed on "
-          f"{sum(library.values())} inputs ({len(library)} kinds, kept in {lib_dir}); {gone} not reproducible")
+            os.makedirs(gone_dir, exist_ok=True)
+            shutil.move(path, os.path.join(gone_dir, a))
+            gone.append(os.path.join(gone_dir, a))
+    # Fork mode exits with the status of the last job that failed, which the
+    # artifacts account for; what must not happen is a failure with nothing saved,
+    # or a run that did not get to its end.
+    failures = re.findall(r"oom/timeout/crash: (\d+)/(\d+)/(\d+)", text)
+    lost = bool(failures) and sum(map(int, failures[-1])) > 0 and not new
+    unfinished = "INFO: exiting:" not in text and "INFO: fuzzed for" not in text
+    failed = ours or unguarded or gone or lost or unfinished
+    print(f"fuzz {name}: {'FAILED' if failed else 'ok'}, {stats}; {len(ours)} findings in our code; HDF5 library "
+          f"failed on {sum(library.values())} inputs ({len(library)} kinds, kept in {lib_dir}), "
+          f"{len(unguarded)} of them not survived by the executables; {len(gone)} not reproducible")
     for a, why in ours:
         print(f"    OURS {os.path.join(artifacts, a)}: {why}")
+    for kept, why, problems in unguarded:
+        print(f"    UNGUARDED {kept}: {why[:100]}; {'; '.join(problems)}")
+    for path in gone:
+        print(f"    UNREPRODUCED {path}: failed in the fuzz run, not when replayed alone")
     for why, n in sorted(library.items(), key=lambda kv: -kv[1])[:8]:
-        print(f"    hdf5 x{n}: {why[:150]}")
-    return not ours
+        print(f"    hdf5 x{n}: {why[:150]} (the executables survive it)")
+    if lost or unfinished:
+        print(f"    libFuzzer's fork mode {'lost the inputs of failed jobs' if lost else 'did not finish'} "
+              f"(status {rc}); log {log}")
+    if library and not unguarded:
+        print("    keep new kinds as tests/fuzz/regressions/h5/hdf5-crash-<what> (make test replays them)")
+    return not failed
 
 
 def main():
@@ -218,6 +274,8 @@ def main():
     p.add_argument("--seconds", type=int, default=20)
     p.add_argument("--only", nargs="*", default=["idx", "csv", "h5", "records"])
     p.add_argument("--triage", metavar="DIR", help="only replay and triage the h5 inputs in DIR")
+    p.add_argument("--exe-bin", default=os.path.join(ROOT, "build", "release", "bin"),
+                   help="folder of kmeans_seq and nlreg_seq, through which HDF5-library crash inputs are replayed")
     args = p.parse_args()
     if args.triage:
         verdicts = {}
@@ -228,7 +286,7 @@ def main():
                 verdicts.setdefault((verdict, why), []).append(name)
         for (verdict, why), names in sorted(verdicts.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
             print(f"{verdict:5} x{len(names):<3} {why[:140]}  e.g. {names[0]}")
-        return 1 if any(v == "ours" for v, _ in verdicts) else 0
+        return 1 if any(v in ("ours", "gone") for v, _ in verdicts) else 0
     work = args.work or args.bin
     ok = True
     for name in args.only:
@@ -242,7 +300,8 @@ def main():
             print(f"fuzz {name}: FAILED, {binary} is missing (make fuzz-build)")
             ok = False
             continue
-        ok &= run_libfuzzer(name, binary, args.seconds, work, fork=(name == "h5"), env_extra={})
+        ok &= run_libfuzzer(name, binary, args.seconds, work, fork=(name == "h5"), env_extra={},
+                            exe_bin=args.exe_bin)
     print("fuzz: ok" if ok else "fuzz: FAILED")
     return 0 if ok else 1
 

@@ -75,6 +75,10 @@ TEST(FuzzRegressions, Idx) { EXPECT_GT(replay("idx", hpcb::fuzz::idx_target), 0u
 
 TEST(FuzzRegressions, Csv) { EXPECT_GT(replay("csv", hpcb::fuzz::csv_target), 0u); }
 
-TEST(FuzzRegressions, Hdf5) { EXPECT_GT(replay("h5", hpcb::fuzz::h5_target), 0u); }
+// Guarded, as the executables are: the HDF5-library crash inputs kept in
+// regressions/h5/hdf5-crash-* would end this process otherwise.
+TEST(FuzzRegressions, Hdf5) {
+  EXPECT_GT(replay("h5", [](const std::string& path) { hpcb::fuzz::h5_target(path, true); }), 0u);
+}
 
 }  // namespace
