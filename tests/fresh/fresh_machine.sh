@@ -11,8 +11,8 @@
 # "installed" them the build can succeed, but only if nothing asked pkg-config
 # (or looked for Python) while the Makefile was being read, before deps ran.
 #
-# Usage: tests/fresh/fresh_machine.sh [make goals...]   (default: deps all)
-# Exit 0 and "fresh machine: N passed, 0 failed" when every check holds.
+# Usage: tests/fresh/fresh_machine.sh [make goals and variables...]   (default: deps all)
+# Exit 0 and "fresh: N passed, 0 failed" when every check holds.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 GOALS=("$@")
@@ -85,8 +85,11 @@ check "make ${GOALS[*]} exits 0 (got $rc)" test "$rc" -eq 0
 check "make deps ran apt-get install" grep -qE '(^| )install ' "$STATE/apt-get.log"
 check "nothing asked pkg-config or Python before deps" test ! -s "$STATE/early-calls.log"
 [ -s "$STATE/early-calls.log" ] && head -5 "$STATE/early-calls.log"
+if printf '%s\n' "${GOALS[@]}" | grep -qx test; then
+  check "the test command ran its suites with no failure" grep -qE '^[0-9]+ passed, 0 failed' "$WORK/make.log"
+fi
 for exe in kmeans_seq kmeans_omp kmeans_mpi kmeans_hybrid nlreg_seq nlreg_omp nlreg_mpi nlreg_hybrid mkdata; do
   check "$exe built and runs --help" sh -c "'$CLONE/build/release/bin/$exe' --help >/dev/null"
 done
-echo "fresh machine: $passed passed, $failed failed"
+echo "fresh: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
