@@ -1,6 +1,6 @@
 """Checkpoint paths a real cluster takes: SIGTERM (what Slurm sends to every
 task at a time limit or scancel, not only SIGUSR1) to a running sequential,
-OpenMP or MPI k-means run saves the state and exits 4 without a record; the
+OpenMP or MPI k-means or regression run saves the state and exits 4 without a record; the
 resumed run ends bitwise where an uninterrupted one ends - also at 7 workers
 from a checkpoint written at 2, with --algorithm hamerly, --mstep owner,
 --init kmeans++ and float64 data; and a run killed outright (SIGKILL: no
@@ -19,15 +19,19 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import ROOT, TempDir, appended_record, command, read_records, run, write_points
+from tests.e2e.util import ROOT, TempDir, appended_record, command, read_records, run, write_points, write_xy
 
 EVERY = 5           # --checkpoint-every: the event the tests wait for
 ITERS = 400         # far more than the first periodic save needs
+EPOCHS = 20000      # regression: a sequential run of about 0.2 s
+EPOCHS_EVERY = 200
 WAIT_S = 60         # for the event; a run that never checkpoints fails the test instead of hanging
 
 
 def digest(record):
     r = record["result"]
+    if record["app"] == "nlreg":
+        return (r["a"], r["b"], r["c"], r["mse"], r["loss_trace"], r["params_sha256"], r["epochs"])
     return (r["labels_sha256"], r["centroids_sha256"], r["iterations"], r["converged"], r["inertia"],
             r["inertia_trace"], r["sizes"])
 
@@ -105,6 +109,9 @@ class CheckpointPaths(unittest.TestCase):
         write_points(cls.f32, rng.random((12000, 2)).astype(np.float32))
         cls.f64 = cls.tmp.file("uniform-f64.h5")
         write_points(cls.f64, rng.random((12000, 2)))
+        cls.quad = cls.tmp.file("quad.h5")
+        x = rng.uniform(-2, 2, 4000)
+        write_xy(cls.quad, x, 1.5 * x * x - 0.5 * x + 2 + rng.normal(0, 0.3, x.size))
         cls.references = {}
 
     @classmethod
@@ -112,17 +119,26 @@ class CheckpointPaths(unittest.TestCase):
         cls.tmp.__exit__(None, None, None)
 
     def args(self, data, extra):
+        if data == self.quad:
+            return ["--data", data, "--epochs", str(EPOCHS), "--quiet"] + list(extra)
         return ["--data", data, "--k", "40", "--iters", str(ITERS), "--seed", "3", "--quiet"] + list(extra)
+
+    def app(self, data):
+        return "nlreg" if data == self.quad else "kmeans"
+
+    def every(self, data):
+        return EPOCHS_EVERY if data == self.quad else EVERY
 
     def reference(self, data, extra):
         """The uninterrupted sequential run's record (once per parameter set)."""
         key = (data, tuple(extra))
         if key not in self.references:
-            proc = run("kmeans", "seq", 1, self.args(data, extra) + ["--record", self.tmp.records])
+            proc = run(self.app(data), "seq", 1, self.args(data, extra) + ["--record", self.tmp.records])
             self.assertEqual(proc.returncode, 0, proc.stderr)
             self.references[key] = appended_record(proc)
             # The runs below are interrupted part way only if there is a way to go.
-            self.assertGreater(self.references[key]["result"]["iterations"], 4 * EVERY)
+            done = self.references[key]["result"]["epochs" if data == self.quad else "iterations"]
+            self.assertGreater(done, 4 * self.every(data))
         return self.references[key]
 
     def stop_with_sigterm(self, tag, data, extra, first):
@@ -132,12 +148,13 @@ class CheckpointPaths(unittest.TestCase):
         (checkpoint path, records path, iterations saved)."""
         ckpt, records = self.tmp.file(f"{tag}.ckpt.h5"), self.tmp.file(f"{tag}.jsonl")
         backend, workers = first
-        argv = command("kmeans", backend, workers, self.args(data, extra) +
-                       ["--checkpoint", ckpt, "--checkpoint-every", str(EVERY), "--record", records])
+        app = self.app(data)
+        argv = command(app, backend, workers, self.args(data, extra) +
+                       ["--checkpoint", ckpt, "--checkpoint-every", str(self.every(data)), "--record", records])
         with Running(argv) as r:
             r.wait_for(lambda: os.path.exists(ckpt), "periodic checkpoint")
             if backend in ("mpi", "hybrid"):
-                ranks = descendants(r.proc.pid, f"kmeans_{backend}")
+                ranks = descendants(r.proc.pid, f"{app}_{backend}")
                 self.assertEqual(len(ranks), workers if backend == "mpi" else workers[0], ranks)
                 for pid in ranks:
                     os.kill(pid, signal.SIGTERM)
@@ -158,7 +175,7 @@ class CheckpointPaths(unittest.TestCase):
 
     def resume(self, ckpt, records, data, extra, second, saved):
         backend, workers = second
-        proc = run("kmeans", backend, workers,
+        proc = run(self.app(data), backend, workers,
                    self.args(data, extra) + ["--checkpoint", ckpt, "--resume", "--record", records])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         rec = appended_record(proc)
@@ -184,6 +201,12 @@ class CheckpointPaths(unittest.TestCase):
     def test_sigterm_threads_resumed_at_7_threads(self):
         rec = self.sigterm_then_resume("omp7", self.f32, [], ("omp", 2), ("omp", 7))
         self.assertEqual(rec["threads"], 7)
+
+    def test_sigterm_regression(self):
+        # Parameters a, b, c, the loss trace and the MSE: bitwise those of the uninterrupted run.
+        # MPI only until the signal: an epoch is one small all-reduce, slow on a loaded machine.
+        self.sigterm_then_resume("nl-seq", self.quad, [], ("seq", 1), ("omp", 2))
+        self.sigterm_then_resume("nl-mpi", self.quad, [], ("mpi", 2), ("seq", 1))
 
     def test_hamerly_float64(self):
         # The pruning bounds are not in the checkpoint: they are rebuilt on resume.
