@@ -71,7 +71,11 @@ class AcceleratedIsLloyd(unittest.TestCase):
                            configs=CONFIGS + [("hybrid", (2, 2))])
             self.check(recs)
             lloyd = recs[("lloyd", "seq", 1)]["result"]["distance_evals"]
-            # On MNIST the bounds skip well over half of the distances.
+            # On MNIST the bounds skip well over half of the distances. Source of the limits:
+            # measured, not derived (kmeans_seq, this command, commit 062a150, any machine:
+            # the counts are deterministic): hamerly 0.376 and elkan 0.165 of Lloyd's n k
+            # (iterations + 1); the limits leave headroom for changes to the bounds' rounding
+            # margin, and a pruning that stopped working (ratio 1.0) fails them.
             self.assertLess(recs[("hamerly", "seq", 1)]["result"]["distance_evals"], 0.6 * lloyd)
             self.assertLess(recs[("elkan", "seq", 1)]["result"]["distance_evals"], 0.3 * lloyd)
 

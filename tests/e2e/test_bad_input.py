@@ -150,6 +150,44 @@ class BadInput(unittest.TestCase):
             write_xy(path2, x, y)
             self.expect_error("nlreg", ["--data", path2], 1, ["infinite", "row 650"])
 
+    def test_nan_and_inf_in_float64(self):
+        # float64 data are checked by their own code path (check_finite<double>).
+        with TempDir() as tmp:
+            for bad, word in ((np.nan, "NaN"), (-np.inf, "infinite")):
+                X = np.ones((600, 3), dtype=np.float64)
+                X[521, 2] = bad  # in the second rank's slice
+                path = tmp.file(f"f64-{word}.h5")
+                write_points(path, X)
+                self.expect_error("kmeans", ["--data", path, "--k", "2"], 1, [word, "row 521", "column 2"])
+
+    def test_scale_not_positive(self):
+        with TempDir() as tmp:
+            X = np.arange(40, dtype=np.uint8).reshape(20, 2)
+            for scale in (0.0, -1 / 255, np.nan, np.inf):
+                path = tmp.file(f"scale-{scale}.h5")
+                write_points(path, X, scale=scale)
+                self.expect_error("kmeans", ["--data", path, "--k", "2"], 1, ["scale", "/X", "positive"])
+
+    def test_labels_not_integer_or_out_of_range(self):
+        with TempDir() as tmp:
+            X = np.random.default_rng(2).normal(size=(600, 2)).astype(np.float32)
+            floats = tmp.file("float-labels.h5")
+            with h5py.File(floats, "w") as f:
+                f["X"] = X
+                f["labels"] = np.zeros(600, dtype=np.float64)
+            self.expect_error("kmeans", ["--data", floats, "--k", "2"], 1, ["/labels", "integers"])
+            # Out of range, in the second rank's slice: a negative class, one past the
+            # limit of 2^16 classes, and an int64 beyond int32 (read as int32 it must not wrap
+            # into range).
+            for value, dtype in ((-1, np.int32), (1 << 16, np.int32), (1 << 40, np.int64)):
+                labels = np.zeros(600, dtype=dtype)
+                labels[444] = value
+                path = tmp.file(f"labels-{value}.h5")
+                with h5py.File(path, "w") as f:
+                    f["X"] = X
+                    f["labels"] = labels
+                self.expect_error("kmeans", ["--data", path, "--k", "2"], 1, ["/labels", "row 444"])
+
     def test_oversized_header(self):
         # A header claiming 10^12 rows (HDF5 allocates no storage for it) must
         # give an error before any allocation, not an out-of-memory kill.

@@ -267,6 +267,22 @@ class ThreadsAndTeams(unittest.TestCase):
         self.assertIn("0: OMP_NUM_THREADS", " ".join(help_text.split()))
         proc = self.run_km([omp, "--threads", "-1"] + self.args())
         self.assertEqual(proc.returncode, 2, proc.stderr)
+        # Without OMP_NUM_THREADS, 0 is every core this process may run on (OpenMP's
+        # default, which follows the CPU affinity), and the record says so.
+        env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+        proc = self.run_km([omp, "--threads", "0"] + self.args(), env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(read_records(self.tmp.records)[-1]["threads"], len(os.sched_getaffinity(0)))
+        self.assertEqual(len(read_records(self.tmp.records)), 2)
+        # The single-threaded forms take 0 as their one thread.
+        for backend, workers in (("seq", 1), ("mpi", 2)):
+            with self.subTest(backend=backend):
+                before = len(read_records(self.tmp.records))
+                proc = self.run_km(command("kmeans", backend, workers, ["--threads", "0"] + self.args()), env=env)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                recs = read_records(self.tmp.records)[before:]
+                self.assertEqual(len(recs), 1)
+                self.assertEqual((recs[0]["threads"], recs[0]["ranks"]), (1, workers))
 
     def test_hybrid_ranks_with_different_thread_counts(self):
         exe = os.path.join(BIN, "kmeans_hybrid")

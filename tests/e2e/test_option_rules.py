@@ -2,7 +2,8 @@
 option (no hexadecimal or octal, no silent clamping at 2^64), every argument
 is valid UTF-8 before the run starts (the record is JSON), and the malformed
 values nothing guarded before (--seed abc, --tol nan, --init "", negative
---checkpoint-every) each end with one line and exit 2, appending no record."""
+--checkpoint-every) each end with one line and exit 2, appending no record
+and writing no --out file."""
 import os
 import subprocess
 import unittest
@@ -30,8 +31,10 @@ class OptionRules(unittest.TestCase):
     def usage_error(self, app, args, words, forms=FORMS):
         for backend, workers in forms:
             with self.subTest(backend=backend, args=args):
-                proc = run(app, backend, workers, args, timeout=60)
+                out = self.tmp.file("out.h5")
+                proc = run(app, backend, workers, list(args) + ["--out", out], timeout=60)
                 self.assertEqual(proc.returncode, 2, f"stdout={proc.stdout!r} stderr={proc.stderr!r}")
+                self.assertFalse(os.path.exists(out), "a refused run left an output file")
                 lines = [l for l in proc.stderr.splitlines() if l.strip()]
                 self.assertEqual(len(lines), 1, lines)
                 self.assertTrue(lines[0].startswith(f"{app}_{backend}: "), lines[0])

@@ -3,10 +3,16 @@
 // operations (checked against a scalar model of them), the error bound that
 // the pruning relies on holds, and Hamerly and Elkan give Lloyd's labels and
 // distances bit for bit whatever the centroids do between E-steps.
+//
+// The model and the references below are written here and call no production
+// helper (not sq_value, pick or value_error), so a bug in one of those cannot
+// hide in the expected values: Lloyd's labels are also checked against a plain
+// long-double nearest-centroid search, up to a textbook rounding bound.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -50,6 +56,16 @@ D model_dot(const std::vector<D>& x, const std::vector<D>& c) {
   return lanes[0];
 }
 
+// The nearest of k finite values, ties to the lower index, the value clamped
+// at 0 (the kernel's documented choice, written out independently of pick()).
+template <class D>
+void reference_pick(const D* v, int k, std::int32_t& label, D& dist) {
+  label = 0;
+  for (int c = 1; c < k; ++c)
+    if (v[c] < v[label]) label = c;
+  dist = v[label] < D(0) ? D(0) : v[label];
+}
+
 template <class T>
 struct Case {
   using D = dist_t<T>;
@@ -81,7 +97,8 @@ struct Case {
   }
   D model_value(std::int64_t i, int c) const {
     const auto x = row(i), m = centroid(c);
-    return sq_value<D>(model_dot(x, x), model_dot(x, m), model_dot(m, m));
+    // |x|^2 - 2 x.c + |c|^2, evaluated left to right as the kernel documents it.
+    return model_dot(x, x) - D(2) * model_dot(x, m) + model_dot(m, m);
   }
 };
 
@@ -117,7 +134,7 @@ void check_kernel_against_model(std::int64_t n, std::int64_t d, int k) {
   for (std::int64_t i = 0; i < n; ++i) {
     std::int32_t label;
     D dist;
-    pick<D>(all.data() + i * k, k, label, dist);
+    reference_pick<D>(all.data() + i * k, k, label, dist);
     EXPECT_EQ(l1[static_cast<std::size_t>(i)], label);
     EXPECT_EQ(l2[static_cast<std::size_t>(i)], label);
     EXPECT_EQ(std::memcmp(&d1[static_cast<std::size_t>(i)], &dist, sizeof dist), 0);
@@ -180,12 +197,61 @@ TEST(ValueError, BoundsTheKernel) {
   check_error_bound<double>(1e-3, 50);
 }
 
+// The independent reference for Lloyd's E-step: for each row (as the kernel
+// holds it: the stored value times scale, in D) and each centroid (rounded to
+// D), the squared distance in long double straight from its definition, and
+// the nearest centroid. The kernel's label may differ from it only where two
+// centroids are closer than the rounding of the values can tell apart: the
+// textbook bound for a length-m dot product, gamma_m (|x| + |c|)^2 with
+// gamma_m = m u / (1 - m u) and m = d + 3 (d products and additions, then the
+// three terms of |x|^2 - 2 x.c + |c|^2; any summation order is within it).
+template <class T>
+void check_lloyd_against_reference(const Case<T>& cs, const std::vector<double>& C, const std::int32_t* labels,
+                                   const dist_t<T>* dist) {
+  using D = dist_t<T>;
+  const long double u = std::ldexp(1.0L, -std::numeric_limits<D>::digits);
+  const long double m = static_cast<long double>(cs.d + 3);
+  const long double gamma = m * u / (1 - m * u);
+  std::int64_t agree = 0;
+  std::vector<long double> exact(static_cast<std::size_t>(cs.k)), margin(static_cast<std::size_t>(cs.k));
+  for (std::int64_t i = 0; i < cs.n; ++i) {
+    int best = 0;
+    for (int c = 0; c < cs.k; ++c) {
+      long double sq = 0, nx = 0, nc = 0;
+      for (std::int64_t j = 0; j < cs.d; ++j) {
+        const long double x = static_cast<D>(cs.X[static_cast<std::size_t>(i * cs.d + j)]) * cs.scale;
+        const long double y = static_cast<D>(C[static_cast<std::size_t>(c * cs.d + j)]);
+        sq += (x - y) * (x - y);
+        nx += x * x;
+        nc += y * y;
+      }
+      const long double s = std::sqrt(nx) + std::sqrt(nc);
+      exact[static_cast<std::size_t>(c)] = sq;
+      margin[static_cast<std::size_t>(c)] = gamma * s * s;
+      if (sq < exact[static_cast<std::size_t>(best)]) best = c;
+    }
+    const auto got = static_cast<std::size_t>(labels[i]);
+    const auto want = static_cast<std::size_t>(best);
+    ASSERT_LT(got, exact.size()) << "row " << i;
+    // The kernel's value of its choice is within its margin of the exact one.
+    EXPECT_LE(std::fabs(static_cast<long double>(dist[i]) - exact[got]), margin[got]) << "row " << i;
+    if (got == want) {
+      ++agree;
+    } else {
+      EXPECT_LE(exact[got] - exact[want], margin[got] + margin[want])
+          << "row " << i << ": label " << got << " but centroid " << want << " is clearly nearer";
+    }
+  }
+  // Not vacuous: random data has few near-ties.
+  EXPECT_GE(agree * 10, cs.n * 9);
+}
+
 // Drives the three E-steps with the same sequence of centroids, which move
 // the way Lloyd's do, jump, stand still, coincide, and checks that the labels
 // and distances agree bit for bit at every step.
 template <class T>
 void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned seed, double spread = 1.0,
-                               bool expect_savings = true) {
+                               bool expect_savings = true, bool check_reference = true) {
   using D = dist_t<T>;
   Case<T> cs(n, d, k, seed, spread);
   std::mt19937 gen(seed + 1);
@@ -204,6 +270,7 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
       all[a]->set_centroids(C);
       for (std::int64_t lo = 0; lo < n; lo += 50) all[a]->run_block(lo, std::min(n, lo + 50), lab[a].data(), dist[a].data());
     }
+    if (check_reference) check_lloyd_against_reference(cs, C, lab[0].data(), dist[0].data());
     for (int a = 1; a < 3; ++a) {
       ASSERT_EQ(lab[a], lab[0]) << "algorithm " << a << " step " << step;
       ASSERT_EQ(std::memcmp(dist[a].data(), dist[0].data(), dist[0].size() * sizeof(D)), 0) << "algorithm " << a << " step " << step;
@@ -248,9 +315,11 @@ TEST(PrunedEStep, ValuesNearOverflowAndUnderflow) {
   // float: |x|^2 near FLT_MAX, where values overflow to infinity or turn NaN
   // (Lloyd's choice is then whatever it is; the pruned forms must make it too);
   // and values deep in the subnormal range.
-  check_pruned_equals_lloyd<float>(200, 4, 6, 8, 6e18, false);
-  check_pruned_equals_lloyd<float>(200, 4, 6, 9, 1e-21, false);
-  check_pruned_equals_lloyd<double>(200, 4, 6, 10, 1e150, false);
+  // No reference there: the kernel's values overflow or lose everything to
+  // underflow by design, so only the agreement of the three E-steps is checked.
+  check_pruned_equals_lloyd<float>(200, 4, 6, 8, 6e18, false, false);
+  check_pruned_equals_lloyd<float>(200, 4, 6, 9, 1e-21, false, false);
+  check_pruned_equals_lloyd<double>(200, 4, 6, 10, 1e150, false, false);
 }
 
 TEST(PrunedEStep, OneClusterAndDuplicateRows) {
