@@ -415,7 +415,7 @@ def provenance_blocks(loaded, groups, summaries):
     if failed:
         out.append(("table", ["where", "app", "backend", "nodes x ranks x threads", "status", "message"],
                     [[r.where(), r.app, r.backend, f"{r.nodes} x {r.ranks} x {r.threads}", r.status,
-                      str(r.raw.get("error") or r.raw.get("message") or "")] for r in failed], None))
+                      r.message or ""] for r in failed], None))
     else:
         out.append(("p", "None: every valid record has status \"ok\"."))
 

@@ -39,24 +39,45 @@ def iqr(xs):
     return quantile(xs, 0.75) - quantile(xs, 0.25)
 
 
-def _binom_central(n, j):
-    """P(j <= B <= n-j) for B ~ Binomial(n, 1/2): the probability that the interval between
-    the j-th smallest and j-th largest of n samples (1-based) contains the true median."""
-    inside = sum(math.comb(n, i) for i in range(j, n - j + 1))
-    return inside / 2 ** n
+# Up to this many samples the coverage is summed in exact integers; beyond, in floating point
+# from log-probabilities (exact integers cost O(n^2) bit operations: 10,000 runs took minutes).
+EXACT_MAX_N = 1000
 
 
+def _binom_half_pmf(n):
+    """P(B = i) for i = 0, 1, ..., n // 2, B ~ Binomial(n, 1/2), one at a time, in floating
+    point from log-probabilities: terms below 2^-1074 are 0, negligible next to 1 - level."""
+    log_all = math.lgamma(n + 1) - n * math.log(2)
+    for i in range(n // 2 + 1):
+        yield math.exp(log_all - math.lgamma(i + 1) - math.lgamma(n - i + 1))
+
+
+@lru_cache(maxsize=None)
 def median_ci_ranks(n, level=LEVEL):
-    """The narrowest symmetric pair of order statistics (j, n+1-j), 1-based, whose exact
-    binomial coverage of the median is at least `level`, with that coverage; None when even
-    (min, max) is not enough (for 95% that is n < 6: 1 - 2/2^5 = 0.9375)."""
+    """The narrowest symmetric pair of order statistics (j, n+1-j), 1-based, whose binomial
+    coverage of the median, P(j <= B <= n-j) for B ~ Binomial(n, 1/2), is at least `level`,
+    with that coverage; None when even (min, max) is not enough (for 95% that is n < 6:
+    1 - 2/2^5 = 0.9375). Exact for n <= EXACT_MAX_N, to about 1e-12 beyond; O(n)."""
     best = None
-    for j in range(1, n // 2 + 1):
-        cov = _binom_central(n, j)
-        if cov >= level:
-            best = (j, n + 1 - j, cov)
-        else:
+    if n <= EXACT_MAX_N:
+        # Exact: compare integer counts, cov = (2^n - 2 * below) / 2^n with below = #{B < j}.
+        total, below, c = 2 ** n, 0, 1
+        for j in range(1, n // 2 + 1):
+            below += c                        # adds C(n, j-1)
+            c = c * (n - j + 1) // j          # C(n, j)
+            inside = total - 2 * below
+            if inside >= level * total:
+                best = (j, n + 1 - j, inside / total)
+            else:
+                break
+        return best
+    below = 0.0
+    for j, pmf in enumerate(_binom_half_pmf(n), start=1):
+        below += pmf                          # P(B <= j - 1)
+        cov = 1 - 2 * below
+        if j > n // 2 or cov < level:
             break
+        best = (j, n + 1 - j, cov)
     return best
 
 
