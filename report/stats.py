@@ -184,11 +184,11 @@ def mann_whitney_p(a, b):
 def _kth_difference(xs, ys, k):
     """The k-th smallest (1-based) of the m*n differences x - y, xs and ys sorted."""
     m, n = len(xs), len(ys)
+    xa, ya = numpy.asarray(xs, dtype=float), numpy.asarray(ys, dtype=float)
     if m * n <= 1_000_000:
-        return sorted(x - y for x in xs for y in ys)[k - 1]
+        return float(numpy.partition(numpy.subtract.outer(xa, ya).ravel(), k - 1)[k - 1])
     # Too many pairs to list (thousands of repetitions): bisect on the value, counting the
     # differences <= d (x - y <= d  <=>  y >= x - d) by binary search in ys.
-    xa, ya = numpy.asarray(xs), numpy.asarray(ys)
 
     def count_le(d):
         return m * n - int(numpy.searchsorted(ya, xa - d, side="left").sum())
