@@ -75,6 +75,10 @@ def _summarise_verdicts(items, unit):
     def ps(cells):
         return ", ".join(f"{c.workers} ({c.shape()})" if c.workers in shared else str(c.workers) for c in cells)
 
+    if all(k.verdict["ci"] is None for _, k in items):
+        few = "one repetition" if min(min(c.n, k.baseline.n) for c, k in items) == 1 else "too few repetitions"
+        return (f"No detectable difference at p = {ps([c for c, _ in items])}, and the data cannot answer: with "
+                f"{few} no test can reach its level.")
     best = max(faster, key=lambda c: c.vs_one.speedup) if faster else None
     if faster and not (slower or same):
         return (f"Yes: faster at every tested count above one {unit} (p = {ps(faster)}); the largest speedup is "
