@@ -240,11 +240,16 @@ class _Shared:
     def __call__(self, obj):
         if isinstance(obj, str):
             return sys.intern(obj)
-        try:
-            key = json.dumps(obj, sort_keys=True, separators=(",", ":"))
-        except (TypeError, ValueError):
-            return obj
-        return self._seen.setdefault(key, obj)
+        return self._seen.setdefault(_frozen(obj), obj)
+
+
+def _frozen(obj):
+    """A hashable key equal only for equal JSON values (types kept: 1, 1.0 and true differ)."""
+    if isinstance(obj, dict):
+        return ("{", tuple((k, _frozen(v)) for k, v in obj.items()))
+    if isinstance(obj, list):
+        return ("[", tuple(_frozen(v) for v in obj))
+    return (obj.__class__, obj)
 
 
 def _slim(fields, share):
@@ -297,10 +302,22 @@ def load(paths, warn=None):
     return out
 
 
+def _first_line_is_record(f):
+    """Whether the first non-blank line is a JSON object of its own that is neither a benchmark
+    nor a side file: then the file is JSON Lines, and parsing it whole would be wasted work."""
+    for raw in f:
+        if raw.strip():
+            break
+    else:
+        raw = b""
+    f.seek(0)
+    obj, reason = _parse_line(raw.removeprefix(_BOM).decode("utf-8", errors="replace"))
+    return reason is None and isinstance(obj, dict) and _whole_kind(obj) is None
+
+
 def _load_file(path, f, out, note, share):
     size = os.fstat(f.fileno()).st_size
-    whole = None
-    if size <= WHOLE_DOCUMENT_MAX:
+    if size <= WHOLE_DOCUMENT_MAX and not _first_line_is_record(f):
         data = f.read()
         whole = _parse_whole(data)
         kind = _whole_kind(whole)
