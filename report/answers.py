@@ -81,7 +81,7 @@ def _summarise_verdicts(items, unit):
                 f"{few} no test can reach its level.")
     best = max(faster, key=lambda c: c.vs_one.speedup) if faster else None
     if faster and not (slower or same):
-        return (f"Yes: faster at every tested count above one {unit} (p = {ps(faster)}); the largest speedup is "
+        return (f"Faster at every tested count above one {unit} (p = {ps(faster)}); the largest speedup is "
                 f"{fmt.ratio(best.vs_one.speedup)} at p = {ps([best])} (efficiency {fmt.ratio(best.vs_one.efficiency)}).")
     if faster:
         rest = []
@@ -89,11 +89,11 @@ def _summarise_verdicts(items, unit):
             rest.append(f"slower at p = {ps(slower)}")
         if same:
             rest.append(f"no detectable difference at p = {ps(same)}")
-        return (f"Partly: faster at p = {ps(faster)} (best {fmt.ratio(best.vs_one.speedup)} at p = {ps([best])}), "
+        return (f"Faster at p = {ps(faster)} (best {fmt.ratio(best.vs_one.speedup)} at p = {ps([best])}), "
                 f"but {fmt.join_and(rest)}.")
     if slower:
-        return f"No: slower at p = {ps(slower)}" + (f", no detectable difference at p = {ps(same)}" if same else "") + "."
-    return f"No: no detectable difference from one {unit} at p = {ps(same)}."
+        return f"Slower at p = {ps(slower)}" + (f", no detectable difference at p = {ps(same)}" if same else "") + "."
+    return f"No detectable difference from one {unit} at p = {ps(same)}."
 
 
 def _missing_line(gs, backend):
