@@ -1,8 +1,8 @@
 """Answers to the course questions, written from the data every time (no canned text).
 
 Decision rules, stated once in the report's method section:
-- "faster" needs statistical support: a speedup CI above 1 (>= 7 repetitions each side), or with
-  2..6 repetitions an exact Mann-Whitney test at 5%; one repetition cannot answer;
+- "faster" and "slower" need a two-sided Mann-Whitney test at 5%, Holm-corrected across the
+  comparisons of one question (stats.compare_family); otherwise "no detectable difference";
 - a question about a worker count that was not run (missing cell) or a form with only one
   worker count cannot be answered, and the answer says so instead of guessing.
 """
@@ -31,24 +31,25 @@ class Answer:
     details: list = field(default_factory=list)  # supporting statements with numbers
 
 
-VERDICT_WORDS = {"faster": "faster", "slower": "slower", "same": "no detectable difference",
-                 "n/a": "undecided (too few repetitions)"}
+VERDICT_WORDS = {"faster": "faster", "slower": "slower", "same": "no detectable difference"}
+
+
+def test_text(v):
+    """'Mann-Whitney p = 0.004 at level 0.025 (Holm, 2 comparisons); 97.5% CI 1.4-1.8' for a verdict dict."""
+    family = v.get("holm_family", 1)
+    text = f"Mann-Whitney p = {fmt.pvalue(v['p'])}"
+    if family > 1:
+        text += f" at level {v['alpha']:.4g} (Holm, {family} comparisons)"
+    if v["ci"]:
+        text += f"; {100 * (1 - v['alpha']):.4g}% CI {fmt.ratio(v['ci'][0])}-{fmt.ratio(v['ci'][1])}"
+    else:
+        text += "; no CI: too few repetitions for any test to reach its level"
+    return text
 
 
 def _verdict_text(cmp, n_base, n):
     v = cmp.verdict
-    s = fmt.ratio(cmp.speedup)
-    if v["method"] == "one repetition":
-        return f"speedup {s}, but with one repetition the data cannot tell whether it is faster"
-    if v["method"] == "too few repetitions":
-        return (f"speedup {s}, but with n={n_base} and n={n} repetitions no test can reach 5%: "
-                "the data cannot tell whether it is faster")
-    if v["method"] == "ci":
-        ci = f"95% CI {fmt.ratio(v['ci'][0])}-{fmt.ratio(v['ci'][1])}"
-    else:
-        ci = f"CI n/a with n={n_base} and n={n}; exact Mann-Whitney p = {fmt.pvalue(v['p'])}"
-    word = VERDICT_WORDS[v["verdict"]]
-    return f"speedup {s} ({ci}): {word}"
+    return f"speedup {fmt.ratio(cmp.speedup)} ({test_text(v)}): {VERDICT_WORDS[v['verdict']]}"
 
 
 def _cell_line(c, cmp, unit):
@@ -66,7 +67,6 @@ def _summarise_verdicts(items, unit):
     faster = [c for c, k in items if k.verdict["verdict"] == "faster"]
     slower = [c for c, k in items if k.verdict["verdict"] == "slower"]
     same = [c for c, k in items if k.verdict["verdict"] == "same"]
-    unknown = [c for c, k in items if k.verdict["verdict"] == "n/a"]
 
     # Two configurations can share a worker count (4 ranks, or 2 ranks x 2 threads): name the shape then.
     counts = [c.workers for c, _ in items]
@@ -75,13 +75,13 @@ def _summarise_verdicts(items, unit):
     def ps(cells):
         return ", ".join(f"{c.workers} ({c.shape()})" if c.workers in shared else str(c.workers) for c in cells)
 
-    if len(unknown) == len(items):
-        if all(k.verdict["method"] == "one repetition" for _, k in items):
-            return "The data cannot answer: each configuration was run only once (one repetition)."
-        return "The data cannot answer: too few repetitions for a statistical decision (see Method)."
+    if all(k.verdict["ci"] is None for _, k in items):
+        few = "one repetition" if min(min(c.n, k.baseline.n) for c, k in items) == 1 else "too few repetitions"
+        return (f"No detectable difference at p = {ps([c for c, _ in items])}, and the data cannot answer: with "
+                f"{few} no test can reach its level.")
     best = max(faster, key=lambda c: c.vs_one.speedup) if faster else None
-    if faster and not (slower or same or unknown):
-        return (f"Yes: faster at every tested count above one {unit} (p = {ps(faster)}); the largest speedup is "
+    if faster and not (slower or same):
+        return (f"Faster at every tested count above one {unit} (p = {ps(faster)}); the largest speedup is "
                 f"{fmt.ratio(best.vs_one.speedup)} at p = {ps([best])} (efficiency {fmt.ratio(best.vs_one.efficiency)}).")
     if faster:
         rest = []
@@ -89,13 +89,11 @@ def _summarise_verdicts(items, unit):
             rest.append(f"slower at p = {ps(slower)}")
         if same:
             rest.append(f"no detectable difference at p = {ps(same)}")
-        if unknown:
-            rest.append(f"undecided (too few repetitions) at p = {ps(unknown)}")
-        return (f"Partly: faster at p = {ps(faster)} (best {fmt.ratio(best.vs_one.speedup)} at p = {ps([best])}), "
+        return (f"Faster at p = {ps(faster)} (best {fmt.ratio(best.vs_one.speedup)} at p = {ps([best])}), "
                 f"but {fmt.join_and(rest)}.")
     if slower:
-        return f"No: slower at p = {ps(slower)}" + (f", no detectable difference at p = {ps(same)}" if same else "") + "."
-    return f"No: no detectable difference from one {unit} at p = {ps(same)}."
+        return f"Slower at p = {ps(slower)}" + (f", no detectable difference at p = {ps(same)}" if same else "") + "."
+    return f"No detectable difference from one {unit} at p = {ps(same)}."
 
 
 def _missing_line(gs, backend):
@@ -326,10 +324,6 @@ def regression_answer(summaries, figs=None):
             if same:
                 parts.append("No detectable difference from sequential: " +
                              ", ".join(f"{c.backend} p = {c.workers} ({fmt.ratio(c.vs_seq.speedup)}x)" for c in same) + ".")
-            undecided = [c for c in ranking if c.vs_seq.verdict["verdict"] == "n/a"]
-            if undecided:
-                parts.append("Undecided (too few repetitions): " +
-                             ", ".join(f"{c.backend} p = {c.workers}" for c in undecided) + ".")
             gaps = [f"{b} p = {w}" for b, ws in gs.missing.items() for w in ws]
             if gaps:
                 parts.append(f"The data cannot answer for {', '.join(gaps)} (missing cell: no successful run).")
@@ -338,12 +332,9 @@ def regression_answer(summaries, figs=None):
                 at = {c.backend: c for c in ranking if c.workers == w and c.nodes == 1}
                 if "omp" in at and "mpi" in at:
                     o, m = at["omp"], at["mpi"]
-                    v = stats.compare(o.times, m.times)
-                    how = (f"95% CI of the ratio {fmt.ratio(v['ci'][0])}-{fmt.ratio(v['ci'][1])}" if v["method"] == "ci"
-                           else f"Mann-Whitney p = {fmt.pvalue(v['p'])}" if v["method"] == "mann-whitney"
-                           else "one repetition")
-                    word = {"faster": "MPI faster", "slower": "MPI slower", "same": "no detectable difference",
-                            "n/a": "undecided"}[v["verdict"]]
+                    v = stats.compare_family([(o.times, m.times)])[0]
+                    how = test_text(v)
+                    word = {"faster": "MPI faster", "slower": "MPI slower", "same": "no detectable difference"}[v["verdict"]]
                     pairs.append(f"p = {w}: omp {fmt.secs(o.median)} s vs mpi {fmt.secs(m.median)} s "
                                  f"(omp/mpi time ratio {fmt.ratio(o.median / m.median)}, {how}: {word})")
             if pairs:
@@ -399,3 +390,41 @@ def all_answers(summaries, figs=None):
         quality_answer(summaries, figs),
         regression_answer(summaries, figs),
     ]
+
+
+SCHEMA = "answers/1"
+# The question whose answer relies on a form's scaling comparisons (against its 1-worker run).
+_SCALING_QUESTION = {("kmeans", "omp"): "a", ("kmeans", "mpi"): "b"}
+
+
+def _comparison_json(gs, cell, cmp, question, family):
+    v = cmp.verdict
+    base = cmp.baseline
+    return {"question": question, "family": family, "app": gs.group.app,
+            "dataset": gs.group.dataset.get("path"), "dataset_sha256": gs.group.dataset.get("sha256"),
+            "group": gs.gid, "backend": cell.backend, "workers": cell.workers, "config": list(cell.config),
+            "base": {"backend": base.backend, "workers": base.workers, "config": list(base.config)},
+            "metric": "total", "times": cell.times, "base_times": base.times, "n": cell.n, "n_base": base.n,
+            "verdict": VERDICT_WORDS[v["verdict"]], "p_value": v["p"], "test": f"mann-whitney ({v['method']})",
+            "alpha": v["alpha"], "holm_family_size": v.get("holm_family", 1),
+            "ratio": v["ratio"], "ci": list(v["ci"]) if v["ci"] else None}
+
+
+def answers_json(summaries):
+    """Schema answers/1: every comparison the answers rely on, with the per-run times it used.
+    `ratio` is median(base_times) / median(times), the speedup (above 1: faster), `ci` its
+    Hodges-Lehmann interval at level 1 - alpha; `alpha` is the Holm step the test was held to."""
+    out = []
+    for gs in summaries:
+        app = gs.group.app
+        for cell in gs.all_cells():
+            one = gs.one.get(cell.backend)
+            if cell.vs_one is not None and cell is not one:
+                question = _SCALING_QUESTION.get((app, cell.backend), "regression" if app == "nlreg" else None)
+                out.append(_comparison_json(gs, cell, cell.vs_one, question,
+                                            f"{gs.gid}: {cell.backend} against its 1-worker run"))
+            if cell.vs_seq is not None:
+                question = "regression" if app == "nlreg" else _SCALING_QUESTION.get((app, cell.backend))
+                out.append(_comparison_json(gs, cell, cell.vs_seq, question,
+                                            f"{gs.gid}: parallel configurations against sequential"))
+    return {"schema": SCHEMA, "comparisons": out}

@@ -53,11 +53,10 @@ def _speedup_cell(cmp, is_base):
         return "n/a"
     v = cmp.verdict
     text = fmt.ratio(cmp.speedup)
-    if v["method"] == "ci":
+    if v["ci"]:
         text += f" [{fmt.ratio(v['ci'][0])}, {fmt.ratio(v['ci'][1])}]"
-    elif v["method"] == "mann-whitney":
-        text += f" (MW p={fmt.pvalue(v['p'])})"
-    mark = {"faster": " +", "slower": " -", "same": " =", "n/a": ""}[v["verdict"]]
+    text += f" (p={fmt.pvalue(v['p'])})"
+    mark = {"faster": " +", "slower": " -", "same": " ="}[v["verdict"]]
     return text + mark
 
 
@@ -93,7 +92,7 @@ def form_table(gs, backend):
                     f"{one.threads} thread), median {fmt.secs(one.median)} s (n={one.n})")
     note = ("Baselines: " + "; ".join(base) + ". " if base else "No baseline run in this group. ")
     note += ("S = ratio of median times, E = S/p, Karp-Flatt e = (1/S - 1/p)/(1 - 1/p) from S vs p=1. "
-             "In brackets the 95% CI of S; (MW p=...) the exact Mann-Whitney p-value where no CI exists; "
+             "In brackets the CI of S at its Holm level; p = the two-sided Mann-Whitney p-value (see Method); "
              "+ faster, - slower, = no detectable difference. Phase columns are medians.")
     if any_over:
         note += " * more workers than cores per node (oversubscribed)."
@@ -310,13 +309,15 @@ def method_blocks():
         "Speedup S = median(base) / median(run), efficiency E = S/p, Karp-Flatt serial fraction "
         "e = (1/S - 1/p)/(1 - 1/p) for p > 1, from the speedup over the single-worker run of the same form. "
         "Two named baselines: the sequential run of the group, and the p=1 run of the same form.",
-        "95% CI of a speedup: the two medians' CIs each at 97.5% (so both hold together with >= 95%), divided "
-        "interval-wise; it needs n >= 7 on both sides. A CI above 1 means faster, below 1 slower, otherwise no "
-        "detectable difference.",
-        "Where no CI exists (2 to 6 repetitions) an exact two-sided Mann-Whitney rank test at 5% decides "
-        "faster/slower; with 3 + 3 or fewer runs even complete separation gives p >= 0.1, so that is undecided. "
-        "With one repetition, too few repetitions, a missing cell or a single worker count the answers say the "
-        "data cannot answer.",
+        "Faster or slower: a two-sided Mann-Whitney U test of the two configurations' times at alpha = 0.05 "
+        "(exact distribution without ties and up to 400 pairs, else the normal approximation with tie and "
+        "continuity correction), Holm-corrected across the comparisons of one question: each form's "
+        "configurations against its single-worker run are one question, all parallel configurations of a group "
+        "against the sequential program another. Three verdicts only: faster, slower, no detectable difference.",
+        "Effect: the speedup (ratio of medians) with the Hodges-Lehmann confidence interval of the ratio, from "
+        "the pairwise differences of log times at the level Holm held that comparison to (e.g. 97.5% for the "
+        "second of two); it excludes 1 exactly when the test rejects (without ties). With too few repetitions "
+        "no interval exists and no test can reject (3 + 3 runs: the smallest p is 0.1).",
         "Amdahl bound: serial fraction f fitted by least squares on 1/S = 1/p + f (1 - 1/p), runs with more "
         "workers than cores left out (they measure the scheduler, not the program).",
     ])]
@@ -358,12 +359,12 @@ def _checklist(loaded, summaries):
          f"treated as non-deterministic; {with_ci} of {len(cells)} configurations have a 95% CI of the median "
          f"(n >= 6), the rest say n/a. Results: {'; '.join(det)}."],
         ["6", "Do not assume normality without checking",
-         "No normality is assumed: medians, IQR, order-statistic CIs and an exact rank test are distribution-free."],
+         "No normality is assumed: medians, IQR, order-statistic CIs and a rank test are distribution-free."],
         ["7", "Check that the median or mean is a useful summary",
          "Every repetition is drawn as a dot in the time figures and the IQR is tabulated, so skew and outliers "
          "stay visible next to the median."],
         ["8", "Compare non-deterministic data with statistics",
-         "Faster/slower statements use the speedup CI or the exact Mann-Whitney test (Method), never eyeballing."],
+         "Faster/slower statements come from a Mann-Whitney test with Holm's correction (Method), never eyeballing."],
         ["9", "Document all varying factors and the full setup",
          "Varying factors: form, nodes, ranks, threads (levels in each table); fixed: dataset and params per group. "
          "Hardware, software versions, commit and dates are under Setup and provenance."],
@@ -415,7 +416,7 @@ def provenance_blocks(loaded, groups, summaries):
     if failed:
         out.append(("table", ["where", "app", "backend", "nodes x ranks x threads", "status", "message"],
                     [[r.where(), r.app, r.backend, f"{r.nodes} x {r.ranks} x {r.threads}", r.status,
-                      str(r.raw.get("error") or r.raw.get("message") or "")] for r in failed], None))
+                      r.message or ""] for r in failed], None))
     else:
         out.append(("p", "None: every valid record has status \"ok\"."))
 

@@ -73,10 +73,24 @@ def _new(size, ncols=1, nrows=1):
     return fig, axes
 
 
+# Beyond this many repetitions of one configuration the dots are that many evenly spaced
+# quantiles (min and max included): the same picture of the spread, without drawing (and
+# writing into the SVG and PDF) thousands of overlapping markers.
+DOTS_MAX = 200
+
+
+def _dots(ys):
+    if len(ys) <= DOTS_MAX:
+        return ys
+    s = sorted(ys)
+    return [stats.quantile(s, i / (DOTS_MAX - 1)) for i in range(DOTS_MAX)]
+
+
 def _runs_and_medians(ax, xs, samples, medians, q1s, q3s, color, marker, label):
-    """Every repetition as a faint dot, and each median with its inter-quartile bar: the spread
-    stays visible next to the centre."""
+    """Every repetition as a faint dot (see DOTS_MAX), and each median with its inter-quartile
+    bar: the spread stays visible next to the centre."""
     for x, ys in zip(xs, samples):
+        ys = _dots(ys)
         ax.scatter([x] * len(ys), ys, s=12, color=color, marker=marker, alpha=0.35, linewidths=0, zorder=2)
     ax.errorbar(xs, medians, yerr=[[m - q for m, q in zip(medians, q1s)], [q - m for m, q in zip(medians, q3s)]],
                 fmt=marker, color=color, ms=7, capsize=3, linestyle="none", zorder=3, label=label)
@@ -222,7 +236,8 @@ def fig_time(gs):
     base_txt = (f"The sequential median ({fmt.secs(base.median)} s, n={base.n}) is the dashed line; "
                 "the dotted line is ideal scaling from it. " if base else "There is no sequential run in this group. ")
     caption = (f"Strong scaling of {gs.group.app}: total time per run against workers p (log2 axis, log time axis). "
-               "Large markers are medians with inter-quartile bars, small dots every repetition. " + base_txt +
+               "Large markers are medians with inter-quartile bars, small dots every repetition (above "
+               f"{DOTS_MAX} repetitions, {DOTS_MAX} evenly spaced quantiles from min to max). " + base_txt +
                "Dashed coloured curves are Amdahl's law fitted to each form's speedup over its own single-worker run"
                + (f" ({_amdahl_note(gs)})" if _amdahl_note(gs) else "") + ", drawn over the range each form was "
                "measured at. Measured points are not joined: no worker counts lie between them."
@@ -377,15 +392,15 @@ def fig_quality(gs):
         seen = []
         for off, (color, marker), (label, backend, cells) in zip(_offsets(len(series)), _series_styles(series),
                                                                  series):
-            xs, ys = [], []
+            points = {}     # (x, value) -> runs: equal results are drawn once
             for c in cells:
                 for r in c.runs:
                     v = _metric(r, key)
                     if v is not None:
-                        xs.append(c.workers * off)
-                        ys.append(v)
-            if ys:
-                seen += ys
+                        points[(c.workers * off, v)] = points.get((c.workers * off, v), 0) + 1
+            if points:
+                seen += [v for (_, v), k in points.items() for _ in range(k)]
+                xs, ys = [x for x, _ in points], [v for _, v in points]
                 ax.plot(xs, ys, marker=marker, color=color, linestyle="none", ms=6, alpha=0.7, label=label)
         _worker_axis(ax, counts)
         ax.set_ylabel(ylabel)

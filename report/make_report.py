@@ -5,7 +5,8 @@ Google Benchmark JSON files.
     report/make_report.py --out report/out results/runs.jsonl [results/bench/*.json]
 
 Output folder: report.md, report.html (self-contained), report.pdf, summary.json (every table
-number at full precision), figures/*.png and figures/*.svg. Exit status 0 on success, 1 when
+number at full precision), answers.json (every comparison the answers rest on, schema answers/1),
+figures/*.png and figures/*.svg. Exit status 0 on success, 1 when
 there are no run records, 2 on a usage error. Needs numpy and matplotlib (Debian's /usr/bin/python3).
 """
 
@@ -56,7 +57,7 @@ def _cell_json(c):
         return {"baseline": {"backend": k.baseline.backend, "config": list(k.baseline.config),
                              "median_s": k.baseline.median, "n": k.baseline.n},
                 "p": k.p, "speedup": k.speedup, "efficiency": k.efficiency,
-                "verdict": k.verdict["verdict"], "method": k.verdict["method"],
+                "verdict": k.verdict["verdict"], "method": k.verdict["method"], "alpha": k.verdict["alpha"],
                 "ci": list(k.verdict["ci"]) if k.verdict["ci"] else None, "p_value": k.verdict["p"]}
     return {"backend": c.backend, "nodes": c.nodes, "ranks": c.ranks, "threads": c.threads, "workers": c.workers,
             "n": c.n, "times_s": c.times, "median_s": c.median, "mean_s": c.mean, "q1_s": c.q1, "q3_s": c.q3,
@@ -166,6 +167,10 @@ def main(argv=None):
     figures.close(all_figs)
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
         json.dump(summary_json(summaries, answer_list, all_figs, perf), fh, indent=1, sort_keys=True)
+        fh.write("\n")
+
+    with open(os.path.join(args.out, "answers.json"), "w") as fh:
+        json.dump(answers.answers_json(summaries), fh, indent=1, sort_keys=True)
         fh.write("\n")
 
     if not args.quiet:

@@ -26,7 +26,7 @@ def form_rank(backend):
 
 @dataclass
 class Run:
-    """One validated run record. `raw` keeps the whole line for fields the report does not model."""
+    """One validated run record: the fields the report reads (records.load keeps no more, see _slim)."""
     app: str
     backend: str
     nodes: int
@@ -43,7 +43,7 @@ class Run:
     tag: object
     source: str          # file name
     line: int            # 1-based line number in that file
-    raw: dict = field(repr=False, default_factory=dict)
+    message: str = None  # a failed run's "error" (or "message") text
 
     @property
     def ok(self):
@@ -165,11 +165,109 @@ def validate(obj):
     return dict(app=obj["app"], backend=obj["backend"], nodes=nodes, ranks=ranks, threads=threads,
                 workers=workers, dataset=dataset, params=params, status=obj["status"],
                 result=result, time_s=time_s, prov=prov, hosts=hosts, tag=obj.get("tag"),
-                raw=obj), None
+                message=_message(obj)), None
 
 
-def _file_sha256(data):
-    return hashlib.sha256(data).hexdigest()
+def _message(obj):
+    text = obj.get("error") or obj.get("message")
+    return str(text) if text else None
+
+
+# A file that holds one JSON document over several lines (a benchmark or side file) is parsed
+# whole; beyond this size it cannot be one (Google Benchmark writes kilobytes), so a large file
+# whose first line is broken is read line by line instead of being held in memory twice.
+WHOLE_DOCUMENT_MAX = 64 << 20
+_BOM = b"\xef\xbb\xbf"
+
+
+def _parse_whole(data):
+    """The JSON object a whole file holds, or None (JSON Lines, broken, not an object)."""
+    # utf-8-sig: a byte-order mark from an editor must not make the document malformed.
+    text = data.decode("utf-8-sig", errors="replace")
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        whole = json.loads(text)
+    except (ValueError, RecursionError):
+        return None     # JSON Lines with more than one object, or broken: read per line
+    return whole if isinstance(whole, dict) else None
+
+
+def _whole_kind(obj):
+    """'benchmark', a SIDE_FILES kind, or None for an object that is a record (or nothing known)."""
+    if not isinstance(obj, dict):
+        return None
+    if "benchmarks" in obj:
+        return "benchmark"
+    return next((kind for kind, test in SIDE_FILES.items() if test(obj)), None)
+
+
+def _lines(f, digest):
+    """(1-based line number, decoded text) of every line of binary file `f`, read in chunks
+    (never the whole file at once), feeding every byte to `digest` on the way."""
+    lineno = 0
+    for raw in f:
+        digest.update(raw)
+        lineno += 1
+        if lineno == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM):]
+        yield lineno, raw.decode("utf-8", errors="replace")
+
+
+def _parse_line(line):
+    """(object, None) or (None, why the line is malformed)."""
+    try:
+        return json.loads(line), None
+    except ValueError as e:
+        # JSONDecodeError has a position; other ValueErrors (an integer of over 4300 digits) do not.
+        where = f" at column {e.colno}" if hasattr(e, "colno") else ""
+        return None, f"malformed JSON ({getattr(e, 'msg', e)}{where})"
+    except RecursionError:
+        return None, "malformed JSON (nested too deeply)"
+
+
+# Result fields that are lists or objects but still read by the report (figures.fig_loss).
+KEPT_RESULT_LISTS = frozenset({"loss_trace"})
+
+
+class _Shared:
+    """One shared instance per distinct value: 200,000 records of one sweep name a handful of
+    datasets, parameter sets and machines, which would otherwise be held 200,000 times."""
+
+    def __init__(self):
+        self._seen = {}
+
+    def __call__(self, obj):
+        if isinstance(obj, str):
+            return sys.intern(obj)
+        return self._seen.setdefault(_frozen(obj), obj)
+
+
+def _frozen(obj):
+    """A hashable key equal only for equal JSON values (types kept: 1, 1.0 and true differ)."""
+    if isinstance(obj, dict):
+        return ("{", tuple((k, _frozen(v)) for k, v in obj.items()))
+    if isinstance(obj, list):
+        return ("[", tuple(_frozen(v) for v in obj))
+    return (obj.__class__, obj)
+
+
+def _slim(fields, share):
+    """Keep of a validated record only what the report reads, sharing repeated values: the
+    scalar results and `loss_trace` (the per-iteration traces besides it are drawn nowhere),
+    the scalar provenance, and the message of a failed run."""
+    result = {k: (share(v) if k in KEPT_RESULT_LISTS else v) for k, v in fields["result"].items()
+              if k in KEPT_RESULT_LISTS or not isinstance(v, (list, dict))}
+    fields["result"] = result
+    fields["time_s"] = {k: v for k, v in fields["time_s"].items() if not isinstance(v, (list, dict))}
+    # prov differs in every record (utc, job id): its strings are shared, not the object.
+    fields["prov"] = {k: share(v) if isinstance(v, str) else v for k, v in fields["prov"].items()
+                      if not isinstance(v, (list, dict))}
+    for k in ("dataset", "params", "hosts", "app", "backend", "status"):
+        fields[k] = share(fields[k])
+    if isinstance(fields["tag"], str):
+        fields["tag"] = sys.intern(fields["tag"])
+    return fields
 
 
 def load(paths, warn=None):
@@ -177,10 +275,12 @@ def load(paths, warn=None):
 
     A file is a benchmark file when its whole content parses as one JSON object with a
     top-level "benchmarks" key (decided by content, not by name), a side input when that
-    object passes a test of SIDE_FILES; otherwise it is read as JSON Lines. `warn(msg)` is called for every skipped line; unreadable files are only
-    listed in `files` with kind "unreadable (reason)".
+    object passes a test of SIDE_FILES; otherwise it is read as JSON Lines, streamed: only the
+    fields the report uses are kept of each record (see _slim). `warn(msg)` is called for every
+    skipped line; unreadable files are only listed in `files` with kind "unreadable (reason)".
     """
     out = Loaded()
+    share = _Shared()
 
     def note(msg):
         out.warnings.append(msg)
@@ -189,57 +289,69 @@ def load(paths, warn=None):
 
     for path in paths:
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            f = open(path, "rb")
         except OSError as e:
             # Not a line-level warning: the caller decides how to report an unreadable file.
             out.files.append((path, None, f"unreadable ({e.strerror or e})", 0))
             continue
-        # utf-8-sig: a byte-order mark from an editor must not make the first line malformed.
-        text = data.decode("utf-8-sig", errors="replace")
-        whole = None
-        if text.lstrip().startswith("{"):
+        with f:
             try:
-                whole = json.loads(text)
-            except (ValueError, RecursionError):
-                whole = None     # JSON Lines with more than one object, or broken: read per line
-        if isinstance(whole, dict) and "benchmarks" in whole:
+                _load_file(path, f, out, note, share)
+            except OSError as e:
+                out.files.append((path, None, f"unreadable ({e.strerror or e})", 0))
+    return out
+
+
+def _first_line_is_record(f):
+    """Whether the first non-blank line is a JSON object of its own that is neither a benchmark
+    nor a side file: then the file is JSON Lines, and parsing it whole would be wasted work."""
+    for raw in f:
+        if raw.strip():
+            break
+    else:
+        raw = b""
+    f.seek(0)
+    obj, reason = _parse_line(raw.removeprefix(_BOM).decode("utf-8", errors="replace"))
+    return reason is None and isinstance(obj, dict) and _whole_kind(obj) is None
+
+
+def _load_file(path, f, out, note, share):
+    size = os.fstat(f.fileno()).st_size
+    if size <= WHOLE_DOCUMENT_MAX and not _first_line_is_record(f):
+        data = f.read()
+        whole = _parse_whole(data)
+        kind = _whole_kind(whole)
+        if kind == "benchmark":
             benches = whole.get("benchmarks")
             if not isinstance(benches, list):
                 note(f"{path}: \"benchmarks\" is not a list; skipped")
-                continue
+                return
             ctx = whole.get("context") if isinstance(whole.get("context"), dict) else {}
             out.benches.append(BenchFile(path, ctx, [b for b in benches if isinstance(b, dict)]))
-            out.files.append((path, _file_sha256(data), "benchmark", len(benches)))
+            out.files.append((path, hashlib.sha256(data).hexdigest(), "benchmark", len(benches)))
+            return
+        if kind:
+            out.side.setdefault(kind, []).append((path, whole))
+            out.files.append((path, hashlib.sha256(data).hexdigest(), kind, 1))
+            return
+        del whole, data
+        f.seek(0)
+    digest = hashlib.sha256()
+    count = 0
+    for lineno, line in _lines(f, digest):
+        if not line.strip():
             continue
-        side = next((kind for kind, test in SIDE_FILES.items() if isinstance(whole, dict) and test(whole)), None)
-        if side:
-            out.side.setdefault(side, []).append((path, whole))
-            out.files.append((path, _file_sha256(data), side, 1))
+        obj, reason = _parse_line(line)
+        if reason:
+            note(f"{path}:{lineno}: {reason}; line skipped")
             continue
-        count = 0
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as e:
-                # JSONDecodeError has a position; other ValueErrors (an integer of over 4300
-                # digits) do not.
-                where = f" at column {e.colno}" if hasattr(e, "colno") else ""
-                note(f"{path}:{lineno}: malformed JSON ({getattr(e, 'msg', e)}{where}); line skipped")
-                continue
-            except RecursionError:
-                note(f"{path}:{lineno}: malformed JSON (nested too deeply); line skipped")
-                continue
-            fields, reason = validate(obj)
-            if fields is None:
-                note(f"{path}:{lineno}: {reason}; record skipped")
-                continue
-            out.runs.append(Run(source=path, line=lineno, **fields))
-            count += 1
-        out.files.append((path, _file_sha256(data), "records", count))
-    return out
+        fields, reason = validate(obj)
+        if fields is None:
+            note(f"{path}:{lineno}: {reason}; record skipped")
+            continue
+        out.runs.append(Run(source=path, line=lineno, **_slim(fields, share)))
+        count += 1
+    out.files.append((path, digest.hexdigest(), "records", count))
 
 
 def dataset_id(dataset):

@@ -3,11 +3,13 @@
 Timings on shared machines are skewed (a run can only be slowed down by interference), so
 the report summarises with the median and inter-quartile range, and gives confidence
 intervals from order statistics (distribution-free), following Hoefler & Belli (SC'15).
-Pure Python on purpose: every number here is easy to recompute by hand in the tests.
+Pure Python but for one count (numpy): every number here is easy to recompute by hand.
 """
 
 import math
 from functools import lru_cache
+
+import numpy
 
 LEVEL = 0.95
 
@@ -39,24 +41,45 @@ def iqr(xs):
     return quantile(xs, 0.75) - quantile(xs, 0.25)
 
 
-def _binom_central(n, j):
-    """P(j <= B <= n-j) for B ~ Binomial(n, 1/2): the probability that the interval between
-    the j-th smallest and j-th largest of n samples (1-based) contains the true median."""
-    inside = sum(math.comb(n, i) for i in range(j, n - j + 1))
-    return inside / 2 ** n
+# Up to this many samples the coverage is summed in exact integers; beyond, in floating point
+# from log-probabilities (exact integers cost O(n^2) bit operations: 10,000 runs took minutes).
+EXACT_MAX_N = 1000
 
 
+def _binom_half_pmf(n):
+    """P(B = i) for i = 0, 1, ..., n // 2, B ~ Binomial(n, 1/2), one at a time, in floating
+    point from log-probabilities: terms below 2^-1074 are 0, negligible next to 1 - level."""
+    log_all = math.lgamma(n + 1) - n * math.log(2)
+    for i in range(n // 2 + 1):
+        yield math.exp(log_all - math.lgamma(i + 1) - math.lgamma(n - i + 1))
+
+
+@lru_cache(maxsize=None)
 def median_ci_ranks(n, level=LEVEL):
-    """The narrowest symmetric pair of order statistics (j, n+1-j), 1-based, whose exact
-    binomial coverage of the median is at least `level`, with that coverage; None when even
-    (min, max) is not enough (for 95% that is n < 6: 1 - 2/2^5 = 0.9375)."""
+    """The narrowest symmetric pair of order statistics (j, n+1-j), 1-based, whose binomial
+    coverage of the median, P(j <= B <= n-j) for B ~ Binomial(n, 1/2), is at least `level`,
+    with that coverage; None when even (min, max) is not enough (for 95% that is n < 6:
+    1 - 2/2^5 = 0.9375). Exact for n <= EXACT_MAX_N, to about 1e-12 beyond; O(n)."""
     best = None
-    for j in range(1, n // 2 + 1):
-        cov = _binom_central(n, j)
-        if cov >= level:
-            best = (j, n + 1 - j, cov)
-        else:
+    if n <= EXACT_MAX_N:
+        # Exact: compare integer counts, cov = (2^n - 2 * below) / 2^n with below = #{B < j}.
+        total, below, c = 2 ** n, 0, 1
+        for j in range(1, n // 2 + 1):
+            below += c                        # adds C(n, j-1)
+            c = c * (n - j + 1) // j          # C(n, j)
+            inside = total - 2 * below
+            if inside >= level * total:
+                best = (j, n + 1 - j, inside / total)
+            else:
+                break
+        return best
+    below = 0.0
+    for j, pmf in enumerate(_binom_half_pmf(n), start=1):
+        below += pmf                          # P(B <= j - 1)
+        cov = 1 - 2 * below
+        if j > n // 2 or cov < level:
             break
+        best = (j, n + 1 - j, cov)
     return best
 
 
@@ -70,17 +93,10 @@ def median_ci(xs, level=LEVEL):
     return (s[j - 1], s[k - 1], cov)
 
 
-def speedup_ci(base, xs, level=LEVEL):
-    """CI of S = median(base)/median(xs) by interval arithmetic on the two medians' CIs.
-
-    Each median CI is taken at level 1-(1-level)/2 (Bonferroni), so both hold together with
-    probability >= level and the ratio interval [lo_base/hi, hi_base/lo] then holds too. At 95%
-    this needs 7 or more repetitions on both sides. None when unavailable or a bound is 0."""
-    each = 1 - (1 - level) / 2
-    a, b = median_ci(base, each), median_ci(xs, each)
-    if a is None or b is None or b[0] <= 0 or b[1] <= 0:
-        return None
-    return (a[0] / b[1], a[1] / b[0])
+ALPHA = 0.05
+# Exact Mann-Whitney distribution (no ties) up to this many pairs m*n; the normal
+# approximation with tie and continuity correction beyond (as scipy.stats.mannwhitneyu).
+EXACT_MW_PAIRS = 400
 
 
 @lru_cache(maxsize=None)
@@ -99,47 +115,165 @@ def _mw_counts(m, n):
     return tuple(out)
 
 
-def mann_whitney_p(a, b):
-    """Exact two-sided p-value of the Mann-Whitney rank-sum test (no normal approximation;
-    ties count one half, which keeps the test usable though no longer exact for them)."""
+def _ranks(values):
+    """1-based ranks, ties given their average rank; and the sizes of the tie groups."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    ties = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        if j > i:
+            ties.append(j - i + 1)
+        i = j + 1
+    return ranks, ties
+
+
+def _norm_sf(z):
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def _norm_isf(q):
+    """z with P(Z > z) = q, by bisection on erfc (no scipy needed at run time)."""
+    lo, hi = -40.0, 40.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if _norm_sf(mid) > q:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _exact(m, n):
+    return m * n <= EXACT_MW_PAIRS
+
+
+def mann_whitney(a, b):
+    """Two-sided Mann-Whitney U test of samples a and b: (U of a = #(a > b) + ties / 2, p, method).
+
+    Exact distribution when there are no ties and m*n <= EXACT_MW_PAIRS, else the normal
+    approximation with tie correction and continuity correction; p as scipy.stats.mannwhitneyu
+    (method "exact" or "asymptotic") gives it."""
     m, n = len(a), len(b)
     if m == 0 or n == 0:
+        raise ValueError("Mann-Whitney test of an empty sample")
+    ranks, ties = _ranks(list(a) + list(b))
+    u = sum(ranks[:m]) - m * (m + 1) / 2
+    big = max(u, m * n - u)
+    if not ties and _exact(m, n):
+        counts = _mw_counts(m, n)
+        tail = sum(counts[int(big):]) / sum(counts)
+        return u, min(1.0, 2 * tail), "exact"
+    N = m + n
+    var = m * n / 12 * ((N + 1) - sum(t ** 3 - t for t in ties) / (N * (N - 1)))
+    if var <= 0:
+        return u, 1.0, "normal"       # every value the same
+    z = (big - m * n / 2 - 0.5) / math.sqrt(var)
+    return u, min(1.0, max(0.0, 2 * _norm_sf(z))), "normal"
+
+
+def mann_whitney_p(a, b):
+    return mann_whitney(a, b)[1]
+
+
+def _kth_difference(xs, ys, k):
+    """The k-th smallest (1-based) of the m*n differences x - y, xs and ys sorted."""
+    m, n = len(xs), len(ys)
+    xa, ya = numpy.asarray(xs, dtype=float), numpy.asarray(ys, dtype=float)
+    if m * n <= 1_000_000:
+        return float(numpy.partition(numpy.subtract.outer(xa, ya).ravel(), k - 1)[k - 1])
+    # Too many pairs to list (thousands of repetitions): bisect on the value, counting the
+    # differences <= d (x - y <= d  <=>  y >= x - d) by binary search in ys.
+
+    def count_le(d):
+        return m * n - int(numpy.searchsorted(ya, xa - d, side="left").sum())
+    lo, hi = xs[0] - ys[-1], xs[-1] - ys[0]
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        if count_le(mid) >= k:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def hodges_lehmann_ci(a, b, alpha=ALPHA):
+    """CI of the shift of log(a) against log(b), as a ratio exp(shift): the set of ratios r for
+    which the two-sided Mann-Whitney test of a/r against b does not reject at `alpha`; it
+    excludes 1 exactly when the test rejects (without ties). (low, high) or None when no pair of
+    order statistics is extreme enough (too few runs) or a time is not positive."""
+    if min(a) <= 0 or min(b) <= 0:
         return None
-    u = sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in a for y in b)
-    counts = _mw_counts(m, n)
-    total = sum(counts)
-    lower = sum(c for k, c in enumerate(counts) if k <= u) / total
-    upper = sum(c for k, c in enumerate(counts) if k >= u) / total
-    return min(1.0, 2 * min(lower, upper))
-
-
-def compare(base, xs, alpha=1 - LEVEL):
-    """Is `xs` faster than `base` (both lists of times)?
-
-    Returns dict(verdict, method, ci, p). verdict is 'faster', 'slower', 'same' (no detectable
-    difference) or 'n/a'. The speedup CI decides when it exists (a CI above 1 means faster);
-    with 2..6 repetitions, where no CI exists, an exact Mann-Whitney test at `alpha` decides;
-    with one repetition on either side, or too few for the test to ever reach `alpha`, nothing
-    can be said (verdict 'n/a', method says why)."""
-    out = {"verdict": "n/a", "method": None, "ci": None, "p": None}
-    if len(base) < 2 or len(xs) < 2:
-        out["method"] = "one repetition"
-        return out
-    ci = speedup_ci(base, xs)
-    if ci is not None:
-        out.update(method="ci", ci=ci)
-        out["verdict"] = "faster" if ci[0] > 1 else "slower" if ci[1] < 1 else "same"
-        return out
-    if 2 / math.comb(len(base) + len(xs), len(xs)) >= alpha:
-        # Even complete separation could not reach `alpha` (3 + 3 runs: p >= 0.1): undecidable.
-        out["method"] = "too few repetitions"
-        return out
-    p = mann_whitney_p(base, xs)
-    out.update(method="mann-whitney", p=p)
-    if p < alpha:
-        out["verdict"] = "faster" if median(xs) < median(base) else "slower"
+    m, n = len(a), len(b)
+    xs, ys = sorted(math.log(v) for v in a), sorted(math.log(v) for v in b)
+    # k: the CI is [D_(k), D_(mn+1-k)]; the test rejects when U <= k-1 (or >= mn-k+1).
+    if _exact(m, n) and len(set(xs + ys)) == m + n:
+        counts = _mw_counts(m, n)
+        total, below, k = sum(counts), 0, 0
+        while k < len(counts) and 2 * (below + counts[k]) / total < alpha:
+            below += counts[k]
+            k += 1
     else:
-        out["verdict"] = "same"
+        _, ties = _ranks(xs + ys)
+        N = m + n
+        sd = math.sqrt(m * n / 12 * ((N + 1) - sum(t ** 3 - t for t in ties) / (N * (N - 1))))
+        k = math.ceil(m * n / 2 - 0.5 - _norm_isf(alpha / 2) * sd)
+    if k < 1:
+        return None
+    return (math.exp(_kth_difference(xs, ys, k)), math.exp(_kth_difference(xs, ys, m * n + 1 - k)))
+
+
+def compare(base, xs, alpha=ALPHA):
+    """Is `xs` faster than `base` (both lists of times)? One two-sided Mann-Whitney test.
+
+    Returns dict(verdict, method, p, alpha, ratio, ci): verdict 'faster', 'slower' or 'same'
+    (no detectable difference) at level `alpha` (a Holm step, see compare_family); ratio =
+    median(base) / median(xs), the speedup (above 1: faster); ci the Hodges-Lehmann interval of
+    the same ratio at the same level, None when the samples are too small for one (then no test
+    can reject either)."""
+    u, p, method = mann_whitney(base, xs)
+    mb, mx = median(base), median(xs)
+    out = {"p": p, "method": method, "alpha": alpha, "ratio": mb / mx if mx > 0 else None,
+           "ci": hodges_lehmann_ci(base, xs, alpha), "verdict": "same"}
+    if p < alpha:
+        # The direction of the shift the test found: base above xs (U of base large) is faster.
+        out["verdict"] = "faster" if u > len(base) * len(xs) / 2 else "slower"
+    return out
+
+
+def holm(ps, alpha=ALPHA):
+    """Holm's step-down levels: for each p of one family, the level its test is held to
+    (alpha / (m - i) for the i-th smallest, 0-based), and whether it is rejected (every smaller
+    p rejected too)."""
+    order = sorted(range(len(ps)), key=lambda i: ps[i])
+    levels, reject = [alpha] * len(ps), [False] * len(ps)
+    going = True
+    for step, i in enumerate(order):
+        levels[i] = alpha / (len(ps) - step)
+        going = going and ps[i] < levels[i]
+        reject[i] = going
+    return levels, reject
+
+
+def compare_family(pairs, alpha=ALPHA):
+    """compare() for every (base, xs) of one question with Holm's correction: the verdicts
+    hold together at `alpha`; each comparison's CI is at the level Holm held it to."""
+    raw = [mann_whitney(base, xs)[1] for base, xs in pairs]
+    levels, reject = holm(raw, alpha)
+    out = []
+    for (base, xs), level, rej in zip(pairs, levels, reject):
+        v = compare(base, xs, level)
+        if not rej:
+            v["verdict"] = "same"
+        v["holm_family"] = len(pairs)
+        out.append(v)
     return out
 
 

@@ -20,7 +20,8 @@ class Comparison:
     p: float            # workers relative to the baseline's workers
     speedup: float
     efficiency: float
-    verdict: dict       # from stats.compare
+    verdict: dict       # from stats.compare_family, over the comparisons of one question
+    cell: "Cell" = None
 
 
 @dataclass
@@ -93,10 +94,18 @@ def make_cell(backend, config, runs):
 
 
 def compare_cells(cell, base):
+    """The comparison of `cell` with `base`, its verdict still open (see decide)."""
     p = cell.workers / base.workers
     s = base.median / cell.median if cell.median > 0 else None
-    return Comparison(baseline=base, p=p, speedup=s, efficiency=(s / p if s else None),
-                      verdict=stats.compare(base.times, cell.times))
+    return Comparison(baseline=base, p=p, speedup=s, efficiency=(s / p if s else None), verdict=None, cell=cell)
+
+
+def decide(comparisons):
+    """Verdicts of the comparisons of one question (one family for Holm's correction)."""
+    comparisons = [k for k in comparisons if k is not None]
+    for k, v in zip(comparisons, stats.compare_family([(k.baseline.times, c.times) for k, c in
+                                                       ((k, k.cell) for k in comparisons)])):
+        k.verdict = v
 
 
 @dataclass
@@ -143,11 +152,18 @@ def summarise(group, app_forms):
                 c.vs_one = compare_cells(c, one)
                 if c.workers > one.workers and c.vs_one.speedup:
                     c.karp_flatt = stats.karp_flatt(c.vs_one.speedup, c.vs_one.p)
+        # One question per form: does it get faster with more workers than its single-worker run?
+        decide([c.vs_one for c in bcells if c is not one])
+        if one is not None:
+            one.vs_one.verdict = stats.compare(one.times, one.times)
         # Amdahl's law models p processors that really run in parallel: leave out
         # oversubscribed configurations, which measure the scheduler instead.
         fit = [(c.vs_one.p, c.vs_one.speedup) for c in bcells
                if c.vs_one is not None and c.vs_one.speedup and not c.oversubscribed]
         gs.amdahl[backend] = stats.amdahl_fit([p for p, _ in fit], [s for _, s in fit]) if fit else None
+
+    # And one across forms: is each parallel configuration faster than the sequential program?
+    decide([c.vs_seq for c in gs.all_cells()])
 
     for r in group.failed:
         key = (r.backend, r.ranks * r.threads)

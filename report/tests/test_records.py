@@ -1,5 +1,6 @@
 """Loading, validation and grouping of run records."""
 
+import json
 import os
 import shutil
 import tempfile
@@ -58,6 +59,37 @@ class TestLoading(unittest.TestCase):
         # three repetitions, ns -> s: 8.1e6 ns * (1.00, 1.03, 0.99); median 8.1e6 ns = 8.1 ms
         self.assertEqual(len(rows[0].real_s), 3)
         self.assertAlmostEqual(rows[0].median, 8.1e-3)
+
+    def test_one_line_benchmark_and_byte_order_mark(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        with open(helpers.fixture("microbench.json")) as f:
+            bench = json.load(f)
+        one_line = os.path.join(tmp, "bench.json")
+        with open(one_line, "w") as f:
+            f.write(json.dumps(bench) + "\n")
+        bom = os.path.join(tmp, "runs.jsonl")
+        with open(helpers.fixture("runs.jsonl"), "rb") as src, open(bom, "wb") as dst:
+            dst.write(b"\xef\xbb\xbf" + src.read())
+        loaded = records.load([one_line, bom])
+        self.assertEqual([b.path for b in loaded.benches], [one_line])
+        self.assertEqual(loaded.runs[0].line, 1)
+        self.assertEqual(loaded.warnings, [])
+
+    def test_only_the_fields_the_report_reads_are_kept_and_shared(self):
+        loaded = records.load([helpers.fixture("runs.jsonl")])
+        a, b = loaded.runs[0], loaded.runs[1]
+        self.assertIs(a.dataset, b.dataset)            # one object for the same dataset
+        self.assertIs(a.params, b.params)
+        self.assertNotIn("inertia_trace", a.result)    # drawn nowhere
+        self.assertIn("inertia", a.result)
+        reg = [r for r in loaded.runs if isinstance(r.result.get("loss_trace"), dict)]
+        self.assertTrue(reg)
+        # Equal values of different JSON types are not merged (1 and 1.0 and true differ).
+        share = records._Shared()
+        self.assertIs(share({"x": 1}), share({"x": 1}))
+        self.assertIsNot(share({"x": 1}), share({"x": True}))
+        self.assertIsInstance(share({"x": 1.0})["x"], float)
 
     def test_missing_file_is_listed_not_fatal(self):
         loaded = records.load(["/nonexistent/runs.jsonl", helpers.fixture("malformed.jsonl")])

@@ -5,7 +5,9 @@ One build of fixtures/runs.jsonl + fixtures/microbench.json is shared by the tes
 """
 
 import glob
+import itertools
 import json
+import math
 import os
 import re
 import shutil
@@ -117,14 +119,21 @@ class TestTables(unittest.TestCase):
         self.assertAlmostEqual(c["vs_seq"]["speedup"], s_seq, places=12)
         self.assertAlmostEqual(c["vs_seq"]["efficiency"], s_seq / 2, places=12)
         self.assertAlmostEqual(c["karp_flatt"], kf, places=12)
-        # speedup CI from the medians' CIs at 97.5% (n=7: min and max): [0.4461/0.2513, 0.4572/0.2406]
+        # Hodges-Lehmann CI of the speedup at Holm's level for the smaller of two p-values (0.025),
+        # by brute force: the U distribution of 7 + 7 from all C(14, 7) = 3432 rank sets, then the
+        # k-th smallest and largest of the 49 log-time differences base - run.
+        us = sorted(sum(ranks) - 28 for ranks in itertools.combinations(range(1, 15), 7))
+        k = max(j for j in range(1, 25) if 2 * sum(1 for u in us if u <= j - 1) / len(us) < 0.025)
+        base = self.cell("kmeans", "omp", 1)["times_s"]
+        diffs = sorted(math.log(b) - math.log(x) for b in base for x in c["times_s"])
         lo, hi = c["vs_one"]["ci"]
-        self.assertAlmostEqual(lo, 0.4461 / 0.2513, places=12)
-        self.assertAlmostEqual(hi, 0.4572 / 0.2406, places=12)
+        self.assertEqual(c["vs_one"]["alpha"], 0.025)
+        self.assertAlmostEqual(lo, math.exp(diffs[k - 1]), places=12)
+        self.assertAlmostEqual(hi, math.exp(diffs[49 - k]), places=12)
         self.assertEqual(c["vs_one"]["verdict"], "faster")
         # The same numbers, rounded, in the Markdown table (mean 1.7249/7 = 0.24641).
-        row = ("| 1 | 1 | 2 | 2 | 7 | 0.2464 | 0.2464 | 0.004100 | [0.2406, 0.2513] | 1.841 [1.737, 1.980] + | 0.921 "
-               "| 1.851 [1.775, 1.900] + | 0.926 | 0.080 | 0.2199 | 0.003000 | 0.02090 |")
+        row = ("| 1 | 1 | 2 | 2 | 7 | 0.2464 | 0.2464 | 0.004100 | [0.2406, 0.2513] | 1.841 [1.772, 1.924] (p=<0.001) + | 0.921 "
+               "| 1.851 [1.809, 1.869] (p=<0.001) + | 0.926 | 0.080 | 0.2199 | 0.003000 | 0.02090 |")
         self.assertIn(row, read("report.md"))
 
     def test_baselines_named_with_absolute_time(self):
@@ -138,7 +147,7 @@ class TestTables(unittest.TestCase):
         self.assertIn("n/a (n=5<6)", md)
         c = self.cell("nlreg", "omp", 2)
         self.assertIsNone(c["median_ci_s"])
-        self.assertEqual(c["vs_seq"]["method"], "mann-whitney")
+        self.assertEqual(c["vs_seq"]["method"], "exact")
         self.assertAlmostEqual(c["vs_seq"]["p_value"], 2 / 252)
 
     def test_failed_and_missing_runs_listed(self):
@@ -151,9 +160,10 @@ class TestAnswers(unittest.TestCase):
     def test_answers_cite_numbers_and_figures(self):
         answers = {a["key"]: a for a in json.loads(read("summary.json"))["answers"]}
         self.assertEqual(set(answers), {"a", "b", "c", "regression"})
-        self.assertTrue(answers["a"]["short"].startswith("Yes: faster at every tested count above one thread"))
-        self.assertIn("speedup 1.851 (95% CI 1.775-1.900): faster", " ".join(answers["a"]["details"]))
-        self.assertTrue(answers["b"]["short"].startswith("Yes"))
+        self.assertTrue(answers["a"]["short"].startswith("Faster at every tested count above one thread"))
+        self.assertIn("speedup 1.851 (Mann-Whitney p = <0.001 at level 0.025 (Holm, 2 comparisons); 97.5% CI "
+                      "1.809-1.869): faster", " ".join(answers["a"]["details"]))
+        self.assertTrue(answers["b"]["short"].startswith("Faster"))
         self.assertIn("identical at every worker count (p = 1, 2, 4)", answers["c"]["short"])
         self.assertIn("cannot answer for mpi p = 4", answers["regression"]["short"])
         self.assertIn("a, b and c are identical at every worker count", answers["regression"]["short"])
