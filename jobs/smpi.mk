@@ -53,3 +53,19 @@ $(SMPI_OBJ)/app/provenance.o: src/app/provenance.cpp $(GIT_STAMP) | smpi-check
 	$(Q)$(SMPI_CC) $(CPPFLAGS) $(SMPI_CXXFLAGS) $(PROV_DEFS) -c -o $@ $<
 
 -include $(shell find $(SMPI_OBJ) -name '*.d' 2>/dev/null)
+
+# ---- tests, calibration ----------------------------------------------------------
+# CI: make deps (installs SMPI_DEBS), then make smpi test-smpi. A few minutes on 2 cores.
+test-smpi: smpi all datasets check-python
+	$(Q)HPCB_BIN=$(abspath $(BIN_DIR)) HPCB_SMPI_BIN=$(abspath $(SMPI_BIN)) HPCB_MPIEXEC="$(MPIEXEC)" \
+	  $(PYTHON) -m unittest tests.smpi.test_smpi -v
+
+# local.xml from this machine: the distance kernel's rate on one core and MPI alpha-beta.
+SMPI_SPEED_JSON := results/bench/smpi_host_speed.json
+smpi-calibrate: $(BENCH_BIN) bench-mpi
+	@mkdir -p results/bench
+	$(Q)OPENBLAS_NUM_THREADS=1 $(BENCH_BIN) --benchmark_filter='BM_Assign<std::uint8_t>/10000/784/10$$' \
+	  --benchmark_min_time=0.5 --benchmark_out=$(SMPI_SPEED_JSON) --benchmark_out_format=json >/dev/null
+	$(Q)$(PYTHON) jobs/platforms/calibrate.py $(SMPI_SPEED_JSON) results/bench/alpha_beta.json \
+	  > jobs/platforms/local.xml.tmp && mv jobs/platforms/local.xml.tmp jobs/platforms/local.xml
+	@echo "smpi-calibrate: wrote jobs/platforms/local.xml"
