@@ -11,9 +11,9 @@
 #include <string>
 
 #ifdef HPCB_SMPI
-#include <simgrid/version.h>
-
+// SimGrid's own order: its version header needs the macros of xbt's headers.
 #include <xbt/config.hpp>
+#include <simgrid/version.h>
 #endif
 
 namespace hpcb {
