@@ -41,8 +41,8 @@ def main(bench_json, alpha_beta_json):
 <platform version="4.1">
   <config>
     <prop id="smpi/coll-selector" value="mpich"/>
-    <prop id="smpi/lat-factor" value="1"/>
-    <prop id="smpi/bw-factor" value="1"/>
+    <prop id="smpi/lat-factor" value="0:1"/>
+    <prop id="smpi/bw-factor" value="0:1"/>
   </config>
   <zone id="world" routing="Full">
     <cluster id="local" prefix="local-" suffix="" radical="0-1" core="1" speed="{speed:.6g}f"
