@@ -149,6 +149,7 @@ $(BENCH_BIN): $(BENCH_OBJ) $(TEAM_seq) $(LIB_OBJ)
 # ---- data and jobs ---------------------------------------------------------------
 include datasets/datasets.mk
 -include jobs/jobs.mk
+-include jobs/smpi.mk
 -include tests/fuzz/fuzz.mk
 
 # ---- tests -------------------------------------------------------------------
@@ -238,6 +239,8 @@ DEB_PKGS  := make g++ pkg-config git mpich libmpich-dev libhdf5-mpich-dev hdf5-t
 # SciPy (the reference the report's statistics are tested against).
 TEST_DEBS := libgtest-dev libbenchmark-dev python3-h5py chromium slurm-wlm munge \
              clang libclang-rt-14-dev libomp-14-dev time shellcheck python3-scipy
+# The simulated backend (jobs/smpi.mk): SimGrid SMPI and serial HDF5.
+TEST_DEBS += $(SMPI_DEBS)
 deps:
 	$(Q)tools/install-deps.sh $(DEB_PKGS) $(TEST_DEBS) $(EXTRA_DEBS)
 

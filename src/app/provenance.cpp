@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include "team/simulation.hpp"
+
 #ifndef HPCB_GIT_COMMIT
 #define HPCB_GIT_COMMIT "unknown"
 #endif
@@ -51,7 +53,7 @@ nlohmann::json provenance(const std::string& mpi_library) {
     const char* v = std::getenv(name);
     return v ? nlohmann::json(v) : nlohmann::json(nullptr);
   };
-  return {
+  nlohmann::json prov = {
       {"git", HPCB_GIT_COMMIT},
       {"dirty", HPCB_GIT_DIRTY != 0},
       {"compiler", std::string("g++ ") + __VERSION__},
@@ -67,6 +69,8 @@ nlohmann::json provenance(const std::string& mpi_library) {
       {"omp_places", env("OMP_PLACES")},
       {"utc", utc_now()},
   };
+  if (auto simulated = simulated_provenance(); !simulated.is_null()) prov["simulated"] = std::move(simulated);
+  return prov;
 }
 
 }  // namespace hpcb

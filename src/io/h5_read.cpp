@@ -71,10 +71,17 @@ H5Reader::H5Reader(std::string path, const void* mpi_comm) : path_(std::move(pat
   if (is_h5 < 0) throw DataError(path_ + ": cannot be read");
   if (is_h5 == 0) throw DataError(path_ + ": not an HDF5 file");
   h5::Plist fapl(H5Pcreate(H5P_FILE_ACCESS));
+#ifdef H5_HAVE_PARALLEL
   if (mpi_comm) {
     H5Pset_fapl_mpio(fapl, *static_cast<const MPI_Comm*>(mpi_comm), MPI_INFO_NULL);
     collective_ = true;
   }
+#else
+  // Serial HDF5 (the SimGrid build, jobs/smpi.mk: MPICH's parallel HDF5 cannot be linked
+  // into an SMPI program): every rank opens the file read-only on its own and reads its
+  // own rows with ordinary reads. The only place where that build differs in reading.
+  (void)mpi_comm;
+#endif
   file_ = h5::File(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, fapl));
   if (!file_.valid()) throw DataError(path_ + ": cannot open as HDF5");
 }
@@ -191,8 +198,10 @@ void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t 
                                   // A rank with no rows still takes part in the collective read.
                                   : std::min(H5Sselect_none(file_space), H5Sselect_none(mem_space));
   h5::Plist xfer(H5Pcreate(H5P_DATASET_XFER));
-  if (selected < 0 || !xfer.valid() || (collective_ && H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE) < 0))
-    throw DataError(where + ": cannot set up the read");
+  if (selected < 0 || !xfer.valid()) throw DataError(where + ": cannot set up the read");
+#ifdef H5_HAVE_PARALLEL
+  if (collective_ && H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE) < 0) throw DataError(where + ": cannot set up the read");
+#endif
   // The extent is checked only after the read: under MPI the read is collective, and a
   // rank that threw before it (seeing the file shorter than another rank did) would leave
   // the others waiting in it. Checked afterwards it also catches a file truncated while

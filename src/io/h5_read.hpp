@@ -2,7 +2,8 @@
 // file can fail (missing, not HDF5, missing dataset, wrong rank or type, sizes)
 // throws DataError with a one-line message naming the file and the dataset.
 // With an MPI communicator the file is opened through MPI-IO and each rank
-// reads only its own rows, collectively.
+// reads only its own rows, collectively; built against serial HDF5 (the
+// simulated smpi build) each rank opens the file on its own and reads its rows.
 #pragma once
 
 #include <hdf5.h>

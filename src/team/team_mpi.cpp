@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/timer.hpp"
 #include "team/mpi_library.hpp"
+#include "team/simulation.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
@@ -149,7 +150,7 @@ BackendInfo Backend::info(int threads_requested) const {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return {"mpi", mpi_library_version(), size, 1, rank == 0};
+  return {kMpiBackendName, mpi_library_version(), size, 1, rank == 0};
 }
 
 int Backend::run(int threads_requested, const std::function<int(Team&)>& body) {

@@ -12,6 +12,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.environ.get("HPCB_BIN", os.path.join(ROOT, "build", "release", "bin"))
 MPIEXEC = os.environ.get("HPCB_MPIEXEC", "mpiexec.hydra")
 DATA = os.path.join(ROOT, "datasets")
+# The simulated backend (jobs/smpi.mk), run through jobs/smpi-run on SMPI_PLATFORM.
+SMPI_BIN = os.environ.get("HPCB_SMPI_BIN", os.path.join(ROOT, "build", "smpi", "bin"))
+SMPI_RUN = os.path.join(ROOT, "jobs", "smpi-run")
+SMPI_PLATFORM = "stokes"
 # Upper bound for any single run: a hang fails the test instead of the CI job.
 TIMEOUT_S = 300
 # Set by make test-asan: the executables are the sanitizer build (several times slower), so
@@ -27,6 +31,8 @@ def command(app, backend, workers, args, bin_dir=None):
         return [MPIEXEC, "-n", str(ranks), exe, "--threads", str(threads)] + list(args)
     if backend == "mpi":
         return [MPIEXEC, "-n", str(workers), exe] + list(args)
+    if backend == "smpi":
+        return [SMPI_RUN, SMPI_PLATFORM, str(workers), os.path.join(bin_dir or SMPI_BIN, f"{app}_smpi")] + list(args)
     if backend == "omp":
         return [exe, "--threads", str(workers)] + list(args)
     return [exe] + list(args)

@@ -1,0 +1,128 @@
+"""The simulated backend (jobs/smpi.mk, jobs/smpi-run): kmeans_smpi and nlreg_smpi on 1, 3 and
+64 simulated ranks of jobs/platforms/stokes.xml give bitwise the sequential result (SMPI runs
+every rank's real arithmetic), also where ranks hold no rows (MNIST has 40 row blocks, fewer
+than 64 ranks); the records say they are simulated; bad invocations exit 2. Few iterations and
+epochs: all simulated ranks share one host core.
+
+    HPCB_BIN=build/release/bin /usr/bin/python3 -m unittest tests.smpi.test_smpi -v
+"""
+import os
+import subprocess
+import unittest
+
+import h5py
+import numpy as np
+
+from tests.e2e.util import DATA, SMPI_BIN, SMPI_RUN, TempDir, appended_record, run, write_xy
+
+RANKS = [1, 3, 64]
+
+
+def require(test):
+    for app in ("kmeans", "nlreg"):
+        if not os.path.exists(os.path.join(SMPI_BIN, f"{app}_smpi")):
+            test.fail(f"{SMPI_BIN}/{app}_smpi is missing: make smpi")
+
+
+class SmpiBitwise(unittest.TestCase):
+    def setUp(self):
+        require(self)
+
+    def check_simulated(self, rec, ranks):
+        self.assertEqual(rec["backend"], "smpi")
+        self.assertEqual(rec["ranks"], ranks)
+        self.assertEqual(rec["nodes"], -(-ranks // 48))  # packed 48 per node on stokes
+        sim = rec["prov"]["simulated"]
+        self.assertEqual(sim["platform"], "stokes")
+        self.assertRegex(sim["simgrid"], r"^3\.\d+")
+        self.assertTrue(sim["host_speed"])
+        self.assertEqual(sim["coll_selector"], "mpich")
+
+    def test_kmeans_mnist(self):
+        args = ["--data", os.path.join(DATA, "mnist10k.h5"), "--k", "10", "--iters", "4", "--seed", "42",
+                "--init", "random", "--quiet"]
+        with TempDir() as tmp:
+            got = {}
+            for backend, ranks in [("seq", 1)] + [("smpi", r) for r in RANKS]:
+                out = tmp.file(f"{backend}-{ranks}.h5")
+                proc = run("kmeans", backend, ranks, args + ["--record", tmp.records, "--out", out])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                with h5py.File(out, "r") as f:
+                    got[(backend, ranks)] = (appended_record(proc), f["labels"][...], f["centroids"][...])
+            ref, ref_labels, ref_cent = got[("seq", 1)]
+            for (backend, ranks), (rec, labels, cent) in got.items():
+                with self.subTest(ranks=ranks):
+                    for key in ("labels_sha256", "centroids_sha256", "iterations", "inertia", "inertia_trace"):
+                        self.assertEqual(rec["result"][key], ref["result"][key], key)
+                    np.testing.assert_array_equal(labels, ref_labels)
+                    self.assertEqual(cent.tobytes(), ref_cent.tobytes())
+                    if backend == "smpi":
+                        self.check_simulated(rec, ranks)
+                        self.assertGreater(rec["time_s"]["total"], 0)
+
+    def nlreg_check(self, data, epochs, ranks):
+        with TempDir() as tmp:
+            recs = {}
+            for backend, r in [("seq", 1)] + [("smpi", r) for r in ranks]:
+                proc = run("nlreg", backend, r, ["--data", data, "--epochs", str(epochs), "--record", tmp.records,
+                                                 "--quiet"])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                recs[(backend, r)] = appended_record(proc)
+            ref = recs[("seq", 1)]["result"]
+            for (backend, r), rec in recs.items():
+                with self.subTest(ranks=r):
+                    res = rec["result"]
+                    self.assertEqual((res["a"], res["b"], res["c"]), (ref["a"], ref["b"], ref["c"]))
+                    self.assertEqual(res["params_sha256"], ref["params_sha256"])
+                    self.assertEqual(res["loss_trace"], ref["loss_trace"])
+                    if backend == "smpi":
+                        self.check_simulated(rec, r)
+
+    def test_nlreg_20k(self):
+        self.nlreg_check(os.path.join(DATA, "regression20k.h5"), 20, RANKS)
+
+    def test_nlreg_ranks_without_rows(self):
+        # 600 points: 3 row blocks for 64 ranks.
+        with TempDir() as tmp:
+            data = tmp.file("xy-600.h5")
+            x = np.linspace(-2, 2, 600)
+            write_xy(data, x, 0.5 * x * x - x + 1.5)
+            self.nlreg_check(data, 20, [64])
+
+
+class SmpiRunErrors(unittest.TestCase):
+    def smpi_run(self, *args, cwd=None):
+        return subprocess.run([SMPI_RUN, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+    def assert_usage(self, proc, words):
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertTrue(lines[0].startswith("smpi-run: "), lines[0])
+        self.assertIn(words, lines[0])
+
+    def test_bad_invocations_exit_2(self):
+        exe = os.path.join(SMPI_BIN, "kmeans_smpi")
+        self.assert_usage(self.smpi_run("nowhere", "2", exe, "--help"), "unknown platform 'nowhere'")
+        self.assert_usage(self.smpi_run("stokes", "0", exe), "RANKS must be a whole number >= 1")
+        self.assert_usage(self.smpi_run("stokes", "x", exe), "RANKS")
+        self.assert_usage(self.smpi_run("stokes", "2", "/nonexistent/kmeans_smpi"), "not found")
+        self.assert_usage(self.smpi_run("local", "3", exe), "do not fit")
+
+    def test_program_status_passes_through(self):
+        require(self)
+        exe = os.path.join(SMPI_BIN, "kmeans_smpi")
+        with TempDir() as tmp:
+            usage = self.smpi_run("stokes", "3", exe, "--data", os.path.join(DATA, "mnist10k.h5"), "--k", "0",
+                                  "--record", tmp.records)
+            self.assertEqual(usage.returncode, 2, usage.stderr)
+            self.assertEqual(len(usage.stderr.strip().splitlines()), 1, usage.stderr)
+            data = self.smpi_run("stokes", "3", exe, "--data", tmp.file("missing.h5"), "--record", tmp.records)
+            self.assertEqual(data.returncode, 1, data.stderr)
+            self.assertEqual(len(data.stderr.strip().splitlines()), 1, data.stderr)
+            self.assertNotIn("Execution failed", data.stdout)
+            self.assertFalse(os.path.exists(tmp.records))
+
+
+if __name__ == "__main__":
+    unittest.main()
