@@ -5,7 +5,6 @@
 #                         with smpicxx against serial HDF5 (the only difference: io/h5_read.cpp)
 #   make test-smpi        bitwise tests at 1, 3 and 64 simulated ranks (tests/smpi)
 #   make smpi-calibrate   regenerate jobs/platforms/local.xml from this machine's benchmarks
-#   make simulate         a small scaling sweep on jobs/platforms/stokes.xml (records tagged simulated)
 # Run one by hand: jobs/smpi-run PLATFORM RANKS EXE [ARGS...] (jobs/platforms/README.md).
 
 SMPICXX     ?= smpicxx
@@ -25,7 +24,7 @@ SMPI_PKG_CFLAGS = $(eval SMPI_PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags $(SM
 SMPI_PKG_LIBS   = $(eval SMPI_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs $(SMPI_HDF5_PC) $(BLAS_PC) zlib libcrypto))$(SMPI_PKG_LIBS)
 SMPI_CXXFLAGS   = $(CXXSTD) $(WARN) $(OPT.release) -fopenmp -fPIC -DHPCB_SMPI -isystem /usr/include/smpi -include src/common/smpi_clock.hpp $(CXXFLAGS) $(SMPI_PKG_CFLAGS)
 
-.PHONY: smpi smpi-check test-smpi smpi-calibrate simulate
+.PHONY: smpi smpi-check test-smpi smpi-calibrate
 
 smpi: $(SMPI_EXES)
 
@@ -57,8 +56,8 @@ $(SMPI_OBJ)/app/provenance.o: src/app/provenance.cpp $(GIT_STAMP) | smpi-check
 # ---- tests, calibration ----------------------------------------------------------
 # CI: make deps (installs SMPI_DEBS), then make smpi test-smpi. A few minutes on 2 cores.
 test-smpi: smpi all datasets check-python
-	$(Q)HPCB_BIN=$(abspath $(BIN_DIR)) HPCB_SMPI_BIN=$(abspath $(SMPI_BIN)) HPCB_MPIEXEC="$(MPIEXEC)" \
-	  $(PYTHON) -m unittest tests.smpi.test_smpi -v
+	$(Q)HPCB_SMPI_BIN=$(abspath $(SMPI_BIN)) $(PYTHON) tests/run_tests.py --only smpi --bin $(BIN_DIR) \
+	  --mpiexec "$(MPIEXEC)" --python "$(PYTHON)"
 
 # local.xml from this machine: the distance kernel's rate on one core and MPI alpha-beta.
 SMPI_SPEED_JSON := results/bench/smpi_host_speed.json

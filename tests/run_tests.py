@@ -99,7 +99,7 @@ def main():
     parser.add_argument("--bin", default="build/release/bin", help="folder of the built executables")
     parser.add_argument("--mpiexec", default="mpiexec.hydra", help="MPI launcher")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the Python parts")
-    parser.add_argument("--only", nargs="*", help="run only these suites (unit, e2e, report, jobs; stress only when named)")
+    parser.add_argument("--only", nargs="*", help="run only these suites (unit, e2e, report, jobs; stress and smpi only when named)")
     args = parser.parse_args()
 
     os.environ["HPCB_BIN"] = os.path.abspath(os.path.join(ROOT, args.bin))
@@ -117,6 +117,9 @@ def main():
     # Run only when named (make stress): minutes long and gigabytes large.
     if args.only and "stress" in args.only:
         suites.append(("stress", lambda: run_unittest("tests/stress")))
+    # The simulated backend (make test-smpi: needs make smpi first).
+    if args.only and "smpi" in args.only:
+        suites.append(("smpi", lambda: run_unittest("tests/smpi")))
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     total_passed, failures, skips = 0, [], []
     for name, run in suites:
