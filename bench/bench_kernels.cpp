@@ -17,8 +17,10 @@
 
 #include <filesystem>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "app/provenance.hpp"
 #include "io/h5_write.hpp"
 #include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
@@ -258,4 +260,28 @@ BENCHMARK(BM_ResidualSums)->Arg(20000)->Arg(10000000)->Unit(benchmark::kMicrosec
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN plus the machine in the JSON "context": what the numbers ran on (the CPU and
+// its ISA, the OpenBLAS kernel set actually loaded for the SGEMM reference, the build), from
+// the run records' provenance. The Makefile adds the git commit with --benchmark_context.
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  const nlohmann::json prov = provenance("none");
+  for (const char* key : {"cpu", "cpu_vendor", "cpu_family", "cpu_model_number", "cpu_stepping", "cpu_flags",
+                          "hypervisor", "hypervisor_vendor", "memory_bytes", "os", "kernel", "compiler", "flags",
+                          "blas", "blas_core", "openblas_coretype"}) {
+    const nlohmann::json& v = prov[key];
+    std::string text;
+    if (v.is_string()) {
+      text = v.get<std::string>();
+    } else if (v.is_array()) {
+      for (const auto& item : v) text += (text.empty() ? "" : " ") + item.get<std::string>();
+    } else {
+      text = v.dump();
+    }
+    benchmark::AddCustomContext(key, text);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
