@@ -200,7 +200,7 @@ cost-model: check-python
 # ---- the main job and the report ----------------------------------------------
 # After the sweep, each alone on the cores and one after another (separate makes, so a -j cannot
 # overlap them): the cost model's inputs (MPI alpha-beta, about 1 s; the kernel microbenchmarks,
-# about 15 s on 2 cores) and the comparison with peers (about 20 s; PEERS=0 skips it), then the
+# 9 repetitions each, about 65 s of CPU on 2 cores) and the comparison with peers (about 20 s; PEERS=0 skips it), then the
 # report with all its sections.
 RECORDS ?= results/runs.jsonl
 REPS    ?= 7

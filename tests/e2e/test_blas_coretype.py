@@ -3,12 +3,18 @@ fallback is replaced by the best kernel set the CPU runs, an explicit OPENBLAS_C
 kept, a good detection is kept. Pure logic: no timing."""
 import importlib.util
 import os
+import sys
 import unittest
+from unittest import mock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location("blas_coretype", os.path.join(ROOT, "tools", "blas_coretype.py"))
 bc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bc)
+sys.path.insert(0, os.path.join(ROOT, "tools"))  # compare.py imports blas_coretype as a sibling
+_spec = importlib.util.spec_from_file_location("compare_under_test", os.path.join(ROOT, "tools", "compare.py"))
+compare = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compare)
 
 OLD = {"sse2", "sse3", "ssse3", "sse4_1", "sse4_2", "avx"}
 AVX2 = OLD | {"avx2", "fma"}
@@ -56,6 +62,32 @@ class Choice(unittest.TestCase):
         self.assertEqual(core, best)
         if best == "SkylakeX":
             self.assertLessEqual(bc.AVX512_FLAGS, flags)
+
+
+class CompareDecision(unittest.TestCase):
+    """make compare's decision from what its probe child reports (the probe faked)."""
+
+    def decide(self, cores, env_value):
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        if env_value is not None:
+            env["OPENBLAS_CORETYPE"] = env_value
+        with mock.patch.object(compare, "run_peer", return_value=({"cores": cores}, None)), \
+                mock.patch.dict(os.environ, env, clear=True):
+            return compare.decide_blas()
+
+    def test_generic_probe_gets_best_core(self):
+        best = bc.best_core(bc.cpu_flags())
+        d = self.decide(["Prescott"], None)
+        self.assertEqual(d["openblas_coretype_set"], best)
+        self.assertEqual(d["detected"], ["Prescott"])
+        # Two OpenBLAS builds in one process: any generic one decides.
+        self.assertEqual(self.decide(["Haswell", "Prescott"], None)["openblas_coretype_set"], best)
+
+    def test_user_setting_and_good_core_kept(self):
+        d = self.decide(["Prescott"], "Prescott")
+        self.assertIsNone(d["openblas_coretype_set"])
+        self.assertEqual(d["openblas_coretype_env"], "Prescott")
+        self.assertIsNone(self.decide(["SkylakeX"], None)["openblas_coretype_set"])
 
 
 if __name__ == "__main__":
