@@ -45,7 +45,9 @@ import sys
 import tempfile
 import time
 
-import blas_coretype
+# The sibling module, also when this file is loaded from elsewhere (the record-lock test).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blas_coretype  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(ROOT, "datasets", "mnist10k.h5")

@@ -3,7 +3,6 @@ fallback is replaced by the best kernel set the CPU runs, an explicit OPENBLAS_C
 kept, a good detection is kept. Pure logic: no timing."""
 import importlib.util
 import os
-import sys
 import unittest
 from unittest import mock
 
@@ -11,7 +10,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 _spec = importlib.util.spec_from_file_location("blas_coretype", os.path.join(ROOT, "tools", "blas_coretype.py"))
 bc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bc)
-sys.path.insert(0, os.path.join(ROOT, "tools"))  # compare.py imports blas_coretype as a sibling
 _spec = importlib.util.spec_from_file_location("compare_under_test", os.path.join(ROOT, "tools", "compare.py"))
 compare = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(compare)
