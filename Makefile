@@ -166,10 +166,20 @@ test: all $(TEST_BIN) $(SHIM) datasets check-python
 	$(Q)$(PYTHON) tests/run_tests.py --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --python "$(PYTHON)" $(TEST_ARGS)
 
 # ---- benchmarks --------------------------------------------------------------
-bench: $(BENCH_BIN) datasets
+# 9 repetitions of each benchmark (bench/README.md): the JSON keeps every repetition and the
+# aggregates (mean, median, stddev, cv), the console shows the aggregates. min_time takes its
+# unit suffix from Google Benchmark 1.8 on; 1.7 (Debian 12) parses a plain number of seconds
+# and rejects "0.2s". OPENBLAS_CORETYPE: tools/blas_coretype.py (no SGEMM on a generic kernel).
+BENCH_REPS     ?= 9
+BENCH_MIN_TIME ?= 0.2$(shell $(PKG_CONFIG) --atleast-version=1.8 benchmark 2>/dev/null && echo s)
+bench: $(BENCH_BIN) datasets check-python
 	@mkdir -p results/bench
-	OPENBLAS_NUM_THREADS=1 $(BENCH_BIN) --benchmark_out=results/bench/microbench.json \
-	  --benchmark_out_format=json --benchmark_min_time=0.2
+	$(Q)coretype="$$($(PYTHON) tools/blas_coretype.py --binary $(BENCH_BIN))" && \
+	env OPENBLAS_NUM_THREADS=1 $$coretype $(BENCH_BIN) --benchmark_out=results/bench/microbench.json.tmp \
+	  --benchmark_out_format=json --benchmark_min_time=$(BENCH_MIN_TIME) \
+	  --benchmark_repetitions=$(BENCH_REPS) --benchmark_display_aggregates_only=true \
+	  --benchmark_context=git=$(GIT_COMMIT),git_dirty=$(GIT_DIRTY)
+	@mv results/bench/microbench.json.tmp results/bench/microbench.json
 
 # ---- comparison with peers, MPI cost constants, cost model ---------------------------
 .PHONY: compare bench-mpi cost-model
@@ -191,7 +201,7 @@ cost-model: check-python
 # ---- the main job and the report ----------------------------------------------
 # After the sweep, each alone on the cores and one after another (separate makes, so a -j cannot
 # overlap them): the cost model's inputs (MPI alpha-beta, about 1 s; the kernel microbenchmarks,
-# about 15 s on 2 cores) and the comparison with peers (about 20 s; PEERS=0 skips it), then the
+# 9 repetitions each, about 65 s of CPU on 2 cores) and the comparison with peers (about 20 s; PEERS=0 skips it), then the
 # report with all its sections.
 RECORDS ?= results/runs.jsonl
 REPS    ?= 7

@@ -16,9 +16,13 @@
 #include <cblas.h>
 
 #include <filesystem>
+#include <map>
+#include <utility>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "app/provenance.hpp"
 #include "io/h5_write.hpp"
 #include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
@@ -32,10 +36,16 @@ namespace {
 
 using namespace hpcb;
 
+// The inputs are made once per shape and kept: make bench repeats every benchmark 9 times,
+// and drawing 64 million normals again for each repetition took longer than timing it.
 template <class T>
-aligned_vector<T> random_rows(std::int64_t n, std::int64_t d) {
+const aligned_vector<T>& random_rows(std::int64_t n, std::int64_t d) {
+  static std::map<std::pair<std::int64_t, std::int64_t>, aligned_vector<T>> made;
+  const auto [it, fresh] = made.try_emplace({n, d});
+  aligned_vector<T>& v = it->second;
+  if (!fresh) return v;
   std::mt19937 gen(1);
-  aligned_vector<T> v(static_cast<std::size_t>(n * d));
+  v.resize(static_cast<std::size_t>(n * d));
   if constexpr (std::is_integral_v<T>) {
     std::uniform_int_distribution<int> u(0, 255);
     for (auto& x : v) x = static_cast<T>(u(gen));
@@ -63,8 +73,8 @@ void BM_Assign(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
   using D = kmeans::dist_t<T>;
-  const auto X = random_rows<T>(n, d);
-  const auto Cw = random_rows<float>(k, d);
+  const auto& X = random_rows<T>(n, d);
+  const auto& Cw = random_rows<float>(k, d);
   std::vector<double> Cd(Cw.begin(), Cw.end());
   for (auto& v : Cd) v = std::is_integral_v<T> ? (v + 2) / 4 : v;  // near the data
   const auto C = kmeans::pack_centroids<D>(Cd.data(), k, d);
@@ -93,7 +103,7 @@ template <class T>
 void BM_OwnValues(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   using D = kmeans::dist_t<T>;
-  const auto X = random_rows<T>(n, d);
+  const auto& X = random_rows<T>(n, d);
   std::vector<double> Cd(static_cast<std::size_t>(d), 0.5);
   const auto C = kmeans::pack_centroids<D>(Cd.data(), 1, d);
   std::vector<D> xx(static_cast<std::size_t>(n)), out(static_cast<std::size_t>(n));
@@ -119,8 +129,8 @@ BENCHMARK(BM_OwnValues<float>)->Args({100000, 64})->Unit(benchmark::kMicrosecond
 void BM_Sgemm(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
-  const auto X = random_rows<float>(n, d);
-  const auto C = random_rows<float>(k, d);
+  const auto& X = random_rows<float>(n, d);
+  const auto& C = random_rows<float>(k, d);
   std::vector<float> out(static_cast<std::size_t>(kMaxRowsPerBlock * k));
   for (auto _ : state) {
     for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) {
@@ -141,7 +151,7 @@ template <class T>
 void BM_Accumulate(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
-  const auto X = random_rows<T>(n, d);
+  const auto& X = random_rows<T>(n, d);
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % static_cast<std::size_t>(k));
   std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
@@ -162,7 +172,7 @@ template <class T>
 void BM_Relabel(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
-  const auto X = random_rows<T>(n, d);
+  const auto& X = random_rows<T>(n, d);
   std::vector<std::int32_t> from(static_cast<std::size_t>(n)), to(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < from.size(); ++i) {
     from[i] = static_cast<std::int32_t>(i % static_cast<std::size_t>(k));
@@ -258,4 +268,31 @@ BENCHMARK(BM_ResidualSums)->Arg(20000)->Arg(10000000)->Unit(benchmark::kMicrosec
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN plus the machine in the JSON "context": what the numbers ran on (the CPU and
+// its ISA, the OpenBLAS kernel set actually loaded for the SGEMM reference, the build), from
+// the run records' provenance. The Makefile adds the git commit with --benchmark_context.
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  const nlohmann::json prov = provenance("none");
+  for (const char* key : {"cpu", "cpu_vendor", "cpu_family", "cpu_model_number", "cpu_stepping", "cpu_flags",
+                          "hypervisor", "hypervisor_vendor", "memory_bytes", "os", "kernel", "compiler", "flags",
+                          "blas", "blas_core", "openblas_coretype"}) {
+    const nlohmann::json& v = prov[key];
+    std::string text;
+    if (v.is_string()) {
+      text = v.get<std::string>();
+    } else if (v.is_array()) {
+      for (const auto& item : v) {
+        if (!text.empty()) text += ' ';
+        text += item.get<std::string>();
+      }
+    } else {
+      text = v.dump();
+    }
+    benchmark::AddCustomContext(key, text);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -118,7 +118,8 @@ def row_costs(bench=None, name="microbench.json"):
 
     `bench` is a parsed Google Benchmark JSON object (make bench) or None, `name`
     its file name for the message; each kernel it measured replaces the built-in
-    default (median CPU time over its repetitions). Kernels it lacks keep their
+    default (median CPU time over its repetitions; a file written with only the
+    aggregates gives its "median" aggregate). Kernels it lacks keep their
     defaults."""
     costs = {key: (k.seconds_per_row, k.bytes_per_row) for key, k in KERNELS.items()}
     if not bench:
@@ -126,9 +127,13 @@ def row_costs(bench=None, name="microbench.json"):
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
     measured = []
     for key, k in KERNELS.items():
-        times = [b["cpu_time"] * scale[b.get("time_unit", "ns")] for b in bench.get("benchmarks", [])
-                 if b.get("name") == k.bench and b.get("run_type", "iteration") == "iteration"
-                 and not b.get("error_occurred")]
+        rows = [b for b in bench.get("benchmarks", []) if b.get("run_name", b.get("name")) == k.bench
+                and not b.get("error_occurred")]
+        times = [b["cpu_time"] * scale[b.get("time_unit", "ns")] for b in rows
+                 if b.get("run_type", "iteration") == "iteration"]
+        if not times:
+            times = [b["cpu_time"] * scale[b.get("time_unit", "ns")] for b in rows
+                     if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median"]
         if times:
             costs[key] = (statistics.median(times) / k.rows, k.bytes_per_row)
             measured.append(key)

@@ -20,6 +20,11 @@ for the libraries (after one untimed warm-up fit), the epoch loop for numpy.
 Each library configuration runs in its own process with the thread count set
 in the environment before anything is imported (OMP_NUM_THREADS and friends,
 and threadpoolctl where it is there), so one setting cannot leak into another.
+The libraries run on the best OpenBLAS kernels for the CPU: when OpenBLAS falls
+back to a generic core type on a CPU with AVX2 or AVX-512 (and OPENBLAS_CORETYPE
+is unset), every timed command gets OPENBLAS_CORETYPE=SkylakeX / Haswell in its
+own environment (tools/blas_coretype.py); each row names the core type its
+process actually ran with.
 Quality is recomputed here the same way for everyone: inertia in float64 on
 the [0, 1] data from the final labels and centroids, and the accuracy of the
 best one-to-one map of clusters to digits (Hungarian).
@@ -39,6 +44,10 @@ import subprocess
 import sys
 import tempfile
 import time
+
+# The sibling module, also when this file is loaded from elsewhere (the record-lock test).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blas_coretype  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(ROOT, "datasets", "mnist10k.h5")
@@ -94,7 +103,8 @@ def peer_sklearn(algorithm, threads, reps):
         times.append(t / km.n_iter_)
     inertia, acc = quality(X, truth, km.labels_, km.cluster_centers_)
     del limit
-    return {"per_iter_s": times, "iterations": int(km.n_iter_), "inertia": inertia, "accuracy": acc}
+    return {"per_iter_s": times, "iterations": int(km.n_iter_), "inertia": inertia, "accuracy": acc,
+            "blas_core": blas_label()}
 
 
 def peer_faiss(threads, reps):
@@ -118,7 +128,8 @@ def peer_faiss(threads, reps):
         times.append(t / ITERS)
     _, labels = km.index.search(X, 1)
     inertia, acc = quality(X, truth, labels[:, 0].astype(np.int64), km.centroids)
-    return {"per_iter_s": times, "iterations": ITERS, "inertia": inertia, "accuracy": acc}
+    return {"per_iter_s": times, "iterations": ITERS, "inertia": inertia, "accuracy": acc,
+            "blas_core": blas_label()}
 
 
 def peer_numpy_gd(reps):
@@ -146,7 +157,21 @@ def peer_numpy_gd(reps):
         times.append(t / EPOCHS)
     a, b, c = params
     mse = float(np.mean((y - (a * x2 + b * x + c)) ** 2))
-    return {"per_iter_s": times, "iterations": EPOCHS, "params": [a, b, c], "mse": mse}
+    return {"per_iter_s": times, "iterations": EPOCHS, "params": [a, b, c], "mse": mse, "blas_core": blas_label()}
+
+
+def blas_label():
+    """The OpenBLAS core type(s) this process runs with, "+"-joined, or "none" (no OpenBLAS)."""
+    return "+".join(blas_coretype.python_cores()) or "none"
+
+
+def probe_blas():
+    """The OpenBLAS core types a peer process gets: the libraries imported as the peers import them."""
+    import numpy  # noqa: F401
+    for module in ("scipy.linalg", "sklearn.cluster", "faiss"):
+        if available(module.split(".")[0]):
+            __import__(module)
+    return {"cores": blas_coretype.python_cores()}
 
 
 PEERS = {
@@ -154,13 +179,15 @@ PEERS = {
     "sklearn-elkan": lambda t, r: peer_sklearn("elkan", t, r),
     "faiss": peer_faiss,
     "numpy-gd": lambda t, r: peer_numpy_gd(r),
+    "blas-probe": lambda t, r: probe_blas(),
 }
 
 
-def run_peer(name, threads, reps):
+def run_peer(name, threads, reps, blas_env=None):
     """Runs one peer in a child process with its thread count fixed in the
-    environment; returns its result, or None (with the reason) if it cannot run."""
-    env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+    environment (and blas_env, e.g. {"OPENBLAS_CORETYPE": "SkylakeX"}); returns its
+    result, or None (with the reason) if it cannot run."""
+    env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS}, **(blas_env or {}))
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--peer", name, "--threads", str(threads),
                            "--reps", str(reps)], capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
@@ -192,8 +219,10 @@ def append_records(path, lines):
 
 
 def run_toolkit(args, argv, reps):
-    """Runs one executable reps times; returns (records, record lines)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    """Runs one executable reps times (with the peers' OpenBLAS setting, args.blas_env: the
+    kernels make no BLAS call, but the records then name the same core type); returns
+    (records, record lines)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **args.blas_env)
     recs, lines = [], []
     with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
         path = os.path.join(tmp, "runs.jsonl")
@@ -253,7 +282,8 @@ def toolkit_kmeans(args, cores, reps, record_lines):
                              "iterations": r["iterations"], "inertia": inertia, "accuracy": acc,
                              "record_inertia": r["inertia"], "record_accuracy": r["accuracy"],
                              "distance_fraction": r["distance_evals"] / (X.shape[0] * K * (r["iterations"] + 1)),
-                             "labels_sha256": r["labels_sha256"]})
+                             "labels_sha256": r["labels_sha256"],
+                             "blas_core": recs[-1].get("prov", {}).get("blas_core")})
     return rows
 
 
@@ -265,7 +295,8 @@ def toolkit_nlreg(args, cores, reps, record_lines):
         r = recs[-1]["result"]
         rows.append({"impl": f"nlreg_{backend}", "backend": backend, "threads": workers,
                      "per_iter_s": [rec["time_s"]["per_iter"] for rec in recs], "iterations": r["epochs"],
-                     "params": [r["a"], r["b"], r["c"]], "mse": r["mse"]})
+                     "params": [r["a"], r["b"], r["c"]], "mse": r["mse"],
+                     "blas_core": recs[-1].get("prov", {}).get("blas_core")})
     return rows
 
 
@@ -279,7 +310,7 @@ def print_kmeans(rows):
     print(f"\nk-means, MNIST (n=10000, d=784), k={K}, init: the first {K} images, at most {ITERS} iterations, tol 0;"
           f" median of {len(rows[0]['per_iter_s'])} runs")
     print(f"{'implementation':<24}{'threads':>8}{'iters':>7}{'ms/iter':>10}{'vs toolkit':>12}"
-          f"{'inertia':>15}{'accuracy':>10}{'dist. computed':>16}")
+          f"{'inertia':>15}{'accuracy':>10}{'dist. computed':>16}  BLAS core")
     base = {(r["impl"].split()[1], r["threads"]): median_ms(r) for r in rows if r["impl"].startswith("toolkit")}
     for r in rows:
         ms = median_ms(r)
@@ -291,26 +322,44 @@ def print_kmeans(rows):
         frac = f"{100 * r['distance_fraction']:.1f}%" if "distance_fraction" in r else ""
         name = r["impl"] + (f" ({r['backend']})" if "backend" in r else "")
         print(f"{name:<24}{r['threads']:>8}{r['iterations']:>7}{ms:>10.3f}{ratio:>12}{r['inertia']:>15.2f}"
-              f"{r['accuracy']:>10.4f}{frac:>16}")
+              f"{r['accuracy']:>10.4f}{frac:>16}  {r.get('blas_core') or '-'}")
     print("vs toolkit: a library's time over the toolkit's (same algorithm, same threads; faiss against Lloyd);"
-          " 'L': a pruned toolkit algorithm's time over toolkit Lloyd's")
+          " 'L': a pruned toolkit algorithm's time over toolkit Lloyd's;"
+          " BLAS core: the OpenBLAS kernel set the row's process loaded (the toolkit's kernels make no BLAS call)")
 
 
 def print_nlreg(rows):
     print(f"\nregression, regression20k (20,000 points), {EPOCHS} epochs of gradient descent, lr {LR};"
           f" median of {len(rows[0]['per_iter_s'])} runs")
     print(f"{'implementation':<16}{'workers':>8}{'us/epoch':>10}{'s total':>9}{'vs toolkit':>12}"
-          f"{'a':>14}{'b':>14}{'c':>14}{'MSE':>14}")
+          f"{'a':>14}{'b':>14}{'c':>14}{'MSE':>14}  BLAS core")
     base = {r["threads"]: median_ms(r) for r in rows if r["impl"].startswith("nlreg")}
     for r in rows:
         ms = median_ms(r)
         ratio = f"{ms / base[r['threads']]:.2f}x" if not r["impl"].startswith("nlreg") and r["threads"] in base else ""
         a, b, c = r["params"]
         print(f"{r['impl']:<16}{r['threads']:>8}{1e3 * ms:>10.2f}{ms * EPOCHS / 1e3:>9.3f}{ratio:>12}"
-              f"{a:>14.8f}{b:>14.8f}{c:>14.8f}{r['mse']:>14.6f}")
+              f"{a:>14.8f}{b:>14.8f}{c:>14.8f}{r['mse']:>14.6f}  {r.get('blas_core') or '-'}")
 
 
 # ---- main ---------------------------------------------------------------------------
+
+def decide_blas():
+    """The OpenBLAS setting for every timed command (tools/blas_coretype.py): what a peer process
+    gets as things are, and OPENBLAS_CORETYPE to set when that is a generic fallback."""
+    probe, why = run_peer("blas-probe", 1, 0)
+    detected = (probe or {}).get("cores", [])
+    user = os.environ.get("OPENBLAS_CORETYPE")
+    flags = blas_coretype.cpu_flags()
+    # One process may load several OpenBLAS builds: any generic one decides.
+    decisions = [blas_coretype.choose(flags, core, user) for core in detected] or \
+        [blas_coretype.choose(flags, None, user)]
+    core, reason = next(((c, r) for c, r in decisions if c), decisions[0])
+    if probe is None:
+        reason += f" (probe failed: {why})"
+    return {"detected": detected, "cpu_best": blas_coretype.best_core(flags), "openblas_coretype_env": user,
+            "openblas_coretype_set": core, "reason": reason}
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -340,6 +389,9 @@ def main():
     for path in (MNIST, REGR):
         if not os.path.exists(path):
             raise SystemExit(f"compare: {path} is missing (make datasets)")
+    blas = decide_blas()
+    print(f"compare: {blas['reason']}", file=sys.stderr)
+    args.blas_env = {"OPENBLAS_CORETYPE": blas["openblas_coretype_set"]} if blas["openblas_coretype_set"] else {}
     record_lines = []
     km_rows = toolkit_kmeans(args, cores, args.reps, record_lines)
     nl_rows = toolkit_nlreg(args, cores, args.reps, record_lines)
@@ -351,12 +403,12 @@ def main():
             skipped.append(f"{label}: {module} is not installed")
             continue
         for threads in thread_counts:
-            result, why = run_peer(name, threads, args.reps)
+            result, why = run_peer(name, threads, args.reps, args.blas_env)
             if result is None:
                 skipped.append(f"{label} x{threads}: {why}")
                 continue
             km_rows.append(dict(result, impl=label, threads=threads))
-    result, why = run_peer("numpy-gd", 1, args.reps)
+    result, why = run_peer("numpy-gd", 1, args.reps, args.blas_env)
     if result:
         nl_rows.insert(0, dict(result, impl="numpy GD", threads=1))
     else:
@@ -368,7 +420,7 @@ def main():
         print(f"skipped: {s}")
     append_records(args.record, record_lines)
     summary = {"schema": "compare/1", "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": cores,
-               "load_average_at_start": load,
+               "load_average_at_start": load, "blas": blas,
                "reps": args.reps, "kmeans": {"dataset": "mnist10k", "k": K, "max_iter": ITERS, "tol": 0,
                                               "init": "first 10 images", "rows": km_rows},
                "regression": {"dataset": "regression20k", "epochs": EPOCHS, "lr": LR, "rows": nl_rows},

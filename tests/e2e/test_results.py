@@ -14,7 +14,9 @@ REQUIRED = {
     "result", "time_s", "status", "prov",
 }
 PROV = {"git", "dirty", "compiler", "flags", "mpi", "hdf5", "blas", "cpu", "cores", "slurm_job_id", "slurm_array_task_id",
-        "omp_proc_bind", "omp_places", "utc"}
+        "omp_proc_bind", "omp_places", "utc", "blas_core", "openblas_coretype", "cpu_vendor", "cpu_family",
+        "cpu_model_number", "cpu_stepping", "cpu_flags", "hypervisor", "hypervisor_vendor", "cpus_allowed",
+        "memory_bytes", "os", "kernel", "arch", "argv"}
 TIMES = {"total", "io", "init", "compute", "comm", "per_iter"}
 
 
