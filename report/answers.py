@@ -62,6 +62,31 @@ def _cell_line(c, cmp, unit):
     return text
 
 
+def scaling_text(model, backend):
+    """What the speedups of `backend` over its single-worker run say about its serial part
+    (a summary.ScalingModel), one sentence; None without a point above the base."""
+    if model is None:
+        return None
+    if model.kind == "karp-flatt":
+        p, s = max(model.points, key=lambda t: t[1])
+        text = (f"{backend} ran at one worker count above its base only (p = {fmt.sig(p, 3)}): the Karp-Flatt "
+                f"serial fraction there is e = {fmt.fixed(model.value, 3)}")
+        if model.slowdown:
+            text += f", above 1 because the run is slower than on one worker (speedup {fmt.ratio(s)})"
+        return text + "; with one point no scaling model (Amdahl) can be fitted, so none is."
+    res = "; ".join(f"p = {fmt.sig(p, 3)}: S = {fmt.ratio(s)}, fit {fmt.ratio(m)}, residual {m - s:+.3f}"
+                    for p, s, m in model.residuals)
+    text = (f"{backend}: Amdahl's law fitted by least squares on 1/S to {len(model.points)} points gives a serial "
+            f"fraction f = {fmt.fixed(model.value, 3)}")
+    if model.slowdown:
+        text += " (above 1: the runs get slower with more workers, so f bounds nothing)"
+    elif model.value < 0:
+        text += " (below 0: superlinear speedup, which Amdahl's law does not describe)"
+    else:
+        text += f", bounding the speedup by 1/f = {fmt.sig(1 / model.value, 3) if model.value > 0 else 'infinity'}"
+    return text + f"; residuals (fit minus measured): {res}."
+
+
 def _summarise_verdicts(items, unit):
     """items: [(cell, comparison)] for p > 1. Returns the group-level verdict sentence."""
     faster = [c for c, k in items if k.verdict["verdict"] == "faster"]
@@ -152,10 +177,9 @@ def scaling_answer(summaries, key, backend, unit, question, figs=None):
                       for c in cells if c.vs_seq is not None]
                 ans.details.append(f"{prefix}Against the sequential program (median {fmt.secs(gs.seq.median)} s, "
                                    f"n={gs.seq.n}) the speedups are " + "; ".join(vs) + ".")
-            f = gs.amdahl.get(backend)
-            if f is not None:
-                ans.details.append(f"{prefix}An Amdahl fit gives a serial fraction f = {fmt.fixed(f, 3)}, bounding "
-                                   f"the speedup by 1/f = {fmt.sig(1 / f, 3) if f > 0 else 'infinity'}.")
+            model = scaling_text(gs.scaling.get(backend), backend)
+            if model:
+                ans.details.append(prefix + model)
         miss = _missing_line(gs, backend)
         if miss:
             ans.details.append(prefix + miss)

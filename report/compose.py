@@ -17,6 +17,7 @@ import numpy
 
 from . import fmt, model, stats
 from .records import FORM_NAMES, SCHEMA, SIDE_TAGS, form_rank
+from .answers import scaling_text
 
 APP_NAMES = {"kmeans": "k-means clustering", "nlreg": "nonlinear regression"}
 TITLE = "hpc-batch report: k-means and nonlinear regression, sequential / OpenMP / MPI"
@@ -93,7 +94,7 @@ def form_table(gs, backend):
     note = ("Baselines: " + "; ".join(base) + ". " if base else "No baseline run in this group. ")
     note += ("S = ratio of median times, E = S/p, Karp-Flatt e = (1/S - 1/p)/(1 - 1/p) from S vs p=1. "
              "In brackets the CI of S at its Holm level; p = the two-sided Mann-Whitney p-value (see Method); "
-             "+ faster, - slower, = no detectable difference. Phase columns are medians.")
+             "+ faster, - slower, = no detectable difference. Phase columns: the run with the median total.")
     if any_over:
         note += " * more workers than cores per node (oversubscribed)."
     return ("table", TABLE_HEADER, rows, note)
@@ -122,10 +123,10 @@ def group_blocks(gs, figs, fignum):
     for backend in gs.cells:
         out.append(("h", 4, f"{FORM_NAMES.get(backend, backend)} ({backend})"))
         out.append(form_table(gs, backend))
-    fits = [f"{b}: f = {fmt.fixed(f, 3)}" for b, f in gs.amdahl.items() if f is not None and b != "seq"]
-    if fits:
-        out.append(("p", "Amdahl serial fraction fitted by least squares on 1/S (S vs p=1, oversubscribed runs "
-                         "left out): " + "; ".join(fits) + "."))
+    models = [scaling_text(m, b) for b, m in gs.scaling.items() if m is not None and b != "seq"]
+    if models:
+        out.append(("p", "Serial fraction from S vs p=1 (oversubscribed runs left out; Amdahl fitted only from "
+                         "two or more worker counts above 1): " + " ".join(models)))
     for f in figs:
         fignum[0] += 1
         out.append(("fig", fignum[0], f))

@@ -62,7 +62,8 @@ def _cell_json(c):
     return {"backend": c.backend, "nodes": c.nodes, "ranks": c.ranks, "threads": c.threads, "workers": c.workers,
             "n": c.n, "times_s": c.times, "median_s": c.median, "mean_s": c.mean, "q1_s": c.q1, "q3_s": c.q3,
             "iqr_s": c.iqr, "median_ci_s": list(c.ci[:2]) if c.ci else None,
-            "median_ci_coverage": c.ci[2] if c.ci else None, "phases_median_s": c.phases,
+            "median_ci_coverage": c.ci[2] if c.ci else None, "phases_of_median_run_s": c.phases,
+            "phase_spread_s": {k: list(v) for k, v in c.spread.items()},
             "cores": c.cores, "oversubscribed": c.oversubscribed,
             "vs_seq": cmp(c.vs_seq), "vs_one": cmp(c.vs_one), "karp_flatt": c.karp_flatt}
 
@@ -96,6 +97,10 @@ def summary_json(summaries, answer_list, figs, perf):
         **_performance_json(perf),
         "groups": [{"gid": gs.gid, "app": gs.group.app, "dataset": gs.group.dataset, "params": gs.group.params,
                     "amdahl_serial_fraction": gs.amdahl,
+                    "scaling_model": {b: (None if m is None else
+                                          {"kind": m.kind, "value": m.value, "points": m.points,
+                                           "residuals": m.residuals})
+                                      for b, m in gs.scaling.items()},
                     "missing_cells": gs.missing,
                     "failed_runs": len(gs.group.failed),
                     "cells": [_cell_json(c) for c in gs.all_cells()]} for gs in summaries],
