@@ -161,7 +161,8 @@ def main(argv=None):
     all_figs += [f for f in (perf.model_fig, perf.stokes_fig, bench_fig) if f is not None]
     for f in all_figs:
         figures.save(f, figdir)
-    answer_list = answers.all_answers(summaries, {f.name for f in all_figs})
+    answers_doc = answers.answers_json(summaries)
+    answer_list = answers.all_answers(summaries, {f.name for f in all_figs}, answers_doc)
 
     blocks = compose.build(loaded, groups, summaries, answer_list, group_figs, bench_rows, bench_fig, perf)
     with open(os.path.join(args.out, "report.md"), "w") as fh:
@@ -175,7 +176,7 @@ def main(argv=None):
         fh.write("\n")
 
     with open(os.path.join(args.out, "answers.json"), "w") as fh:
-        json.dump(answers.answers_json(summaries), fh, indent=1, sort_keys=True)
+        json.dump(answers_doc, fh, indent=1, sort_keys=True)
         fh.write("\n")
 
     if not args.quiet:
