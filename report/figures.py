@@ -182,6 +182,14 @@ def _amdahl_note(gs):
     return "; ".join(parts)
 
 
+def _amdahl_caption(gs, what):
+    """Say which forms have a drawn Amdahl curve and why the others have none."""
+    note = _amdahl_note(gs)
+    text = (f" Dashed coloured curves: {what} ({note})." if note else
+            " No Amdahl curve: a fit needs two or more worker counts above 1 and a serial fraction in [0, 1].")
+    return text
+
+
 def _missing_note(ax, gs):
     """Name missing cells inside the plot, so an absent marker is not read as an oversight."""
     parts = []
@@ -238,9 +246,9 @@ def fig_time(gs):
     caption = (f"Strong scaling of {gs.group.app}: total time per run against workers p (log2 axis, log time axis). "
                "Large markers are medians with inter-quartile bars, small dots every repetition (above "
                f"{DOTS_MAX} repetitions, {DOTS_MAX} evenly spaced quantiles from min to max). " + base_txt +
-               "Dashed coloured curves are Amdahl's law fitted to each form's speedup over its own single-worker run"
-               + (f" ({_amdahl_note(gs)})" if _amdahl_note(gs) else "") + ", drawn over the range each form was "
-               "measured at. Measured points are not joined: no worker counts lie between them."
+               "Measured points are not joined: no worker counts lie between them."
+               + _amdahl_caption(gs, "Amdahl's law fitted to each form's speedup over its own single-worker run, "
+                                 "drawn over the range each form was measured at")
                + (f" Missing cells (no successful run): {', '.join(missing)}." if missing else ""))
     return Figure(f"{gs.gid}-time", caption, fig, _px(SIZE_STD))
 
@@ -297,8 +305,8 @@ def fig_speedup(gs):
                "(absolute base times in the legend), ratio of medians. "
                + ("Bars are 95% confidence intervals (from the order statistics of both medians); "
                   if any_ci else "No bars: confidence intervals need at least 7 repetitions per configuration; ")
-               + "the dotted diagonal is ideal speedup and the dashed curves are Amdahl's law fitted by least "
-               "squares on 1/S. Speedups over the sequential run are in the tables.")
+               + "the dotted diagonal is ideal speedup. Speedups over the sequential run are in the tables."
+               + _amdahl_caption(gs, "Amdahl's law fitted by least squares on 1/S"))
     return Figure(f"{gs.gid}-speedup", caption, fig, _px(SIZE_STD))
 
 
@@ -329,7 +337,8 @@ def fig_efficiency(gs):
     ax.set_title(_title(gs, "parallel efficiency"))
     ax.legend(loc="lower left")
     caption = (f"Parallel efficiency E = S/p of {gs.group.app}, S being the speedup over the single-worker run "
-               "of the same form (medians). The dotted line is ideal efficiency, dashed curves the fitted Amdahl bound.")
+               "of the same form (medians). The dotted line is ideal efficiency."
+               + _amdahl_caption(gs, "the fitted Amdahl bound"))
     return Figure(f"{gs.gid}-efficiency", caption, fig, _px(SIZE_STD))
 
 
