@@ -319,8 +319,13 @@ def method_blocks():
         "the pairwise differences of log times at the level Holm held that comparison to (e.g. 97.5% for the "
         "second of two); it excludes 1 exactly when the test rejects (without ties). With too few repetitions "
         "no interval exists and no test can reject (3 + 3 runs: the smallest p is 0.1).",
-        "Amdahl bound: serial fraction f fitted by least squares on 1/S = 1/p + f (1 - 1/p), runs with more "
-        "workers than cores left out (they measure the scheduler, not the program).",
+        "Serial fraction: with one worker count above 1, the Karp-Flatt value e = (1/S - 1/p)/(1 - 1/p) at that "
+        "count, and no model (Amdahl's f would equal e, with no residual to test it). From two or more counts "
+        "above 1, Amdahl's f fitted by least squares on 1/S = 1/p + f (1 - 1/p), with each point's residual. Runs "
+        "with more workers than cores are left out (they measure the scheduler, not the program). Nothing is "
+        "clipped: e or f above 1 is a slowdown and is called one.",
+        "Phases: all from the run whose total is the median, so they add up to that run's total; the spread "
+        "across workers (compute_min..max, comm_min..max) is that run's.",
     ])]
 
 
@@ -373,7 +378,8 @@ def _checklist(loaded, summaries):
          "Barrier before timing, maximum over ranks and threads, one launch per repetition, median over "
          "repetitions (Method)."],
         ["11", "Show upper performance bounds",
-         "Ideal scaling and the fitted Amdahl bound are drawn in the time, speedup and efficiency figures; the "
+         "Ideal scaling, and the fitted Amdahl bound where three or more worker counts allow a fit, are drawn in "
+         "the time, speedup and efficiency figures; the "
          "regression loss is drawn against the exact least-squares optimum."],
         ["12", "Plot enough to interpret; connect points only where interpolation is valid",
          "All repetitions are plotted; measured points at different worker counts are not joined (no worker counts "
