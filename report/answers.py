@@ -103,6 +103,13 @@ def scaling_text(model, backend):
     return text + f"; residuals (fit minus measured): {res}."
 
 
+def only_count(cells):
+    """', the only count above 1 on this 2-core machine' (the core count when the records agree on it)."""
+    cores = {c.cores for c in cells}
+    machine = f" on this {cores.pop()}-core machine" if len(cores) == 1 and None not in cores else ""
+    return f", the only count above 1{machine}"
+
+
 def _summarise_verdicts(items, unit):
     """items: [(cell, answers.json entry)] for p > 1. Returns the group-level verdict sentence."""
     faster = [c for c, e in items if e["verdict"] == "faster"]
@@ -117,9 +124,7 @@ def _summarise_verdicts(items, unit):
     def ps(cells):
         text = ", ".join(f"{c.workers} ({c.shape()})" if c.workers in shared else str(c.workers) for c in cells)
         if len(set(counts)) == 1:
-            cores = {c.cores for c, _ in items}
-            machine = f" on this {cores.pop()}-core machine" if len(cores) == 1 and None not in cores else ""
-            text += f", the only count above 1{machine}"
+            text += only_count(c for c, _ in items)
         return text
 
     if all(e["ci"] is None for _, e in items):
@@ -401,6 +406,9 @@ def regression_answer(summaries, figs, ev):
                 parts.append("Slower than sequential: " + listed(slower) + ".")
             if same:
                 parts.append("No detectable difference from sequential: " + listed(same) + ".")
+            above = [c for c in ranking if c.workers > 1]
+            if len({c.workers for c in above}) == 1:
+                parts.append(f"Parallel runs were measured at p = {above[0].workers}{only_count(above)}.")
             gaps = [f"{b} p = {w}" for b, ws in gs.missing.items() for w in ws]
             if gaps:
                 parts.append(f"The data cannot answer for {', '.join(gaps)} (missing cell: no successful run).")
@@ -410,6 +418,10 @@ def regression_answer(summaries, figs, ev):
                 word = {"faster": "MPI faster", "slower": "MPI slower"}.get(e["verdict"], SAME)
                 pairs.append(f"p = {m.workers}: omp {fmt.secs(o.median)} s vs mpi {fmt.secs(m.median)} s "
                              f"(omp/mpi time ratio {fmt.ratio(e['ratio'])}, {test_text(e)}: {word})")
+            for backend in gs.cells:
+                model = scaling_text(gs.scaling.get(backend), backend) if backend != "seq" else None
+                if model:
+                    ans.details.append(prefix + model)
             if pairs:
                 ans.details.append(prefix + "Shared memory against MPI at equal worker counts: " + "; ".join(pairs) + ".")
         elif seq is not None:

@@ -139,6 +139,9 @@ class TestResultAnswers(unittest.TestCase):
         self.assertIn("Not with the worker count", r.short)
         self.assertIn("a differs by 1.00e-7", r.short)
         self.assertIn("Mann-Whitney", " ".join(r.details))
+        self.assertIn("measured at p = 2, the only count above 1", r.short)
+        more = answer_set(runs + reps("nlreg", "omp", 4, [0.3, 0.31, 0.32, 0.33, 0.34]))["regression"]
+        self.assertNotIn("the only count above 1", more.short)
 
 
 if __name__ == "__main__":
