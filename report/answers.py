@@ -7,9 +7,10 @@ Decision rules, stated once in the report's method section:
   worker count cannot be answered, and the answer says so instead of guessing.
 """
 
+import os
 from dataclasses import dataclass, field
 
-from . import fmt, stats
+from . import fmt, summary
 
 
 def _cite(gs, kinds, figs, tables=True):
@@ -32,64 +33,120 @@ class Answer:
 
 
 VERDICT_WORDS = {"faster": "faster", "slower": "slower", "same": "no detectable difference"}
+SAME = VERDICT_WORDS["same"]
 
 
-def test_text(v):
-    """'Mann-Whitney p = 0.004 at level 0.025 (Holm, 2 comparisons); 97.5% CI 1.4-1.8' for a verdict dict."""
-    family = v.get("holm_family", 1)
-    text = f"Mann-Whitney p = {fmt.pvalue(v['p'])}"
+class Evidence:
+    """The comparisons of answers.json (schema answers/1), looked up by the cells they compare:
+    the prose quotes these entries, so the sentences and the file cannot disagree."""
+
+    def __init__(self, doc):
+        self.by_key = {(e["group"], e["backend"], tuple(e["config"]), e["base"]["backend"],
+                        tuple(e["base"]["config"])): e for e in doc["comparisons"]}
+
+    def of(self, gs, cmp):
+        return self.by_key[(gs.gid, cmp.cell.backend, cmp.cell.config, cmp.baseline.backend, cmp.baseline.config)]
+
+
+def test_text(e):
+    """'Mann-Whitney p = 0.004 at level 0.025 (Holm, 2 comparisons); 97.5% CI 1.4-1.8' for an answers.json entry."""
+    family = e["holm_family_size"]
+    text = f"Mann-Whitney p = {fmt.pvalue(e['p_value'])}"
     if family > 1:
-        text += f" at level {v['alpha']:.4g} (Holm, {family} comparisons)"
-    if v["ci"]:
-        text += f"; {100 * (1 - v['alpha']):.4g}% CI {fmt.ratio(v['ci'][0])}-{fmt.ratio(v['ci'][1])}"
+        text += f" at level {e['alpha']:.4g} (Holm, {family} comparisons)"
+    if e["ci"]:
+        text += f"; {100 * (1 - e['alpha']):.4g}% CI {fmt.ratio(e['ci'][0])}-{fmt.ratio(e['ci'][1])}"
     else:
         text += "; no CI: too few repetitions for any test to reach its level"
     return text
 
 
-def _verdict_text(cmp, n_base, n):
-    v = cmp.verdict
-    return f"speedup {fmt.ratio(cmp.speedup)} ({test_text(v)}): {VERDICT_WORDS[v['verdict']]}"
+def _verdict_text(e):
+    return f"speedup {fmt.ratio(e['ratio'])} ({test_text(e)}): {e['verdict']}"
 
 
-def _cell_line(c, cmp, unit):
+def _efficiency(e):
+    return e["ratio"] / (e["workers"] / e["base"]["workers"])
+
+
+def _cell_line(c, cmp, e):
     text = (f"p = {c.workers} ({c.shape()}): median {fmt.secs(c.median)} s (n={c.n}) against "
             f"{fmt.secs(cmp.baseline.median)} s at p = {cmp.baseline.workers}; "
-            + _verdict_text(cmp, cmp.baseline.n, c.n)
-            + f", efficiency {fmt.ratio(cmp.efficiency)}")
+            + _verdict_text(e) + f", efficiency {fmt.ratio(_efficiency(e))}")
     if c.oversubscribed:
         text += f" (oversubscribed: {c.workers} workers on {c.cores} cores per node)"
     return text
 
 
+def scaling_text(model, backend):
+    """What the speedups of `backend` over its single-worker run say about its serial part
+    (a summary.ScalingModel), one sentence; None without a point above the base."""
+    if model is None:
+        return None
+    if model.kind == "karp-flatt":
+        p, s = max(model.points, key=lambda t: t[1])
+        text = (f"{backend} ran at one worker count above its base only (p = {p:g}): the Karp-Flatt "
+                f"serial fraction there is e = {fmt.fixed(model.value, 3)}")
+        if model.slowdown:
+            text += f", above 1 because the run is slower than on one worker (speedup {fmt.ratio(s)})"
+        return text + "; with one point no scaling model (Amdahl) can be fitted, so none is."
+    res = "; ".join(f"p = {p:g}: S = {fmt.ratio(s)}, fit {fmt.ratio(m)}, residual {m - s:+.3f}"
+                    for p, s, m in model.residuals)
+    text = (f"{backend}: Amdahl's law fitted by least squares on 1/S to {len(model.points)} points gives a serial "
+            f"fraction f = {fmt.fixed(model.value, 3)}")
+    if model.slowdown:
+        text += " (above 1: the runs get slower with more workers, so f bounds nothing)"
+    elif model.value < 0:
+        text += " (below 0: superlinear speedup, which Amdahl's law does not describe)"
+    else:
+        text += f", bounding the speedup by 1/f = {fmt.sig(1 / model.value, 3) if model.value > 0 else 'infinity'}"
+    return text + f"; residuals (fit minus measured): {res}."
+
+
+def only_count(cells):
+    """', the only count above 1 on this 2-core machine' (the core count when the records agree on it)."""
+    cores = {c.cores for c in cells}
+    machine = f" on this {cores.pop()}-core machine" if len(cores) == 1 and None not in cores else ""
+    return f", the only count above 1{machine}"
+
+
 def _summarise_verdicts(items, unit):
-    """items: [(cell, comparison)] for p > 1. Returns the group-level verdict sentence."""
-    faster = [c for c, k in items if k.verdict["verdict"] == "faster"]
-    slower = [c for c, k in items if k.verdict["verdict"] == "slower"]
-    same = [c for c, k in items if k.verdict["verdict"] == "same"]
+    """items: [(cell, answers.json entry)] for p > 1. Returns the group-level verdict sentence."""
+    faster = [c for c, e in items if e["verdict"] == "faster"]
+    slower = [c for c, e in items if e["verdict"] == "slower"]
+    same = [c for c, e in items if e["verdict"] == SAME]
+    entry = {id(c): e for c, e in items}
 
     # Two configurations can share a worker count (4 ranks, or 2 ranks x 2 threads): name the shape then.
     counts = [c.workers for c, _ in items]
     shared = {w for w in counts if counts.count(w) > 1}
 
     def ps(cells):
-        return ", ".join(f"{c.workers} ({c.shape()})" if c.workers in shared else str(c.workers) for c in cells)
+        text = ", ".join(f"{c.workers} ({c.shape()})" if c.workers in shared else str(c.workers) for c in cells)
+        if len(set(counts)) == 1:
+            text += only_count(c for c, _ in items)
+        return text
 
-    if all(k.verdict["ci"] is None for _, k in items):
-        few = "one repetition" if min(min(c.n, k.baseline.n) for c, k in items) == 1 else "too few repetitions"
+    if all(e["ci"] is None for _, e in items):
+        few = "one repetition" if min(min(e["n"], e["n_base"]) for _, e in items) == 1 else "too few repetitions"
         return (f"No detectable difference at p = {ps([c for c, _ in items])}, and the data cannot answer: with "
                 f"{few} no test can reach its level.")
-    best = max(faster, key=lambda c: c.vs_one.speedup) if faster else None
+    best = max(faster, key=lambda c: entry[id(c)]["ratio"]) if faster else None
+    if faster and not (slower or same) and len(set(counts)) == 1:
+        e = entry[id(best)]
+        return (f"Faster at p = {ps([best])}: speedup {fmt.ratio(e['ratio'])} "
+                f"(efficiency {fmt.ratio(_efficiency(e))}).")
     if faster and not (slower or same):
+        e = entry[id(best)]
         return (f"Faster at every tested count above one {unit} (p = {ps(faster)}); the largest speedup is "
-                f"{fmt.ratio(best.vs_one.speedup)} at p = {ps([best])} (efficiency {fmt.ratio(best.vs_one.efficiency)}).")
+                f"{fmt.ratio(e['ratio'])} at p = {ps([best])} (efficiency {fmt.ratio(_efficiency(e))}).")
     if faster:
         rest = []
         if slower:
             rest.append(f"slower at p = {ps(slower)}")
         if same:
             rest.append(f"no detectable difference at p = {ps(same)}")
-        return (f"Faster at p = {ps(faster)} (best {fmt.ratio(best.vs_one.speedup)} at p = {ps([best])}), "
+        return (f"Faster at p = {ps(faster)} (best {fmt.ratio(entry[id(best)]['ratio'])} at p = {ps([best])}), "
                 f"but {fmt.join_and(rest)}.")
     if slower:
         return f"Slower at p = {ps(slower)}" + (f", no detectable difference at p = {ps(same)}" if same else "") + "."
@@ -115,10 +172,23 @@ def _groups_of(summaries, app, ans):
     if not groups:
         what = "k-means" if app == "kmeans" else "regression"
         ans.short = f"The data cannot answer: there are no successful {what} runs."
-    return [(gs, f"[`{gs.gid}`] " if len(groups) > 1 else "") for gs in groups]
+    return [(gs, f"On {dataset_label(gs, groups)}: " if len(groups) > 1 else "") for gs in groups]
 
 
-def scaling_answer(summaries, key, backend, unit, question, figs=None):
+def dataset_label(gs, groups):
+    """The dataset's file stem, with the parameters that set its group apart from others on the
+    same data: group ids belong in tables, sentences name data and settings."""
+    def stem(g):
+        return os.path.splitext(os.path.basename(str(g.group.dataset.get("path") or "data")))[0]
+    same = [g for g in groups if stem(g) == stem(gs)]
+    if len(same) < 2:
+        return stem(gs)
+    keys = sorted({k for g in same for k in g.group.params})
+    differ = [k for k in keys if len({repr(g.group.params.get(k)) for g in same}) > 1]
+    return stem(gs) + " (" + ", ".join(f"{k} = {gs.group.params.get(k)}" for k in differ) + ")"
+
+
+def scaling_answer(summaries, key, backend, unit, question, figs, ev):
     ans = Answer(key, question, "")
     groups = _groups_of(summaries, "kmeans", ans)
     if not groups:
@@ -134,7 +204,7 @@ def scaling_answer(summaries, key, backend, unit, question, figs=None):
             shorts.append(prefix + f"The data cannot answer: no single-{unit} {backend} run to compare with "
                           "(missing cell).")
             continue
-        items = [(c, c.vs_one) for c in cells if c.workers > one.workers and c.vs_one is not None]
+        items = [(c, ev.of(gs, c.vs_one)) for c in cells if c.workers > one.workers and c.vs_one is not None]
         if not items:
             shorts.append(prefix + f"The data cannot answer: {backend} was run at one worker count only "
                           f"(p = {one.workers}).")
@@ -146,16 +216,15 @@ def scaling_answer(summaries, key, backend, unit, question, figs=None):
             shorts.append(prefix + verdict)
             ans.details.append(f"{prefix}Baseline: the single-{unit} {backend} run, median "
                                f"{fmt.secs(one.median)} s (n={one.n}).")
-            ans.details += [prefix + _cell_line(c, k, unit) for c, k in items]
+            ans.details += [prefix + _cell_line(c, c.vs_one, e) for c, e in items]
             if gs.seq is not None:
-                vs = [f"p = {c.workers}: {fmt.ratio(c.vs_seq.speedup)} ({VERDICT_WORDS[c.vs_seq.verdict['verdict']]})"
-                      for c in cells if c.vs_seq is not None]
+                vs = [f"p = {c.workers}: {fmt.ratio(e['ratio'])} ({e['verdict']})"
+                      for c, e in ((c, ev.of(gs, c.vs_seq)) for c in cells if c.vs_seq is not None)]
                 ans.details.append(f"{prefix}Against the sequential program (median {fmt.secs(gs.seq.median)} s, "
                                    f"n={gs.seq.n}) the speedups are " + "; ".join(vs) + ".")
-            f = gs.amdahl.get(backend)
-            if f is not None:
-                ans.details.append(f"{prefix}An Amdahl fit gives a serial fraction f = {fmt.fixed(f, 3)}, bounding "
-                                   f"the speedup by 1/f = {fmt.sig(1 / f, 3) if f > 0 else 'infinity'}.")
+            model = scaling_text(gs.scaling.get(backend), backend)
+            if model:
+                ans.details.append(prefix + model)
         miss = _missing_line(gs, backend)
         if miss:
             ans.details.append(prefix + miss)
@@ -275,7 +344,19 @@ def quality_answer(summaries, figs=None):
     return ans
 
 
-def regression_answer(summaries, figs=None):
+def omp_mpi_pairs(gs):
+    """[(omp cell, mpi cell)] at equal worker counts on one node: the regression question compares
+    shared memory with MPI there."""
+    pairs = []
+    cells = [c for c in gs.all_cells() if c.backend in ("omp", "mpi") and c.nodes == 1]
+    for w in sorted({c.workers for c in cells}):
+        at = {c.backend: c for c in cells if c.workers == w}
+        if "omp" in at and "mpi" in at:
+            pairs.append((at["omp"], at["mpi"]))
+    return pairs
+
+
+def regression_answer(summaries, figs, ev):
     q = ("(regression) How do the sequential, shared-memory and MPI runtimes compare, and does the worker "
          "count change the fitted a, b, c?")
     ans = Answer("regression", q, "")
@@ -298,7 +379,7 @@ def regression_answer(summaries, figs=None):
             for c in cells:
                 line = f"{prefix}{backend} p = {c.workers}: median {fmt.secs(c.median)} s (n={c.n})"
                 if c.vs_seq is not None:
-                    line += "; against sequential " + _verdict_text(c.vs_seq, seq.n, c.n)
+                    line += "; against sequential " + _verdict_text(ev.of(gs, c.vs_seq))
                     ranking.append(c)
                 if c.oversubscribed:
                     line += f" (oversubscribed: {c.workers} workers on {c.cores} cores)"
@@ -307,36 +388,40 @@ def regression_answer(summaries, figs=None):
             if miss:
                 ans.details.append(prefix + miss)
         if ranking:
-            faster = [c for c in ranking if c.vs_seq.verdict["verdict"] == "faster"]
-            slower = [c for c in ranking if c.vs_seq.verdict["verdict"] == "slower"]
+            e_seq = {id(c): ev.of(gs, c.vs_seq) for c in ranking}
+
+            def listed(cells):
+                return ", ".join(f"{c.backend} p = {c.workers} ({fmt.ratio(e_seq[id(c)]['ratio'])}x)" for c in cells)
+            faster = [c for c in ranking if e_seq[id(c)]["verdict"] == "faster"]
+            slower = [c for c in ranking if e_seq[id(c)]["verdict"] == "slower"]
+            same = [c for c in ranking if e_seq[id(c)]["verdict"] == SAME]
             best = min(ranking, key=lambda c: c.median)
             # "Fastest" of the parallel runs, which may still be slower than the sequential one.
             parts.append(f"Fastest parallel median: {best.backend} at p = {best.workers}, {fmt.secs(best.median)} s against "
-                         f"{fmt.secs(seq.median)} s sequential ({fmt.ratio(best.vs_seq.speedup)}x, "
-                         f"{VERDICT_WORDS[best.vs_seq.verdict['verdict']]}).")
+                         f"{fmt.secs(seq.median)} s sequential ({fmt.ratio(e_seq[id(best)]['ratio'])}x, "
+                         f"{e_seq[id(best)]['verdict']}).")
             if faster:
-                parts.append("Faster than sequential: " + ", ".join(f"{c.backend} p = {c.workers} "
-                                                                   f"({fmt.ratio(c.vs_seq.speedup)}x)" for c in faster) + ".")
+                parts.append("Faster than sequential: " + listed(faster) + ".")
             if slower:
-                parts.append("Slower than sequential: " + ", ".join(f"{c.backend} p = {c.workers} "
-                                                                   f"({fmt.ratio(c.vs_seq.speedup)}x)" for c in slower) + ".")
-            same = [c for c in ranking if c.vs_seq.verdict["verdict"] == "same"]
+                parts.append("Slower than sequential: " + listed(slower) + ".")
             if same:
-                parts.append("No detectable difference from sequential: " +
-                             ", ".join(f"{c.backend} p = {c.workers} ({fmt.ratio(c.vs_seq.speedup)}x)" for c in same) + ".")
+                parts.append("No detectable difference from sequential: " + listed(same) + ".")
+            above = [c for c in ranking if c.workers > 1]
+            if len({c.workers for c in above}) == 1:
+                parts.append(f"Parallel runs were measured at p = {above[0].workers}{only_count(above)}.")
             gaps = [f"{b} p = {w}" for b, ws in gs.missing.items() for w in ws]
             if gaps:
                 parts.append(f"The data cannot answer for {', '.join(gaps)} (missing cell: no successful run).")
             pairs = []
-            for w in sorted({c.workers for c in ranking}):
-                at = {c.backend: c for c in ranking if c.workers == w and c.nodes == 1}
-                if "omp" in at and "mpi" in at:
-                    o, m = at["omp"], at["mpi"]
-                    v = stats.compare_family([(o.times, m.times)])[0]
-                    how = test_text(v)
-                    word = {"faster": "MPI faster", "slower": "MPI slower", "same": "no detectable difference"}[v["verdict"]]
-                    pairs.append(f"p = {w}: omp {fmt.secs(o.median)} s vs mpi {fmt.secs(m.median)} s "
-                                 f"(omp/mpi time ratio {fmt.ratio(o.median / m.median)}, {how}: {word})")
+            for o, m in omp_mpi_pairs(gs):
+                e = ev.of(gs, summary.compare_cells(m, o))
+                word = {"faster": "MPI faster", "slower": "MPI slower"}.get(e["verdict"], SAME)
+                pairs.append(f"p = {m.workers}: omp {fmt.secs(o.median)} s vs mpi {fmt.secs(m.median)} s "
+                             f"(omp/mpi time ratio {fmt.ratio(e['ratio'])}, {test_text(e)}: {word})")
+            for backend in gs.cells:
+                model = scaling_text(gs.scaling.get(backend), backend) if backend != "seq" else None
+                if model:
+                    ans.details.append(prefix + model)
             if pairs:
                 ans.details.append(prefix + "Shared memory against MPI at equal worker counts: " + "; ".join(pairs) + ".")
         elif seq is not None:
@@ -380,15 +465,18 @@ def regression_answer(summaries, figs=None):
     return ans
 
 
-def all_answers(summaries, figs=None):
-    """The four answers; `figs` (names of the figures drawn) limits which figures are cited."""
+def all_answers(summaries, figs=None, doc=None):
+    """The four answers; `figs` (names of the figures drawn) limits which figures are cited.
+    Every speed verdict, ratio and p-value is quoted from `doc`, the answers.json document
+    (answers_json(summaries) when not given)."""
+    ev = Evidence(doc if doc is not None else answers_json(summaries))
     return [
         scaling_answer(summaries, "a", "omp", "thread",
-                       "(a) Does increasing the number of threads make the shared-memory k-means faster?", figs),
+                       "(a) Does increasing the number of threads make the shared-memory k-means faster?", figs, ev),
         scaling_answer(summaries, "b", "mpi", "rank",
-                       "(b) Do more MPI ranks make the MPI k-means faster?", figs),
+                       "(b) Do more MPI ranks make the MPI k-means faster?", figs, ev),
         quality_answer(summaries, figs),
-        regression_answer(summaries, figs),
+        regression_answer(summaries, figs, ev),
     ]
 
 
@@ -427,4 +515,10 @@ def answers_json(summaries):
                 question = "regression" if app == "nlreg" else _SCALING_QUESTION.get((app, cell.backend))
                 out.append(_comparison_json(gs, cell, cell.vs_seq, question,
                                             f"{gs.gid}: parallel configurations against sequential"))
+        if app == "nlreg":
+            # Shared memory against MPI at equal worker counts: one family per group.
+            cmps = [summary.compare_cells(m, o) for o, m in omp_mpi_pairs(gs)]
+            summary.decide(cmps)
+            out += [_comparison_json(gs, k.cell, k, "regression", f"{gs.gid}: mpi against omp at equal workers")
+                    for k in cmps]
     return {"schema": SCHEMA, "comparisons": out}

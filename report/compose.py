@@ -17,6 +17,7 @@ import numpy
 
 from . import fmt, model, stats
 from .records import FORM_NAMES, SCHEMA, SIDE_TAGS, form_rank
+from .answers import scaling_text
 
 APP_NAMES = {"kmeans": "k-means clustering", "nlreg": "nonlinear regression"}
 TITLE = "hpc-batch report: k-means and nonlinear regression, sequential / OpenMP / MPI"
@@ -93,7 +94,7 @@ def form_table(gs, backend):
     note = ("Baselines: " + "; ".join(base) + ". " if base else "No baseline run in this group. ")
     note += ("S = ratio of median times, E = S/p, Karp-Flatt e = (1/S - 1/p)/(1 - 1/p) from S vs p=1. "
              "In brackets the CI of S at its Holm level; p = the two-sided Mann-Whitney p-value (see Method); "
-             "+ faster, - slower, = no detectable difference. Phase columns are medians.")
+             "+ faster, - slower, = no detectable difference. Phase columns: the run with the median total.")
     if any_over:
         note += " * more workers than cores per node (oversubscribed)."
     return ("table", TABLE_HEADER, rows, note)
@@ -122,10 +123,10 @@ def group_blocks(gs, figs, fignum):
     for backend in gs.cells:
         out.append(("h", 4, f"{FORM_NAMES.get(backend, backend)} ({backend})"))
         out.append(form_table(gs, backend))
-    fits = [f"{b}: f = {fmt.fixed(f, 3)}" for b, f in gs.amdahl.items() if f is not None and b != "seq"]
-    if fits:
-        out.append(("p", "Amdahl serial fraction fitted by least squares on 1/S (S vs p=1, oversubscribed runs "
-                         "left out): " + "; ".join(fits) + "."))
+    models = [scaling_text(m, b) for b, m in gs.scaling.items() if m is not None and b != "seq"]
+    if models:
+        out.append(("p", "Serial fraction from S vs p=1 (oversubscribed runs left out; Amdahl fitted only from "
+                         "two or more worker counts above 1): " + " ".join(models)))
     for f in figs:
         fignum[0] += 1
         out.append(("fig", fignum[0], f))
@@ -318,8 +319,13 @@ def method_blocks():
         "the pairwise differences of log times at the level Holm held that comparison to (e.g. 97.5% for the "
         "second of two); it excludes 1 exactly when the test rejects (without ties). With too few repetitions "
         "no interval exists and no test can reject (3 + 3 runs: the smallest p is 0.1).",
-        "Amdahl bound: serial fraction f fitted by least squares on 1/S = 1/p + f (1 - 1/p), runs with more "
-        "workers than cores left out (they measure the scheduler, not the program).",
+        "Serial fraction: with one worker count above 1, the Karp-Flatt value e = (1/S - 1/p)/(1 - 1/p) at that "
+        "count, and no model (Amdahl's f would equal e, with no residual to test it). From two or more counts "
+        "above 1, Amdahl's f fitted by least squares on 1/S = 1/p + f (1 - 1/p), with each point's residual. Runs "
+        "with more workers than cores are left out (they measure the scheduler, not the program). Nothing is "
+        "clipped: e or f above 1 is a slowdown and is called one.",
+        "Phases: all from the run whose total is the median, so they add up to that run's total; the spread "
+        "across workers (compute_min..max, comm_min..max) is that run's.",
     ])]
 
 
@@ -372,7 +378,8 @@ def _checklist(loaded, summaries):
          "Barrier before timing, maximum over ranks and threads, one launch per repetition, median over "
          "repetitions (Method)."],
         ["11", "Show upper performance bounds",
-         "Ideal scaling and the fitted Amdahl bound are drawn in the time, speedup and efficiency figures; the "
+         "Ideal scaling, and the fitted Amdahl bound where three or more worker counts allow a fit, are drawn in "
+         "the time, speedup and efficiency figures; the "
          "regression loss is drawn against the exact least-squares optimum."],
         ["12", "Plot enough to interpret; connect points only where interpolation is valid",
          "All repetitions are plotted; measured points at different worker counts are not joined (no worker counts "

@@ -182,6 +182,14 @@ def _amdahl_note(gs):
     return "; ".join(parts)
 
 
+def _amdahl_caption(gs, what):
+    """Say which forms have a drawn Amdahl curve and why the others have none."""
+    note = _amdahl_note(gs)
+    text = (f" Dashed coloured curves: {what} ({note})." if note else
+            " No Amdahl curve: a fit needs two or more worker counts above 1 and a serial fraction in [0, 1].")
+    return text
+
+
 def _missing_note(ax, gs):
     """Name missing cells inside the plot, so an absent marker is not read as an oversight."""
     parts = []
@@ -238,9 +246,9 @@ def fig_time(gs):
     caption = (f"Strong scaling of {gs.group.app}: total time per run against workers p (log2 axis, log time axis). "
                "Large markers are medians with inter-quartile bars, small dots every repetition (above "
                f"{DOTS_MAX} repetitions, {DOTS_MAX} evenly spaced quantiles from min to max). " + base_txt +
-               "Dashed coloured curves are Amdahl's law fitted to each form's speedup over its own single-worker run"
-               + (f" ({_amdahl_note(gs)})" if _amdahl_note(gs) else "") + ", drawn over the range each form was "
-               "measured at. Measured points are not joined: no worker counts lie between them."
+               "Measured points are not joined: no worker counts lie between them."
+               + _amdahl_caption(gs, "Amdahl's law fitted to each form's speedup over its own single-worker run, "
+                                 "drawn over the range each form was measured at")
                + (f" Missing cells (no successful run): {', '.join(missing)}." if missing else ""))
     return Figure(f"{gs.gid}-time", caption, fig, _px(SIZE_STD))
 
@@ -297,8 +305,8 @@ def fig_speedup(gs):
                "(absolute base times in the legend), ratio of medians. "
                + ("Bars are 95% confidence intervals (from the order statistics of both medians); "
                   if any_ci else "No bars: confidence intervals need at least 7 repetitions per configuration; ")
-               + "the dotted diagonal is ideal speedup and the dashed curves are Amdahl's law fitted by least "
-               "squares on 1/S. Speedups over the sequential run are in the tables.")
+               + "the dotted diagonal is ideal speedup. Speedups over the sequential run are in the tables."
+               + _amdahl_caption(gs, "Amdahl's law fitted by least squares on 1/S"))
     return Figure(f"{gs.gid}-speedup", caption, fig, _px(SIZE_STD))
 
 
@@ -329,11 +337,27 @@ def fig_efficiency(gs):
     ax.set_title(_title(gs, "parallel efficiency"))
     ax.legend(loc="lower left")
     caption = (f"Parallel efficiency E = S/p of {gs.group.app}, S being the speedup over the single-worker run "
-               "of the same form (medians). The dotted line is ideal efficiency, dashed curves the fitted Amdahl bound.")
+               "of the same form (medians). The dotted line is ideal efficiency."
+               + _amdahl_caption(gs, "the fitted Amdahl bound"))
     return Figure(f"{gs.gid}-efficiency", caption, fig, _px(SIZE_STD))
 
 
-PHASE_COLORS = {"compute": "#4c72b0", "comm": "#dd8452", "io": "#55a868", "init": "#8172b3", "other": "#bbbbbb"}
+PHASE_COLORS = {"compute": "#4c72b0", "comm": "#dd8452", "io": "#55a868", "init": "#8172b3",
+                "metrics": "#da8bc3", "other": "#bbbbbb"}
+
+
+def phase_bars(c):
+    """{phase: height} of a cell's bar, from its median-total run, and that run's total: the
+    heights add up to the total exactly. 'other' is the total less the recorded phases; where a
+    record's phases exceed its total (records from before the phase identity), they are scaled
+    down to the total and the third value says by what factor (1 when not)."""
+    total = float(c.phase_run.total)
+    h = {ph: (c.phases.get(ph) or 0.0) for ph in ("compute", "comm", "io", "init", "metrics")}
+    known = sum(h.values())
+    scale = total / known if known > total else 1.0
+    h = {ph: v * scale for ph, v in h.items()}
+    h["other"] = max(0.0, total - sum(h.values()))
+    return h, total, scale
 
 
 def fig_phases(gs):
@@ -348,32 +372,47 @@ def fig_phases(gs):
         labels.append(f"{c.backend}\np={c.workers}" + (f"\n{c.nodes} nodes" if c.nodes > 1 else ""))
         pos += 1
         prev = c.backend
+    bars = [phase_bars(c) for c in cells]
     bottom = [0.0] * len(cells)
-    for ph in ("compute", "comm", "io", "init", "other"):
-        if ph == "other":
-            h = [max(0.0, c.median - sum(v for v in c.phases.values() if v)) for c in cells]
-        else:
-            h = [c.phases.get(ph) or 0.0 for c in cells]
+    starts = {}
+    for ph in ("compute", "comm", "io", "init", "metrics", "other"):
+        h = [b[0][ph] for b in bars]
+        starts[ph] = list(bottom)
         if not any(h):
             continue
         ax.bar(x, h, bottom=bottom, width=0.75, color=PHASE_COLORS[ph], label=ph, edgecolor="white", linewidth=0.5)
         bottom = [b + v for b, v in zip(bottom, h)]
-    for xi, c in zip(x, cells):
-        ax.text(xi, max(c.median, sum(v for v in c.phases.values() if v)), fmt.secs(c.median),
-                ha="center", va="bottom", fontsize=7.5)
+    # Per-worker spread: where the segment's top would be for the fastest and the slowest worker.
+    spread = False
+    for i, (xi, c, (_, _, scale)) in enumerate(zip(x, cells, bars)):
+        for ph, dx in (("compute", -0.2), ("comm", 0.2)):
+            if ph in c.spread and c.workers > 1:
+                lo, hi = (starts[ph][i] + v * scale for v in c.spread[ph])
+                ax.plot([xi + dx] * 2, [lo, hi], color="black", lw=1.2, marker="_", ms=6, zorder=4)
+                spread = True
+    for xi, (_, total, _) in zip(x, bars):
+        ax.text(xi, total, fmt.secs(total), ha="center", va="bottom", fontsize=7.5)
     ax.set_xticks(x)
     ax.set_xticklabels(labels, fontsize=8.5)
     ax.grid(axis="x", visible=False)
-    ax.set_ylim(0, (max(bottom + [c.median for c in cells]) or 1.0) * 1.12)
-    ax.set_ylabel("time per run [s] (median of each phase)")
+    ax.set_ylim(0, (max(bottom) or 1.0) * 1.12)
+    ax.set_ylabel("time per run [s] (the run with the median total)")
     ax.set_xlabel("form and workers p")
     ax.set_title(_title(gs, "time per phase"))
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", ncol=5)
-    caption = (f"Per-phase times of {gs.group.app} for every configuration: the median over repetitions of each "
-               "phase as recorded by the program (compute, comm = communication and synchronisation, io = reading "
-               "the input, init), stacked; 'other' is the median total minus the sum of the phase medians (not "
-               "shown when negative). The number on each bar is the median total time.")
+        ax.legend(loc="upper right", ncol=6)
+    scaled = [c for c, (_, _, sc) in zip(cells, bars) if sc != 1.0]
+    caption = (f"Per-phase times of {gs.group.app} for every configuration, all from one run: the repetition whose "
+               "total is the median (the lower middle one for an even count), so each bar is exactly as tall as the "
+               "total written on it. Phases as recorded by the program, all from its slowest worker: compute, comm "
+               "(communication and synchronisation; compute + comm = the iterations), io (reading the input), init, "
+               "metrics (accuracy and NMI); 'other' is the rest of the total.")
+    if spread:
+        caption += (" Black whiskers: the top of the compute (left) and comm (right) segment for the fastest and "
+                    "the slowest worker of that run (compute_min..max, comm_min..max), the load imbalance.")
+    if scaled:
+        caption += (" In " + ", ".join(f"{c.backend} p={c.workers}" for c in scaled) + " the recorded phases add up "
+                    "to more than the total (records written before the phase identity); they are scaled down to it.")
     return Figure(f"{gs.gid}-phases", caption, fig, _px(SIZE_STD))
 
 

@@ -62,7 +62,8 @@ def _cell_json(c):
     return {"backend": c.backend, "nodes": c.nodes, "ranks": c.ranks, "threads": c.threads, "workers": c.workers,
             "n": c.n, "times_s": c.times, "median_s": c.median, "mean_s": c.mean, "q1_s": c.q1, "q3_s": c.q3,
             "iqr_s": c.iqr, "median_ci_s": list(c.ci[:2]) if c.ci else None,
-            "median_ci_coverage": c.ci[2] if c.ci else None, "phases_median_s": c.phases,
+            "median_ci_coverage": c.ci[2] if c.ci else None, "phases_of_median_run_s": c.phases,
+            "phase_spread_s": {k: list(v) for k, v in c.spread.items()},
             "cores": c.cores, "oversubscribed": c.oversubscribed,
             "vs_seq": cmp(c.vs_seq), "vs_one": cmp(c.vs_one), "karp_flatt": c.karp_flatt}
 
@@ -96,6 +97,10 @@ def summary_json(summaries, answer_list, figs, perf):
         **_performance_json(perf),
         "groups": [{"gid": gs.gid, "app": gs.group.app, "dataset": gs.group.dataset, "params": gs.group.params,
                     "amdahl_serial_fraction": gs.amdahl,
+                    "scaling_model": {b: (None if m is None else
+                                          {"kind": m.kind, "value": m.value, "points": m.points,
+                                           "residuals": m.residuals})
+                                      for b, m in gs.scaling.items()},
                     "missing_cells": gs.missing,
                     "failed_runs": len(gs.group.failed),
                     "cells": [_cell_json(c) for c in gs.all_cells()]} for gs in summaries],
@@ -156,7 +161,8 @@ def main(argv=None):
     all_figs += [f for f in (perf.model_fig, perf.stokes_fig, bench_fig) if f is not None]
     for f in all_figs:
         figures.save(f, figdir)
-    answer_list = answers.all_answers(summaries, {f.name for f in all_figs})
+    answers_doc = answers.answers_json(summaries)
+    answer_list = answers.all_answers(summaries, {f.name for f in all_figs}, answers_doc)
 
     blocks = compose.build(loaded, groups, summaries, answer_list, group_figs, bench_rows, bench_fig, perf)
     with open(os.path.join(args.out, "report.md"), "w") as fh:
@@ -170,7 +176,7 @@ def main(argv=None):
         fh.write("\n")
 
     with open(os.path.join(args.out, "answers.json"), "w") as fh:
-        json.dump(answers.answers_json(summaries), fh, indent=1, sort_keys=True)
+        json.dump(answers_doc, fh, indent=1, sort_keys=True)
         fh.write("\n")
 
     if not args.quiet:

@@ -288,13 +288,13 @@ def amdahl_fit(ps, speedups):
     """Serial fraction f of Amdahl's law S(p) = 1 / (f + (1-f)/p), least squares on 1/S.
 
     1/S = 1/p + f (1 - 1/p) is linear in f, so with x = 1 - 1/p and y = 1/S - 1/p the
-    minimiser is f = sum(x y) / sum(x^2). Clipped to [0, 1]; None without a point at p > 1."""
+    minimiser is f = sum(x y) / sum(x^2). Not clipped: f > 1 is a slowdown, f < 0 superlinear
+    speedup, and the caller says so. None without a point at p > 1."""
     pts = [(1 - 1 / p, 1 / s - 1 / p) for p, s in zip(ps, speedups) if p > 1 and s and s > 0]
     sxx = sum(x * x for x, _ in pts)
     if not pts or sxx == 0:
         return None
-    f = sum(x * y for x, y in pts) / sxx
-    return min(1.0, max(0.0, f))
+    return sum(x * y for x, y in pts) / sxx
 
 
 def amdahl_speedup(f, p):

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from . import stats
 from .records import form_rank
 
-PHASES = ("compute", "comm", "io", "init")
+# The phases that add up to at most `total` in one record (compute + comm = iterations).
+PHASES = ("compute", "comm", "io", "init", "metrics")
+# The per-worker spread of a phase, recorded beside it (load imbalance).
+SPREAD = {"compute": ("compute_min", "compute_max"), "comm": ("comm_min", "comm_max")}
+
+
+def _num(v):
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 @dataclass
@@ -39,7 +46,11 @@ class Cell:
     q3: float = 0.0
     iqr: float = 0.0
     ci: tuple = None                 # (lo, hi, coverage) or None
-    phases: dict = field(default_factory=dict)   # phase -> median seconds (None if not recorded)
+    # The phases of one run, the one whose total is the median (the lower of the middle two for
+    # an even count): medians taken phase by phase come from different runs and do not add up.
+    phase_run: object = None
+    phases: dict = field(default_factory=dict)   # phase -> seconds in phase_run (None if not recorded)
+    spread: dict = field(default_factory=dict)   # phase -> (min, max) across workers in phase_run
     cores: int = None                # cores per node as recorded, when all runs agree
     vs_seq: Comparison = None
     vs_one: Comparison = None
@@ -83,14 +94,22 @@ def make_cell(backend, config, runs):
     c.q1, c.q3 = stats.quantile(c.times, 0.25), stats.quantile(c.times, 0.75)
     c.iqr = c.q3 - c.q1
     c.ci = stats.median_ci(c.times)
-    for ph in PHASES:
-        vals = [r.time_s.get(ph) for r in runs]
-        vals = [float(v) for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        c.phases[ph] = stats.median(vals) if vals else None
+    c.phase_run = median_run(runs)
+    ts = c.phase_run.time_s
+    c.phases = {ph: _num(ts.get(ph)) for ph in PHASES}
+    for ph, (lo, hi) in SPREAD.items():
+        if _num(ts.get(lo)) is not None and _num(ts.get(hi)) is not None:
+            c.spread[ph] = (_num(ts[lo]), _num(ts[hi]))
     cores = {r.prov.get("cores") for r in runs}
     only = cores.pop() if len(cores) == 1 else None
     c.cores = only if isinstance(only, int) and not isinstance(only, bool) and only > 0 else None
     return c
+
+
+def median_run(runs):
+    """The run whose total is the median: the lower middle one for an even count."""
+    order = sorted(runs, key=lambda r: float(r.total))
+    return order[(len(order) - 1) // 2]
 
 
 def compare_cells(cell, base):
@@ -109,12 +128,49 @@ def decide(comparisons):
 
 
 @dataclass
+class ScalingModel:
+    """What one form's speedups over its single-worker run support. With one worker count
+    above the base, Amdahl's law has as many unknowns as points: its f would be the Karp-Flatt
+    value with no residual, so only that is reported (kind "karp-flatt"). From two counts above
+    the base (three worker counts in all) f is fitted (kind "amdahl") and every point keeps
+    its residual. Nothing is clipped: e or f above 1 means a slowdown, below 0 superlinear."""
+    kind: str                        # "karp-flatt" or "amdahl"
+    points: list                     # [(p, speedup)], p relative to the base's workers
+    value: float                     # e (karp-flatt, the only point's) or fitted f (amdahl)
+    residuals: list = field(default_factory=list)   # [(p, speedup, fitted speedup)] for amdahl
+
+    @property
+    def slowdown(self):
+        return self.value > 1
+
+    @property
+    def bound(self):
+        """The fitted f when it is a serial fraction that bounds the speedup, else None."""
+        return self.value if self.kind == "amdahl" and 0 <= self.value <= 1 else None
+
+
+def scaling_model(points):
+    """ScalingModel for [(p, speedup)] with p > 1 (None without any such point)."""
+    points = [(p, s) for p, s in points if p > 1 and s and s > 0]
+    counts = {p for p, _ in points}
+    if not counts:
+        return None
+    if len(counts) == 1:
+        # Several shapes at one count (4 ranks, 2 x 2): e of the fastest stands for the count.
+        p, s = max(points, key=lambda t: t[1])
+        return ScalingModel("karp-flatt", points, stats.karp_flatt(s, p))
+    f = stats.amdahl_fit([p for p, _ in points], [s for _, s in points])
+    return ScalingModel("amdahl", points, f, [(p, s, stats.amdahl_speedup(f, p)) for p, s in points])
+
+
+@dataclass
 class GroupSummary:
     group: object
     cells: dict                    # backend -> [Cell] in worker order
     seq: Cell = None               # sequential baseline
     one: dict = field(default_factory=dict)       # backend -> single-worker Cell
-    amdahl: dict = field(default_factory=dict)    # backend -> fitted serial fraction or None
+    amdahl: dict = field(default_factory=dict)    # backend -> fitted serial fraction bounding S, or None
+    scaling: dict = field(default_factory=dict)   # backend -> ScalingModel or None
     missing: dict = field(default_factory=dict)   # backend -> [workers] missing cells
     failed_cells: dict = field(default_factory=dict)  # (backend, workers) -> number of failed runs
 
@@ -160,7 +216,8 @@ def summarise(group, app_forms):
         # oversubscribed configurations, which measure the scheduler instead.
         fit = [(c.vs_one.p, c.vs_one.speedup) for c in bcells
                if c.vs_one is not None and c.vs_one.speedup and not c.oversubscribed]
-        gs.amdahl[backend] = stats.amdahl_fit([p for p, _ in fit], [s for _, s in fit]) if fit else None
+        gs.scaling[backend] = scaling_model(fit)
+        gs.amdahl[backend] = gs.scaling[backend].bound if gs.scaling[backend] else None
 
     # And one across forms: is each parallel configuration faster than the sequential program?
     decide([c.vs_seq for c in gs.all_cells()])

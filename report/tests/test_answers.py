@@ -36,9 +36,39 @@ SEVEN = [1.00, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06]
 
 class TestScalingAnswers(unittest.TestCase):
     def test_faster_with_ci(self):
-        a = answer_set(reps("kmeans", "omp", 1, SEVEN) + reps("kmeans", "omp", 2, [t / 1.9 for t in SEVEN]))["a"]
+        a = answer_set(reps("kmeans", "omp", 1, SEVEN) + reps("kmeans", "omp", 2, [t / 1.9 for t in SEVEN])
+                       + reps("kmeans", "omp", 4, [t / 3.1 for t in SEVEN]))["a"]
         self.assertTrue(a.short.startswith("Faster at every tested count"), a.short)
         self.assertIn("95% CI", " ".join(a.details))
+
+    def test_the_only_count_above_one_is_named_so(self):
+        a = answer_set(reps("kmeans", "omp", 1, SEVEN) + reps("kmeans", "omp", 2, [t / 1.9 for t in SEVEN]))["a"]
+        self.assertTrue(a.short.startswith("Faster at p = 2, the only count above 1"), a.short)
+        self.assertNotIn("every tested count", a.short)
+        self.assertIn("Karp-Flatt", " ".join(a.details))
+
+    def test_prose_quotes_answers_json(self):
+        runs = reps("kmeans", "mpi", 1, SEVEN) + reps("kmeans", "mpi", 2, [t / 1.9 for t in SEVEN])
+        sums = summary.summarise_all(records.group(runs))
+        doc = answers.answers_json(sums)
+        for e in doc["comparisons"]:
+            e["verdict"], e["ratio"], e["p_value"] = "slower", 0.123, 0.0321
+        b = {a.key: a for a in answers.all_answers(sums, doc=doc)}["b"]
+        self.assertTrue(b.short.startswith("Slower at p = 2"), b.short)
+        self.assertIn("speedup 0.123", " ".join(b.details))
+        self.assertIn("p = 0.032;", " ".join(b.details))
+
+    def test_group_ids_stay_out_of_sentences(self):
+        runs = reps("kmeans", "omp", 1, SEVEN) + reps("kmeans", "omp", 2, [t / 1.9 for t in SEVEN])
+        other = [run("kmeans", "omp", r.workers, r.total) for r in runs]
+        for r in other:
+            r.params = dict(r.params, seed=7)
+        sums = summary.summarise_all(records.group(runs + other))
+        self.assertEqual(len(sums), 2)
+        a = {a.key: a for a in answers.all_answers(sums)}["a"]
+        for gs in sums:
+            self.assertNotIn(gs.gid, a.short)
+        self.assertIn("seed = 7", a.short)
 
     def test_partly_and_slower(self):
         runs = (reps("kmeans", "omp", 1, SEVEN) + reps("kmeans", "omp", 2, [t / 1.9 for t in SEVEN])
@@ -109,6 +139,9 @@ class TestResultAnswers(unittest.TestCase):
         self.assertIn("Not with the worker count", r.short)
         self.assertIn("a differs by 1.00e-7", r.short)
         self.assertIn("Mann-Whitney", " ".join(r.details))
+        self.assertIn("measured at p = 2, the only count above 1", r.short)
+        more = answer_set(runs + reps("nlreg", "omp", 4, [0.3, 0.31, 0.32, 0.33, 0.34]))["regression"]
+        self.assertNotIn("the only count above 1", more.short)
 
 
 if __name__ == "__main__":
