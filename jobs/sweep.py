@@ -5,6 +5,10 @@
     jobs/sweep.py status GRID [...]          what is recorded, what is missing and why
     jobs/sweep.py reconcile --sweep-dir DIR  (the report job) list missing cells, record failures
     jobs/sweep.py profiles                   the cluster profiles in jobs/profiles/
+    jobs/sweep.py list [--results DIR]       the sweeps submitted, with done/queued/missing runs
+    jobs/sweep.py cancel SWEEP               scancel its jobs (SWEEP: a name or the grid file)
+    jobs/sweep.py export SWEEP --csv         its records, one flattened row each
+    jobs/sweep.py compare SWEEP_A SWEEP_B    the same cells side by side (medians, ratio, test)
 
 A grid (INI or JSON, see jobs/README.md) gives workloads x datasets x forms (seq, omp, mpi) x
 nodes x tasks per node x threads x repetitions. Every (cell, repetition) is one run of one
@@ -180,6 +184,11 @@ def lock_append(path, lines):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_records(path):
+    """The run records of a records file."""
+    return read_jsonl(path)
 
 
 def read_jsonl(path):
@@ -670,13 +679,15 @@ def setup_block(profile):
     return "\n".join(lines) if lines else "# (none: the executables and tools are found on PATH)"
 
 
-def common_directives(profile, cli):
+def common_directives(profile, cli, exclusive=True):
+    """The profile's #SBATCH lines; exclusive=False for the 1-CPU report job, which must not be
+    charged a whole node (a Stokes node is 48 cores) for its minutes of work."""
     d = []
     for key, opt in (("partition", "--partition"), ("account", "--account"),
                      ("constraint", "--constraint"), ("qos", "--qos")):
         if profile[key]:
             d.append(directive_or_cli(opt, profile[key], cli))
-    if profile["exclusive"]:
+    if profile["exclusive"] and exclusive:
         d.append("#SBATCH --exclusive")
     for opt in profile["sbatch_options"].split():
         d.append("#SBATCH " + opt)
@@ -836,7 +847,7 @@ def render_report(ctx, dep_ids):
     cli = []
     directives = [directive_or_cli("--output", os.path.join(ctx.logs_dir, "%x-%j.out"), cli),
                   directive_or_cli("--chdir", REPO, cli)]
-    directives += common_directives(ctx.profile, cli)
+    directives += common_directives(ctx.profile, cli, exclusive=False)
     rec, out = ctx.records, ctx.report_out
     make = ctx.profile["make"]
     if MAKE_SAFE.fullmatch(rec) and MAKE_SAFE.fullmatch(out):
@@ -1052,7 +1063,7 @@ def explain(cid, rep, sub, states, jobs_dir, index):
 # ---------------------------------------------------------------- status / reconcile ---------
 
 def sweep_status(sweep, reps, cells, records_path, jobs_dir, sweep_dir):
-    records = read_jsonl(records_path)
+    records = read_records(records_path)
     index = load_index(jobs_dir)
     done, missing = classify(cells, reps, sweep, records, index)
     subs = load_submissions(sweep_dir)
@@ -1297,7 +1308,7 @@ def cmd_submit(args):
     cells = expand_noting(ctx.grid, prof, cores, max_nodes)
     check_inputs(ctx, cells, strict=not args.dry_run)
     reps = ctx.grid["repetitions"]
-    records = read_jsonl(ctx.records)
+    records = read_records(ctx.records)
     index = load_index(ctx.jobs_dir)
     done, missing = classify(cells, reps, ctx.sweep, records, index)
     # runs still queued from an earlier submission are not submitted twice
@@ -1388,11 +1399,8 @@ def finish(ctx, args, ids, report_id, slurm):
     if slurm and args.wait and ids:
         allids = ids + ([report_id] if report_id else [])
         deadline = time.time() + args.wait_timeout
-        print("%s: waiting for job(s) %s (up to %d s)" % (PROG, ", ".join(allids), args.wait_timeout))
-        while queued_ids(allids):
-            if time.time() > deadline:
-                raise RunError("jobs %s still queued after %d s (--wait-timeout)" % (", ".join(allids), args.wait_timeout))
-            time.sleep(1)
+        print("%s: waiting for job(s) %s (up to %d s)" % (PROG, ", ".join(allids), args.wait_timeout), flush=True)
+        browse_module().Progress(ctx.sweep_dir).wait(allids, deadline)
     if slurm and not args.wait:
         print("%s: follow with `squeue -u $USER`; `jobs/sweep.py status %s` says what is recorded and what is missing"
               % (PROG, shlex.quote(args.grid) if args.grid else "..."))
@@ -1449,9 +1457,25 @@ def cmd_status(args):
     cells = expand_noting(ctx.grid, ctx.profile, cores, max_nodes)
     done, rows, _, _ = sweep_status(ctx.sweep, ctx.grid["repetitions"], cells, ctx.records, ctx.jobs_dir,
                                     ctx.sweep_dir)
-    for line in format_status(ctx.sweep, ctx.grid["repetitions"], cells, done, rows):
-        print(line)
+    if args.json:
+        json.dump({"sweep": ctx.sweep, "expected": len(cells) * ctx.grid["repetitions"], "recorded": len(done),
+                   "missing": rows}, sys.stdout, indent=1, sort_keys=True)
+        print()
+    else:
+        for line in format_status(ctx.sweep, ctx.grid["repetitions"], cells, done, rows):
+            print(line)
     return 1 if rows else 0
+
+
+def browse_module():
+    """jobs/browse.py (list, cancel, export, compare, --wait progress), bound to this module: run as
+    a script, this module is __main__, and browse must raise the SweepError that main() catches."""
+    try:
+        from jobs import browse
+    except ImportError:
+        import browse
+    browse.sw = sys.modules[__name__]
+    return browse
 
 
 def cmd_profiles(args):
@@ -1506,6 +1530,25 @@ def main(argv=None):
     ps.add_argument("--wait-timeout", type=int, default=3600, help="seconds --wait waits at most (default 3600)")
     pst = sub.add_parser("status", help="what is recorded, what is missing and why")
     grid_opts(pst)
+    pst.add_argument("--json", action="store_true", help="the same as one JSON object")
+
+    def results_opt(p):
+        p.add_argument("--results", default=os.path.join(REPO, "results"),
+                       help="results folder the sweeps were submitted with (default results/)")
+    pl = sub.add_parser("list", help="the sweeps under the results folder, with done/queued/missing runs")
+    results_opt(pl)
+    pc = sub.add_parser("cancel", help="scancel the sweep's queued and running jobs (by the ids it recorded)")
+    pc.add_argument("sweep", help="sweep name, or its grid file")
+    results_opt(pc)
+    pe = sub.add_parser("export", help="the sweep's records as CSV, one row per record (columns: jobs/README.md)")
+    pe.add_argument("sweep", help="sweep name, or its grid file")
+    pe.add_argument("--csv", action="store_true", help="CSV (the only format; the default)")
+    pe.add_argument("--out", help="file to write (default: standard output)")
+    results_opt(pe)
+    pcmp = sub.add_parser("compare", help="two sweeps' cells side by side: medians, ratio and the report's test")
+    pcmp.add_argument("sweep_a", metavar="SWEEP_A", help="sweep name or grid file (the base)")
+    pcmp.add_argument("sweep_b", metavar="SWEEP_B", help="sweep name or grid file")
+    results_opt(pcmp)
     pr = sub.add_parser("reconcile", help="(report job) list missing cells and append failure records")
     pr.add_argument("--sweep-dir", required=True)
     pr.add_argument("--no-write", action="store_true", help="only print")
@@ -1515,6 +1558,9 @@ def main(argv=None):
         ap.print_help()
         return 2
     try:
+        if args.cmd in ("list", "cancel", "export", "compare"):
+            args.results = os.path.abspath(args.results)
+            return getattr(browse_module(), "cmd_" + args.cmd)(args)
         return {"submit": cmd_submit, "status": cmd_status, "reconcile": cmd_reconcile,
                 "profiles": cmd_profiles}[args.cmd](args)
     except SweepError as e:
