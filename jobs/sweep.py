@@ -25,7 +25,6 @@ failed, 2 a usage or grid error (nothing submitted).
 
 import argparse
 import configparser
-import fcntl
 import hashlib
 import json
 import math
@@ -40,8 +39,10 @@ import time
 
 try:
     from jobs import options as opts
+    from jobs import records_file
 except ImportError:   # run as jobs/sweep.py: its own folder is on sys.path
     import options as opts
+    import records_file
 
 PROG = "sweep"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -173,22 +174,22 @@ def run_cmd(argv, timeout=CMD_TIMEOUT, env=None):
 
 
 def lock_append(path, lines):
-    """Append lines under an fcntl write lock (the executables lock the records file the same way)."""
-    d = os.path.dirname(path)
-    if d:
-        os.makedirs(d, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX)
-        os.write(fd, "".join(l + "\n" for l in lines).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Append record lines as the executables do (jobs/records_file.py: locked, or spooled where
+    the file system has no locks)."""
+    records_file.append_lines(path, lines)
 
 
 def read_records(path):
-    """The run records of a records file."""
-    return read_jsonl(path)
+    """The run records of a records file and its spool (jobs/records_file.py)."""
+    out = []
+    for line in records_file.read_lines(path):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
 
 
 def read_jsonl(path):

@@ -172,6 +172,20 @@ def _file_sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def _with_spools(paths):
+    """Each path followed by its spool's record files: where the records file cannot be locked
+    (Lustre without flock), every record is its own file in "<records>.spool/"
+    (jobs/records_file.py, src/common/record.cpp)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from jobs import records_file
+    out = []
+    for p in paths:
+        out += records_file.record_files(p)
+    return out
+
+
 def load(paths, warn=None):
     """Read run-record JSONL files and Google Benchmark JSON files.
 
@@ -187,7 +201,7 @@ def load(paths, warn=None):
         if warn:
             warn(msg)
 
-    for path in paths:
+    for path in _with_spools(paths):
         try:
             with open(path, "rb") as f:
                 data = f.read()
