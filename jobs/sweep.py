@@ -218,7 +218,7 @@ PROFILE_DEFAULTS = {
     "qos": "", "cores_per_node": "auto", "max_nodes": "auto", "launcher": "srun", "srun_mpi": "pmi2",
     "mpiexec": "mpiexec.hydra", "mpiexec_bind": "-bind-to core:{threads}", "time_per_run": "00:05:00", "min_time": "00:02:00", "max_time": "",
     "report_time": "00:15:00", "exclusive": "no", "modules": "", "setup": "", "sbatch_options": "",
-    "python": "/usr/bin/python3", "make": "make", "bin_dir": "build/release/bin",
+    "python": "/usr/bin/python3", "make": "make", "bin_dir": "build/release/bin", "bin_sets": "",
 }
 PROFILE_OVERRIDABLE = set(PROFILE_DEFAULTS) - {"setup"}
 
@@ -833,12 +833,20 @@ def render_job(ctx, job):
         "ARRAY_NOTE": ("Array elements = repetitions %s; each runs the cells missing for its repetition."
                        % array_spec(job.reps)) if job.is_array else "Repetition %d." % job.reps[0],
         "REPO": shlex.quote(REPO), "BIN": shlex.quote(ctx.bin_dir), "RECORDS": shlex.quote(ctx.records),
+        "BIN_SETS": " ".join(shlex.quote(d) for d in bin_sets(ctx.profile)),
         "JOBS_DIR": shlex.quote(ctx.jobs_dir), "SWEEP_JSON": shlex.quote(json.dumps(ctx.sweep)),
         "SHAPE": shape_txt, "PROFILE": ctx.profile["name"], "SETUP": setup_block(ctx.profile),
         "DEFAULT_REP": job.reps[0], "CASES": "\n".join(cases),
     }
     job.script = render_template("run.sbatch.in", values)
     return job
+
+
+def bin_sets(profile):
+    """The profile's per-CPU-family binary folders (absolute), most specific first: the job runs
+    the first whose executables start on its node (they check the CPU at start-up and exit 1
+    when it lacks what they were built for), else bin_dir, the portable set."""
+    return [os.path.abspath(os.path.join(REPO, d)) for d in profile["bin_sets"].split()]
 
 
 MAKE_SAFE = re.compile(r"[A-Za-z0-9_./+,@-]+")
@@ -1292,6 +1300,11 @@ def check_inputs(ctx, cells, strict):
         p = os.path.join(ctx.bin_dir, exe)
         if not os.access(p, os.X_OK):
             problems.append("executable %s not found (build with `make`, or pass --bin DIR)" % p)
+    for d in bin_sets(ctx.profile):
+        if not os.access(os.path.join(d, "kmeans_seq"), os.X_OK):
+            print("%s: warning: binary set %s (profile bin_sets) is not built: jobs will not use it "
+                  "(build it with `make TARGET=<cpu>`, README \"Binaries for a mixed partition\")" % (PROG, d),
+                  file=sys.stderr)
     if problems:
         if strict:
             raise SweepError("cannot run the sweep:\n  " + "\n  ".join(problems))

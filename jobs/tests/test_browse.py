@@ -157,3 +157,44 @@ class TestReportJobCpus(SweepTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestBinarySets(SweepTestCase):
+    """The job runs the first of the profile's bin_sets whose executables start on its node."""
+
+    def make_set(self, name, starts):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d)
+        for app in ("kmeans", "nlreg"):
+            for b in ("seq", "omp", "mpi"):
+                with open(os.path.join(d, "%s_%s" % (app, b)), "w") as fh:
+                    if starts:
+                        fh.write('#!/bin/bash\n[ "$1" = --help ] && exit 0\nexec %s "$@"\n'
+                                 % os.path.join(self.bin, "%s_%s" % (app, b)))
+                    else:   # what the start-up CPU check does on a node lacking the set's instructions
+                        fh.write("#!/bin/bash\necho \"$(basename \"$0\"): this CPU lacks avx512fp16\" >&2\nexit 1\n")
+                os.chmod(os.path.join(d, "%s_%s" % (app, b)), 0o755)
+        return d
+
+    def bins_used(self, sets):
+        g = self.grid(GRID.format(name="bs", reps=1, data=self.data), name="bs.ini")
+        rc, out, err = self.run_sweep("submit", g, "--no-slurm", "--set", "make=true", "--set",
+                                      "bin_sets=" + " ".join(sets), *self.common())
+        self.assertEqual(rc, 0, err + out[-2000:])
+        jobs_dir = os.path.join(self.results, "jobs")
+        used = set()
+        for d in os.listdir(jobs_dir):
+            p = os.path.join(jobs_dir, d, "job.txt")
+            if os.path.isfile(p):
+                with open(p) as fh:
+                    used |= {l.split("=", 1)[1].strip() for l in fh if l.startswith("bin=")}
+        self.assertEqual(len(self.load_records()), 3)
+        return used
+
+    def test_first_set_that_starts_is_used(self):
+        newer, fits = self.make_set("spr", starts=False), self.make_set("skx", starts=True)
+        self.assertEqual(self.bins_used([newer, fits]), {fits})
+
+    def test_portable_set_when_none_starts(self):
+        newer = self.make_set("spr", starts=False)
+        self.assertEqual(self.bins_used([newer]), {self.bin})
