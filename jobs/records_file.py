@@ -94,3 +94,67 @@ def read_lines(path):
         except FileNotFoundError:
             continue
     return out
+
+
+def merge_spool(path):
+    """Folds the spool into the records file, each line once, and removes the spool files merged.
+    Returns the number of record lines added to the file (0 when there was no spool, or when
+    another merge holds the spool's .merging folder; readers read both meanwhile).
+
+    The file is rewritten (a new file with the old lines and the new ones, renamed over it)
+    rather than appended to, since appending needs the lock this file system refuses. That is
+    safe because, where locks are refused, no appender writes to the file itself (each spools),
+    and mkdir of <spool>/.merging (atomic on local file systems, NFS and Lustre) keeps mergers
+    apart. Where the lock works, the new lines are appended under it instead."""
+    files = record_files(path)[1:]
+    if not files:
+        return 0
+    mutex = os.path.join(spool_dir(path), ".merging")
+    try:
+        os.mkdir(mutex)
+    except FileExistsError:
+        return 0
+    try:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                old = fh.read()
+        except FileNotFoundError:
+            old = ""
+        have = set(old.splitlines())
+        new = []
+        for f in files:
+            with open(f, encoding="utf-8", errors="replace") as fh:
+                for line in fh.read().splitlines():
+                    if line.strip() and line not in have:
+                        have.add(line)
+                        new.append(line)
+        if new:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX)
+                locked = True
+            except OSError as e:
+                if e.errno not in LOCK_UNSUPPORTED:
+                    os.close(fd)
+                    raise
+                locked = False
+            try:
+                if locked:
+                    os.write(fd, "".join(l + "\n" for l in new).encode())
+                    os.fsync(fd)
+                else:
+                    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
+                                       ".%s.merge-%d" % (os.path.basename(path), os.getpid()))
+                    with open(tmp, "w", encoding="utf-8") as out:
+                        out.write(old if not old or old.endswith("\n") else old + "\n")
+                        out.write("".join(l + "\n" for l in new))
+                        out.flush()
+                        os.fsync(out.fileno())
+                    os.replace(tmp, path)
+            finally:
+                os.close(fd)
+        for f in files:
+            os.unlink(f)
+        return len(new)
+    finally:
+        os.rmdir(mutex)

@@ -1137,9 +1137,13 @@ def cmd_reconcile(args):
     except (OSError, ValueError) as e:
         raise SweepError("%s: no readable plan.json (%s); was this sweep submitted?" % (sweep_dir, e))
     cells = [Cell.from_json(c) for c in plan["cells"]]
+    merged = 0 if args.no_write else records_file.merge_spool(plan["records"])
     done, rows, records, index = sweep_status(plan["sweep"], plan["repetitions"], cells, plan["records"],
                                               plan["jobs_dir"], sweep_dir)
     lines = format_status(plan["sweep"], plan["repetitions"], cells, done, rows)
+    if merged:
+        lines.append("merged %d record(s) from %s into %s" % (merged, records_file.spool_dir(plan["records"]),
+                                                            plan["records"]))
     by_id = {c.id: c for c in cells}
     have = {(r.get("tag"), (r.get("prov") or {}).get("sweep_job")) for r in records if r.get("status") != "ok"}
     new = []

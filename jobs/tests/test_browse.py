@@ -198,3 +198,27 @@ class TestBinarySets(SweepTestCase):
     def test_portable_set_when_none_starts(self):
         newer = self.make_set("spr", starts=False)
         self.assertEqual(self.bins_used([newer]), {self.bin})
+
+
+class TestSpoolMerge(SweepTestCase):
+
+    def test_report_job_merges_the_spool(self):
+        g = self.grid(GRID.format(name="m", reps=1, data=self.data), name="m.ini")
+        rc, out, err = self.run_sweep("submit", g, "--no-slurm", "--set", "make=true", "--no-report", *self.common())
+        self.assertEqual(rc, 0, err)
+        with open(self.records) as fh:
+            lines = fh.read().splitlines()
+        # as if the last run had found the records file unlockable: its record in the spool
+        with open(self.records, "w") as fh:
+            fh.write("\n".join(lines[:-1]) + "\n")
+        os.makedirs(self.records + ".spool")
+        with open(os.path.join(self.records + ".spool", "node1-1-1-0.jsonl"), "w") as fh:
+            fh.write(lines[-1] + "\n")
+        rc, out, _ = self.run_sweep("status", g, "--no-slurm", *self.common())
+        self.assertEqual(rc, 0, out)                  # status reads the spool too
+        rc, out, err = self.run_sweep("reconcile", "--sweep-dir", os.path.join(self.results, "sweeps", "m"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("merged 1 record(s)", out)
+        with open(self.records) as fh:
+            self.assertEqual(fh.read().splitlines(), lines)
+        self.assertEqual(os.listdir(self.records + ".spool"), [])
