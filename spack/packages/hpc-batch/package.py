@@ -1,7 +1,9 @@
 # Spack recipe of the toolkit itself (k-means and nonlinear regression; seq / OpenMP / MPI / hybrid).
 # Use: `spack repo add spack` (this folder), then `spack install hpc-batch` or, from a checkout,
 # `spack develop --path . hpc-batch@main` inside the environment. Variant and dependency names are
-# checked against spack/recipe-variants.json by spack/tests/test_spack_env.py.
+# checked against spack/recipe-variants.json by tests/spack/test_spack_env.py. Written for
+# Spack 0.23 or newer (the `cxx` language virtual); never concretized here (no Spack on the
+# development machine): run `spack spec hpc-batch` on the cluster first.
 from spack.package import *  # noqa: F401,F403
 
 try:  # Spack >= 1.0 moved the build systems into the builtin repository
