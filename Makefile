@@ -22,13 +22,20 @@ HDF5_PC   ?= hdf5-mpich
 BLAS_PC   ?= openblas
 PKG_CONFIG ?= pkg-config
 ARCH      ?= -march=native
+# TARGET=<cpu>: a binary set for one CPU family, e.g. TARGET=x86-64-v3 (runs on every node of a
+# mixed partition such as Stokes's `normal`), skylake-avx512, icelake-server, sapphirerapids;
+# built with ARCH=-march=<cpu> into build/<config>-<cpu>/ so the sets live side by side.
+TARGET    ?=
+ifneq ($(TARGET),)
+  ARCH := -march=$(TARGET)
+endif
 # Interpreters tried, in order, for the Python parts (report, end-to-end tests);
 # the first that imports numpy and matplotlib wins (see tools/find-python.sh).
 PYTHON_CANDIDATES ?= /usr/bin/python3 python3
 PYTHON    ?= $(shell tools/find-python.sh $(PYTHON_CANDIDATES))
 NPROC     ?= $(shell nproc 2>/dev/null || echo 1)
 
-BUILD_DIR := build/$(BUILD)
+BUILD_DIR := build/$(BUILD)$(if $(TARGET),-$(TARGET))
 OBJ_DIR   := $(BUILD_DIR)/obj
 BIN_DIR   := $(BUILD_DIR)/bin
 
@@ -104,7 +111,7 @@ $(BIN_DIR)/$(1)_$(2): $(OBJ_DIR)/$(1)/$(1)_main.o $(TEAM_$(2)) $(LIB_OBJ)
 endef
 $(foreach a,$(APPS),$(foreach b,$(BACKENDS),$(eval $(call exe_rule,$(a),$(b)))))
 
-$(BIN_DIR)/mkdata: $(OBJ_DIR)/tools/mkdata_main.o $(DATA_OBJ)
+$(BIN_DIR)/mkdata: $(OBJ_DIR)/tools/mkdata_main.o $(DATA_OBJ) $(OBJ_DIR)/app/cpu_check.o
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(MPICXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -123,6 +130,17 @@ $(OBJ_DIR)/app/provenance.o: src/app/provenance.cpp $(GIT_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CXX     $<"
 	$(Q)$(MPICXX) $(CPPFLAGS) $(ALL_CXXFLAGS) $(PROV_DEFS) -c -o $@ $<
+
+# The CPU check (src/app/cpu_check.cpp) runs before any code built for the target, so it is
+# itself built without the target's -m flags, and told which instruction sets they enable.
+ISA_FLAGS  = $(filter -m%,$(OPT.$(BUILD)) $(CXXFLAGS))
+TARGET_ISA = $(shell $(MPICXX) $(ISA_FLAGS) -dM -E -x c++ /dev/null | \
+               sed -n 's/^\#define __\(SSE4_2\|POPCNT\|AVX[0-9A-Z]*\|FMA\|BMI2\{0,1\}\)__ 1$$/\1/p' | tr '\n' ' ')
+$(OBJ_DIR)/app/cpu_check.o: src/app/cpu_check.cpp $(GIT_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CXX     $<"
+	$(Q)$(MPICXX) $(CPPFLAGS) $(filter-out -m%,$(ALL_CXXFLAGS)) -DHPCB_TARGET_ISA='"$(strip $(TARGET_ISA))"' \
+	  -DHPCB_TARGET_ARCH='"$(or $(strip $(ISA_FLAGS)),no -march)"' -c -o $@ $<
 
 $(OBJ_DIR)/tests/%.o: tests/%.cpp
 	@mkdir -p $(@D)
@@ -246,9 +264,9 @@ DEB_PKGS  := make g++ pkg-config git mpich libmpich-dev libhdf5-mpich-dev hdf5-t
 # files), Chromium (the report page check), Slurm and munge (a real local cluster),
 # clang with libFuzzer and LLVM's OpenMP runtime (fuzzing, the Archer race check),
 # GNU time (peak memory in the stress tests), ShellCheck (the rendered sweep scripts),
-# SciPy (the reference the report's statistics are tested against).
+# SciPy (the reference the report's statistics are tested against), PyYAML (the Spack files' checks).
 TEST_DEBS := libgtest-dev libbenchmark-dev python3-h5py chromium slurm-wlm munge \
-             clang libclang-rt-14-dev libomp-14-dev time shellcheck python3-scipy
+             clang libclang-rt-14-dev libomp-14-dev time shellcheck python3-scipy python3-yaml
 # The simulated backend (jobs/smpi.mk): SimGrid SMPI and serial HDF5.
 TEST_DEBS += $(SMPI_DEBS)
 deps:
@@ -268,6 +286,29 @@ endif
 # suites run in make test itself).
 test-fresh:
 	$(Q)tests/fresh/fresh_machine.sh deps test TEST_ARGS='--only unit'
+
+# ---- install -------------------------------------------------------------------
+# PREFIX/bin: the executables and mkdata. PREFIX/share/hpc-batch: the repository's layout for
+# everything the jobs use (job scripts and sweep driver, report generator, the datasets converted
+# and raw with their conversion, this Makefile), with build/<config>/bin a link to PREFIX/bin, so jobs/sweep.py and
+# the job scripts work from there unchanged (give --results and --records outside the install).
+# DESTDIR stages the tree for packaging (spack/packages/hpc-batch/package.py uses PREFIX).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SHARE_DIR = $(DESTDIR)$(PREFIX)/share/hpc-batch
+INSTALL_TREES := jobs report tools datasets/raw
+INSTALL_FILES := Makefile README.md datasets/datasets.mk datasets/README.md datasets/PROVENANCE.md
+.PHONY: install
+install: all datasets
+	$(Q)test -n "$(PREFIX)" || { echo "install: PREFIX is empty" >&2; exit 1; }
+	$(Q)install -d "$(DESTDIR)$(PREFIX)/bin" "$(SHARE_DIR)/$(BUILD_DIR)"
+	$(Q)install -m 755 $(EXES) $(TOOLS) "$(DESTDIR)$(PREFIX)/bin/"
+	$(Q)find $(INSTALL_TREES) -type f ! -path '*/tests/*' ! -path '*/__pycache__/*' ! -path 'report/out/*' \
+	  ! -name '*.pyc' | while read -r f; do \
+	    if [ -x "$$f" ]; then m=755; else m=644; fi; install -D -m $$m "$$f" "$(SHARE_DIR)/$$f" || exit 1; done
+	$(Q)for f in $(INSTALL_FILES) $(DATASET_FILES); do install -D -m 644 "$$f" "$(SHARE_DIR)/$$f" || exit 1; done
+	$(Q)ln -sfn "$$(echo $(BUILD_DIR) | sed 's|[^/]*|..|g')/../../bin" "$(SHARE_DIR)/$(BUILD_DIR)/bin"
+	@echo "installed: $(DESTDIR)$(PREFIX)/bin (executables), $(SHARE_DIR) (jobs, report, datasets)"
 
 clean:
 	rm -rf build

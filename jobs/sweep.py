@@ -5,6 +5,10 @@
     jobs/sweep.py status GRID [...]          what is recorded, what is missing and why
     jobs/sweep.py reconcile --sweep-dir DIR  (the report job) list missing cells, record failures
     jobs/sweep.py profiles                   the cluster profiles in jobs/profiles/
+    jobs/sweep.py list [--results DIR]       the sweeps submitted, with done/queued/missing runs
+    jobs/sweep.py cancel SWEEP               scancel its jobs (SWEEP: a name or the grid file)
+    jobs/sweep.py export SWEEP --csv         its records, one flattened row each
+    jobs/sweep.py compare SWEEP_A SWEEP_B    the same cells side by side (medians, ratio, test)
 
 A grid (INI or JSON, see jobs/README.md) gives workloads x datasets x forms (seq, omp, mpi) x
 nodes x tasks per node x threads x repetitions. Every (cell, repetition) is one run of one
@@ -21,7 +25,6 @@ failed, 2 a usage or grid error (nothing submitted).
 
 import argparse
 import configparser
-import fcntl
 import hashlib
 import json
 import math
@@ -36,8 +39,10 @@ import time
 
 try:
     from jobs import options as opts
+    from jobs import records_file
 except ImportError:   # run as jobs/sweep.py: its own folder is on sys.path
     import options as opts
+    import records_file
 
 PROG = "sweep"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -169,17 +174,22 @@ def run_cmd(argv, timeout=CMD_TIMEOUT, env=None):
 
 
 def lock_append(path, lines):
-    """Append lines under an fcntl write lock (the executables lock the records file the same way)."""
-    d = os.path.dirname(path)
-    if d:
-        os.makedirs(d, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX)
-        os.write(fd, "".join(l + "\n" for l in lines).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Append record lines as the executables do (jobs/records_file.py: locked, or spooled where
+    the file system has no locks)."""
+    records_file.append_lines(path, lines)
+
+
+def read_records(path):
+    """The run records of a records file and its spool (jobs/records_file.py)."""
+    out = []
+    for line in records_file.read_lines(path):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
 
 
 def read_jsonl(path):
@@ -208,7 +218,7 @@ PROFILE_DEFAULTS = {
     "qos": "", "cores_per_node": "auto", "max_nodes": "auto", "launcher": "srun", "srun_mpi": "pmi2",
     "mpiexec": "mpiexec.hydra", "mpiexec_bind": "-bind-to core:{threads}", "time_per_run": "00:05:00", "min_time": "00:02:00", "max_time": "",
     "report_time": "00:15:00", "exclusive": "no", "modules": "", "setup": "", "sbatch_options": "",
-    "python": "/usr/bin/python3", "make": "make", "bin_dir": "build/release/bin",
+    "python": "/usr/bin/python3", "make": "make", "bin_dir": "build/release/bin", "bin_sets": "",
 }
 PROFILE_OVERRIDABLE = set(PROFILE_DEFAULTS) - {"setup"}
 
@@ -670,13 +680,15 @@ def setup_block(profile):
     return "\n".join(lines) if lines else "# (none: the executables and tools are found on PATH)"
 
 
-def common_directives(profile, cli):
+def common_directives(profile, cli, exclusive=True):
+    """The profile's #SBATCH lines; exclusive=False for the 1-CPU report job, which must not be
+    charged a whole node (a Stokes node is 48 cores) for its minutes of work."""
     d = []
     for key, opt in (("partition", "--partition"), ("account", "--account"),
                      ("constraint", "--constraint"), ("qos", "--qos")):
         if profile[key]:
             d.append(directive_or_cli(opt, profile[key], cli))
-    if profile["exclusive"]:
+    if profile["exclusive"] and exclusive:
         d.append("#SBATCH --exclusive")
     for opt in profile["sbatch_options"].split():
         d.append("#SBATCH " + opt)
@@ -821,12 +833,20 @@ def render_job(ctx, job):
         "ARRAY_NOTE": ("Array elements = repetitions %s; each runs the cells missing for its repetition."
                        % array_spec(job.reps)) if job.is_array else "Repetition %d." % job.reps[0],
         "REPO": shlex.quote(REPO), "BIN": shlex.quote(ctx.bin_dir), "RECORDS": shlex.quote(ctx.records),
+        "BIN_SETS": " ".join(shlex.quote(d) for d in bin_sets(ctx.profile)),
         "JOBS_DIR": shlex.quote(ctx.jobs_dir), "SWEEP_JSON": shlex.quote(json.dumps(ctx.sweep)),
         "SHAPE": shape_txt, "PROFILE": ctx.profile["name"], "SETUP": setup_block(ctx.profile),
         "DEFAULT_REP": job.reps[0], "CASES": "\n".join(cases),
     }
     job.script = render_template("run.sbatch.in", values)
     return job
+
+
+def bin_sets(profile):
+    """The profile's per-CPU-family binary folders (absolute), most specific first: the job runs
+    the first whose executables start on its node (they check the CPU at start-up and exit 1
+    when it lacks what they were built for), else bin_dir, the portable set."""
+    return [os.path.abspath(os.path.join(REPO, d)) for d in profile["bin_sets"].split()]
 
 
 MAKE_SAFE = re.compile(r"[A-Za-z0-9_./+,@-]+")
@@ -836,7 +856,7 @@ def render_report(ctx, dep_ids):
     cli = []
     directives = [directive_or_cli("--output", os.path.join(ctx.logs_dir, "%x-%j.out"), cli),
                   directive_or_cli("--chdir", REPO, cli)]
-    directives += common_directives(ctx.profile, cli)
+    directives += common_directives(ctx.profile, cli, exclusive=False)
     rec, out = ctx.records, ctx.report_out
     make = ctx.profile["make"]
     if MAKE_SAFE.fullmatch(rec) and MAKE_SAFE.fullmatch(out):
@@ -1052,7 +1072,7 @@ def explain(cid, rep, sub, states, jobs_dir, index):
 # ---------------------------------------------------------------- status / reconcile ---------
 
 def sweep_status(sweep, reps, cells, records_path, jobs_dir, sweep_dir):
-    records = read_jsonl(records_path)
+    records = read_records(records_path)
     index = load_index(jobs_dir)
     done, missing = classify(cells, reps, sweep, records, index)
     subs = load_submissions(sweep_dir)
@@ -1117,9 +1137,13 @@ def cmd_reconcile(args):
     except (OSError, ValueError) as e:
         raise SweepError("%s: no readable plan.json (%s); was this sweep submitted?" % (sweep_dir, e))
     cells = [Cell.from_json(c) for c in plan["cells"]]
+    merged = 0 if args.no_write else records_file.merge_spool(plan["records"])
     done, rows, records, index = sweep_status(plan["sweep"], plan["repetitions"], cells, plan["records"],
                                               plan["jobs_dir"], sweep_dir)
     lines = format_status(plan["sweep"], plan["repetitions"], cells, done, rows)
+    if merged:
+        lines.append("merged %d record(s) from %s into %s" % (merged, records_file.spool_dir(plan["records"]),
+                                                            plan["records"]))
     by_id = {c.id: c for c in cells}
     have = {(r.get("tag"), (r.get("prov") or {}).get("sweep_job")) for r in records if r.get("status") != "ok"}
     new = []
@@ -1280,6 +1304,11 @@ def check_inputs(ctx, cells, strict):
         p = os.path.join(ctx.bin_dir, exe)
         if not os.access(p, os.X_OK):
             problems.append("executable %s not found (build with `make`, or pass --bin DIR)" % p)
+    for d in bin_sets(ctx.profile):
+        if not os.access(os.path.join(d, "kmeans_seq"), os.X_OK):
+            print("%s: warning: binary set %s (profile bin_sets) is not built: jobs will not use it "
+                  "(build it with `make TARGET=<cpu>`, README \"Binaries for a mixed partition\")" % (PROG, d),
+                  file=sys.stderr)
     if problems:
         if strict:
             raise SweepError("cannot run the sweep:\n  " + "\n  ".join(problems))
@@ -1297,7 +1326,7 @@ def cmd_submit(args):
     cells = expand_noting(ctx.grid, prof, cores, max_nodes)
     check_inputs(ctx, cells, strict=not args.dry_run)
     reps = ctx.grid["repetitions"]
-    records = read_jsonl(ctx.records)
+    records = read_records(ctx.records)
     index = load_index(ctx.jobs_dir)
     done, missing = classify(cells, reps, ctx.sweep, records, index)
     # runs still queued from an earlier submission are not submitted twice
@@ -1388,11 +1417,8 @@ def finish(ctx, args, ids, report_id, slurm):
     if slurm and args.wait and ids:
         allids = ids + ([report_id] if report_id else [])
         deadline = time.time() + args.wait_timeout
-        print("%s: waiting for job(s) %s (up to %d s)" % (PROG, ", ".join(allids), args.wait_timeout))
-        while queued_ids(allids):
-            if time.time() > deadline:
-                raise RunError("jobs %s still queued after %d s (--wait-timeout)" % (", ".join(allids), args.wait_timeout))
-            time.sleep(1)
+        print("%s: waiting for job(s) %s (up to %d s)" % (PROG, ", ".join(allids), args.wait_timeout), flush=True)
+        browse_module().Progress(ctx.sweep_dir).wait(allids, deadline)
     if slurm and not args.wait:
         print("%s: follow with `squeue -u $USER`; `jobs/sweep.py status %s` says what is recorded and what is missing"
               % (PROG, shlex.quote(args.grid) if args.grid else "..."))
@@ -1449,9 +1475,25 @@ def cmd_status(args):
     cells = expand_noting(ctx.grid, ctx.profile, cores, max_nodes)
     done, rows, _, _ = sweep_status(ctx.sweep, ctx.grid["repetitions"], cells, ctx.records, ctx.jobs_dir,
                                     ctx.sweep_dir)
-    for line in format_status(ctx.sweep, ctx.grid["repetitions"], cells, done, rows):
-        print(line)
+    if args.json:
+        json.dump({"sweep": ctx.sweep, "expected": len(cells) * ctx.grid["repetitions"], "recorded": len(done),
+                   "missing": rows}, sys.stdout, indent=1, sort_keys=True)
+        print()
+    else:
+        for line in format_status(ctx.sweep, ctx.grid["repetitions"], cells, done, rows):
+            print(line)
     return 1 if rows else 0
+
+
+def browse_module():
+    """jobs/browse.py (list, cancel, export, compare, --wait progress), bound to this module: run as
+    a script, this module is __main__, and browse must raise the SweepError that main() catches."""
+    try:
+        from jobs import browse
+    except ImportError:
+        import browse
+    browse.sw = sys.modules[__name__]
+    return browse
 
 
 def cmd_profiles(args):
@@ -1506,6 +1548,25 @@ def main(argv=None):
     ps.add_argument("--wait-timeout", type=int, default=3600, help="seconds --wait waits at most (default 3600)")
     pst = sub.add_parser("status", help="what is recorded, what is missing and why")
     grid_opts(pst)
+    pst.add_argument("--json", action="store_true", help="the same as one JSON object")
+
+    def results_opt(p):
+        p.add_argument("--results", default=os.path.join(REPO, "results"),
+                       help="results folder the sweeps were submitted with (default results/)")
+    pl = sub.add_parser("list", help="the sweeps under the results folder, with done/queued/missing runs")
+    results_opt(pl)
+    pc = sub.add_parser("cancel", help="scancel the sweep's queued and running jobs (by the ids it recorded)")
+    pc.add_argument("sweep", help="sweep name, or its grid file")
+    results_opt(pc)
+    pe = sub.add_parser("export", help="the sweep's records as CSV, one row per record (columns: jobs/README.md)")
+    pe.add_argument("sweep", help="sweep name, or its grid file")
+    pe.add_argument("--csv", action="store_true", help="CSV (the only format; the default)")
+    pe.add_argument("--out", help="file to write (default: standard output)")
+    results_opt(pe)
+    pcmp = sub.add_parser("compare", help="two sweeps' cells side by side: medians, ratio and the report's test")
+    pcmp.add_argument("sweep_a", metavar="SWEEP_A", help="sweep name or grid file (the base)")
+    pcmp.add_argument("sweep_b", metavar="SWEEP_B", help="sweep name or grid file")
+    results_opt(pcmp)
     pr = sub.add_parser("reconcile", help="(report job) list missing cells and append failure records")
     pr.add_argument("--sweep-dir", required=True)
     pr.add_argument("--no-write", action="store_true", help="only print")
@@ -1515,6 +1576,9 @@ def main(argv=None):
         ap.print_help()
         return 2
     try:
+        if args.cmd in ("list", "cancel", "export", "compare"):
+            args.results = os.path.abspath(args.results)
+            return getattr(browse_module(), "cmd_" + args.cmd)(args)
         return {"submit": cmd_submit, "status": cmd_status, "reconcile": cmd_reconcile,
                 "profiles": cmd_profiles}[args.cmd](args)
     except SweepError as e:

@@ -270,6 +270,20 @@ def _slim(fields, share):
     return fields
 
 
+def _with_spools(paths):
+    """Each path followed by its spool's record files: where the records file cannot be locked
+    (Lustre without flock), every record is its own file in "<records>.spool/"
+    (jobs/records_file.py, src/common/record.cpp)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from jobs import records_file
+    out = []
+    for p in paths:
+        out += records_file.record_files(p)
+    return out
+
+
 def load(paths, warn=None):
     """Read run-record JSONL files and Google Benchmark JSON files.
 
@@ -287,7 +301,7 @@ def load(paths, warn=None):
         if warn:
             warn(msg)
 
-    for path in paths:
+    for path in _with_spools(paths):
         try:
             f = open(path, "rb")
         except OSError as e:

@@ -99,7 +99,7 @@ def main():
     parser.add_argument("--bin", default="build/release/bin", help="folder of the built executables")
     parser.add_argument("--mpiexec", default="mpiexec.hydra", help="MPI launcher")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the Python parts")
-    parser.add_argument("--only", nargs="*", help="run only these suites (unit, e2e, report, jobs; stress and smpi only when named)")
+    parser.add_argument("--only", nargs="*", help="run only these suites (unit, e2e, report, jobs, spack; stress and smpi only when named)")
     args = parser.parse_args()
 
     os.environ["HPCB_BIN"] = os.path.abspath(os.path.join(ROOT, args.bin))
@@ -113,6 +113,7 @@ def main():
         ("e2e", lambda: run_unittest("tests/e2e")),
         ("report", lambda: run_unittest("report/tests")),
         ("jobs", lambda: run_unittest("jobs/tests")),
+        ("spack", lambda: run_unittest("tests/spack")),
     ]
     # Run only when named (make stress): minutes long and gigabytes large.
     if args.only and "stress" in args.only:

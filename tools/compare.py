@@ -36,7 +36,6 @@ compare.json as its "Comparison with peers" section and keeps the records tagged
 very data and parameters, but other thread counts and a busier machine).
 """
 import argparse
-import fcntl
 import json
 import os
 import statistics
@@ -50,6 +49,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import blas_coretype  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from jobs import records_file  # noqa: E402  (the one appender of the Python parts)
 MNIST = os.path.join(ROOT, "datasets", "mnist10k.h5")
 REGR = os.path.join(ROOT, "datasets", "regression20k.h5")
 K, ITERS, EPOCHS, LR = 10, 100, 10000, 1e-4
@@ -204,18 +205,11 @@ def available(module):
 # ---- the toolkit ------------------------------------------------------------------
 
 def append_records(path, lines):
-    """Appends record lines as the executables do: one write under a POSIX (fcntl) lock.
-    lockf, not flock: on Linux the two kinds of lock do not exclude each other."""
+    """Appends record lines as the executables do (jobs/records_file.py: one write under a POSIX
+    lock, or one spool file per record where the file system has no locks)."""
     if not path or path == "none" or not lines:
         return
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX)
-        os.write(fd, "".join(line if line.endswith("\n") else line + "\n" for line in lines).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    records_file.append_lines(path, lines)
 
 
 def run_toolkit(args, argv, reps):

@@ -118,6 +118,15 @@ print("JobId=%s JobName=x JobState=%s Reason=None ExitCode=0:15 StartTime=2030-0
 '''
 
 
+# scancel that logs its arguments to $FAKE_SLURM_LOG/scancel.jsonl
+FAKE_SCANCEL = r'''#!/usr/bin/python3
+import json, os, sys
+os.makedirs(os.environ["FAKE_SLURM_LOG"], exist_ok=True)
+with open(os.path.join(os.environ["FAKE_SLURM_LOG"], "scancel.jsonl"), "a") as fh:
+    fh.write(json.dumps(sys.argv[1:]) + "\n")
+'''
+
+
 def write_exe(path, text):
     with open(path, "w") as fh:
         fh.write(text)
@@ -160,7 +169,7 @@ class SweepTestCase(unittest.TestCase):
         """Put fake Slurm client commands first on PATH (others are hidden from the driver)."""
         d = os.path.join(self.tmp, "slurmbin")
         os.makedirs(d, exist_ok=True)
-        texts = {"sbatch": FAKE_SBATCH, "squeue": FAKE_SQUEUE, "scontrol": FAKE_SCONTROL}
+        texts = {"sbatch": FAKE_SBATCH, "squeue": FAKE_SQUEUE, "scontrol": FAKE_SCONTROL, "scancel": FAKE_SCANCEL}
         for t in tools:
             write_exe(os.path.join(d, t), texts[t])
         # hide the real Slurm tools: a PATH with only the fakes and the basics the scripts need

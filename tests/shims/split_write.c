@@ -9,12 +9,19 @@
  *                                 would block, or after a split write;
  *   HPCB_SHIM_NO_LOCK=1           fcntl(F_SETLK/F_SETLKW) and flock() succeed
  *                                 without locking: the planted bug.
+ *   HPCB_SHIM_LOCK_ERRNO=ENOLCK   (or ENOSYS, EINVAL, EOPNOTSUPP) lock requests
+ *                                 fail with that errno, as on a Lustre mount
+ *                                 without flock: the records-spool tests; only
+ *                                 on the file HPCB_SHIM_LOCK_PATH when it is set
+ *                                 (the input files then lock as usual: HDF5
+ *                                 locks them too).
  *
  * So A leaves a partial line in the file and holds still until B has either
  * queued behind A's lock (correct: A finishes, then B) or written its line
  * (broken lock: B's line lands inside A's). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -25,8 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int is_target(int fd) {
-  const char* want = getenv("HPCB_SPLIT_WRITE_PATH");
+/* Whether fd is the file named by the environment variable `var`. */
+static int is_file(int fd, const char* var) {
+  const char* want = getenv(var);
   if (want == NULL || *want == '\0') return 0;
   char link[64], path[PATH_MAX], real_want[PATH_MAX];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -36,6 +44,8 @@ static int is_target(int fd) {
   if (realpath(want, real_want) == NULL) return strcmp(path, want) == 0;
   return strcmp(path, real_want) == 0;
 }
+
+static int is_target(int fd) { return is_file(fd, "HPCB_SPLIT_WRITE_PATH"); }
 
 static void wait_for_flag(void) {
   const char* flag = getenv("HPCB_SHIM_WAIT_FOR");
@@ -75,8 +85,25 @@ static int is_set_lock(int cmd) {
   return cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
 }
 
+/* The errno a lock request on fd fails with (HPCB_SHIM_LOCK_ERRNO), or 0. */
+static int refused_lock(int fd) {
+  const char* v = getenv("HPCB_SHIM_LOCK_ERRNO");
+  if (v == NULL || *v == '\0') return 0;
+  const char* only = getenv("HPCB_SHIM_LOCK_PATH");
+  if (only != NULL && *only != '\0' && !is_file(fd, "HPCB_SHIM_LOCK_PATH")) return 0;
+  if (strcmp(v, "ENOLCK") == 0) return ENOLCK;
+  if (strcmp(v, "ENOSYS") == 0) return ENOSYS;
+  if (strcmp(v, "EINVAL") == 0) return EINVAL;
+  if (strcmp(v, "EOPNOTSUPP") == 0) return EOPNOTSUPP;
+  return 0;
+}
+
 /* A blocking lock request: tell writer A (through the flag) before blocking. */
 static int lock_request(int (*real)(int, int, ...), int fd, int cmd, void* arg) {
+  if (refused_lock(fd) && is_set_lock(cmd)) {
+    errno = refused_lock(fd);
+    return -1;
+  }
   if (no_lock() && is_set_lock(cmd)) return 0;
   if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) {
     const int try_cmd = cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK;
@@ -110,6 +137,10 @@ int fcntl64(int fd, int cmd, ...) {
 int flock(int fd, int op) {
   static int (*real_flock)(int, int);
   if (real_flock == NULL) real_flock = (int (*)(int, int))dlsym(RTLD_NEXT, "flock");
+  if (refused_lock(fd)) {
+    errno = refused_lock(fd);
+    return -1;
+  }
   if (no_lock()) return 0;
   if (!(op & LOCK_NB)) {
     if (real_flock(fd, op | LOCK_NB) == 0) return 0;
