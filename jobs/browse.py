@@ -143,6 +143,14 @@ def cmd_export(args):
     return 0
 
 
+def verdict_text(v):
+    """The report's three verdicts (report/stats.py compare), with p and the test used."""
+    word = {"faster": "faster", "slower": "slower", "same": "no detectable difference"}[v["verdict"]]
+    if v["ci"] is None:   # samples so small that no outcome reaches the test's level
+        return "%s (too few repetitions for the test to reach p < %g)" % (word, v["alpha"])
+    return "%s (p = %.3g, %s)" % (word, v["p"], v["method"])
+
+
 def cmd_compare(args):
     sys.path.insert(0, sw.REPO)
     from report import stats   # stdlib only; the report's own comparison
@@ -161,14 +169,13 @@ def cmd_compare(args):
         print("%s: sweeps %s and %s have no cell with ok records in common" % (sw.PROG, a_name, b_name))
         return 1
     print("cell times (time_s.total, median of the ok runs): A = %s, B = %s; ratio = median B / median A; "
-          "verdict: is B faster than A (the report's test: CI of the speedup, else exact Mann-Whitney)"
+          "verdict: is B faster than A (the report's test: two-sided Mann-Whitney U, report/README.md)"
           % (a_name, b_name))
     print("%-44s %3s %10s %3s %10s %7s  %s" % ("cell", "nA", "median A", "nB", "median B", "B/A", "verdict"))
     for cell in common:
         a, b = times[0][cell], times[1][cell]
         ma, mb = stats.median(a), stats.median(b)
-        verdict = stats.compare(a, b)
-        detail = verdict["verdict"] + (" (%s)" % verdict["method"] if verdict["method"] else "")
+        detail = verdict_text(stats.compare(a, b))
         print("%-44s %3d %10.4g %3d %10.4g %7.3f  %s" % (cell, len(a), ma, len(b), mb, mb / ma if ma else float("nan"),
                                                         detail))
     only = sorted(set(times[0]) ^ set(times[1]))
