@@ -5,15 +5,17 @@
 # proctrack/linuxproc (the default here; no cgroups needed) finds a job's processes by
 # their parent chain, so a process whose parent died (reparented to init) escapes the
 # kill at the time limit and runs on outside any job. Every process started in a job
-# inherits SLURM_JOB_ID in its environment, so the epilog finds them by that instead.
-# Slurm's own daemons are never touched. Runs as root (SlurmdUser), once per node.
+# inherits SLURM_JOB_ID in its environment, so the epilog finds them by that instead:
+# one grep over all environments (the node stays "completing" while this runs, so it
+# must be quick). Slurm's own daemons are never touched. Runs as root, once per node.
 [ -n "${SLURM_JOB_ID:-}" ] || exit 0
-for dir in /proc/[0-9]*; do
+# shellcheck disable=SC2013  # one path a line, no spaces in /proc paths
+for env in $(grep -lzx "SLURM_JOB_ID=$SLURM_JOB_ID" /proc/[0-9]*/environ 2>/dev/null); do
+  dir=${env%/environ}
   pid=${dir#/proc/}
   [ "$pid" = "$$" ] && continue
-  case "$(cat "$dir/comm" 2>/dev/null)" in slurmd|slurmstepd|slurmctld|munged|"") continue ;; esac
-  if grep -qzx "SLURM_JOB_ID=$SLURM_JOB_ID" "$dir/environ" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null && echo "epilog: job $SLURM_JOB_ID left pid $pid ($(cat "$dir/comm" 2>/dev/null)): killed" >&2
-  fi
+  read -r comm <"$dir/comm" 2>/dev/null || continue
+  case "$comm" in slurmd|slurmstepd|slurmctld|munged|grep) continue ;; esac
+  kill -KILL "$pid" 2>/dev/null && echo "epilog: job $SLURM_JOB_ID left pid $pid ($comm): killed" >&2
 done
 exit 0

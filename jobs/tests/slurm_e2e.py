@@ -349,8 +349,21 @@ def run_all(W, env, bin_dir, args):
     bad = os.path.join(data, "bad data.h5")
     with open(bad, "w") as fh:
         fh.write("not an HDF5 file\n")
+    # A run that hangs until the time limit: the executables now refuse every input that
+    # could block them (a FIFO is exit 1), so this sweep runs from a copy of the binaries in
+    # which nlreg_seq is a stand-in that ignores the warning and sleeps (no core burnt).
     hang = os.path.join(data, "hang.h5")
-    os.mkfifo(hang)      # opening it blocks: a run that never ends, without burning a core
+    shutil.copy(os.path.join(REPO, "datasets", "quad-small.h5"), hang)
+    hang_bin = os.path.join(W, "bin-with-a-hang")
+    os.makedirs(hang_bin)
+    for exe in os.listdir(bin_dir):
+        os.symlink(os.path.join(bin_dir, exe), os.path.join(hang_bin, exe))
+    os.remove(os.path.join(hang_bin, "nlreg_seq"))
+    with open(os.path.join(hang_bin, "nlreg_seq"), "w") as fh:
+        fh.write("#!/bin/sh\n# stands for a run that hangs: deaf to the time-limit warning, killed at the limit\n"
+                 "trap '' USR1 TERM\nexec sleep 100000\n")
+    os.chmod(os.path.join(hang_bin, "nlreg_seq"), 0o755)
+    bad_common = ["--bin", hang_bin] + common[2:]
     bad_results = os.path.join(W, "bad results")
     g_bad = grid_file(os.path.join(W, "bad.ini"), """
 [sweep]
@@ -376,7 +389,7 @@ datasets = %s
 epochs = 5
 """ % (W, bad, hang))
     rc, out_bad = sh(SWEEP + ["submit", g_bad, "--results", bad_results, "--report-out", os.path.join(W, "bad report")]
-                     + common, timeout=60, env=env)
+                     + bad_common, timeout=60, env=env)
     bad_ids, bad_report = submitted_ids(out_bad)
     check("failure sweep submitted (1 job + report job)", rc == 0 and len(bad_ids) == 1 and len(bad_report) == 1,
           tail(out_bad))
@@ -503,7 +516,7 @@ epochs = 5
     binfo = job_info(bad_ids[0]) if bad_ids else []
     check("the job ended by its time limit (JobState=TIMEOUT)", bool(binfo) and binfo[0].get("JobState") == "TIMEOUT",
           str(binfo[:1]))
-    rc, out = sh(SWEEP + ["status", g_bad, "--results", bad_results] + common, timeout=60, env=env)
+    rc, out = sh(SWEEP + ["status", g_bad, "--results", bad_results] + bad_common, timeout=60, env=env)
     check("status explains both missing cells clearly",
           rc == 1 and "1 recorded, 2 missing" in out and "exited with status 1 (data error)" in out
           and "killed at its time limit (TIMEOUT) while running stuck" in out, tail(out))
