@@ -16,6 +16,10 @@ for env in $(grep -lzx "SLURM_JOB_ID=$SLURM_JOB_ID" /proc/[0-9]*/environ 2>/dev/
   [ "$pid" = "$$" ] && continue
   read -r comm <"$dir/comm" 2>/dev/null || continue
   case "$comm" in slurmd|slurmstepd|slurmctld|munged|grep) continue ;; esac
+  # The epilogs of the job's other nodes (fake nodes share this machine) carry its id too:
+  # they are slurmd's children.
+  ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "$dir/status" 2>/dev/null)
+  [ -n "$ppid" ] && [ "$(cat "/proc/$ppid/comm" 2>/dev/null)" = slurmd ] && continue
   kill -KILL "$pid" 2>/dev/null && echo "epilog: job $SLURM_JOB_ID left pid $pid ($comm): killed" >&2
 done
 exit 0
