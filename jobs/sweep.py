@@ -179,10 +179,13 @@ def lock_append(path, lines):
     records_file.append_lines(path, lines)
 
 
-def read_records(path):
-    """The run records of a records file and its spool (jobs/records_file.py)."""
+def json_objects(lines):
+    """The JSON objects among text lines; blank, malformed and non-object lines are skipped."""
     out = []
-    for line in records_file.read_lines(path):
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
         try:
             obj = json.loads(line)
         except ValueError:
@@ -192,20 +195,16 @@ def read_records(path):
     return out
 
 
+def read_records(path):
+    """The run records of a records file and its spool (jobs/records_file.py)."""
+    return json_objects(records_file.read_lines(path))
+
+
 def read_jsonl(path):
     out = []
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    obj = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(obj, dict):
-                    out.append(obj)
+            out = json_objects(fh)
     except FileNotFoundError:
         pass
     return out

@@ -98,7 +98,9 @@ def whole_lines(lines):
         return None
 
 
-class RecordLock(unittest.TestCase):
+class ShimTest(unittest.TestCase):
+    """Base of the tests that preload tests/shims/split_write.so (no tests of its own)."""
+
     def setUp(self):
         # The sanitizer build's ASan runtime must come first in the libraries a process loads,
         # so an LD_PRELOAD shim cannot be put before it: these run in make test, not test-asan.
@@ -107,6 +109,8 @@ class RecordLock(unittest.TestCase):
         if not os.path.exists(SHIM):
             self.fail(f"{SHIM} not built (make test builds it)")
 
+
+class RecordLock(ShimTest):
     def test_each_appender_waits_for_the_lock(self):
         for name, writer_b in WRITERS_B.items():
             with self.subTest(writer_b=name), TempDir() as tmp:

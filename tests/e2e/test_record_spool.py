@@ -14,7 +14,7 @@ import sys
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.test_record_lock import REGR, SHIM, WRITERS_B
+from tests.e2e.test_record_lock import REGR, SHIM, WRITERS_B, ShimTest
 from tests.e2e.util import ROOT, TempDir, command, SANITIZED
 from tests.skips import skip_anywhere
 
@@ -36,15 +36,7 @@ def tags(path):
     return sorted(json.loads(line)["tag"] for line in records_file.read_lines(path))
 
 
-class RecordSpool(unittest.TestCase):
-    def setUp(self):
-        # The sanitizer build's ASan runtime must come first in the libraries a process loads,
-        # so an LD_PRELOAD shim cannot be put before it: these run in make test, not test-asan.
-        if SANITIZED:
-            skip_anywhere(self, "LD_PRELOAD shims cannot load before the ASan runtime (run by make test)")
-        if not os.path.exists(SHIM):
-            self.fail(f"{SHIM} not built (make test builds it)")
-
+class RecordSpool(ShimTest):
     def test_each_appender_spools_when_the_lock_is_refused(self):
         for err in ("ENOLCK", "ENOSYS", "EINVAL", "EOPNOTSUPP"):
             for name, writer in WRITERS_B.items():
