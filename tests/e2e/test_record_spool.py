@@ -15,8 +15,7 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.e2e.test_record_lock import REGR, SHIM, WRITERS_B, ShimTest
-from tests.e2e.util import ROOT, TempDir, command, SANITIZED
-from tests.skips import skip_anywhere
+from tests.e2e.util import ROOT, TempDir, command
 
 sys.path.insert(0, ROOT)
 from jobs import records_file, sweep  # noqa: E402
