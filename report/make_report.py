@@ -11,6 +11,7 @@ there are no run records, 2 on a usage error. Needs numpy and matplotlib (Debian
 """
 
 import argparse
+import gc
 import glob
 import json
 import os
@@ -111,6 +112,41 @@ def summary_json(summaries, answer_list, figs, perf):
     }
 
 
+def _save_in_child(figs, figdir):
+    """Writes the figures' PNG and SVG files in a forked process while this one writes the
+    text and the PDF: the two are the report's largest costs and independent, so on two cores
+    they overlap. Returns the child's pid."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Objects that exist now are never collected in the child, so it does not touch (and copy)
+    # the pages of the loaded records.
+    gc.freeze()
+    pid = os.fork()
+    if pid:
+        gc.unfreeze()
+        return pid
+    status = 0
+    try:
+        for f in figs:
+            figures.save(f, figdir)
+    except BaseException as e:  # noqa: BLE001 - reported by the parent, one line
+        print(f"{PROG}: error: {f.name}: {e}", file=sys.stderr)
+        status = 1
+    finally:
+        sys.stderr.flush()
+        os._exit(status)
+
+
+def _child_failure(pid):
+    """None when the figure writer exited 0, else why it did not."""
+    _, status = os.waitpid(pid, 0)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return None
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit {os.WEXITSTATUS(status)}"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="report/out", help="output folder (default: report/out)")
@@ -159,18 +195,22 @@ def main(argv=None):
     perf = Performance(inputs, mgroups, figures.fig_model(mgroups) if mgroups else None, stokes,
                        figures.fig_stokes(stokes), peers.load(loaded))
     all_figs += [f for f in (perf.model_fig, perf.stokes_fig, bench_fig) if f is not None]
-    for f in all_figs:
-        figures.save(f, figdir)
+    saver = _save_in_child(all_figs, figdir)
     answers_doc = answers.answers_json(summaries)
     answer_list = answers.all_answers(summaries, {f.name for f in all_figs}, answers_doc)
 
     blocks = compose.build(loaded, groups, summaries, answer_list, group_figs, bench_rows, bench_fig, perf)
     with open(os.path.join(args.out, "report.md"), "w") as fh:
         fh.write(render.markdown(blocks))
-    with open(os.path.join(args.out, "report.html"), "w") as fh:
-        fh.write(render.html_page(blocks, figdir, compose.TITLE))
     render.pdf(blocks, os.path.join(args.out, "report.pdf"), {f.name: f for f in all_figs})
     figures.close(all_figs)
+    why = _child_failure(saver)
+    if why:
+        print(f"{PROG}: error: writing the figures failed ({why})", file=sys.stderr)
+        return 1
+    # The page embeds the PNG files, so it waits for them.
+    with open(os.path.join(args.out, "report.html"), "w") as fh:
+        fh.write(render.html_page(blocks, figdir, compose.TITLE))
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
         json.dump(summary_json(summaries, answer_list, all_figs, perf), fh, indent=1, sort_keys=True)
         fh.write("\n")

@@ -350,3 +350,31 @@ class TestGroupsAndDeterminism(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FigureWriterChild(unittest.TestCase):
+    """The PNG and SVG files are written by a forked child (make_report._save_in_child): its
+    failure must reach the exit status, not be lost with the child."""
+
+    def test_child_failure_is_reported(self):
+        from report import figures, make_report
+        saved = figures.save
+
+        def broken(f, outdir):
+            raise OSError("disk full")
+        figures.save = broken
+        try:
+            pid = make_report._save_in_child([figures.Figure("x", "", None, (1, 1))], tempfile.gettempdir())
+        finally:
+            figures.save = saved
+        self.assertEqual(make_report._child_failure(pid), "exit 1")
+
+    def test_child_success(self):
+        from report import figures, make_report
+        saved = figures.save
+        figures.save = lambda f, outdir: None
+        try:
+            pid = make_report._save_in_child([figures.Figure("x", "", None, (1, 1))], tempfile.gettempdir())
+        finally:
+            figures.save = saved
+        self.assertIsNone(make_report._child_failure(pid))
