@@ -14,6 +14,10 @@
 # Configurations: make BUILD=release (default) | BUILD=debug (-O1, ASan + UBSan).
 # make V=1 shows the full commands.
 
+ifneq ($(and $(filter deps,$(MAKECMDGOALS)),$(filter-out deps,$(MAKECMDGOALS))),)
+include tools/deps-first.mk
+else
+
 BUILD     ?= release
 MPICXX    ?= mpicxx.mpich
 MPIEXEC   ?= mpiexec.hydra
@@ -272,12 +276,8 @@ TEST_DEBS += $(SMPI_DEBS)
 deps:
 	$(Q)tools/install-deps.sh $(DEB_PKGS) $(TEST_DEBS) $(EXTRA_DEBS)
 
-# `make -jN deps all`: nothing may compile before deps has installed the compilers and
-# libraries, so a make that installs runs its goals one after another (sub-makes and the
-# next make are parallel again).
-ifneq ($(filter deps,$(MAKECMDGOALS)),)
-.NOTPARALLEL:
-endif
+# `make deps X`: the Makefile reads only tools/deps-first.mk (top of this file), which installs
+# and then runs a new make for X.
 
 # A machine where nothing is installed until make deps runs, simulated with fake
 # dpkg-query, apt-get, pkg-config and python3 (tests/fresh/fresh_machine.sh).
@@ -312,3 +312,5 @@ install: all datasets
 
 clean:
 	rm -rf build
+
+endif  # not `make deps X` (tools/deps-first.mk)
