@@ -102,7 +102,12 @@ BENCH_BIN := $(BIN_DIR)/microbench
 .PHONY: all test unit-test e2e-test bench datasets report local info deps clean check-python
 .DEFAULT_GOAL := all
 
-all: $(EXES) $(TOOLS)
+all: $(EXES) $(TOOLS) native-on-login-check
+
+# -march=native on a login node builds for the wrong CPU (tools/warn-native-on-login.sh).
+.PHONY: native-on-login-check
+native-on-login-check:
+	@tools/warn-native-on-login.sh "$(ARCH)"
 
 # Variables are escaped (doubled dollar) so they expand when the recipe runs, not when $$(call)
 # builds the rule while the Makefile is read: in `make deps all` the pkg-config

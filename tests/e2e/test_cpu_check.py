@@ -85,3 +85,28 @@ class CpuCheck(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NativeOnLoginWarning(unittest.TestCase):
+    """`make` warns when -march=native builds on a login node (tools/warn-native-on-login.sh):
+    a slurm.conf whose controller is another machine, outside a job."""
+    SCRIPT = os.path.join(ROOT, "tools", "warn-native-on-login.sh")
+
+    def run_with(self, conf_text, arch, **env):
+        with tempfile.NamedTemporaryFile("w", suffix=".conf") as conf:
+            conf.write(conf_text)
+            conf.flush()
+            full = {k: v for k, v in os.environ.items() if k != "SLURM_JOB_ID"}
+            full.update(SLURM_CONF=conf.name, **env)
+            return subprocess.run([self.SCRIPT, arch], env=full, capture_output=True, text=True)
+
+    def test_login_node_native_warns(self):
+        p = self.run_with("SlurmctldHost=ctl-01(10.0.0.1)\n", "-march=native")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("warning: building with -march=native on a Slurm login node (controller: ctl-01)", p.stderr)
+
+    def test_portable_target_or_inside_job_or_local_controller_is_quiet(self):
+        self.assertEqual(self.run_with("SlurmctldHost=ctl-01\n", "-march=x86-64-v3").stderr, "")
+        self.assertEqual(self.run_with("SlurmctldHost=ctl-01\n", "-march=native", SLURM_JOB_ID="7").stderr, "")
+        self.assertEqual(self.run_with("SlurmctldHost=localhost\n", "-march=native").stderr, "")
+        self.assertEqual(self.run_with(f"SlurmctldHost={os.uname().nodename}\n", "-march=native").stderr, "")
