@@ -132,9 +132,8 @@ def render_job(ctx, job):
     for r in job.reps:
         cases.append("  %d)" % r)
         for cell in job.reps_cells[r]:
-            tag_json = json.dumps(tag_of(ctx.sweep, cell.id, r), ensure_ascii=False, separators=(",", ":"))
-            cases.append("    run_cell %s %d %s %s %s" % (cell.id, r, shlex.quote(tag_json), checkpoint_word(cell, r),
-                                                         " ".join(cell_command(cell, r, ctx.sweep, ctx.profile))))
+            cases.append("    run_cell %s %d %s %s" % (shlex.quote(cell.id), r, checkpoint_word(cell, r),
+                                                      " ".join(cell_command(cell, r, ctx.sweep, ctx.profile))))
         cases.append("    ;;")
     ncells = sum(len(v) for v in job.reps_cells.values())
     values = {
@@ -149,7 +148,8 @@ def render_job(ctx, job):
                        % array_spec(job.reps)) if job.is_array else "Repetition %d." % job.reps[0],
         "REPO": shlex.quote(REPO), "BIN": shlex.quote(ctx.bin_dir), "RECORDS": shlex.quote(ctx.records),
         "BIN_SETS": " ".join(shlex.quote(d) for d in bin_sets(ctx.profile)),
-        "JOBS_DIR": shlex.quote(ctx.jobs_dir), "SWEEP_JSON": shlex.quote(json.dumps(ctx.sweep)),
+        "JOBS_DIR": shlex.quote(ctx.jobs_dir), "SWEEP_DIR": shlex.quote(ctx.sweep_dir),
+        "PYTHON": shlex.quote(ctx.profile["python"]), "SWEEP_JSON": shlex.quote(json.dumps(ctx.sweep)),
         "SHAPE": shape_txt, "PROFILE": ctx.profile["name"], "SETUP": setup_block(ctx.profile),
         "DEFAULT_REP": job.reps[0], "CASES": "\n".join(cases),
     }
