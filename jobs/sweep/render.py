@@ -8,7 +8,7 @@ import re
 import shlex
 
 from jobs import options as opts
-from .common import MPI_FORMS, REPO, THREADED_FORMS, TEMPLATES, SweepError, fmt_time, parse_time
+from .common import EXIT_MEANING, MPI_FORMS, REPO, THREADED_FORMS, TEMPLATES, SweepError, fmt_time, parse_time
 from .grid import tag_of
 from .plan import array_spec
 from .profiles import bin_sets
@@ -71,6 +71,12 @@ def common_directives(profile, cli, exclusive=True):
     for opt in profile["sbatch_options"].split():
         d.append("#SBATCH " + opt)
     return d
+
+
+def exit_cases():
+    """The `case` arms that name a run's exit status in the job script's log, from EXIT_MEANING
+    (the one table of them on the Python side)."""
+    return "\n".join("      %d) why=%s ;;" % (code, shlex.quote(meaning)) for code, meaning in sorted(EXIT_MEANING.items()))
 
 
 def checkpoint_word(cell, rep):
@@ -151,7 +157,7 @@ def render_job(ctx, job):
         "JOBS_DIR": shlex.quote(ctx.jobs_dir), "SWEEP_DIR": shlex.quote(ctx.sweep_dir),
         "PYTHON": shlex.quote(ctx.profile["python"]), "SWEEP_JSON": shlex.quote(json.dumps(ctx.sweep)),
         "SHAPE": shape_txt, "PROFILE": ctx.profile["name"], "SETUP": setup_block(ctx.profile),
-        "DEFAULT_REP": job.reps[0], "CASES": "\n".join(cases),
+        "DEFAULT_REP": job.reps[0], "EXIT_CASES": exit_cases(), "CASES": "\n".join(cases),
     }
     job.script = render_template("run.sbatch.in", values)
     return job

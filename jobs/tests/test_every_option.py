@@ -5,8 +5,10 @@ with the right tag but another configuration does not make the script skip the r
 
 import json
 import os
+import shlex
 import unittest
 
+from jobs import sweep
 from jobs.tests.helpers import SweepTestCase
 
 GRID = """
@@ -94,6 +96,20 @@ class TestEveryOption(SweepTestCase):
         rc, out, err = self.submit()
         self.assertIn("8 recorded, 0 still queued, 0 to run", out)
         self.assertEqual(self.runs(), [])
+
+
+class TestExitCodesInTheJobScript(SweepTestCase):
+
+    def test_every_exit_meaning_is_in_the_script(self):
+        # The job script names a failed run's status from the sweep's own table (code 4, the
+        # checkpointed stop, included), not from a copy of its own.
+        g = sweep.normalise_grid(sweep.load_grid_file(self.grid(GRID.format(data=self.data))))
+        ctx = sweep.Ctx(g, sweep.load_profile("direct"), self.results, self.records, self.tmp, self.bin)
+        cells = sweep.expand(g, ctx.profile, 4, 1)
+        (job,) = [sweep.render_job(ctx, j) for j in sweep.plan_jobs(cells[:1], {(cells[0].id, 0)})]
+        for code, meaning in sweep.EXIT_MEANING.items():
+            self.assertIn("%d) why=%s ;;" % (code, shlex.quote(meaning)), job.script)
+        self.assertIn(4, sweep.EXIT_MEANING)
 
 
 if __name__ == "__main__":
