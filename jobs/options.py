@@ -69,7 +69,7 @@ OPTIONS = [
     Option("--record", BOTH, "sweep", "text"),
     Option("--out", BOTH, "none", "text"),
     Option("--tag", BOTH, "sweep", "text"),
-    Option("--threads", BOTH, "sweep", "int", lo=1, hi=INT_MAX),
+    Option("--threads", BOTH, "sweep", "int", lo=1, hi=INT_MAX, backends=("omp", "hybrid")),
     Option("--quiet", BOTH, "none", "flag"),
     Option("--checkpoint", BOTH, "sweep", "text"),
     Option("--checkpoint-every", BOTH, "param", "int", lo=0, hi=INT_MAX, recorded=False),

@@ -21,7 +21,7 @@ CMD_TIMEOUT = 60          # seconds for any one Slurm client command
 
 APPS = opts.APPS
 FORMS = ("seq", "omp", "mpi", "hybrid")
-THREADED_FORMS = ("omp", "hybrid")     # the backends that take --threads
+THREADED_FORMS = opts.options_of("kmeans")["--threads"].backends    # the backends --threads applies to
 MPI_FORMS = ("mpi", "hybrid")          # the backends started by a launcher, one process per rank
 EXIT_MEANING = {1: "data error", 2: "usage error", 3: "failed validation",
                 4: "stopped by a signal after saving its checkpoint; the next submit resumes it", 124: "timed out",
