@@ -10,10 +10,7 @@ import shutil
 import sys
 import time
 
-try:
-    from jobs import sweep as sw
-except ImportError:   # run as jobs/sweep.py: its own folder is on sys.path
-    import sweep as sw
+from jobs import sweep as sw
 
 # The first CSV columns, in this order; every other flattened key follows, sorted (jobs/README.md).
 LEAD_COLUMNS = ["tag", "sweep", "cell", "rep", "status", "app", "backend", "ranks", "threads", "workers", "nodes",

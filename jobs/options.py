@@ -16,8 +16,11 @@ Every option has a `role`:
 Standard library only; Python 3.6 or newer.
 """
 
+import json
 import math
+import os
 import re
+import subprocess
 
 INT_MAX = 2 ** 31 - 1          # the executables' `int` options
 UINT64_MAX = 2 ** 64 - 1       # --seed
@@ -27,8 +30,10 @@ class Option(object):
     """One flag: its apps, role, kind (int, float, choice, text, flag) and value rules."""
 
     def __init__(self, flag, apps, role, kind, lo=None, hi=None, lo_open=False, choices=(), words=(),
-                 recorded=True, path_allowed=False):
+                 recorded=True, path_allowed=False, backends=None, default=None, meaning=""):
         self.flag, self.apps, self.role, self.kind = flag, apps, role, kind
+        self.backends = tuple(backends or ())  # the backends that take it (--threads: omp, hybrid)
+        self.default, self.meaning = default, meaning
         self.lo, self.hi, self.lo_open = lo, hi, lo_open
         self.choices = tuple(choices)     # the only values allowed (kind choice)
         self.words = tuple(words)         # words allowed besides a number (lr: auto) or a path (init)
@@ -41,6 +46,22 @@ class Option(object):
         return self.flag[2:].replace("-", "_")
 
 
+    @classmethod
+    def from_schema(cls, entry, app):
+        """One entry of an executable's `--describe` "options" list (schema hpcb-describe/1)."""
+        kind = entry["type"]
+        if kind not in SCHEMA_TYPES:
+            raise OptionError("%s --describe: option %s has an unknown type %r" % (app, entry.get("flag"), kind))
+        hi = entry.get("max")
+        if kind == "uint64" and hi is None:
+            hi = UINT64_MAX
+        return cls(entry["flag"], (app,), entry["role"], SCHEMA_TYPES[kind], lo=entry.get("min"), hi=hi,
+                   lo_open=bool(entry.get("min_exclusive")), choices=entry.get("choices") or (),
+                   words=entry.get("words") or (), recorded=bool(entry.get("recorded", True)),
+                   path_allowed=bool(entry.get("path_allowed")), backends=entry.get("backends"),
+                   default=entry.get("default"), meaning=entry.get("meaning") or "")
+
+
 BOTH = ("kmeans", "nlreg")
 OPTIONS = [
     Option("--help", BOTH, "none", "flag"),
@@ -48,7 +69,7 @@ OPTIONS = [
     Option("--record", BOTH, "sweep", "text"),
     Option("--out", BOTH, "none", "text"),
     Option("--tag", BOTH, "sweep", "text"),
-    Option("--threads", BOTH, "sweep", "int", lo=1, hi=INT_MAX),
+    Option("--threads", BOTH, "sweep", "int", lo=1, hi=INT_MAX, backends=("omp", "hybrid")),
     Option("--quiet", BOTH, "none", "flag"),
     Option("--checkpoint", BOTH, "sweep", "text"),
     Option("--checkpoint-every", BOTH, "param", "int", lo=0, hi=INT_MAX, recorded=False),
@@ -74,6 +95,58 @@ DECIMAL_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 class OptionError(ValueError):
     """A value the executable would refuse (its message names the option and the rule)."""
+
+
+# ---- the executables' own description of their options (`--describe`) ----------------------
+
+SCHEMA = "hpcb-describe/1"
+# the schema's value types -> how check_value treats them (uint64: an int whose max is 2^64-1)
+SCHEMA_TYPES = {"int": "int", "uint64": "int", "float": "float", "choice": "choice", "text": "text", "flag": "flag"}
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_described = {}
+
+
+def default_bin_dir():
+    return os.environ.get("HPCB_BIN") or os.path.join(REPO, "build", "release", "bin")
+
+
+def parse_schema(text, where):
+    """`--describe` output -> its JSON object, checked for the schema's name and parts."""
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise OptionError("%s: --describe did not print JSON (%s)" % (where, e))
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise OptionError("%s: --describe printed no %s schema" % (where, SCHEMA))
+    if not isinstance(doc.get("options"), list) or not isinstance(doc.get("exit_codes"), list):
+        raise OptionError("%s: --describe has no options or exit_codes list" % where)
+    return doc
+
+
+def describe(app, bin_dir=None):
+    """The schema `<bin_dir>/<app>_seq --describe` prints (every backend takes the same options;
+    each option's `backends` says where it applies), read once per process."""
+    exe = os.path.join(bin_dir or default_bin_dir(), "%s_seq" % app)
+    if exe not in _described:
+        try:
+            p = subprocess.run([exe, "--describe"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise OptionError("cannot run %s --describe (%s): build the executables (make)" % (exe, e))
+        if p.returncode != 0:
+            raise OptionError("%s --describe failed (exit %d): %s" % (exe, p.returncode, p.stderr.strip()))
+        _described[exe] = parse_schema(p.stdout, exe)
+    return _described[exe]
+
+
+def options_from_schema(doc):
+    """The Options of one app's schema."""
+    return [Option.from_schema(e, doc["app"]) for e in doc["options"]]
+
+
+def exit_meanings(doc):
+    """code -> meaning, from a schema's exit_codes."""
+    return {int(e["code"]): e["meaning"] for e in doc["exit_codes"]}
 
 
 def options_of(app, role=None):

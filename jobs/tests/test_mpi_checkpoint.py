@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -65,16 +66,27 @@ class TestCheckpointThroughHydra(unittest.TestCase):
         self.addCleanup(fh.close)
         return fh
 
-    def outcome(self, rc, ckpt, tag, stopping=0):
+    def sweep_of_one_cell(self, form, tasks_per_node):
+        """A sweep "t" of one cell (self.data, RUN_ARGS), its plan saved as submit saves it."""
+        g = sweep.normalise_grid({"name": "t", "forms": form, "tasks_per_node": tasks_per_node, "workloads": {
+            "kmeans": {"datasets": [self.data], "params": {k[2:]: v for k, v in zip(RUN_ARGS[0::2], RUN_ARGS[1::2])}}}})
+        prof = sweep.load_profile("direct", {"mpiexec": MPIEXEC})
+        (cell,) = sweep.expand(g, prof, tasks_per_node, None)
+        ctx = sweep.Ctx(g, prof, os.path.join(self.tmp, "results"), self.records, os.path.join(self.tmp, "report"), BIN)
+        sweep.save_plan(ctx, [cell])
+        return ctx, cell
+
+    def outcome(self, rc, ckpt, ctx, cell, stopping=0):
         script = cell_logic() + '\nSTOPPING=%d\ncell_outcome "$@"\n' % stopping
-        p = subprocess.run(["bash", "-c", script, "cell_outcome", str(rc), ckpt, json.dumps(tag)],
-                           env=dict(os.environ, RECORDS=self.records), stdout=subprocess.PIPE,
-                           universal_newlines=True, timeout=30)
+        p = subprocess.run(["bash", "-c", script, "cell_outcome", str(rc), ckpt, cell.id, "0"],
+                           env=dict(os.environ, REPO=REPO, PYTHON=sys.executable, SWEEP_DIR=ctx.sweep_dir),
+                           stdout=subprocess.PIPE, universal_newlines=True, timeout=30)
         return p.stdout.strip()
 
     def test_sigterm_to_hydra_leaves_a_checkpoint_the_cell_logic_resumes(self):
         ckpt = os.path.join(self.tmp, "ckpt.h5")
-        tag = "t/kmeans.blobs.mpi.n1-t2-c1/rep0"
+        ctx, cell = self.sweep_of_one_cell("mpi", 2)
+        tag = sweep.tag_of(ctx.sweep, cell.id, 0)
         p = subprocess.Popen([MPIEXEC, "-n", "2", os.path.join(BIN, "kmeans_mpi"), "--data", self.data,
                               "--record", self.records, "--tag", tag, "--checkpoint", ckpt] + RUN_ARGS,
                              stdout=self.log("out.txt"), stderr=subprocess.STDOUT)
@@ -93,24 +105,21 @@ class TestCheckpointThroughHydra(unittest.TestCase):
         self.assertTrue(os.path.isfile(ckpt), out)
         self.assertFalse(os.path.exists(self.records), "an interrupted run appends no record")
         # whatever hydra said, and also when it says 0:
-        self.assertEqual(self.outcome(p.returncode, ckpt, tag), "interrupted")
-        self.assertEqual(self.outcome(0, ckpt, tag), "interrupted")
-        # the contrasts: no checkpoint is a finished run; a record means finished too
-        self.assertEqual(self.outcome(0, ckpt + ".none", tag), "finished")
+        self.assertEqual(self.outcome(p.returncode, ckpt, ctx, cell), "interrupted")
+        self.assertEqual(self.outcome(0, ckpt, ctx, cell), "interrupted")
+        # the contrasts: no checkpoint is a finished run; a valid record means finished too
+        self.assertEqual(self.outcome(0, ckpt + ".none", ctx, cell), "finished")
         with open(self.records, "w") as fh:
-            fh.write(json.dumps({"tag": tag, "status": "ok"}) + "\n")
-        self.assertEqual(self.outcome(0, ckpt, tag), "finished")
-        self.assertEqual(self.outcome(1, ckpt + ".none", tag), "failed")
+            fh.write(json.dumps({"tag": tag, "status": "ok", "app": "kmeans", "backend": "mpi", "ranks": 2,
+                                 "threads": 1, "nodes": 1, "dataset": {"path": self.data},
+                                 "params": cell.params}) + "\n")
+        self.assertEqual(self.outcome(0, ckpt, ctx, cell), "finished")
+        self.assertEqual(self.outcome(1, ckpt + ".none", ctx, cell), "failed")
 
     def test_job_warning_through_hydra_requeues_the_cell(self):
         # The whole job script, as Slurm would run it: the time-limit warning (USR1) goes to
         # the batch shell, which passes it to mpiexec.hydra; the job must requeue itself.
-        g = sweep.normalise_grid({"name": "t", "forms": "mpi", "tasks_per_node": 2, "workloads": {
-            "kmeans": {"datasets": [self.data], "params": {k[2:]: v for k, v in zip(RUN_ARGS[0::2], RUN_ARGS[1::2])}}}})
-        prof = sweep.load_profile("direct", {"mpiexec": MPIEXEC})
-        (cell,) = sweep.expand(g, prof, 2, None)
-        results = os.path.join(self.tmp, "results")
-        ctx = sweep.Ctx(g, prof, results, self.records, os.path.join(self.tmp, "report"), BIN)
+        ctx, cell = self.sweep_of_one_cell("mpi", 2)
         (job,) = [sweep.render_job(ctx, j) for j in sweep.plan_jobs([cell], {(cell.id, 0)})]
         script = os.path.join(self.tmp, "job.sh")
         with open(script, "w") as fh:
