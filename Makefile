@@ -289,8 +289,12 @@ deps:
 .PHONY: test-fresh
 # The README's test command, with the suites that need no further build (the end-to-end
 # suites run in make test itself).
+# Both README commands in one fresh copy: the main job cut to one short repetition (the point is
+# that it builds and runs from nothing, not its numbers), then the unit suite.
+FRESH_LOCAL := REPS=1 PEERS=0 BENCH_REPS=1 BENCH_MIN_TIME=0.01 \
+               'KMEANS_ARGS=--k 10 --iters 5 --seed 42 --init random' 'NLREG_ARGS=--epochs 200 --lr 1e-4'
 test-fresh:
-	$(Q)tests/fresh/fresh_machine.sh deps test TEST_ARGS='--only unit'
+	$(Q)tests/fresh/fresh_machine.sh deps local test $(FRESH_LOCAL) TEST_ARGS='--only unit'
 
 # ---- install -------------------------------------------------------------------
 # PREFIX/bin: the executables and mkdata. PREFIX/share/hpc-batch: the repository's layout for

@@ -88,6 +88,10 @@ check "nothing asked pkg-config or Python before deps" test ! -s "$STATE/early-c
 if printf '%s\n' "${GOALS[@]}" | grep -qx test; then
   check "the test command ran its suites with no failure" grep -qE '^[0-9]+ passed, 0 failed' "$WORK/make.log"
 fi
+if printf '%s\n' "${GOALS[@]}" | grep -qx local; then
+  check "the main job wrote run records" test -s "$CLONE/results/runs.jsonl"
+  check "the main job wrote the report" test -s "$CLONE/report/out/report.html"
+fi
 for exe in kmeans_seq kmeans_omp kmeans_mpi kmeans_hybrid nlreg_seq nlreg_omp nlreg_mpi nlreg_hybrid mkdata; do
   check "$exe built and runs --help" sh -c "'$CLONE/build/release/bin/$exe' --help >/dev/null"
 done
