@@ -110,7 +110,7 @@ def reason(doc, e, step):
         else:
             return None
     lead = "the run is too short to gain: " if share is not None and share >= SETUP_HEAVY else ""
-    return lead + fmt.join_and(reasons)
+    return lead + (reasons[0] if len(reasons) == 1 else ", ".join(reasons[:-1]) + ", and " + reasons[-1])
 
 
 def _verdict_clause(es, unit, doc, gid):
@@ -250,7 +250,7 @@ def mstep_summary(doc, summaries, refs):
                    + (f"bitwise the same labels and centroids in all {len(es)}" if same == len(es)
                       else f"the same labels and centroids in {same} of {len(es)}")
                    + " configurations both ran; against the all-reduce "
-                   f"M-step it is {timing}" + (f" (Table {num})" if num else ""))
+                   f"M-step its time is {timing}" + (f" (Table {num})" if num else ""))
     text = ("The assignment's per-cluster M-step (`--mstep owner`: each worker averages the points of the clusters "
             "it owns) against the all-reduce one (`--mstep reduce`, used for the questions above): "
             + "; ".join(out) + ".")
@@ -280,7 +280,7 @@ def regression_summary(doc, summaries, refs):
         text = (f"on {label}, against the sequential program's {fmt.secs(gs.seq.median)} s, " + "; ".join(forms)
                 + (f" ({cite})" if cite else ""))
         if len(counts) == 1:
-            text += f", p = {counts[0]} being{_only_count(doc, gs.gid, counts)}"
+            text += f"; p = {counts[0]} is{_only_count(doc, gs.gid, counts)[1:]}"
         mpi = [e for e in vs_seq if e["backend"] == "mpi"]
         if mpi:
             why = reason(doc, max(mpi, key=lambda e: e["workers"]), "epoch")

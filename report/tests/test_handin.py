@@ -128,7 +128,7 @@ class TestSummaryReconciles(unittest.TestCase):
         self.assertEqual(len(ms), 2)
         self.assertTrue(all(e["same_result"] and e["verdict"] == "slower" for e in ms))
         self.assertIn("bitwise the same labels and centroids in all 2 configurations", text["mstep"])
-        self.assertIn("it is slower at mpi p = 1", text["mstep"])
+        self.assertIn("its time is slower at mpi p = 1", text["mstep"])
         # The questions are answered from the all-reduce runs, named by data alone.
         self.assertNotIn("mstep = ", text["b"])
         self.assertIn("On mnist10k, 10,000 samples, more ranks make it faster", text["b"])
