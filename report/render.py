@@ -244,8 +244,11 @@ def _plain(text):
 class _PdfText:
     """Lays out lines of text top to bottom over landscape pages."""
 
-    def __init__(self, pdf):
+    def __init__(self, pdf, place_figure=None):
         self.pdf, self.fig, self.y, self.page = pdf, None, 0.0, 0
+        # Figures float: each goes on its own page after the text page it is cited on is full,
+        # so no text page is cut short (near blank) because a figure follows.
+        self.pending, self.place_figure = [], place_figure
 
     def _new_page(self):
         self.flush()
@@ -259,6 +262,10 @@ class _PdfText:
             self.pdf.savefig(self.fig)
             plt.close(self.fig)
             self.fig = None
+        for item in self.pending:
+            self.page += 1
+            self.place_figure(*item)
+        self.pending = []
 
     def space(self, inches):
         self.y -= inches
@@ -316,7 +323,14 @@ def pdf(blocks, path, figures_by_name):
     from matplotlib.backends.backend_pdf import PdfPages
     # No creation date: the same data gives the same file.
     with PdfPages(path, metadata={"Title": "hpc-batch report", "CreationDate": None, "ModDate": None}) as pdfp:
-        tp = _PdfText(pdfp)
+        def place(num, f):
+            fig = figures_by_name[f.name].fig
+            chars = int(fig.get_size_inches()[0] * 72 / (8.5 * 0.52))
+            fig.text(0.01, -0.01, textwrap.fill(_plain(f"Figure {num} ({f.name}): {f.caption}"), chars),
+                     ha="left", va="top", fontsize=8.5)
+            pdfp.savefig(fig, bbox_inches="tight", pad_inches=0.3)
+
+        tp = _PdfText(pdfp, place)
         sizes = {1: 15, 2: 12.5, 3: 11, 4: 10}
         for b in blocks:
             kind = b[0]
@@ -340,12 +354,10 @@ def pdf(blocks, path, figures_by_name):
                 tp.table(header, rows, note)
             elif kind == "fig":
                 _, num, f = b
-                if tp.fig is not None:
-                    tp.line(f"Figure {num} ({f.name}) follows on its own page.", size=8, color="0.35")
-                    tp.flush()
-                fig = figures_by_name[f.name].fig
-                chars = int(fig.get_size_inches()[0] * 72 / (8.5 * 0.52))
-                fig.text(0.01, -0.01, textwrap.fill(_plain(f"Figure {num} ({f.name}): {f.caption}"), chars),
-                         ha="left", va="top", fontsize=8.5)
-                pdfp.savefig(fig, bbox_inches="tight", pad_inches=0.3)
+                if tp.fig is None:
+                    tp.page += 1
+                    place(num, f)
+                else:
+                    tp.line(f"Figure {num} ({f.name}) follows this page.", size=8, color="0.35")
+                    tp.pending.append((num, f))
         tp.flush()
