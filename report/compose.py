@@ -486,14 +486,23 @@ def _binding(r):
             f"OMP_PLACES={r.prov.get('omp_places') or 'unset'}, CPUs allowed {r.prov.get('cpus_allowed', '?')}")
 
 
+_PER_RUN_OPTIONS = ("--record", "--tag", "--checkpoint")
+
+
 def _launch(r):
-    """The launch command, paths and the per-run record file cut to their names, one line per
-    form and worker count (under MPI each rank's argv, after mpiexec)."""
+    """The launch command with paths cut to their names and without the per-run options (under
+    MPI each rank's argv, after mpiexec, with the rank count put back in front)."""
     argv = r.prov.get("argv")
     if not isinstance(argv, list) or not argv:
         return None
-    words = [os.path.basename(str(argv[0]))] + [os.path.basename(str(a)) if "/" in str(a) else str(a)
-                                                 for a in argv[1:]]
+    words, skip = [os.path.basename(str(argv[0]))], False
+    for a in map(str, argv[1:]):
+        # Options whose values differ in every run (record file, tag, checkpoint) would make
+        # every record its own row: they are left out.
+        if skip or a in _PER_RUN_OPTIONS:
+            skip = not skip and a in _PER_RUN_OPTIONS
+            continue
+        words.append(os.path.basename(a) if "/" in a else a)
     head = f"mpiexec -n {r.ranks} " if r.backend in ("mpi", "hybrid") else ""
     return head + " ".join(words)
 
