@@ -5,7 +5,8 @@
 # drift of a shared machine spreads over all configurations alike.
 #
 # Environment (set by `make local`): BIN_DIR, MPIEXEC, RECORDS, REPS, MAX_WORKERS,
-# PYTHON; optional KMEANS_ARGS, NLREG_ARGS, DATASETS_KMEANS.
+# PYTHON; optional KMEANS_ARGS, NLREG_ARGS, DATASETS_KMEANS, MSTEPS (k-means M-steps,
+# default "reduce owner").
 set -euo pipefail
 
 BIN_DIR=${BIN_DIR:-build/release/bin}
@@ -18,6 +19,7 @@ TAG=${TAG:-local-$(date -u +%Y%m%dT%H%M%SZ)}
 KMEANS_ARGS=${KMEANS_ARGS:---k 10 --iters 100 --seed 42 --init random}
 NLREG_ARGS=${NLREG_ARGS:---epochs 10000 --lr 1e-4}
 DATASETS_KMEANS=${DATASETS_KMEANS:-datasets/mnist10k.h5 datasets/digits.h5}
+MSTEPS=${MSTEPS:-reduce owner}
 REGRESSION_DATA=datasets/regression20k.h5
 
 # Timed runs: one worker per core at most, and no BLAS threads behind our back.
@@ -59,13 +61,17 @@ echo "run-local: tag $TAG, $REPS repetitions, 1..$MAX_WORKERS workers, records -
 for rep in $(seq 1 "$REPS"); do
   for data in $DATASETS_KMEANS; do
     [ -f "$data" ] || continue
-    # shellcheck disable=SC2086
-    one kmeans seq 1 "$data" $KMEANS_ARGS
-    for w in $(seq 1 "$MAX_WORKERS"); do
+    # Both M-steps: the all-reduce one and the assignment's per-cluster one
+    # (each worker owns clusters); the report compares them.
+    for mstep in $MSTEPS; do
       # shellcheck disable=SC2086
-      one kmeans omp "$w" "$data" $KMEANS_ARGS
-      # shellcheck disable=SC2086
-      one kmeans mpi "$w" "$data" $KMEANS_ARGS
+      one kmeans seq 1 "$data" $KMEANS_ARGS --mstep "$mstep"
+      for w in $(seq 1 "$MAX_WORKERS"); do
+        # shellcheck disable=SC2086
+        one kmeans omp "$w" "$data" $KMEANS_ARGS --mstep "$mstep"
+        # shellcheck disable=SC2086
+        one kmeans mpi "$w" "$data" $KMEANS_ARGS --mstep "$mstep"
+      done
     done
   done
   # shellcheck disable=SC2086

@@ -21,7 +21,7 @@ def _cite(gs, kinds, figs, tables=True):
     text = ("Figures: " + ", ".join(f"`{n}`" for n in names)) if names else ""
     if tables:
         text += ("; t" if text else "T") + f"ables of group `{gs.gid}`"
-    return text + "."
+    return text + "." if text else ""
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Evidence:
 
     def __init__(self, doc):
         self.by_key = {(e["group"], e["backend"], tuple(e["config"]), e["base"]["backend"],
-                        tuple(e["base"]["config"])): e for e in doc["comparisons"]}
+                        tuple(e["base"]["config"])): e for e in doc["comparisons"] if e["question"] != "mstep"}
 
     def of(self, gs, cmp):
         return self.by_key[(gs.gid, cmp.cell.backend, cmp.cell.config, cmp.baseline.backend, cmp.baseline.config)]
@@ -320,7 +320,9 @@ def quality_answer(summaries, figs=None):
         fields = [("labels (labels_sha256)", lambda r: _str(r, "labels_sha256"), False),
                   ("centroids (centroids_sha256)", lambda r: _str(r, "centroids_sha256"), False),
                   ("inertia", lambda r: _num(r, "inertia"), True),
-                  ("accuracy", lambda r: _num(r, "accuracy"), True),
+                  (f"accuracy (Hungarian one-to-one matching of clusters to labels; "
+                   f"{gs.group.params.get('init') or 'init not recorded'} initial centroids)",
+                   lambda r: _num(r, "accuracy"), True),
                   ("NMI", lambda r: _num(r, "nmi"), True)]
         results = [(name, *compare_field(gs, name, get, numeric)) for name, get, numeric in fields]
         differs = [t for _, st, t, _ in results if st == "differs"]
@@ -339,7 +341,9 @@ def quality_answer(summaries, figs=None):
         if missing:
             ans.details.append(prefix + f"Not recorded, so not compared: {', '.join(missing)}.")
         ans.details.append(f"{prefix}Compared over {sum(c.n for c in gs.all_cells())} successful runs at "
-                           f"p = {ps}. " + _cite(gs, ("quality",), figs, tables=False))
+                           f"p = {ps}. " + (_cite(gs, ("quality",), figs, tables=False)
+                                            or "Identical results: one sentence under the group's tables "
+                                               "replaces the quality figure."))
     ans.short = " ".join(shorts)
     return ans
 
@@ -521,4 +525,100 @@ def answers_json(summaries):
             summary.decide(cmps)
             out += [_comparison_json(gs, k.cell, k, "regression", f"{gs.gid}: mpi against omp at equal workers")
                     for k in cmps]
-    return {"schema": SCHEMA, "comparisons": out}
+    out += mstep_json(summaries)
+    return {"schema": SCHEMA, "comparisons": out, "phases": phases_json(summaries),
+            "quality": quality_json(summaries)}
+
+
+def _count(v):
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+def iterations_of(r):
+    """Iterations (k-means) or epochs (regression) the run made, None when not recorded."""
+    for src, key in ((r.result, "iterations"), (r.result, "epochs"), (r.params, "epochs")):
+        if _count(src.get(key)):
+            return src[key]
+    return None
+
+
+def phases_json(summaries):
+    """The recorded phases of each configuration's median run (the run whose phases the tables
+    show): what the summary's reasons ('reading the file is half of a run', 'synchronising per
+    iteration against computing per iteration') are computed from."""
+    out = []
+    for gs in summaries:
+        ds = gs.group.dataset
+        for c in gs.all_cells():
+            r = c.phase_run
+            total = float(r.total)
+            ph = {k: c.phases.get(k) for k in ("io", "init", "compute", "comm")}
+            setup = sum(v for v in (ph["io"], ph["init"]) if v is not None)
+            it = iterations_of(r)
+            out.append({"group": gs.gid, "app": gs.group.app, "dataset": ds.get("path"), "rows": _count(ds.get("n")),
+                        "backend": c.backend, "workers": c.workers, "config": list(c.config), "cores": c.cores,
+                        "oversubscribed": c.oversubscribed, "total_s": total,
+                        **{f"{k}_s": v for k, v in ph.items()}, "iterations": it,
+                        "setup_share": setup / total if total > 0 else None,
+                        "compute_per_iter_s": ph["compute"] / it if it and ph["compute"] is not None else None,
+                        "comm_per_iter_s": ph["comm"] / it if it and ph["comm"] is not None else None})
+    return out
+
+
+QUALITY_FIELDS = ("labels_sha256", "centroids_sha256", "inertia", "accuracy", "nmi")
+
+
+def quality_json(summaries):
+    """Per k-means group: every distinct value of each result field over all ok runs, with the
+    init and M-step it came from. `accuracy` is the executables' one: the best one-to-one
+    (Hungarian) matching of clusters to labels (src/kmeans/metrics.cpp)."""
+    out = []
+    for gs in summaries:
+        if gs.group.app != "kmeans":
+            continue
+        fields = {}
+        for name in QUALITY_FIELDS:
+            values = sorted({r.result.get(name) for c in gs.all_cells() for r in c.runs
+                             if isinstance(r.result.get(name), (int, float, str))
+                             and not isinstance(r.result.get(name), bool)}, key=repr)
+            fields[name] = values
+        out.append({"group": gs.gid, "dataset": gs.group.dataset.get("path"),
+                    "rows": _count(gs.group.dataset.get("n")), "init": gs.group.params.get("init"),
+                    "mstep": gs.group.params.get("mstep"), "workers": gs.worker_counts(), "forms": list(gs.cells),
+                    "runs": sum(c.n for c in gs.all_cells()), "values": fields,
+                    "accuracy_definition": "hungarian one-to-one"})
+    return out
+
+
+def mstep_pairs(summaries):
+    """[(reduce group, owner group)]: k-means groups that differ in the M-step only."""
+    def key(gs):
+        g = gs.group
+        return (g.app, g.dataset.get("sha256") or g.dataset.get("path"),
+                repr(sorted((k, v) for k, v in g.params.items() if k != "mstep")))
+    by = {}
+    for gs in summaries:
+        if gs.group.app == "kmeans":
+            by.setdefault(key(gs), {})[gs.group.params.get("mstep")] = gs
+    return [(d["reduce"], d["owner"]) for d in by.values() if "reduce" in d and "owner" in d]
+
+
+def mstep_json(summaries):
+    """The assignment's per-cluster M-step (owner) against the all-reduce one at every
+    configuration both ran: one Holm family per pair of groups, and whether the result
+    (labels and centroids hashes) is bitwise the same."""
+    out = []
+    for red, own in mstep_pairs(summaries):
+        base = {(c.backend, c.config): c for c in red.all_cells()}
+        cmps = [summary.compare_cells(c, base[(c.backend, c.config)]) for c in own.all_cells()
+                if (c.backend, c.config) in base]
+        summary.decide(cmps)
+        for k in cmps:
+            e = _comparison_json(own, k.cell, k, "mstep", f"{own.gid}: mstep owner against reduce")
+            e["base"]["group"] = red.gid
+            e["mstep"], e["base"]["mstep"] = "owner", "reduce"
+            hashes = [{(r.result.get("labels_sha256"), r.result.get("centroids_sha256")) for r in c.runs}
+                      for c in (k.cell, k.baseline)]
+            e["same_result"] = len(hashes[0] | hashes[1]) == 1 and None not in next(iter(hashes[0]))
+            out.append(e)
+    return out

@@ -4,7 +4,10 @@ Blocks are tuples:
   ("h", level, text)           heading (level 1..4)
   ("p", text)                  paragraph; `code` spans and **bold** are the only inline markup
   ("ul", [text, ...])          bullet list
-  ("table", header, rows, note)   rows are lists of cell strings; note is a paragraph or None
+  ("table", header, rows, note[, meta])   rows are lists of cell strings; note is a paragraph or
+                               None; meta (optional dict): "key" (what the summary cites it by),
+                               "csv" ((header, rows) of the records it came from; else the table
+                               itself is its CSV), "num" and "csv_name" (set by number_tables)
   ("fig", number, Figure)      a figures.Figure with its caption
 """
 
@@ -15,10 +18,13 @@ from collections import Counter
 import matplotlib
 import numpy
 
-from . import fmt, model, stats
+from . import fmt, handin, model, stats
 from .records import FORM_NAMES, SCHEMA, SIDE_TAGS, form_rank
-from .answers import scaling_text
+from .answers import iterations_of, mstep_pairs, scaling_text
 
+STOKES = ("Stokes is the research cluster of the University of Central Florida's Advanced Research Computing "
+          "Center (UCF ARCC), the cluster `jobs/grids/stokes-scaling.ini` targets: Slurm, nodes of 32 (Skylake) or 48 "
+          "(Cascade Lake, Ice Lake, Sapphire Rapids) cores, accounts charged in core-hours.")
 APP_NAMES = {"kmeans": "k-means clustering", "nlreg": "nonlinear regression"}
 TITLE = "hpc-batch report: k-means and nonlinear regression, sequential / OpenMP / MPI"
 
@@ -97,7 +103,73 @@ def form_table(gs, backend):
              "+ faster, - slower, = no detectable difference. Phase columns: the run with the median total.")
     if any_over:
         note += " * more workers than cores per node (oversubscribed)."
-    return ("table", TABLE_HEADER, rows, note)
+    return ("table", TABLE_HEADER, rows, note,
+            {"key": ("form", gs.gid, backend), "csv": runs_csv(gs.gid, gs.cells[backend])})
+
+
+RUN_CSV_HEADER = ["group", "app", "backend", "nodes", "ranks", "threads", "workers", "total_s", "io_s", "init_s",
+                  "compute_s", "comm_s", "metrics_s", "per_iter_s", "iterations", "mstep", "init", "accuracy",
+                  "inertia", "mse", "tag", "utc", "git", "file", "line"]
+
+
+def runs_csv(gid, cells):
+    """(header, rows): one row per run record behind a table, with its phases and result."""
+    rows = []
+    for c in cells:
+        for r in c.runs:
+            ts = r.time_s
+            rows.append([gid, r.app, r.backend, r.nodes, r.ranks, r.threads, r.workers]
+                        + [ts.get(k) for k in ("total", "io", "init", "compute", "comm", "metrics", "per_iter")]
+                        + [iterations_of(r), r.params.get("mstep"), r.params.get("init")]
+                        + [r.result.get(k) for k in ("accuracy", "inertia", "mse")]
+                        + [r.tag, r.prov.get("utc"), r.prov.get("git"), r.source, r.line])
+    return RUN_CSV_HEADER, rows
+
+
+def quality_sentence(gs):
+    """One sentence in place of the quality figure when every run of the group has the same
+    result (figures.quality_identical)."""
+    r = gs.all_cells()[0].runs[0].result
+    init = gs.group.params.get("init") or "not recorded"
+    vals = [f"inertia {fmt.sig(r['inertia'], 7)}" if isinstance(r.get("inertia"), (int, float)) else None,
+            (f"accuracy {r['accuracy']:.4f} (Hungarian one-to-one matching of clusters to labels, "
+             f"{init} initial centroids)") if isinstance(r.get("accuracy"), (int, float)) else None,
+            f"NMI {r['nmi']:.4f}" if isinstance(r.get("nmi"), (int, float)) else None]
+    n = sum(c.n for c in gs.all_cells())
+    return (f"Result quality: every one of the {n} runs, at every worker count "
+            f"(p = {', '.join(map(str, gs.worker_counts()))}) and in every form, ends with the same labels and "
+            f"centroids (hashes) and " + fmt.join_and(v for v in vals if v) + ", so no quality figure is drawn.")
+
+
+def mstep_blocks(summaries, doc):
+    """The per-cluster M-step (owner) against the all-reduce one, from answers.json's "mstep" entries."""
+    pairs = mstep_pairs(summaries)
+    if not pairs:
+        return []
+    out = [("h", 3, "M-step: per-cluster (owner) against all-reduce (reduce)"),
+           ("p", "The assignment asks each worker to handle a cluster in the M-step (`--mstep owner`: each worker "
+                 "averages the clusters it owns, after the per-worker sums are exchanged); the questions above use "
+                 "`--mstep reduce` (every worker's per-cluster sums are all-reduced). Both are measured with the "
+                 "same data and parameters; the test is the report's Mann-Whitney test with Holm's correction "
+                 "across the configurations of one dataset.")]
+    header = ["group (owner)", "group (reduce)", "form", "p", "n", "median reduce [s]", "median owner [s]",
+              "reduce/owner time", "p-value", "verdict (owner)", "same result"]
+    for red, own in pairs:
+        es = [e for e in doc["comparisons"] if e["question"] == "mstep" and e["group"] == own.gid]
+        rows = []
+        for e in es:
+            ci = f" [{fmt.ratio(e['ci'][0])}, {fmt.ratio(e['ci'][1])}]" if e["ci"] else ""
+            rows.append([own.gid, red.gid, e["backend"], str(e["workers"]), f"{e['n']}+{e['n_base']}",
+                         fmt.secs(stats.median(e["base_times"])), fmt.secs(stats.median(e["times"])),
+                         fmt.ratio(e["ratio"]) + ci, fmt.pvalue(e["p_value"]), e["verdict"],
+                         "bitwise" if e["same_result"] else "differs"])
+        cells = [c for c in red.all_cells()] + [c for c in own.all_cells()]
+        out.append(("table", header, rows,
+                    "reduce/owner time: median time with reduce over median time with owner (above 1: owner "
+                    "faster), Hodges-Lehmann CI at the Holm level in brackets. Same result: labels and centroids "
+                    "hashes equal in every run of both.",
+                    {"key": ("mstep", own.gid), "csv": runs_csv(own.gid, cells)}))
+    return out
 
 
 def group_blocks(gs, figs, fignum):
@@ -127,6 +199,8 @@ def group_blocks(gs, figs, fignum):
     if models:
         out.append(("p", "Serial fraction from S vs p=1 (oversubscribed runs left out; Amdahl fitted only from "
                          "two or more worker counts above 1): " + " ".join(models)))
+    if g.app == "kmeans" and not any(f.name == f"{gs.gid}-quality" for f in figs):
+        out.append(("p", quality_sentence(gs)))
     for f in figs:
         fignum[0] += 1
         out.append(("fig", fignum[0], f))
@@ -204,6 +278,7 @@ def model_blocks(inp, groups, fig, fignum):
 def stokes_blocks(inp, pred, fig, fignum):
     """The model's prediction for 1 core and 1-16 Stokes nodes, labelled as a prediction."""
     out = [("h", 2, "Prediction for a Stokes-sized sweep")]
+    out.append(("p", STOKES))
     out.append(("p", "**A prediction from stated assumptions, not a measurement.** The same cost model with the "
                      "Stokes parameters of `bench/cost_model.py` (argued in `bench/COST_MODEL.md`) predicts the time "
                      "per iteration on one core and on 1 to 16 nodes of 48 cores. Assumptions:"))
@@ -388,14 +463,72 @@ def _checklist(loaded, summaries):
     return ("table", ["rule", "Hoefler & Belli (SC'15)", "how this report meets it"], rows, None)
 
 
-def provenance_blocks(loaded, groups, summaries):
+def _cpu_id(prov):
+    keys = ("cpu_vendor", "cpu_family", "cpu_model_number", "cpu_stepping")
+    if all(prov.get(k) is None for k in keys):
+        return None
+    return (f"{prov.get('cpu_vendor')} family {prov.get('cpu_family')} model {prov.get('cpu_model_number')} "
+            f"stepping {prov.get('cpu_stepping')}")
+
+
+def _hypervisor(prov):
+    if prov.get("hypervisor") is None:
+        return None
+    return (f"yes ({prov.get('hypervisor_vendor') or 'vendor not reported'})" if prov["hypervisor"]
+            else "none (bare metal)")
+
+
+def _binding(r):
+    """How the run's workers were placed: OpenMP's binding variables and the CPUs it may use."""
+    if all(r.prov.get(k) is None for k in ("omp_proc_bind", "omp_places", "cpus_allowed")):
+        return None
+    return (f"{r.backend}: OMP_PROC_BIND={r.prov.get('omp_proc_bind') or 'unset'}, "
+            f"OMP_PLACES={r.prov.get('omp_places') or 'unset'}, CPUs allowed {r.prov.get('cpus_allowed', '?')}")
+
+
+_PER_RUN_OPTIONS = ("--record", "--tag", "--checkpoint")
+
+
+def _launch(r):
+    """The launch command with paths cut to their names and without the per-run options (under
+    MPI each rank's argv, after mpiexec, with the rank count put back in front)."""
+    argv = r.prov.get("argv")
+    if not isinstance(argv, list) or not argv:
+        return None
+    words, skip = [os.path.basename(str(argv[0]))], False
+    for a in map(str, argv[1:]):
+        # Options whose values differ in every run (record file, tag, checkpoint) would make
+        # every record its own row: they are left out.
+        if skip or a in _PER_RUN_OPTIONS:
+            skip = not skip and a in _PER_RUN_OPTIONS
+            continue
+        words.append(os.path.basename(a) if "/" in a else a)
+    head = f"mpiexec -n {r.ranks} " if r.backend in ("mpi", "hybrid") else ""
+    return head + " ".join(words)
+
+
+def provenance_blocks(loaded, groups, summaries, comparison=None):
     out = [("h", 2, "Setup and provenance")]
     runs = loaded.runs
+    out.append(("p", "Warm-up policy: none inside a run; each repetition is a fresh process (one launch per "
+                     "record), and the main job interleaves the configurations repetition by repetition, so slow "
+                     "drift of a shared machine spreads over all of them alike."))
     getters = [("hosts", lambda r: r.hosts), ("nodes", lambda r: r.nodes),
-               ("CPU model", lambda r: r.prov.get("cpu")), ("cores per node", lambda r: r.prov.get("cores")),
+               ("CPU model", lambda r: r.prov.get("cpu")), ("CPU id", lambda r: _cpu_id(r.prov)),
+               ("CPU flags", lambda r: r.prov.get("cpu_flags")),
+               ("hypervisor", lambda r: _hypervisor(r.prov)),
+               ("cores per node", lambda r: r.prov.get("cores")),
+               ("memory", lambda r: (f"{r.prov['memory_bytes'] / 2**30:.1f} GiB"
+                                     if isinstance(r.prov.get("memory_bytes"), int) else None)),
+               ("OS", lambda r: r.prov.get("os")), ("kernel", lambda r: r.prov.get("kernel")),
+               ("arch", lambda r: r.prov.get("arch")),
                ("compiler", lambda r: r.prov.get("compiler")), ("flags", lambda r: r.prov.get("flags")),
                ("MPI", lambda r: r.prov.get("mpi")), ("HDF5", lambda r: r.prov.get("hdf5")),
                ("BLAS", lambda r: r.prov.get("blas")),
+               ("OpenBLAS core type", lambda r: (f"{r.prov.get('blas_core')} (OPENBLAS_CORETYPE="
+                                                 f"{r.prov.get('openblas_coretype') or 'unset'})")
+                if r.prov.get("blas_core") else None),
+               ("thread binding", _binding), ("launch command", _launch),
                ("git commit", lambda r: (f"{r.prov.get('git')}" + (" (dirty)" if r.prov.get("dirty") else ""))
                 if r.prov.get("git") else None),
                ("Slurm job", lambda r: r.prov.get("slurm_job_id")), ("tag", lambda r: r.tag)]
@@ -406,7 +539,16 @@ def provenance_blocks(loaded, groups, summaries):
     dates = sorted(str(r.prov["utc"]) for r in runs if r.prov.get("utc"))
     rows.append(["run dates (UTC)", f"{dates[0]} .. {dates[-1]}" if dates else "(not recorded)", str(len(dates))])
     out.append(("table", ["field", "value", "records"], rows,
-                f"Distinct values over all {len(runs)} valid records (schema {SCHEMA})."))
+                f"Distinct values over all {len(runs)} valid records (schema {SCHEMA}), from each record's `prov`; "
+                "(not recorded) for records written before a field existed."))
+    blas = (comparison.data.get("blas") if comparison is not None else None)
+    if isinstance(blas, dict):
+        out.append(("p", f"OpenBLAS in the comparison with peers (`{comparison.path}`, `blas`): core types detected "
+                         f"{', '.join(map(str, blas.get('detected') or [])) or 'none'}, best for this CPU "
+                         f"{blas.get('cpu_best') or '-'}, OPENBLAS_CORETYPE from the environment "
+                         f"{blas.get('openblas_coretype_env') or 'unset'}, set for every timed command "
+                         f"{blas.get('openblas_coretype_set') or 'nothing'}"
+                         + (f" ({blas['reason']})" if blas.get("reason") else "") + "."))
     for bf in loaded.benches:
         ctx = bf.context
         keys = ("host_name", "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled", "library_build_type", "date", "executable")
@@ -458,9 +600,9 @@ def provenance_blocks(loaded, groups, summaries):
     return out
 
 
-def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig, perf):
+def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig, perf, doc):
     """The whole document; `perf` holds the cost model, Stokes and peer sections' inputs
-    (make_report.Performance)."""
+    (make_report.Performance), `doc` the answers.json document the summary quotes."""
     ok = sum(1 for r in loaded.runs if r.ok)
     side = sum(1 for r in loaded.runs if r.tag in SIDE_TAGS)
     blocks = [("h", 1, TITLE)]
@@ -490,10 +632,33 @@ def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig,
         for gs in summaries:
             if gs.group.app == app:
                 blocks += group_blocks(gs, group_figs[gs.gid], fignum)
+        if app == "kmeans":
+            blocks += mstep_blocks(summaries, doc)
     blocks += model_blocks(perf.inputs, perf.model_groups, perf.model_fig, fignum)
     blocks += stokes_blocks(perf.inputs, perf.stokes, perf.stokes_fig, fignum)
     blocks += compare_blocks(perf.comparison, side)
     if loaded.benches:
         blocks += bench_blocks(bench_rows, bench_fig, fignum)
-    blocks += provenance_blocks(loaded, groups, summaries)
-    return blocks
+    blocks += provenance_blocks(loaded, groups, summaries, perf.comparison)
+    refs = number_tables(blocks)
+    summary_page = handin.blocks(doc, summaries, refs, perf.comparison)
+    # The summary goes first, after the title and the inputs line.
+    return blocks[:2] + summary_page + blocks[2:]
+
+
+def number_tables(blocks):
+    """Numbers the tables in document order (in place) and names each one's CSV file; returns
+    handin.Refs, the table and figure numbers by what they show."""
+    tables, n = {}, 0
+    for i, b in enumerate(blocks):
+        if b[0] != "table":
+            continue
+        n += 1
+        meta = dict(b[4]) if len(b) > 4 else {}
+        meta["num"] = n
+        meta["csv_name"] = f"table-{n:02d}.csv"
+        if "key" in meta:
+            tables[meta["key"]] = n
+        blocks[i] = ("table", b[1], b[2], b[3], meta)
+    figures = {b[2].name: b[1] for b in blocks if b[0] == "fig"}
+    return handin.Refs(tables, figures)

@@ -272,7 +272,8 @@ def fig_speedup(gs):
         vals += s
         err = [[0.0] * len(pts), [0.0] * len(pts)]
         for i, c in enumerate(pts):
-            ci = c.vs_one.verdict.get("ci")
+            # The base point is S = 1 by definition: no interval on it.
+            ci = c.vs_one.verdict.get("ci") if c is not c.vs_one.baseline else None
             if ci:
                 any_ci = True
                 err[0][i], err[1][i] = max(0.0, s[i] - ci[0]), max(0.0, ci[1] - s[i])
@@ -306,8 +307,9 @@ def fig_speedup(gs):
     ax.legend(loc="upper left")
     caption = (f"Speedup of each parallel form of {gs.group.app} over its own single-worker run "
                "(absolute base times in the legend), ratio of medians. "
-               + ("Bars are 95% confidence intervals (from the order statistics of both medians); "
-                  if any_ci else "No bars: confidence intervals need at least 7 repetitions per configuration; ")
+               + ("Bars are the Hodges-Lehmann confidence intervals of the speedup at each comparison's Holm level "
+                  "(Method); the base point, S = 1 by definition, has none; "
+                  if any_ci else "No bars: too few repetitions for a confidence interval; ")
                + "the dotted diagonal is ideal speedup. Speedups over the sequential run are in the tables."
                + _amdahl_caption(gs, "Amdahl's law fitted by least squares on 1/S"))
     return Figure(f"{gs.gid}-speedup", caption, fig, _px(SIZE_STD))
@@ -318,14 +320,22 @@ def fig_efficiency(gs):
     counts = gs.worker_counts()
     series = [s for s in _series(gs) if s[1] != "seq"]
     top = 1.1
+    any_ci = False
     for off, (color, marker), (label, backend, cells) in zip(_offsets(len(series)), _series_styles(series), series):
         pts = [c for c in cells if c.vs_one is not None and c.vs_one.efficiency is not None]
         if not pts:
             continue
         e = [c.vs_one.efficiency for c in pts]
-        top = max(top, max(e) * 1.1)
-        ax.plot([c.workers * off for c in pts], e, marker=marker, color=color, ms=7, linestyle="none",
-                label=f"{label} (vs its 1-worker run)", zorder=3)
+        err = [[0.0] * len(pts), [0.0] * len(pts)]
+        for i, c in enumerate(pts):
+            # E = S/p, so the interval of S divided by p; none on the base point (E = 1 there).
+            ci = c.vs_one.verdict.get("ci") if c is not c.vs_one.baseline else None
+            if ci:
+                any_ci = True
+                err[0][i], err[1][i] = max(0.0, e[i] - ci[0] / c.vs_one.p), max(0.0, ci[1] / c.vs_one.p - e[i])
+        top = max(top, max(v + hi for v, hi in zip(e, err[1])) * 1.1)
+        ax.errorbar([c.workers * off for c in pts], e, yerr=err, fmt=marker, color=color, ms=7, capsize=3,
+                    linestyle="none", label=f"{label} (vs its 1-worker run)", zorder=3)
     ax.axhline(1.0, color="0.3", lw=1, ls=":", label="ideal: E = 1")
     for backend, f in gs.amdahl.items():
         if f is None or backend == "seq":
@@ -340,7 +350,10 @@ def fig_efficiency(gs):
     ax.set_title(_title(gs, "parallel efficiency"))
     ax.legend(loc="lower left")
     caption = (f"Parallel efficiency E = S/p of {gs.group.app}, S being the speedup over the single-worker run "
-               "of the same form (medians). The dotted line is ideal efficiency."
+               "of the same form (medians). "
+               + ("Bars: the speedup's confidence interval divided by p (Method); the base point, E = 1 by "
+                  "definition, has none. " if any_ci else "No bars: too few repetitions for a confidence interval. ")
+               + "The dotted line is ideal efficiency."
                + _amdahl_caption(gs, "the fitted Amdahl bound"))
     return Figure(f"{gs.gid}-efficiency", caption, fig, _px(SIZE_STD))
 
@@ -424,12 +437,20 @@ def _metric(r, key):
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
+def quality_identical(gs):
+    """Every run of the group ends with the same labels, centroids, inertia, accuracy and NMI:
+    the quality figure would be flat lines, so one sentence replaces it (compose.quality_sentence)."""
+    keys = ("labels_sha256", "centroids_sha256", "inertia", "accuracy", "nmi")
+    seen = {tuple(r.result.get(k) for k in keys) for c in gs.all_cells() for r in c.runs}
+    return len(seen) == 1 and any(v is not None for v in next(iter(seen)))
+
+
 def fig_quality(gs):
     fig, axes = _new(SIZE_WIDE, ncols=3)
     counts = gs.worker_counts()
     series = _series(gs)
     for ax, key, ylabel in zip(axes, ("accuracy", "nmi", "inertia"),
-                               ("accuracy (fraction, majority label per cluster)",
+                               ("accuracy (Hungarian one-to-one)",
                                 "normalised mutual information", "inertia (sum of squared distances, scaled units)")):
         seen = []
         for off, (color, marker), (label, backend, cells) in zip(_offsets(len(series)), _series_styles(series),
@@ -467,7 +488,9 @@ def fig_quality(gs):
     axes[0].legend(loc="lower left")
     fig.suptitle(_title(gs, "clustering result against workers"))
     caption = (f"Result quality of {gs.group.app} against workers p, every repetition of every form drawn "
-               "(forms nudged sideways): clustering accuracy against the true labels, normalised mutual "
+               "(forms nudged sideways): clustering accuracy against the true labels (fraction of points in the "
+               "best one-to-one (Hungarian) matching of clusters to labels; initial centroids "
+               f"{gs.group.params.get('init') or 'not recorded'}), normalised mutual "
                "information, and the final inertia. A change with p would show as a vertical spread.")
     return Figure(f"{gs.gid}-quality", caption, fig, _px(SIZE_WIDE))
 
@@ -655,7 +678,7 @@ def group_figures(gs):
     if any(c.vs_one is not None and c.workers > 1 for c in gs.all_cells()):
         out += [fig_speedup(gs), fig_efficiency(gs)]
     out.append(fig_phases(gs))
-    if gs.group.app == "kmeans":
+    if gs.group.app == "kmeans" and not quality_identical(gs):
         out.append(fig_quality(gs))
     elif gs.group.app == "nlreg":
         loss = fig_loss(gs)

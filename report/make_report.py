@@ -4,7 +4,8 @@ Google Benchmark JSON files.
 
     report/make_report.py --out report/out results/runs.jsonl [results/bench/*.json]
 
-Output folder: report.md, report.html (self-contained), report.pdf, summary.json (every table
+Output folder: report.md, report.html (self-contained), report.pdf, table-NN.csv (the records behind
+each numbered table), summary.json (every table
 number at full precision), answers.json (every comparison the answers rest on, schema answers/1),
 figures/*.png and figures/*.svg. Exit status 0 on success, 1 when
 there are no run records, 2 on a usage error. Needs numpy and matplotlib (Debian's /usr/bin/python3).
@@ -199,9 +200,11 @@ def main(argv=None):
     answers_doc = answers.answers_json(summaries)
     answer_list = answers.all_answers(summaries, {f.name for f in all_figs}, answers_doc)
 
-    blocks = compose.build(loaded, groups, summaries, answer_list, group_figs, bench_rows, bench_fig, perf)
+    blocks = compose.build(loaded, groups, summaries, answer_list, group_figs, bench_rows, bench_fig, perf,
+                           answers_doc)
     with open(os.path.join(args.out, "report.md"), "w") as fh:
         fh.write(render.markdown(blocks))
+    render.write_csvs(blocks, args.out)
     render.pdf(blocks, os.path.join(args.out, "report.pdf"), {f.name: f for f in all_figs})
     figures.close(all_figs)
     why = _child_failure(saver)

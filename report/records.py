@@ -271,8 +271,10 @@ def _slim(fields, share):
     fields["result"] = result
     fields["time_s"] = {k: v for k, v in fields["time_s"].items() if not isinstance(v, (list, dict))}
     # prov differs in every record (utc, job id): its strings are shared, not the object.
-    fields["prov"] = {k: share(v) if isinstance(v, str) else v for k, v in fields["prov"].items()
-                      if not isinstance(v, (list, dict))}
+    # Lists of scalars (cpu_flags, the launch's argv) repeat across records and are shared whole.
+    fields["prov"] = {k: share(v) if isinstance(v, (str, list)) else v for k, v in fields["prov"].items()
+                      if not isinstance(v, dict)
+                      and not (isinstance(v, list) and any(isinstance(x, (list, dict)) for x in v))}
     for k in ("dataset", "params", "hosts", "app", "backend", "status"):
         fields[k] = share(fields[k])
     if isinstance(fields["tag"], str):

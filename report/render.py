@@ -2,6 +2,7 @@
 base64 PNG) and PDF (matplotlib PdfPages: text pages, then each figure on its own page)."""
 
 import base64
+import csv
 import html
 import os
 import re
@@ -15,6 +16,34 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 def _slug(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _table_parts(b):
+    """(header, rows, note, meta) of a table block; meta is {} for an unnumbered table."""
+    return b[1], b[2], b[3], (b[4] if len(b) > 4 else {})
+
+
+def _table_title(meta):
+    return f"Table {meta['num']}" if "num" in meta else None
+
+
+def write_csvs(blocks, outdir):
+    """Each numbered table's CSV next to report.md: the records it came from where the table
+    names them (meta "csv"), else the table's own cells. Earlier reports' table CSVs are removed."""
+    for name in os.listdir(outdir):
+        if name.startswith("table-") and name.endswith(".csv"):
+            os.remove(os.path.join(outdir, name))
+    for b in blocks:
+        if b[0] != "table":
+            continue
+        header, rows, _, meta = _table_parts(b)
+        if "csv_name" not in meta:
+            continue
+        header, rows = meta.get("csv", (header, rows))
+        with open(os.path.join(outdir, meta["csv_name"]), "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            w.writerows(["" if v is None else v for v in row] for row in rows)
 
 
 # ---- Markdown -----------------------------------------------------------------------------
@@ -34,7 +63,10 @@ def markdown(blocks):
         elif kind == "ul":
             out += ["- " + item for item in b[1]] + [""]
         elif kind == "table":
-            _, header, rows, note = b
+            header, rows, note, meta = _table_parts(b)
+            if _table_title(meta):
+                what = "the records it came from" if "csv" in meta else "its cells"
+                out += [f"**{_table_title(meta)}** ([CSV]({meta['csv_name']}): {what})", ""]
             out.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
             out.append("|" + "|".join("---" for _ in header) + "|")
             out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
@@ -67,6 +99,9 @@ th { white-space: normal; vertical-align: bottom; }
 td small { color: #555; }
 th { background: #eef1f5; }
 td.text, th.text { text-align: left; white-space: normal; }
+p.caption { margin: .8em 0 .1em 0; font-size: .9em; }
+nav#contents { border: 1px solid #ddd; padding: .2em 1em; font-size: .92em; }
+nav#contents ul { margin: .2em 0; } nav#contents h2 { border: none; margin-top: .4em; }
 p.note { font-size: .85em; color: #555; margin-top: .2em; }
 figure { margin: 1.2em 0; } figure img { width: 100%; height: auto; border: 1px solid #e3e3e3; }
 figcaption { font-size: .9em; color: #333; }
@@ -101,35 +136,75 @@ def _cell_html(cell):
     return _inline(cell)
 
 
+def _anchors(blocks):
+    """A unique anchor per heading, in order: each group repeats the per-form headings."""
+    ids, out = set(), []
+    for b in blocks:
+        if b[0] != "h":
+            continue
+        base = hid = _slug(b[2]) or "section"
+        k = 1
+        while hid in ids:
+            k += 1
+            hid = f"{base}-{k}"
+        ids.add(hid)
+        out.append(hid)
+    return out
+
+
+def _toc(blocks):
+    """The table of contents: sections (level 2) and their subsections (level 3)."""
+    heads = [b for b in blocks if b[0] == "h"]
+    items, open_sub = [], False
+    for b, hid in zip(heads, _anchors(blocks)):
+        if b[1] == 2:
+            if open_sub:
+                items.append("</ul></li>")
+                open_sub = False
+            elif items:
+                items.append("</li>")
+            items.append(f'<li><a href="#{hid}">{_inline(b[2])}</a>')
+        elif b[1] == 3 and items:
+            if not open_sub:
+                items.append("<ul>")
+                open_sub = True
+            items.append(f'<li><a href="#{hid}">{_inline(b[2])}</a></li>')
+    if items:
+        items.append("</ul></li>" if open_sub else "</li>")
+    return ['<nav id="contents"><h2>Contents</h2><ul>' + "".join(items) + "</ul></nav>"]
+
+
 def html_page(blocks, figdir, title):
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>"]
-    ids = set()
     figs = frozenset(b[2].name for b in blocks if b[0] == "fig")
+    anchors = iter(_anchors(blocks))
+    toc_at = None
     for b in blocks:
         kind = b[0]
         if kind == "h":
-            # Anchors must be unique: each group repeats the per-form headings.
-            base = hid = _slug(b[2]) or "section"
-            k = 1
-            while hid in ids:
-                k += 1
-                hid = f"{base}-{k}"
-            ids.add(hid)
+            if b[1] == 2 and toc_at is None:
+                toc_at = len(parts)
+            hid = next(anchors)
             parts.append(f'<h{b[1]} id="{hid}">{_inline(b[2])}</h{b[1]}>')
         elif kind == "p":
             parts.append(f"<p>{_inline(b[1], figs)}</p>")
         elif kind == "ul":
             parts.append("<ul>" + "".join(f"<li>{_inline(i, figs)}</li>" for i in b[1]) + "</ul>")
         elif kind == "table":
-            _, header, rows, note = b
+            header, rows, note, meta = _table_parts(b)
             # Columns holding text (not numbers) are left-aligned and may wrap.
             text_cols = [j for j in range(len(header))
                          if any(not _is_numeric(str(r[j])) for r in rows if j < len(r))]
             def cls(j):
                 return ' class="text"' if j in text_cols else ""
-            t = ['<div class="table"><table>', "<thead><tr>" +
+            t = []
+            if _table_title(meta):
+                what = "the records it came from" if "csv" in meta else "its cells"
+                t.append(f'<p class="caption" id="table-{meta["num"]}"><strong>{_table_title(meta)}</strong> '
+                         f'(<a href="{meta["csv_name"]}">CSV</a>: {what})</p>')
+            t += ['<div class="table"><table>', "<thead><tr>" +
                  "".join(f"<th{cls(j)}>{_inline(h)}</th>" for j, h in enumerate(header)) + "</tr></thead><tbody>"]
             t += ["<tr>" + "".join(f"<td{cls(j)}>{_cell_html(str(c))}</td>" for j, c in enumerate(r)) + "</tr>"
                   for r in rows]
@@ -141,10 +216,15 @@ def html_page(blocks, figdir, title):
             _, num, f = b
             with open(os.path.join(figdir, f.name + ".png"), "rb") as fh:
                 data = base64.b64encode(fh.read()).decode("ascii")
-            parts.append(f'<figure id="fig-{html.escape(f.name)}"><img src="data:image/png;base64,{data}" '
+            svg = f"figures/{html.escape(f.name)}.svg"
+            parts.append(f'<figure id="fig-{html.escape(f.name)}"><a href="{svg}">'
+                         f'<img src="data:image/png;base64,{data}" '
                          f'width="{f.size_px[0]}" height="{f.size_px[1]}" alt="Figure {num}: {html.escape(f.name)}">'
-                         f"<figcaption><strong>Figure {num}</strong> (<code>{html.escape(f.name)}</code>): "
+                         f"</a><figcaption><strong>Figure {num}</strong> (<code>{html.escape(f.name)}</code>, "
+                         f'<a href="{svg}">SVG</a>): '
                          f"{_inline(f.caption)}</figcaption></figure>")
+    if toc_at is not None:
+        parts[toc_at:toc_at] = _toc(blocks)
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -164,8 +244,11 @@ def _plain(text):
 class _PdfText:
     """Lays out lines of text top to bottom over landscape pages."""
 
-    def __init__(self, pdf):
+    def __init__(self, pdf, place_figure=None):
         self.pdf, self.fig, self.y, self.page = pdf, None, 0.0, 0
+        # Figures float: each goes on its own page after the text page it is cited on is full,
+        # so no text page is cut short (near blank) because a figure follows.
+        self.pending, self.place_figure = [], place_figure
 
     def _new_page(self):
         self.flush()
@@ -179,6 +262,10 @@ class _PdfText:
             self.pdf.savefig(self.fig)
             plt.close(self.fig)
             self.fig = None
+        for item in self.pending:
+            self.page += 1
+            self.place_figure(*item)
+        self.pending = []
 
     def space(self, inches):
         self.y -= inches
@@ -236,7 +323,14 @@ def pdf(blocks, path, figures_by_name):
     from matplotlib.backends.backend_pdf import PdfPages
     # No creation date: the same data gives the same file.
     with PdfPages(path, metadata={"Title": "hpc-batch report", "CreationDate": None, "ModDate": None}) as pdfp:
-        tp = _PdfText(pdfp)
+        def place(num, f):
+            fig = figures_by_name[f.name].fig
+            chars = int(fig.get_size_inches()[0] * 72 / (8.5 * 0.52))
+            fig.text(0.01, -0.01, textwrap.fill(_plain(f"Figure {num} ({f.name}): {f.caption}"), chars),
+                     ha="left", va="top", fontsize=8.5)
+            pdfp.savefig(fig, bbox_inches="tight", pad_inches=0.3)
+
+        tp = _PdfText(pdfp, place)
         sizes = {1: 15, 2: 12.5, 3: 11, 4: 10}
         for b in blocks:
             kind = b[0]
@@ -254,15 +348,16 @@ def pdf(blocks, path, figures_by_name):
                     tp.para(item, indent=0.15, bullet="-")
                 tp.space(0.06)
             elif kind == "table":
-                tp.table(*b[1:])
+                header, rows, note, meta = _table_parts(b)
+                if _table_title(meta):
+                    tp.para(f"{_table_title(meta)} ({meta['csv_name']})", size=8, weight="bold", keep_with=0.5)
+                tp.table(header, rows, note)
             elif kind == "fig":
                 _, num, f = b
-                if tp.fig is not None:
-                    tp.line(f"Figure {num} ({f.name}) follows on its own page.", size=8, color="0.35")
-                    tp.flush()
-                fig = figures_by_name[f.name].fig
-                chars = int(fig.get_size_inches()[0] * 72 / (8.5 * 0.52))
-                fig.text(0.01, -0.01, textwrap.fill(_plain(f"Figure {num} ({f.name}): {f.caption}"), chars),
-                         ha="left", va="top", fontsize=8.5)
-                pdfp.savefig(fig, bbox_inches="tight", pad_inches=0.3)
+                if tp.fig is None:
+                    tp.page += 1
+                    place(num, f)
+                else:
+                    tp.line(f"Figure {num} ({f.name}) follows this page.", size=8, color="0.35")
+                    tp.pending.append((num, f))
         tp.flush()

@@ -118,7 +118,8 @@ class TestResultAnswers(unittest.TestCase):
         self.assertTrue(c.short.startswith("Yes: the clustering result changes with the worker count (within mpi)"),
                         c.short)
         # accuracy 0.5441 - 0.5439 = 0.0002; inertia 389424.3 - 389424.1 = 0.2
-        self.assertIn("accuracy differs by 0.000200", c.short)
+        self.assertIn("accuracy (Hungarian one-to-one matching of clusters to labels; random initial centroids) "
+                      "differs by 0.000200", c.short)
         self.assertIn("inertia differs by 0.200", c.short)
         self.assertIn("labels (labels_sha256) differs (2 distinct values)", c.short)
         self.assertIn("0.5439 (seq p=1; mpi p=2) vs 0.5441 (mpi p=4)", c.short)
@@ -127,7 +128,8 @@ class TestResultAnswers(unittest.TestCase):
         runs = reps("kmeans", "seq", 1, SEVEN, accuracy=None, nmi=None) + \
             reps("kmeans", "omp", 2, SEVEN, accuracy=None, nmi=None)
         c = answer_set(runs)["c"]
-        self.assertIn("accuracy: not recorded", " ".join(c.details))
+        self.assertIn("accuracy (Hungarian one-to-one matching of clusters to labels; random initial centroids): "
+                      "not recorded", " ".join(c.details))
         self.assertTrue(c.short.startswith("No:"), c.short)
 
     def test_regression_parameters_and_runtimes(self):

@@ -4,6 +4,7 @@ One build of fixtures/runs.jsonl + fixtures/microbench.json is shared by the tes
 (setUpModule), so the whole file stays well under a minute on two cores.
 """
 
+import csv
 import glob
 import itertools
 import json
@@ -27,7 +28,9 @@ OMP1 = [0.4522, 0.4496, 0.4569, 0.4562, 0.4565, 0.4572, 0.4461]
 OMP2 = [0.2406, 0.2448, 0.2488, 0.2444, 0.2513, 0.2486, 0.2464]
 STD_PX, WIDE_PX, BENCH_PX = (1200, 750), (1800, 675), (1350, 450)   # 8x5, 12x4.5, 9x(2+0.5*2) in at 150 dpi
 MODEL_PX = (1380, 660)   # model-vs-measured: two panels (k-means, regression) of 4.6 x 4.4 in
-N_FIGURES = 13           # 5 per group x 2, bench, model-vs-measured, stokes-prediction
+# 4 for the k-means group (its results are identical at every count: one sentence replaces the
+# quality figure), 5 for the regression group, bench, model-vs-measured, stokes-prediction
+N_FIGURES = 12
 
 
 def setUpModule():
@@ -179,8 +182,29 @@ class TestFigures(unittest.TestCase):
         for g in groups:
             for kind in ("time", "speedup", "efficiency", "phases"):
                 names[f"{g['gid']}-{kind}"] = STD_PX
-            names[f"{g['gid']}-" + ("quality" if g["app"] == "kmeans" else "loss")] = WIDE_PX
+            if g["app"] == "nlreg":
+                names[f"{g['gid']}-loss"] = WIDE_PX
         return names
+
+    def test_identical_quality_is_one_sentence(self):
+        md = read("report.md")
+        self.assertIn("Result quality: every one of the 49 runs", md)
+        self.assertIn("accuracy 0.5439 (Hungarian one-to-one matching of clusters to labels, random initial "
+                      "centroids)", md)
+        self.assertNotIn("majority", md)
+
+    def test_tables_numbered_with_csv_of_their_records(self):
+        md = read("report.md")
+        self.assertIn("**Table 2** ([CSV](table-02.csv): the records it came from)", md)
+        with open(os.path.join(OUT, "table-02.csv")) as fh:
+            rows = list(csv.DictReader(fh))
+        self.assertEqual(len(rows), 21)          # omp at p = 1, 2, 4, seven runs each
+        self.assertEqual({r["backend"] for r in rows}, {"omp"})
+        html = read("report.html")
+        self.assertIn('<nav id="contents">', html)
+        self.assertIn('<a href="table-02.csv">CSV</a>', html)
+        self.assertIn('<a href="figures/' , html)
+        self.assertLess(html.index("Summary"), html.index("Answers"))
 
     def test_every_figure_png_and_svg(self):
         expected = self.expected()
