@@ -16,7 +16,7 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import appended_record, DATA, TempDir, read_records, run, write_points, write_xy
+from tests.e2e.util import MNIST_ITERS, appended_record, DATA, TempDir, read_records, run, write_points, write_xy
 
 ALGORITHMS = ["lloyd", "hamerly", "elkan"]
 CONFIGS = [("seq", 1), ("omp", 2), ("omp", 3), ("mpi", 2), ("mpi", 3)]
@@ -67,9 +67,11 @@ class AcceleratedIsLloyd(unittest.TestCase):
 
     def test_mnist_k10_100_iterations(self):
         with TempDir() as tmp:
-            recs = records(tmp, os.path.join(DATA, "mnist10k.h5"), ["--k", "10", "--iters", "100", "--seed", "42"],
+            recs = records(tmp, os.path.join(DATA, "mnist10k.h5"), ["--k", "10", "--iters", str(MNIST_ITERS), "--seed", "42"],
                            configs=CONFIGS + [("hybrid", (2, 2))])
             self.check(recs)
+            if MNIST_ITERS != 100:
+                return  # the limits below were measured at 100 iterations (release build only)
             lloyd = recs[("lloyd", "seq", 1)]["result"]["distance_evals"]
             # On MNIST the bounds skip well over half of the distances. Source of the limits:
             # measured, not derived (kmeans_seq, this command, commit 062a150, any machine:

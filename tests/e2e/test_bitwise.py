@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from tests.e2e.reference import check_converged_lloyd
-from tests.e2e.util import SANITIZED, appended_record, DATA, TempDir, read_records, run, write_points, write_xy
+from tests.e2e.util import COURSE_EPOCHS, MNIST_ITERS, SANITIZED, appended_record, DATA, TempDir, run, write_points, write_xy
 
 # 7: more workers than cores, an odd count. Under the sanitizers: one, two (the machine's
 # cores) and the oversubscribed odd count.
@@ -148,10 +148,10 @@ class RegressionBitwise(unittest.TestCase):
     def test_20k_10000_epochs(self):
         configs = [("seq", 1)] + [("omp", w) for w in WORKERS] + [("mpi", 1), ("mpi", 2), ("hybrid", (1, 2))]
         with TempDir() as tmp:
-            records = self.runs(tmp, 10000, configs)
+            records = self.runs(tmp, COURSE_EPOCHS, configs)
             self.check(records)
             r = records[("seq", 1)]["result"]
-            self.assertEqual(r["epochs"], 10000)
+            self.assertEqual(r["epochs"], COURSE_EPOCHS)
             # The course's fixed step is far from converged after 10,000 epochs.
             self.assertGreater(r["mse"], r["mse_optimum"])
 

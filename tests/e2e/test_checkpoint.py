@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from tests.e2e.util import appended_record, DATA, TempDir, command, read_records, run
+from tests.e2e.util import MNIST_ITERS, SANITIZED, appended_record, DATA, TempDir, command, read_records, run
 
 MNIST = os.path.join(DATA, "mnist10k.h5")
 REGR = os.path.join(DATA, "regression20k.h5")
@@ -48,7 +48,7 @@ class CheckpointRestart(unittest.TestCase):
         return rec
 
     def test_kmeans_resume_across_forms(self):
-        args = ["--data", MNIST, "--k", "10", "--iters", "100", "--seed", "42"]
+        args = ["--data", MNIST, "--k", "10", "--iters", str(MNIST_ITERS), "--seed", "42"]
         with TempDir() as tmp:
             ref = self.reference(tmp, "kmeans", args)
             for i, (first, second) in enumerate([(("seq", 1), ("mpi", 3)), (("omp", 2), ("seq", 1)),
@@ -109,7 +109,9 @@ class CheckpointRestart(unittest.TestCase):
 
     def test_sigusr1_under_mpiexec_saves_and_resumes(self):
         # Slurm's --signal=B:USR1@T reaches the launcher, which forwards it to the ranks.
-        args = ["--data", QUAD, "--epochs", "3000000", "--lr", "1e-4"]
+        # Long enough to be running when the signal comes 1 s after the start (the sanitized
+        # build is about 10x slower); the rest is then run twice (resumed and the reference).
+        args = ["--data", QUAD, "--epochs", "600000" if SANITIZED else "3000000", "--lr", "1e-4"]
         with TempDir() as tmp:
             ckpt = tmp.file("sig.h5")
             proc = subprocess.Popen(command("nlreg", "mpi", 2, args + ["--checkpoint", ckpt, "--record", tmp.records]),
