@@ -73,15 +73,20 @@ LDLIBS   += $(PKG_LIBS) -lm
 LDFLAGS  += $(LDOPT.$(BUILD)) -fopenmp
 
 # ---- sources -----------------------------------------------------------------
-# Library: everything but the mains and the per-backend team files.
-LIB_SRC  := $(filter-out %_main.cpp src/team/team_%.cpp,$(wildcard src/*/*.cpp))
+# Library: everything but the mains, the per-backend team files and the MPI layer.
+LIB_SRC  := $(filter-out %_main.cpp src/team/team_%.cpp src/team/mpi_%.cpp,$(wildcard src/*/*.cpp))
 LIB_OBJ  := $(LIB_SRC:src/%.cpp=$(OBJ_DIR)/%.o)
 # The data tool needs only the I/O and common parts.
 DATA_OBJ := $(filter $(OBJ_DIR)/common/% $(OBJ_DIR)/io/% $(OBJ_DIR)/tools/%,$(LIB_OBJ))
-TEAM_seq := $(OBJ_DIR)/team/team_serial.o
-TEAM_omp := $(OBJ_DIR)/team/team_threads.o
-TEAM_mpi := $(OBJ_DIR)/team/team_mpi.o
-TEAM_hybrid := $(OBJ_DIR)/team/team_hybrid.o
+# Per backend: its team file; the MPI layer (src/team/mpi_team.cpp) only where there is MPI.
+MPI_LAYER := $(OBJ_DIR)/team/mpi_team.o
+TEAM_seq := $(OBJ_DIR)/team/team_seq.o
+TEAM_omp := $(OBJ_DIR)/team/team_omp.o
+TEAM_mpi := $(OBJ_DIR)/team/team_mpi.o $(MPI_LAYER)
+TEAM_hybrid := $(OBJ_DIR)/team/team_hybrid.o $(MPI_LAYER)
+# The team code of the seq and omp backends, which must compile without MPI's headers
+# (check-no-mpi reads the headers each object was compiled with from its .d file).
+NO_MPI_OBJ := $(TEAM_seq) $(TEAM_omp) $(OBJ_DIR)/team/group_team.o $(OBJ_DIR)/team/host_name.o
 BACKENDS := seq omp mpi hybrid
 APPS     := kmeans nlreg
 EXES     := $(foreach a,$(APPS),$(foreach b,$(BACKENDS),$(BIN_DIR)/$(a)_$(b)))
@@ -95,7 +100,7 @@ BENCH_SRC := $(wildcard bench/*.cpp)
 BENCH_OBJ := $(BENCH_SRC:bench/%.cpp=$(OBJ_DIR)/bench/%.o)
 BENCH_BIN := $(BIN_DIR)/microbench
 
-.PHONY: all test unit-test e2e-test bench datasets report local info deps clean check-python
+.PHONY: all check-no-mpi test unit-test e2e-test bench datasets report local info deps clean check-python
 .DEFAULT_GOAL := all
 
 all: $(EXES) $(TOOLS)
@@ -168,6 +173,8 @@ $(BENCH_BIN): $(BENCH_OBJ) $(TEAM_seq) $(LIB_OBJ)
 include datasets/datasets.mk
 -include jobs/jobs.mk
 -include jobs/smpi.mk
+# The simulated MPI executables (jobs/smpi.mk) link the MPI layer too.
+$(foreach a,$(APPS),$(eval $(SMPI_BIN)/$(a)_smpi: $(SMPI_OBJ)/team/mpi_team.o))
 -include tests/fuzz/fuzz.mk
 
 # ---- tests -------------------------------------------------------------------
@@ -180,7 +187,12 @@ $(SHIM): tests/shims/split_write.c
 	@echo "  CC      $@"
 	$(Q)$(CC) -O1 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
-test: all $(TEST_BIN) $(SHIM) datasets check-python
+check-no-mpi: $(NO_MPI_OBJ)
+	$(Q)if grep -l '/mpi\.h\b' $(NO_MPI_OBJ:.o=.d); then \
+	  echo "check-no-mpi: the objects above include mpi.h; the seq and omp backends must not" >&2; exit 1; fi
+	@echo "check-no-mpi: $(words $(NO_MPI_OBJ)) seq/omp team objects compiled without mpi.h"
+
+test: all check-no-mpi $(TEST_BIN) $(SHIM) datasets check-python
 	$(Q)$(PYTHON) tests/run_tests.py --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --python "$(PYTHON)" $(TEST_ARGS)
 
 # ---- benchmarks --------------------------------------------------------------

@@ -167,7 +167,7 @@ void AtomicH5File::commit() {
   // Close even when the flush failed (a full disk), so no identifier is left
   // open. When the close fails too, HDF5 1.10.8 crashes (SIGSEGV in
   // H5F__close_cb) if it tries to close the file again when the library shuts
-  // down: run_app therefore switches that shutdown off (H5dont_atexit).
+  // down: every executable therefore starts HDF5 without that shutdown (io/h5_library.hpp).
   std::string reason;
   bool failed = false;
   if (H5Fflush(id, H5F_SCOPE_GLOBAL) < 0) {
