@@ -73,21 +73,23 @@ LDLIBS   += $(PKG_LIBS) -lm
 LDFLAGS  += $(LDOPT.$(BUILD)) -fopenmp
 
 # ---- sources -----------------------------------------------------------------
-# Library: everything but the mains, the per-backend team files and the MPI layer.
-LIB_SRC  := $(filter-out %_main.cpp src/team/team_%.cpp src/team/mpi_%.cpp,$(wildcard src/*/*.cpp))
+# Per backend: its team file and its process start-up (src/team/*_process.cpp); the MPI layer
+# (src/team/mpi_team.cpp) only where there is MPI.
+BACKENDS := seq omp mpi hybrid
+MPI_LAYER_SRC   := src/team/mpi_team.cpp src/team/mpi_process.cpp
+TEAM_SRC_seq    := src/team/team_seq.cpp src/team/local_process.cpp
+TEAM_SRC_omp    := src/team/team_omp.cpp src/team/local_process.cpp
+TEAM_SRC_mpi    := src/team/team_mpi.cpp $(MPI_LAYER_SRC)
+TEAM_SRC_hybrid := src/team/team_hybrid.cpp $(MPI_LAYER_SRC)
+$(foreach b,$(BACKENDS),$(eval TEAM_$(b) := $(TEAM_SRC_$(b):src/%.cpp=$(OBJ_DIR)/%.o)))
+# Library: everything but the mains and the backends' files.
+LIB_SRC  := $(filter-out %_main.cpp $(foreach b,$(BACKENDS),$(TEAM_SRC_$(b))),$(wildcard src/*/*.cpp))
 LIB_OBJ  := $(LIB_SRC:src/%.cpp=$(OBJ_DIR)/%.o)
 # The data tool needs only the I/O and common parts.
 DATA_OBJ := $(filter $(OBJ_DIR)/common/% $(OBJ_DIR)/io/% $(OBJ_DIR)/tools/%,$(LIB_OBJ))
-# Per backend: its team file; the MPI layer (src/team/mpi_team.cpp) only where there is MPI.
-MPI_LAYER := $(OBJ_DIR)/team/mpi_team.o
-TEAM_seq := $(OBJ_DIR)/team/team_seq.o
-TEAM_omp := $(OBJ_DIR)/team/team_omp.o
-TEAM_mpi := $(OBJ_DIR)/team/team_mpi.o $(MPI_LAYER)
-TEAM_hybrid := $(OBJ_DIR)/team/team_hybrid.o $(MPI_LAYER)
 # The team code of the seq and omp backends, which must compile without MPI's headers
 # (check-no-mpi reads the headers each object was compiled with from its .d file).
-NO_MPI_OBJ := $(TEAM_seq) $(TEAM_omp) $(OBJ_DIR)/team/group_team.o $(OBJ_DIR)/team/host_name.o
-BACKENDS := seq omp mpi hybrid
+NO_MPI_OBJ := $(sort $(TEAM_seq) $(TEAM_omp) $(OBJ_DIR)/team/group_team.o $(OBJ_DIR)/team/host_name.o)
 APPS     := kmeans nlreg
 EXES     := $(foreach a,$(APPS),$(foreach b,$(BACKENDS),$(BIN_DIR)/$(a)_$(b)))
 TOOLS    := $(BIN_DIR)/mkdata
@@ -174,7 +176,7 @@ include datasets/datasets.mk
 -include jobs/jobs.mk
 -include jobs/smpi.mk
 # The simulated MPI executables (jobs/smpi.mk) link the MPI layer too.
-$(foreach a,$(APPS),$(eval $(SMPI_BIN)/$(a)_smpi: $(SMPI_OBJ)/team/mpi_team.o))
+$(foreach a,$(APPS),$(eval $(SMPI_BIN)/$(a)_smpi: $(MPI_LAYER_SRC:src/%.cpp=$(SMPI_OBJ)/%.o)))
 -include tests/fuzz/fuzz.mk
 
 # ---- tests -------------------------------------------------------------------

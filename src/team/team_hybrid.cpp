@@ -3,20 +3,11 @@
 // rank's thread 0 calls MPI, so MPI_THREAD_FUNNELED is enough.
 #include "common/error.hpp"
 #include "team/group_team.hpp"
-#include "team/mpi_team.hpp"
+#include "team/mpi_process.hpp"
 
 namespace hpcb {
 
-struct Backend::Libraries {
-  Libraries(int& argc, char**& argv) : mpi(argc, argv, MPI_THREAD_FUNNELED) {}
-  MpiLibrary mpi;
-  MpiTeam world{MPI_COMM_WORLD};  // after MPI_Init: declared after `mpi`
-};
-
-Backend::Backend(int& argc, char**& argv) : libraries_(std::make_unique<Libraries>(argc, argv)) {}
-Backend::~Backend() = default;
-
-std::optional<std::string> Backend::agree(const std::optional<std::string>& mine) { return libraries_->world.agree(mine); }
+int mpi_thread_level() { return MPI_THREAD_FUNNELED; }
 
 BackendInfo Backend::info(int threads_requested) const {
   const MpiTeam& world = libraries_->world;

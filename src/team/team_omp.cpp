@@ -1,19 +1,9 @@
 // The OpenMP backend: the workers are the threads of one parallel region
 // (group_team.cpp without a team of processes). No MPI here or in what it includes.
 #include "common/error.hpp"
-#include "io/h5_library.hpp"
 #include "team/group_team.hpp"
 
 namespace hpcb {
-
-struct Backend::Libraries {
-  Hdf5Library hdf5;
-};
-
-Backend::Backend(int&, char**&) : libraries_(std::make_unique<Libraries>()) {}
-Backend::~Backend() = default;
-
-std::optional<std::string> Backend::agree(const std::optional<std::string>& mine) { return mine; }
 
 BackendInfo Backend::info(int threads_requested) const {
   return {"omp", "none", 1, resolve_threads(threads_requested), true};

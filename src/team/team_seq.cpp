@@ -2,7 +2,6 @@
 #include <algorithm>
 
 #include "common/error.hpp"
-#include "io/h5_library.hpp"
 #include "team/host_name.hpp"
 #include "team/team.hpp"
 
@@ -35,15 +34,6 @@ class SeqTeam final : public Team {
 };
 
 }  // namespace
-
-struct Backend::Libraries {
-  Hdf5Library hdf5;
-};
-
-Backend::Backend(int&, char**&) : libraries_(std::make_unique<Libraries>()) {}
-Backend::~Backend() = default;
-
-std::optional<std::string> Backend::agree(const std::optional<std::string>& mine) { return mine; }
 
 BackendInfo Backend::info(int threads_requested) const {
   if (threads_requested > 1)
