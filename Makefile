@@ -77,16 +77,23 @@ LDLIBS   += $(PKG_LIBS) -lm
 LDFLAGS  += $(LDOPT.$(BUILD)) -fopenmp
 
 # ---- sources -----------------------------------------------------------------
-# Library: everything but the mains and the per-backend team files.
-LIB_SRC  := $(filter-out %_main.cpp src/team/team_%.cpp,$(wildcard src/*/*.cpp))
+# Per backend: its team file and its process start-up (src/team/*_process.cpp); the MPI layer
+# (src/team/mpi_team.cpp) only where there is MPI.
+BACKENDS := seq omp mpi hybrid
+MPI_LAYER_SRC   := src/team/mpi_team.cpp src/team/mpi_process.cpp
+TEAM_SRC_seq    := src/team/team_seq.cpp src/team/local_process.cpp
+TEAM_SRC_omp    := src/team/team_omp.cpp src/team/local_process.cpp
+TEAM_SRC_mpi    := src/team/team_mpi.cpp $(MPI_LAYER_SRC)
+TEAM_SRC_hybrid := src/team/team_hybrid.cpp $(MPI_LAYER_SRC)
+$(foreach b,$(BACKENDS),$(eval TEAM_$(b) := $(TEAM_SRC_$(b):src/%.cpp=$(OBJ_DIR)/%.o)))
+# Library: everything but the mains and the backends' files.
+LIB_SRC  := $(filter-out %_main.cpp $(foreach b,$(BACKENDS),$(TEAM_SRC_$(b))),$(wildcard src/*/*.cpp))
 LIB_OBJ  := $(LIB_SRC:src/%.cpp=$(OBJ_DIR)/%.o)
 # The data tool needs only the I/O and common parts.
 DATA_OBJ := $(filter $(OBJ_DIR)/common/% $(OBJ_DIR)/io/% $(OBJ_DIR)/tools/%,$(LIB_OBJ))
-TEAM_seq := $(OBJ_DIR)/team/team_serial.o
-TEAM_omp := $(OBJ_DIR)/team/team_threads.o
-TEAM_mpi := $(OBJ_DIR)/team/team_mpi.o
-TEAM_hybrid := $(OBJ_DIR)/team/team_hybrid.o
-BACKENDS := seq omp mpi hybrid
+# The team code of the seq and omp backends, which must compile without MPI's headers
+# (check-no-mpi reads the headers each object was compiled with from its .d file).
+NO_MPI_OBJ := $(sort $(TEAM_seq) $(TEAM_omp) $(OBJ_DIR)/team/group_team.o $(OBJ_DIR)/team/host_name.o)
 APPS     := kmeans nlreg
 EXES     := $(foreach a,$(APPS),$(foreach b,$(BACKENDS),$(BIN_DIR)/$(a)_$(b)))
 TOOLS    := $(BIN_DIR)/mkdata
@@ -99,7 +106,7 @@ BENCH_SRC := $(wildcard bench/*.cpp)
 BENCH_OBJ := $(BENCH_SRC:bench/%.cpp=$(OBJ_DIR)/bench/%.o)
 BENCH_BIN := $(BIN_DIR)/microbench
 
-.PHONY: all test unit-test e2e-test bench datasets report local info deps clean check-python
+.PHONY: all check-no-mpi test unit-test e2e-test bench datasets report local info deps clean check-python
 .DEFAULT_GOAL := all
 
 all: $(EXES) $(TOOLS) native-on-login-check
@@ -177,6 +184,8 @@ $(BENCH_BIN): $(BENCH_OBJ) $(TEAM_seq) $(LIB_OBJ)
 include datasets/datasets.mk
 -include jobs/jobs.mk
 -include jobs/smpi.mk
+# The simulated MPI executables (jobs/smpi.mk) link the MPI layer too.
+$(foreach a,$(APPS),$(eval $(SMPI_BIN)/$(a)_smpi: $(MPI_LAYER_SRC:src/%.cpp=$(SMPI_OBJ)/%.o)))
 -include tests/fuzz/fuzz.mk
 
 # ---- tests -------------------------------------------------------------------
@@ -189,7 +198,12 @@ $(SHIM): tests/shims/split_write.c
 	@echo "  CC      $@"
 	$(Q)$(CC) -O1 -Wall -Wextra -shared -fPIC -o $@ $< -ldl
 
-test: all $(TEST_BIN) $(SHIM) datasets check-python
+check-no-mpi: $(NO_MPI_OBJ)
+	$(Q)if grep -l '/mpi\.h\b' $(NO_MPI_OBJ:.o=.d); then \
+	  echo "check-no-mpi: the objects above include mpi.h; the seq and omp backends must not" >&2; exit 1; fi
+	@echo "check-no-mpi: $(words $(NO_MPI_OBJ)) seq/omp team objects compiled without mpi.h"
+
+test: all check-no-mpi $(TEST_BIN) $(SHIM) datasets check-python
 	$(Q)$(PYTHON) tests/run_tests.py --bin $(BIN_DIR) --mpiexec "$(MPIEXEC)" --python "$(PYTHON)" $(TEST_ARGS)
 
 # ---- benchmarks --------------------------------------------------------------

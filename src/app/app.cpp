@@ -1,6 +1,5 @@
 #include "app/app.hpp"
 
-#include <hdf5.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -113,12 +112,6 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
             const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
             const std::function<int(Team&, const RunContext&)>& body,
             const std::function<std::vector<NamedPath>()>& extra_inputs) {
-  // No HDF5 shutdown at exit: every HDF5 object is closed by its owner, and a
-  // file whose close failed (a full disk) makes HDF5 1.10.8's shutdown crash
-  // (SIGSEGV) after the error was reported. Must precede any other HDF5 call.
-  // (Under MPI the shutdown also runs inside MPI_Finalize, registered when HDF5
-  // starts after MPI_Init; avoiding that needs H5open() before MPI_Init.)
-  H5dont_atexit();
   RunContext ctx;
   ctx.prog = std::filesystem::path(argc > 0 ? argv[0] : app_name).filename().string();
   ctx.app = app_name;
@@ -154,6 +147,7 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
   cli.add_option("--stop-after", c.stop_after, "testing: stop as if signalled after N iterations or epochs")->group("");
   decimal_integers_only(cli);
   std::vector<NamedPath> inputs, outputs;
+  std::optional<std::string> usage;
   try {
     cli.parse(argc, argv);
     require_utf8_arguments(argc, argv);
@@ -178,10 +172,11 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
     if (root_process) std::printf("%s", cli.help().c_str());
     return kOk;
   } catch (const CLI::ParseError& e) {
-    return fail(kUsageError, std::string(e.what()) + " (see --help)");
+    usage = std::string(e.what()) + " (see --help)";
   } catch (const UsageError& e) {
-    return fail(kUsageError, e.what());
+    usage = e.what();
   }
+  if (auto agreed = backend.agree(usage)) return fail(kUsageError, *agreed);
 
   if (!c.checkpoint.empty()) install_stop_signals();
   // Errors while the team starts (hybrid ranks asking for different thread

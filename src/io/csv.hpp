@@ -1,5 +1,6 @@
-// Reader for small numeric CSV tables, plain or gzip-compressed: the course's
-// regression data (`X,Y` then rows of two numbers) and scikit-learn's digits
+// Reader for small numeric CSV tables, plain or gzip-compressed: the regression
+// data of the COP 6526 course assignment (`X,Y` then rows of two numbers;
+// datasets/PROVENANCE.md) and scikit-learn's digits
 // (65 integers a row). Accepted: an optional header line (a first line none of
 // whose fields is a number), a UTF-8 byte-order mark, CRLF line ends, spaces
 // around fields, and blank lines at the end. Everything else (a wrong field count,

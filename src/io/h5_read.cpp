@@ -17,16 +17,6 @@
 namespace hpcb {
 namespace {
 
-hid_t native(DType t) {
-  switch (t) {
-    case DType::u8: return H5T_NATIVE_UINT8;
-    case DType::i32: return H5T_NATIVE_INT32;
-    case DType::f32: return H5T_NATIVE_FLOAT;
-    case DType::f64: return H5T_NATIVE_DOUBLE;
-  }
-  return H5T_NATIVE_DOUBLE;
-}
-
 // Elements in an attribute: 1 for a scalar or a one-element array, 0 for an
 // empty one, more for an array; -1 when the dataspace cannot be read. H5Aread
 // writes all of them, so a read into one value must check this first.
@@ -129,8 +119,7 @@ ArrayInfo H5Reader::info(const std::string& name, int rank) const {
   } else {
     throw DataError(where + " has an unsupported type (expected uint8, float32, float64 or an integer type)");
   }
-  const hid_t le[] = {H5T_STD_U8LE, H5T_STD_I32LE, H5T_IEEE_F32LE, H5T_IEEE_F64LE};
-  out.exact = H5Tequal(type, le[static_cast<int>(out.dtype)]) > 0;
+  out.exact = H5Tequal(type, h5::file_type(out.dtype)) > 0;
   return out;
 }
 
@@ -172,7 +161,7 @@ std::optional<double> H5Reader::dataset_double(const std::string& name, const st
   if (!single_value(a, type) || !standard_number(type))
     throw DataError(path_ + ": attribute " + attr + " of " + name + " is not a number");
   double value = 0;
-  if (H5Aread(a, H5T_NATIVE_DOUBLE, &value) < 0)
+  if (H5Aread(a, h5::memory_type(DType::f64), &value) < 0)
     throw DataError(path_ + ": attribute " + attr + " of " + name + " is not a number");
   return value;
 }
@@ -206,7 +195,7 @@ void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t 
   // rank that threw before it (seeing the file shorter than another rank did) would leave
   // the others waiting in it. Checked afterwards it also catches a file truncated while
   // being read (HDF5 returns zeros past the end).
-  if (H5Dread(ds, native(memtype), mem_space, file_space, xfer, out) < 0)
+  if (H5Dread(ds, h5::memory_type(memtype), mem_space, file_space, xfer, out) < 0)
     throw DataError(where + ": read failed (rows " + std::to_string(r0) + ".." + std::to_string(r1) + ")");
   check_extent(ds, where);
 }

@@ -20,34 +20,6 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
-hid_t file_type(DType t) {
-  switch (t) {
-    case DType::u8:
-      return H5T_STD_U8LE;
-    case DType::i32:
-      return H5T_STD_I32LE;
-    case DType::f32:
-      return H5T_IEEE_F32LE;
-    case DType::f64:
-      return H5T_IEEE_F64LE;
-  }
-  return H5I_INVALID_HID;
-}
-
-hid_t memory_type(DType t) {
-  switch (t) {
-    case DType::u8:
-      return H5T_NATIVE_UINT8;
-    case DType::i32:
-      return H5T_NATIVE_INT32;
-    case DType::f32:
-      return H5T_NATIVE_FLOAT;
-    case DType::f64:
-      return H5T_NATIVE_DOUBLE;
-  }
-  return H5I_INVALID_HID;
-}
-
 // The innermost message of HDF5's error stack (errors are not printed; see
 // silence_errors), which usually carries the system error, e.g. a missing folder.
 // An upward walk starts at the innermost entry.
@@ -88,34 +60,6 @@ std::string temp_name_for(const std::string& path) {
 }
 
 }  // namespace
-
-const char* dtype_name(DType t) {
-  switch (t) {
-    case DType::u8:
-      return "uint8";
-    case DType::i32:
-      return "int32";
-    case DType::f32:
-      return "float32";
-    case DType::f64:
-      return "float64";
-  }
-  return "?";
-}
-
-std::size_t dtype_size(DType t) {
-  switch (t) {
-    case DType::u8:
-      return 1;
-    case DType::i32:
-      return 4;
-    case DType::f32:
-      return 4;
-    case DType::f64:
-      return 8;
-  }
-  return 0;
-}
 
 std::string display_name(hid_t loc) {
   const ssize_t len = H5Fget_name(loc, nullptr, 0);
@@ -167,7 +111,7 @@ void AtomicH5File::commit() {
   // Close even when the flush failed (a full disk), so no identifier is left
   // open. When the close fails too, HDF5 1.10.8 crashes (SIGSEGV in
   // H5F__close_cb) if it tries to close the file again when the library shuts
-  // down: run_app therefore switches that shutdown off (H5dont_atexit).
+  // down: every executable therefore starts HDF5 without that shutdown (io/h5_library.hpp).
   std::string reason;
   bool failed = false;
   if (H5Fflush(id, H5F_SCOPE_GLOBAL) < 0) {
@@ -301,7 +245,7 @@ void write_attribute(hid_t loc, const std::string& object, const std::string& na
 }
 
 void write_attribute(hid_t loc, const std::string& object, const std::string& name, double value) {
-  write_scalar_attribute(loc, object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+  write_scalar_attribute(loc, object, name, file_type(DType::f64), memory_type(DType::f64), &value);
 }
 
 }  // namespace hpcb::h5

@@ -6,9 +6,7 @@
 #include <cstring>
 #include <limits>
 
-#if defined(__AVX512DQ__)
-#include <immintrin.h>
-#endif
+#include "common/simd.hpp"
 
 namespace hpcb::kmeans {
 namespace {
@@ -80,31 +78,16 @@ float lower_from_value(double v, double eps) {
   return static_cast<float>(s > 0 ? s : 0.0);
 }
 
-typedef float vf __attribute__((vector_size(64)));
-typedef std::int32_t vi __attribute__((vector_size(64)));
-constexpr std::size_t kLanes = 16;
-
-vf load_vf(const float* p) {
-  vf v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
+using vf = simd::vec<float>;
+using vi = simd::vec<std::int32_t>;
+constexpr std::size_t kLanes = simd::kWidth<float>;
+using simd::lane_bits;
+using simd::load;
 
 // decay() on 16 bounds at once.
 vf decay_v(vf lower, vf move) {
   const vf l = lower - move;
   return l > 0 ? (vf)((vi)l - 1) : vf{};
-}
-
-// Bit l set where lane l of m is true (all ones).
-std::uint32_t bits(vi m) {
-#if defined(__AVX512DQ__)
-  return _mm512_movepi32_mask((__m512i)m);
-#else
-  std::uint32_t b = 0;
-  for (std::size_t l = 0; l < kLanes; ++l) b |= static_cast<std::uint32_t>(m[l] != 0) << l;
-  return b;
-#endif
 }
 
 }  // namespace
@@ -359,9 +342,9 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
     // centroids that might be within tau (neither bound clears them).
     const vf tv = vf{} + tau;
     for (std::size_t q = 0; q < chunks; ++q) {
-      const vf l = decay_v(load_vf(lb + q * kLanes), load_vf(move_.data() + q * kLanes));
+      const vf l = decay_v(load(lb + q * kLanes), load(move_.data() + q * kLanes));
       std::memcpy(lb + q * kLanes, &l, sizeof l);
-      masks_[q] = bits(~(l > tv) & ~(load_vf(hb + q * kLanes) > tv));
+      masks_[q] = lane_bits(~(l > tv) & ~(load(hb + q * kLanes) > tv));
     }
     // Not the own centroid; the padding lanes have hb = inf, never flagged.
     masks_[a / kLanes] &= ~(std::uint32_t{1} << (a % kLanes));

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "kmeans/simd.hpp"
+#include "common/simd.hpp"
 
 namespace hpcb::kmeans {
 namespace {

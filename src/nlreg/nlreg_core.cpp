@@ -5,29 +5,17 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/simd.hpp"
+
 namespace hpcb::nlreg {
 namespace {
 
-// Eight doubles per 64-byte SIMD register (GCC/Clang vector extensions), two
-// registers per quantity so that eight independent additions are in flight.
-// The operations written here are exactly what runs, so the sums' bits depend
-// only on the rows.
-typedef double v8 __attribute__((vector_size(64)));
-constexpr int kLanes = 8;
-
-v8 load(const double* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-double hsum(v8 v) {
-  double l[kLanes];
-  std::memcpy(l, &v, sizeof v);
-  for (int width = kLanes / 2; width >= 1; width /= 2)
-    for (int i = 0; i < width; ++i) l[i] += l[i + width];
-  return l[0];
-}
+// Eight doubles per 64-byte SIMD register (common/simd.hpp), two registers per
+// quantity so that eight independent additions are in flight. The operations
+// written here are exactly what runs, so the sums' bits depend only on the rows.
+using v8 = simd::vec<double>;
+constexpr int kLanes = simd::kWidth<double>;
+using simd::load;
 
 }  // namespace
 
@@ -38,7 +26,7 @@ void residual_sums(const double* x, const double* y, std::int64_t rows, Model m,
     for (int h = 0; h < 2; ++h) {
       const v8 xv = load(x + i + h * kLanes);
       const v8 x2 = xv * xv;
-      const v8 r = load(y + i + h * kLanes) - (m.a * x2 + m.b * xv + m.c);  // the course's form
+      const v8 r = load(y + i + h * kLanes) - (m.a * x2 + m.b * xv + m.c);  // the assignment's y_pred, same order of operations
       s0[h] += r;
       s1[h] += xv * r;
       s2[h] += x2 * r;
@@ -53,10 +41,10 @@ void residual_sums(const double* x, const double* y, std::int64_t rows, Model m,
     t2 += x2 * r;
     tq += r * r;
   }
-  out[0] = hsum(s2[0] + s2[1]) + t2;
-  out[1] = hsum(s1[0] + s1[1]) + t1;
-  out[2] = hsum(s0[0] + s0[1]) + t0;
-  out[3] = hsum(sq[0] + sq[1]) + tq;
+  out[0] = simd::hsum<double>(s2[0] + s2[1]) + t2;
+  out[1] = simd::hsum<double>(s1[0] + s1[1]) + t1;
+  out[2] = simd::hsum<double>(s0[0] + s0[1]) + t0;
+  out[3] = simd::hsum<double>(sq[0] + sq[1]) + tq;
 }
 
 void moment_sums(const double* x, const double* y, std::int64_t rows, double out[7]) {

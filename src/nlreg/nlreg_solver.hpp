@@ -1,5 +1,7 @@
-// Full-batch gradient descent for y = a x^2 + b x + c, exactly the course's
-// program: every epoch the MSE gradient over all samples,
+// Full-batch gradient descent for y = a x^2 + b x + c, exactly the program of the
+// nonlinear-regression assignment of COP 6526, the parallel-computing course this
+// project was written for (datasets/PROVENANCE.md): every epoch the MSE gradient
+// over all samples,
 //   D_a = -2/n sum x^2 (y - y_pred), D_b = -2/n sum x (y - y_pred), D_c = -2/n sum (y - y_pred),
 // then a -= lr D_a, b -= lr D_b, c -= lr D_c. Synchronous: the partial sums of
 // all workers are combined (tree_sum, fixed order) before the one update that
@@ -28,7 +30,7 @@ struct Params {
   bool lr_auto = false;        // lr = 1 / lambda_max of the MSE's Hessian (max_curvature), from the data
   std::string solver = "gd";   // "gd": gradient descent; "normal": the exact least squares, no epochs
   double target_mse = std::numeric_limits<double>::quiet_NaN();  // NaN: none (see Result::epochs_to_target)
-  Model start{};  // a = b = c = 0, as the course
+  Model start{};  // a = b = c = 0, as in the assignment
   const CheckpointPlan* checkpoint = nullptr;  // save / resume / stop on signal (io/checkpoint.hpp)
 };
 

@@ -1,44 +1,41 @@
 #include "team/group_team.hpp"
 
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
 #include <cstdio>
-#include <cstdlib>
+#include <limits>
 
 #include "common/error.hpp"
 #include "common/timer.hpp"
+#include "team/host_name.hpp"
 
 namespace hpcb {
 namespace {
 
-std::vector<int> displacements(const std::vector<int>& counts) {
-  std::vector<int> displs(counts.size(), 0);
-  for (std::size_t i = 1; i < counts.size(); ++i) displs[i] = displs[i - 1] + counts[i - 1];
-  return displs;
-}
-
-// Per-process totals of per-worker counts (workers of process p: p*T .. p*T+T-1).
+// Per-process totals of per-worker counts (workers of process p: p*T .. p*T+T-1),
+// in the count type the process team takes (int for gather, int64 for gather_to_first).
 template <class C>
-std::vector<int> process_counts(std::span<const C> counts, int threads) {
-  std::vector<int> out(counts.size() / static_cast<std::size_t>(threads), 0);
+std::vector<C> process_counts(std::span<const C> counts, int threads) {
+  std::vector<C> out(counts.size() / static_cast<std::size_t>(threads), 0);
   for (std::size_t w = 0; w < counts.size(); ++w) {
-    const std::int64_t v = out[w / static_cast<std::size_t>(threads)] + static_cast<std::int64_t>(counts[w]);
-    if (v > INT_MAX) throw DataError("a gather of more than 2^31 values per process is not supported");
-    out[w / static_cast<std::size_t>(threads)] = static_cast<int>(v);
+    C& total = out[w / static_cast<std::size_t>(threads)];
+    if (counts[w] > std::numeric_limits<C>::max() - total)
+      throw DataError("a gather of more than " + std::to_string(std::numeric_limits<C>::max()) +
+                      " values per process is not supported");
+    total += counts[w];
   }
   return out;
 }
 
 }  // namespace
 
-GroupTeam::GroupTeam(GroupShared& shared, int thread, int threads, const MPI_Comm* comm)
-    : s_(shared), thread_(thread), threads_(threads), comm_(comm) {
-  if (comm_) {
-    MPI_Comm_rank(*comm_, &process_);
-    MPI_Comm_size(*comm_, &processes_);
+GroupTeam::GroupTeam(GroupShared& shared, int thread, int threads, Team* processes)
+    : s_(shared), thread_(thread), threads_(threads), between_(processes) {
+  if (between_) {
+    process_ = between_->rank();
+    processes_ = between_->size();
   }
 }
 
@@ -51,10 +48,20 @@ void GroupTeam::sync() {
 #pragma omp barrier
 }
 
+template <class T, class C>
+std::vector<T> GroupTeam::concat_published(std::span<const C> counts) const {
+  std::vector<T> local;
+  for (int t = 0; t < threads_; ++t) {
+    const auto* src = static_cast<const T*>(s_.in[static_cast<std::size_t>(t)]);
+    local.insert(local.end(), src, src + counts[static_cast<std::size_t>(group_first() + t)]);
+  }
+  return local;
+}
+
 void GroupTeam::barrier() {
   Stopwatch w(comm_s_);
   sync();
-  if (comm_ && thread_ == 0) MPI_Barrier(*comm_);
+  if (between_ && thread_ == 0) between_->barrier();
   sync();
 }
 
@@ -65,8 +72,7 @@ void GroupTeam::sum_published(std::size_t n) {
       const auto* v = static_cast<const std::int64_t*>(s_.in[static_cast<std::size_t>(t)]);
       for (std::size_t i = 0; i < n; ++i) s_.ints[i] += v[i];
     }
-    if (comm_)
-      MPI_Allreduce(MPI_IN_PLACE, s_.ints.data(), static_cast<int>(n), MPI_INT64_T, MPI_SUM, *comm_);
+    if (between_) between_->sum(s_.ints);
   }
   sync();
 }
@@ -96,19 +102,10 @@ void GroupTeam::gather(std::span<const double> mine, std::span<const int> counts
   Stopwatch w(comm_s_);
   publish(mine.data());
   if (thread_ == 0) {
-    // This process's threads' contributions, in worker order, are one
-    // contiguous segment of the result.
-    std::vector<double> local;
-    for (int t = 0; t < threads_; ++t) {
-      const auto* src = static_cast<const double*>(s_.in[static_cast<std::size_t>(t)]);
-      local.insert(local.end(), src, src + counts[static_cast<std::size_t>(group_first() + t)]);
-    }
-    if (comm_) {
-      const std::vector<int> pc = process_counts(counts, threads_);
-      const std::vector<int> displs = displacements(pc);
+    std::vector<double> local = concat_published<double>(counts);
+    if (between_) {
       s_.doubles.resize(all.size());
-      MPI_Allgatherv(local.data(), static_cast<int>(local.size()), MPI_DOUBLE, s_.doubles.data(), pc.data(),
-                     displs.data(), MPI_DOUBLE, *comm_);
+      between_->gather(local, process_counts(counts, threads_), s_.doubles);
     } else {
       s_.doubles = std::move(local);
     }
@@ -123,20 +120,11 @@ void GroupTeam::gather_to_first(std::span<const std::int32_t> mine, std::span<co
   Stopwatch w(comm_s_);
   publish(mine.data());
   if (thread_ == 0) {
-    std::vector<std::int32_t>& local = s_.labels;
-    local.clear();
-    for (int t = 0; t < threads_; ++t) {
-      const auto* src = static_cast<const std::int32_t*>(s_.in[static_cast<std::size_t>(t)]);
-      local.insert(local.end(), src, src + counts[static_cast<std::size_t>(group_first() + t)]);
-    }
-    if (comm_) {
-      const std::vector<int> pc = process_counts(counts, threads_);
-      const std::vector<int> displs = displacements(pc);
-      MPI_Gatherv(local.data(), static_cast<int>(local.size()), MPI_INT32_T, all.data(), pc.data(), displs.data(),
-                  MPI_INT32_T, 0, *comm_);
-    } else {
-      std::copy(local.begin(), local.end(), all.begin());
-    }
+    s_.labels = concat_published<std::int32_t>(counts);
+    if (between_)
+      between_->gather_to_first(s_.labels, process_counts(counts, threads_), all);
+    else
+      std::copy(s_.labels.begin(), s_.labels.end(), all.begin());
   }
   sync();
 }
@@ -147,8 +135,7 @@ double GroupTeam::max(double value) {
   if (thread_ == 0) {
     double m = value;
     for (int t = 0; t < threads_; ++t) m = std::max(m, *static_cast<const double*>(s_.in[static_cast<std::size_t>(t)]));
-    if (comm_) MPI_Allreduce(MPI_IN_PLACE, &m, 1, MPI_DOUBLE, MPI_MAX, *comm_);
-    s_.scalar = m;
+    s_.scalar = between_ ? between_->max(m) : m;
   }
   sync();
   const double m = s_.scalar;
@@ -175,22 +162,7 @@ std::optional<std::string> GroupTeam::agree(const std::optional<std::string>& mi
         first = e;
         break;
       }
-    if (comm_) {
-      // The lowest process with an error sends its message to all.
-      int who = first ? process_ : processes_;
-      MPI_Allreduce(MPI_IN_PLACE, &who, 1, MPI_INT, MPI_MIN, *comm_);
-      if (who == processes_) {
-        first.reset();
-      } else {
-        int length = who == process_ ? static_cast<int>(first->size()) : 0;
-        MPI_Bcast(&length, 1, MPI_INT, who, *comm_);
-        std::string message(static_cast<std::size_t>(length), '\0');
-        if (who == process_) message = *first;
-        MPI_Bcast(message.data(), length, MPI_CHAR, who, *comm_);
-        first = message;
-      }
-    }
-    s_.agreed = first;
+    s_.agreed = between_ ? between_->agree(first) : first;
   }
   sync();
   auto result = s_.agreed;
@@ -200,19 +172,9 @@ std::optional<std::string> GroupTeam::agree(const std::optional<std::string>& mi
 
 std::vector<std::string> GroupTeam::hosts() {
   if (thread_ == 0) {
-    char name[MPI_MAX_PROCESSOR_NAME] = {};
-    gethostname(name, sizeof name - 1);
-    // Under Slurm the node's name (several slurmd may share one test host).
-    if (const char* node = std::getenv("SLURMD_NODENAME")) std::snprintf(name, sizeof name, "%s", node);
-    std::vector<char> all(static_cast<std::size_t>(processes_) * MPI_MAX_PROCESSOR_NAME, '\0');
-    if (comm_)
-      MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, *comm_);
-    else
-      std::copy(name, name + MPI_MAX_PROCESSOR_NAME, all.begin());
+    const std::vector<std::string> per_process = between_ ? between_->hosts() : std::vector{this_host()};
     s_.hosts.clear();
-    for (int p = 0; p < processes_; ++p)
-      s_.hosts.insert(s_.hosts.end(), static_cast<std::size_t>(threads_),
-                      std::string(all.data() + static_cast<std::size_t>(p) * MPI_MAX_PROCESSOR_NAME));
+    for (const std::string& host : per_process) s_.hosts.insert(s_.hosts.end(), static_cast<std::size_t>(threads_), host);
   }
   sync();
   auto result = s_.hosts;
@@ -220,9 +182,14 @@ std::vector<std::string> GroupTeam::hosts() {
   return result;
 }
 
+void GroupTeam::abort(int exit_code) {
+  if (between_) between_->abort(exit_code);
+  Team::abort(exit_code);
+}
+
 int resolve_threads(int requested) { return requested > 0 ? requested : omp_get_max_threads(); }
 
-int run_group(int threads, const MPI_Comm* comm, const std::function<int(Team&)>& body) {
+int run_group(int threads, Team* processes, const std::function<int(Team&)>& body) {
   GroupShared shared(threads);
   std::vector<int> status(static_cast<std::size_t>(threads), 0);
   // Exactly `threads` threads, or the collectives would wait for threads that never come.
@@ -230,14 +197,13 @@ int run_group(int threads, const MPI_Comm* comm, const std::function<int(Team&)>
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
+    GroupTeam team(shared, t, threads, processes);
     auto die = [&](const char* what) {
 #pragma omp critical
       std::fprintf(stderr, "error: thread %d: %s\n", t, what);
-      if (comm) MPI_Abort(*comm, kDataError);
-      std::_Exit(kDataError);
+      team.abort(kDataError);
     };
     if (omp_get_num_threads() != threads) die("the OpenMP runtime gave fewer threads than asked for");
-    GroupTeam team(shared, t, threads, comm);
     try {
       status[static_cast<std::size_t>(t)] = body(team);
     } catch (const std::exception& e) {

@@ -1,17 +1,17 @@
-// The team of OpenMP threads, optionally one of several such groups joined by
-// MPI (hybrid: ranks x threads). Worker number = rank * threads + thread, so
-// the workers of one process own a contiguous range of row blocks.
+// The team of OpenMP threads, optionally one of several such groups joined by a
+// team of processes (hybrid: MPI ranks x threads, team/mpi_team.hpp). Worker
+// number = process * threads + thread, so the workers of one process own a
+// contiguous range of row blocks. This file knows nothing of MPI: the OpenMP
+// executables compile without its headers.
 //
 // Every collective has the same three stages: each thread publishes a pointer
 // to its contribution and the threads meet at a barrier; thread 0 combines the
-// contributions of its group (and, in the hybrid form, runs the one MPI call
-// for the process, so MPI needs only MPI_THREAD_FUNNELED); after a second
+// contributions of its group (and, in the hybrid form, runs the one collective
+// of the process team, so MPI needs only MPI_THREAD_FUNNELED); after a second
 // barrier every thread reads the result, and a third barrier keeps the
 // buffers alive until all have read. Integer sums are exact and gathers move
 // bits, so no result depends on the order in which threads arrive.
 #pragma once
-
-#include <mpi.h>
 
 #include <cstdint>
 #include <memory>
@@ -31,7 +31,6 @@ struct GroupShared {
   std::vector<std::int64_t> ints;     // combined integer results
   std::vector<double> doubles;        // combined floating-point results
   std::vector<std::int32_t> labels;   // gather_to_first staging
-  std::vector<double> scalars;        // one value per thread (max)
   double scalar = 0;
   std::shared_ptr<const void> object;
   std::optional<std::string> agreed;
@@ -40,15 +39,16 @@ struct GroupShared {
 
 class GroupTeam final : public Team {
  public:
-  // comm: nullptr for threads only; else the communicator joining the groups
-  // (every process runs the same number of threads).
-  GroupTeam(GroupShared& shared, int thread, int threads, const MPI_Comm* comm);
+  // processes: nullptr for threads only; else the team joining the groups, one
+  // worker per process (every process runs the same number of threads), which
+  // only thread 0 calls.
+  GroupTeam(GroupShared& shared, int thread, int threads, Team* processes);
 
   int rank() const override { return process_ * threads_ + thread_; }
   int size() const override { return processes_ * threads_; }
   int group_first() const override { return process_ * threads_; }
   int group_size() const override { return threads_; }
-  const void* native_comm() const override { return comm_; }
+  const void* native_comm() const override { return between_ ? between_->native_comm() : nullptr; }
 
   void barrier() override;
   void sum(std::span<std::int64_t> values) override;
@@ -60,22 +60,27 @@ class GroupTeam final : public Team {
   std::shared_ptr<const void> share(std::shared_ptr<const void> from_first) override;
   std::optional<std::string> agree(const std::optional<std::string>& mine) override;
   std::vector<std::string> hosts() override;
+  [[noreturn]] void abort(int exit_code) override;
 
  private:
   void publish(const void* p);  // stage 1: contribution visible, all threads arrived
   void sync();                  // a plain barrier inside a collective
   void sum_published(std::size_t n);  // s_.ints = sum of the published int64 arrays (all groups), then sync
+  // This process's threads' contributions, in worker order: one contiguous segment of the result.
+  template <class T, class C>
+  std::vector<T> concat_published(std::span<const C> counts) const;
 
   GroupShared& s_;
   int thread_, threads_;
-  const MPI_Comm* comm_;
+  Team* between_;
   int process_ = 0, processes_ = 1;
 };
 
-// Runs body on `threads` OpenMP threads as GroupTeams; returns thread 0's status.
-// An exception escaping a thread ends the process (MPI_Abort with MPI), since
-// the other threads may be waiting for it at a barrier.
-int run_group(int threads, const MPI_Comm* comm, const std::function<int(Team&)>& body);
+// Runs body on `threads` OpenMP threads as GroupTeams joined by `processes`
+// (nullptr: threads only); returns thread 0's status. An exception escaping a
+// thread ends the run (Team::abort), since the other threads may be waiting for
+// it at a barrier.
+int run_group(int threads, Team* processes, const std::function<int(Team&)>& body);
 
 // OMP_NUM_THREADS (or the core count) when requested <= 0.
 int resolve_threads(int requested);

@@ -1,8 +1,10 @@
 // A team is the set of workers that run one algorithm together: one worker
 // (sequential), the threads of an OpenMP parallel region, or the ranks of an MPI
 // communicator. The algorithms (kmeans_solver, nlreg_solver) are written once,
-// SPMD style, against this interface; the three backends differ only in how they
-// implement these few collectives (team_serial.cpp, team_threads.cpp, team_mpi.cpp).
+// SPMD style, against this interface; the backends differ only in how they
+// implement these few collectives: team_seq.cpp (one worker), group_team.cpp (the
+// threads of a process: team_omp.cpp) and mpi_team.cpp (the ranks of a communicator:
+// team_mpi.cpp), the two joined in team_hybrid.cpp.
 //
 // Every worker must call the collectives in the same order, like MPI.
 // All collectives are deterministic: the integer sums are exact and the gathers
@@ -12,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -65,6 +68,11 @@ class Team {
   // Host names of all workers, in rank order (identical in every worker).
   virtual std::vector<std::string> hosts() = 0;
 
+  // Ends the run at once with exit_code, for an error the workers have not agreed
+  // on (the others may be waiting in a collective for this one): the process, or
+  // under MPI every process of the job.
+  [[noreturn]] virtual void abort(int exit_code) { std::_Exit(exit_code); }
+
   // Seconds this worker spent inside collectives since the last reset.
   double comm_s() const { return comm_s_; }
   void reset_comm() { comm_s_ = 0; }
@@ -82,7 +90,9 @@ struct BackendInfo {
   bool is_root = true;      // the process that prints and writes records
 };
 
-// Implemented once per backend. Owns MPI_Init/MPI_Finalize where there is MPI.
+// Implemented once per backend (team_<backend>.cpp). Holds the libraries the
+// process runs on, started and shut down in order (HDF5, then MPI where there is
+// MPI: io/h5_library.hpp, team/mpi_team.hpp), for as long as it lives.
 class Backend {
  public:
   Backend(int& argc, char**& argv);
@@ -90,14 +100,27 @@ class Backend {
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
+  // Before the team runs: every process passes the usage error it found on its own
+  // command line (or none), and all receive that of the lowest-ranked process that
+  // had one, so that an error one process finds (its own --threads, say) ends every
+  // process alike instead of leaving the others waiting in run(). Collective over
+  // the processes; the identity without MPI.
+  std::optional<std::string> agree(const std::optional<std::string>& mine);
+
   // `threads_requested` is 0 for "the default" (OMP_NUM_THREADS for OpenMP).
   // Throws UsageError when the backend cannot honour it.
   BackendInfo info(int threads_requested) const;
 
   // Runs `body` on every worker of a team of info(threads).ranks*threads
   // workers and returns its exit status (the body must return the same status on
-  // every worker; errors inside must go through Team::agree).
+  // every worker; errors inside must go through Team::agree). Throws UsageError,
+  // on every process alike and before any worker runs, when the team cannot be
+  // formed (hybrid ranks started with different thread counts).
   int run(int threads_requested, const std::function<int(Team&)>& body);
+
+ private:
+  struct Libraries;  // defined by each backend
+  std::unique_ptr<Libraries> libraries_;
 };
 
 }  // namespace hpcb

@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "io/h5_handle.hpp"
+#include "io/h5_library.hpp"
 #include "tools/convert.hpp"
 #include "tools/generate.hpp"
 
@@ -53,8 +54,7 @@ h5::DType parse_dtype(const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // No exit-time HDF5 shutdown: it can crash after a failed close (full disk).
-  H5dont_atexit();
+  const hpcb::Hdf5Library hdf5;
   h5::silence_errors();
   CLI::App app{
       "Convert raw data to HDF5 and generate synthetic data sets "

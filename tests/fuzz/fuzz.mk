@@ -98,7 +98,7 @@ TSAN_CXXFLAGS := -std=c++20 -g -O1 -fno-omit-frame-pointer $(ARCH) -fsanitize=th
 TSAN_LDFLAGS = -fsanitize=thread $(LLVM_LIBDIR)/libomp.so -Wl,-rpath,$(LLVM_LIBDIR)
 TSAN_PKG_CFLAGS = $(eval TSAN_PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags $(HDF5_PC) $(BLAS_PC) zlib libcrypto))$(TSAN_PKG_CFLAGS)
 TSAN_PKG_LIBS   = $(eval TSAN_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs $(HDF5_PC) $(BLAS_PC) zlib libcrypto))$(TSAN_PKG_LIBS)
-TSAN_LIB_SRC := $(filter-out %_main.cpp src/team/team_%.cpp src/tools/%,$(wildcard src/*/*.cpp))
+TSAN_LIB_SRC := $(filter-out src/tools/%,$(LIB_SRC))
 TSAN_LIB_OBJ := $(TSAN_LIB_SRC:src/%.cpp=$(TSAN_DIR)/obj/%.o)
 TSAN_BINS    := $(foreach a,kmeans nlreg,$(foreach b,omp hybrid,$(TSAN_DIR)/bin/$(a)_$(b)))
 
@@ -108,7 +108,7 @@ $(TSAN_DIR)/obj/%.o: src/%.cpp
 	$(Q)$(MPICXX) $(TSAN_CXXFLAGS) $(TSAN_PKG_CFLAGS) -c -o $@ $<
 
 define tsan_rule
-$(TSAN_DIR)/bin/$(1)_$(2): $(TSAN_DIR)/obj/$(1)/$(1)_main.o $(TSAN_DIR)/obj/team/team_$(if $(filter omp,$(2)),threads,hybrid).o $(TSAN_LIB_OBJ)
+$(TSAN_DIR)/bin/$(1)_$(2): $(TSAN_DIR)/obj/$(1)/$(1)_main.o $(TEAM_SRC_$(2):src/%.cpp=$(TSAN_DIR)/obj/%.o) $(TSAN_LIB_OBJ)
 	@mkdir -p $$(@D)
 	@echo "  TSANLD  $$@"
 	$$(Q)$$(MPICXX) -o $$@ $$^ $$(TSAN_LDFLAGS) $$(TSAN_PKG_LIBS) -lm

@@ -1,15 +1,14 @@
 // The sequential backend: a team of one worker, every collective a copy.
-#include <unistd.h>
-
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "team/host_name.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
 namespace {
 
-class SerialTeam final : public Team {
+class SeqTeam final : public Team {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
@@ -31,17 +30,10 @@ class SerialTeam final : public Team {
   double max(double value) override { return value; }
   std::shared_ptr<const void> share(std::shared_ptr<const void> from_first) override { return from_first; }
   std::optional<std::string> agree(const std::optional<std::string>& mine) override { return mine; }
-  std::vector<std::string> hosts() override {
-    char name[256] = {};
-    gethostname(name, sizeof name - 1);
-    return {name};
-  }
+  std::vector<std::string> hosts() override { return {this_host()}; }
 };
 
 }  // namespace
-
-Backend::Backend(int&, char**&) {}
-Backend::~Backend() = default;
 
 BackendInfo Backend::info(int threads_requested) const {
   if (threads_requested > 1)
@@ -52,7 +44,7 @@ BackendInfo Backend::info(int threads_requested) const {
 
 int Backend::run(int threads_requested, const std::function<int(Team&)>& body) {
   info(threads_requested);
-  SerialTeam team;
+  SeqTeam team;
   return body(team);
 }
 

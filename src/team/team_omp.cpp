@@ -1,12 +1,9 @@
 // The OpenMP backend: the workers are the threads of one parallel region
-// (group_team.cpp without MPI).
+// (group_team.cpp without a team of processes). No MPI here or in what it includes.
 #include "common/error.hpp"
 #include "team/group_team.hpp"
 
 namespace hpcb {
-
-Backend::Backend(int&, char**&) {}
-Backend::~Backend() = default;
 
 BackendInfo Backend::info(int threads_requested) const {
   return {"omp", "none", 1, resolve_threads(threads_requested), true};

@@ -1,4 +1,5 @@
-// SIMD building blocks of the k-means distance kernel (internal to src/kmeans).
+// SIMD building blocks of the kernels (k-means distances and bounds, the regression's
+// residual sums): the one set of vector helpers.
 //
 // One 64-byte register's worth of D (16 floats or 8 doubles), through GCC/Clang
 // vector extensions: the compiler emits AVX-512 where the target has it and
@@ -12,11 +13,11 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX512DQ__)
 #include <immintrin.h>
 #endif
 
-namespace hpcb::kmeans::simd {
+namespace hpcb::simd {
 
 template <class D>
 struct VecOf;
@@ -27,6 +28,10 @@ struct VecOf<float> {
 template <>
 struct VecOf<double> {
   typedef double type __attribute__((vector_size(64)));
+};
+template <>
+struct VecOf<std::int32_t> {  // the result of comparing two vec<float>
+  typedef std::int32_t type __attribute__((vector_size(64)));
 };
 template <class D>
 using vec = typename VecOf<D>::type;
@@ -81,6 +86,17 @@ inline vec<D> load_scaled(const T* p, vec<D> scale) {
     return __builtin_convertvector(__builtin_convertvector(b, ints), vec<D>) * scale;
 #endif
   }
+}
+
+// Bit l set where lane l of m (a comparison's result: all ones or zero) is true.
+inline std::uint32_t lane_bits(vec<std::int32_t> m) {
+#if defined(__AVX512DQ__)
+  return _mm512_movepi32_mask((__m512i)m);
+#else
+  std::uint32_t b = 0;
+  for (int l = 0; l < kWidth<std::int32_t>; ++l) b |= static_cast<std::uint32_t>(m[l] != 0) << l;
+  return b;
+#endif
 }
 
 // Horizontal sum in a fixed order: halves added pairwise (lane l + lane l + W/2,
@@ -165,4 +181,4 @@ inline void hsums_block<double>(const vec<double>* acc, double* out) {
 }
 #endif
 
-}  // namespace hpcb::kmeans::simd
+}  // namespace hpcb::simd

@@ -1,0 +1,140 @@
+#include "team/mpi_team.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/timer.hpp"
+#include "team/host_name.hpp"
+
+namespace hpcb {
+
+MpiLibrary::MpiLibrary(int& argc, char**& argv, int thread_level) {
+  int provided = MPI_THREAD_SINGLE;
+  MPI_Init_thread(&argc, &argv, thread_level, &provided);
+  if (provided < thread_level) {
+    std::fprintf(stderr, "error: the MPI library does not provide the thread support this backend needs\n");
+    MPI_Abort(MPI_COMM_WORLD, kDataError);
+  }
+}
+
+MpiLibrary::~MpiLibrary() { MPI_Finalize(); }
+
+std::string mpi_library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int len = 0;
+  MPI_Get_library_version(text, &len);
+  const std::string s(text, static_cast<std::size_t>(len));
+  return s.substr(0, s.find('\n'));
+}
+
+MpiTeam::MpiTeam(MPI_Comm comm) : comm_(comm) {
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+void MpiTeam::barrier() {
+  Stopwatch w(comm_s_);
+  MPI_Barrier(comm_);
+}
+
+void MpiTeam::sum(std::span<std::int64_t> values) {
+  Stopwatch w(comm_s_);
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM, comm_);
+}
+
+void MpiTeam::sum_scatter(std::span<const std::int64_t> in, std::span<const int> counts,
+                          std::span<std::int64_t> out) {
+  Stopwatch w(comm_s_);
+  MPI_Reduce_scatter(in.data(), out.data(), counts.data(), MPI_INT64_T, MPI_SUM, comm_);
+}
+
+void MpiTeam::gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) {
+  Stopwatch w(comm_s_);
+  std::vector<int> displs(counts.size(), 0);
+  for (std::size_t i = 1; i < counts.size(); ++i) displs[i] = displs[i - 1] + counts[i - 1];
+  MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(), counts.data(), displs.data(),
+                 MPI_DOUBLE, comm_);
+}
+
+void MpiTeam::gather_to_first(std::span<const std::int32_t> mine, std::span<const std::int64_t> counts,
+                              std::span<std::int32_t> all) {
+  Stopwatch w(comm_s_);
+  // MPI counts are int: gather in rounds of at most INT_MAX/2 labels per rank.
+  std::vector<int> c(counts.size()), displs(counts.size());
+  std::vector<std::int64_t> done(counts.size(), 0), offset(counts.size(), 0);
+  for (std::size_t r = 1; r < counts.size(); ++r) offset[r] = offset[r - 1] + counts[r - 1];
+  const std::int64_t chunk = INT_MAX / 2;
+  const auto me = static_cast<std::size_t>(rank_);
+  std::vector<std::int32_t> staging;
+  for (;;) {
+    bool any = false;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      c[r] = static_cast<int>(std::min(chunk, counts[r] - done[r]));
+      any = any || c[r] > 0;
+    }
+    if (!any) break;
+    int total = 0;
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      displs[r] = total;
+      total += c[r];
+    }
+    if (rank_ == 0) staging.resize(static_cast<std::size_t>(total));
+    MPI_Gatherv(mine.data() + done[me], c[me], MPI_INT32_T, staging.data(), c.data(), displs.data(), MPI_INT32_T, 0,
+                comm_);
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      if (rank_ == 0) std::copy_n(staging.begin() + displs[r], c[r], all.begin() + offset[r] + done[r]);
+      done[r] += c[r];
+    }
+  }
+}
+
+double MpiTeam::max(double value) {
+  Stopwatch w(comm_s_);
+  MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm_);
+  return value;
+}
+
+std::pair<int, int> MpiTeam::min_max(int value) {
+  Stopwatch w(comm_s_);
+  int both[2] = {-value, value};  // max(-v) = -min(v): one reduction for both
+  MPI_Allreduce(MPI_IN_PLACE, both, 2, MPI_INT, MPI_MAX, comm_);
+  return {-both[0], both[1]};
+}
+
+std::optional<std::string> MpiTeam::agree(const std::optional<std::string>& mine) {
+  // The lowest rank with an error sends its message to all.
+  int first = mine ? rank_ : size_;
+  MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm_);
+  if (first == size_) return std::nullopt;
+  int length = rank_ == first ? static_cast<int>(mine->size()) : 0;
+  MPI_Bcast(&length, 1, MPI_INT, first, comm_);
+  std::string message(static_cast<std::size_t>(length), '\0');
+  if (rank_ == first) message = *mine;
+  MPI_Bcast(message.data(), length, MPI_CHAR, first, comm_);
+  return message;
+}
+
+std::vector<std::string> MpiTeam::hosts() {
+  // MPI's name for the processor: under SimGrid (jobs/smpi.mk) the simulated host's.
+  char system_name[MPI_MAX_PROCESSOR_NAME] = {};
+  int len = 0;
+  MPI_Get_processor_name(system_name, &len);
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  std::snprintf(name, sizeof name, "%s", this_host(system_name).c_str());
+  std::vector<char> all(static_cast<std::size_t>(size_) * MPI_MAX_PROCESSOR_NAME);
+  MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm_);
+  std::vector<std::string> out;
+  for (int r = 0; r < size_; ++r) out.emplace_back(all.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME);
+  return out;
+}
+
+void MpiTeam::abort(int exit_code) {
+  MPI_Abort(comm_, exit_code);
+  std::_Exit(exit_code);  // MPI_Abort does not return; this tells the compiler so
+}
+
+}  // namespace hpcb
