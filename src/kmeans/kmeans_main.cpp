@@ -41,28 +41,30 @@ void write_output(const std::string& path, const std::vector<std::int32_t>& labe
 int main(int argc, char** argv) {
   hpcb::Backend backend(argc, argv);
   hpcb::kmeans::Params prm;
-  auto add_options = [&](CLI::App& cli) {
-    cli.add_option("--k", prm.k, "number of clusters");
-    cli.add_option("--iters", prm.max_iter, "maximum Lloyd iterations");
-    cli.add_option("--tol", prm.tol, "stop when the sum of squared centroid moves is <= tol (0: only at a fixed point)");
-    cli.add_option("--seed", prm.seed, "seed for --init random and kmeans++");
-    cli.add_option("--init", prm.init, "random | kmeans++ | PATH to an HDF5 file with /centroids (k x d, scaled units)");
-    cli.add_option("--mstep", prm.mstep,
-                   "reduce: every worker reduces all cluster sums | owner: each worker finalises the clusters it owns");
-    cli.add_option("--algorithm", prm.algorithm,
-                   "lloyd: every distance | hamerly, elkan: exact triangle-inequality pruning (same result bit for bit)");
+  auto add_options = [&](hpcb::OptionTable& opts) {
+    using hpcb::kmeans::Algorithm;
+    using hpcb::kmeans::Init;
+    using hpcb::kmeans::MStep;
+    opts.integer({"--k", "number of clusters (at most the rows n)", hpcb::Role::param, true}, prm.k, 1);
+    opts.integer({"--iters", "maximum Lloyd iterations", hpcb::Role::param, true}, prm.max_iter, 1);
+    opts.real({"--tol", "stop when the sum of squared centroid moves is <= tol (0: only at a fixed point)",
+               hpcb::Role::param, true},
+              prm.tol, 0.0);
+    opts.uint64({"--seed", "seed for --init random and kmeans++", hpcb::Role::param, true}, prm.seed);
+    opts.choice_or_path<Init>({"--init", "random | kmeans++ | PATH to an HDF5 file with /centroids (k x d, scaled units)",
+                               hpcb::Role::param, true},
+                              prm.init, prm.init_path, hpcb::kmeans::kInitNames, Init::file);
+    opts.choice<MStep>({"--mstep",
+                        "reduce: every worker reduces all cluster sums | owner: each worker finalises the clusters it owns",
+                        hpcb::Role::param, true},
+                       prm.mstep, hpcb::kmeans::kMStepNames);
+    opts.choice<Algorithm>({"--algorithm",
+                            "lloyd: every distance | hamerly, elkan: exact triangle-inequality pruning (same result bit "
+                            "for bit)",
+                            hpcb::Role::param, true},
+                           prm.algorithm, hpcb::kmeans::kAlgorithmNames);
   };
-  auto validate = [&] {
-    if (prm.k <= 0) throw UsageError("--k must be >= 1, got " + std::to_string(prm.k));
-    if (prm.max_iter <= 0) throw UsageError("--iters must be >= 1, got " + std::to_string(prm.max_iter));
-    if (!std::isfinite(prm.tol) || prm.tol < 0) throw UsageError("--tol must be a finite number >= 0");
-    if (prm.mstep != "reduce" && prm.mstep != "owner")
-      throw UsageError("--mstep must be reduce or owner, got '" + prm.mstep + "'");
-    if (prm.init.empty()) throw UsageError("--init must be random, kmeans++ or a file");
-    hpcb::kmeans::Algorithm algorithm;
-    if (!hpcb::kmeans::parse_algorithm(prm.algorithm, algorithm))
-      throw UsageError("--algorithm must be lloyd, hamerly or elkan, got '" + prm.algorithm + "'");
-  };
+  auto validate = [] {};
 
   return hpcb::run_app(argc, argv, "kmeans", backend, add_options, validate, [&](Team& team, const hpcb::RunContext& ctx) {
     team.barrier();
@@ -74,13 +76,17 @@ int main(int argc, char** argv) {
       throw DataError(p.path + ": k = " + std::to_string(prm.k) + " is larger than the number of rows n = " +
                       std::to_string(p.n));
 
+    const std::string mstep = hpcb::name_of<hpcb::kmeans::MStep>(hpcb::kmeans::kMStepNames, prm.mstep);
+    const std::string algorithm = hpcb::name_of<hpcb::kmeans::Algorithm>(hpcb::kmeans::kAlgorithmNames, prm.algorithm);
     const nlohmann::json params = {{"k", prm.k}, {"iters", prm.max_iter}, {"tol", prm.tol}, {"seed", prm.seed},
-                                   {"init", prm.init}, {"mstep", prm.mstep}, {"algorithm", prm.algorithm}};
+                                   {"init", hpcb::kmeans::init_text(prm)}, {"mstep", mstep}, {"algorithm", algorithm}};
     const nlohmann::json identity = {{"app", "kmeans"}, {"data", p.identity},
                                      {"n", p.n}, {"d", p.d}, {"params", params}};
     const hpcb::CheckpointPlan plan = hpcb::checkpoint_plan(team, ctx, identity.dump(), {prm.k * p.d, prm.max_iter, std::int64_t{prm.max_iter} * prm.k});
     hpcb::kmeans::Params run_prm = prm;
     run_prm.checkpoint = &plan;
+    if (prm.init == hpcb::kmeans::Init::file && !plan.resume)
+      run_prm.given_centroids = hpcb::kmeans::load_initial_centroids(team, prm.init_path, prm.k, p.d);
     const hpcb::kmeans::Result r = hpcb::kmeans::run(team, p, run_prm);
     if (r.interrupted) return hpcb::interrupted(team, ctx, "iterations", r.iterations);
     team.barrier();
@@ -127,7 +133,7 @@ int main(int argc, char** argv) {
     if (ctx.root(team) && !ctx.common.quiet) {
       std::printf("%s: %s (n=%lld, d=%lld, %s), k=%d, init %s, mstep %s, %s, %d rank(s) x %d thread(s)\n",
                   ctx.prog.c_str(), p.path.c_str(), static_cast<long long>(p.n), static_cast<long long>(p.d),
-                  hpcb::h5::dtype_name(p.dtype), prm.k, prm.init.c_str(), prm.mstep.c_str(), prm.algorithm.c_str(),
+                  hpcb::h5::dtype_name(p.dtype), prm.k, hpcb::kmeans::init_text(prm).c_str(), mstep.c_str(), algorithm.c_str(),
                   ctx.info.ranks, ctx.info.threads);
       std::printf("  iterations  %d (%s); %.1f%% of the distances computed\n", r.iterations,
                   r.converged ? "converged" : "iteration limit",
@@ -147,7 +153,7 @@ int main(int argc, char** argv) {
   }, [&] {
     // --init names a file unless it is one of the built-in methods (kmeans_solver.cpp).
     std::vector<hpcb::NamedPath> files;
-    if (prm.init != "random" && prm.init != "kmeans++") files.push_back({"--init", prm.init});
+    if (prm.init == hpcb::kmeans::Init::file) files.push_back({"--init", prm.init_path});
     return files;
   });
 }

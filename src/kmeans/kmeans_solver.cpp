@@ -137,25 +137,6 @@ std::vector<double> init_plusplus(Team& team, const Layout& layout, const Points
   return centroids;
 }
 
-std::vector<double> init_from_file(Team& team, const Points& p, const Params& prm) {
-  // What the reader below reads, walked first in a child process (io/h5_probe.hpp).
-  check_h5_walk_on_team(team, prm.init, {{{"/centroids", 2, DType::f64}}, {}, {}});
-  auto data = read_on_team<std::vector<double>>(team, [&](bool) {
-    H5Reader file(prm.init);
-    const ArrayInfo info = file.info("/centroids", 2);
-    if (info.dims[0] != prm.k || info.dims[1] != p.d)
-      throw DataError(prm.init + ": dataset /centroids is " + std::to_string(info.dims[0]) + " x " +
-                      std::to_string(info.dims[1]) + ", expected k x d = " + std::to_string(prm.k) + " x " +
-                      std::to_string(p.d));
-    std::vector<double> c(sz(prm.k) * sz(p.d));
-    file.read_rows("/centroids", 0, prm.k, DType::f64, c.data());
-    for (double v : c)
-      if (!std::isfinite(v)) throw DataError(prm.init + ": dataset /centroids has a NaN or infinite value");
-    return c;
-  });
-  return *data;
-}
-
 // Clusters [first, last) owned by worker w in the "owner" M-step.
 std::pair<int, int> owned_clusters(int k, int workers, int w) { return {k * w / workers, k * (w + 1) / workers}; }
 
@@ -181,12 +162,13 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     res.iterations = res.resumed_from = static_cast<int>(plan->resume->iterations);
     // The saved count is global; keep it once, on worker 0, so the final sum is right.
     res.empty_cluster_events = team.rank() == 0 ? plan->resume->counter : 0;
-  } else if (prm.init == "random")
-    res.centroids = init_random<T>(team, layout, p, prm);
-  else if (prm.init == "kmeans++")
-    res.centroids = init_plusplus<T>(team, layout, p, prm);
-  else
-    res.centroids = init_from_file(team, p, prm);
+  } else {
+    switch (prm.init) {
+      case Init::random: res.centroids = init_random<T>(team, layout, p, prm); break;
+      case Init::kmeanspp: res.centroids = init_plusplus<T>(team, layout, p, prm); break;
+      case Init::file: res.centroids = prm.given_centroids; break;
+    }
+  }
   // Fixed-point shift for the exact M-step, from the global largest |x|.
   const int shift =
       std::is_integral_v<T> ? 0 : choose_shift(p.n, team.max(max_abs(p.row<T>(r0), (r1 - r0) * d)));
@@ -214,9 +196,7 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   // same pass while the block is still in cache. The sums are exact integers,
   // so after the first E-step they are updated by the rows that changed
   // cluster only (relabel) and still equal a full recount bit for bit.
-  Algorithm algorithm = Algorithm::lloyd;
-  parse_algorithm(prm.algorithm, algorithm);  // validated by the caller
-  EStep<T> estep(algorithm, p.row<T>(r0), r1 - r0, d, static_cast<D>(p.scale), k);
+  EStep<T> estep(prm.algorithm, p.row<T>(r0), r1 - r0, d, static_cast<D>(p.scale), k);
   std::vector<std::int32_t> before(sz(kMaxRowsPerBlock));
   bool counted = false;  // sums and counts hold the current labels
   // The last E-step (with_sums false) sums the inertia in double precision
@@ -261,7 +241,7 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     // cluster keeps its previous centroid (deterministic, and it may gain
     // rows again in a later iteration).
     std::vector<double> next = res.centroids;
-    const bool owner_mode = prm.mstep == "owner";
+    const bool owner_mode = prm.mstep == MStep::owner;
     auto finalize = [&](int c0, int c1, const std::int64_t* global, double* out) {
       for (int c = c0; c < c1; ++c) {
         const std::int64_t* s = global + (c - c0) * stride;
@@ -278,7 +258,7 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
           dst[j] = static_cast<double>(s[j]) * to_scaled / static_cast<double>(count);
       }
     };
-    if (prm.mstep == "owner") {
+    if (prm.mstep == MStep::owner) {
       const auto [c0, c1] = owned_clusters(k, team.size(), team.rank());
       std::vector<std::int64_t> mine(sz(c1 - c0) * sz(stride));
       team.sum_scatter(packed, owner_counts, mine);
@@ -348,6 +328,29 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
 }
 
 }  // namespace
+
+std::string init_text(const Params& prm) {
+  return prm.init == Init::file ? prm.init_path : name_of<Init>(kInitNames, prm.init);
+}
+
+std::vector<double> load_initial_centroids(Team& team, const std::string& path, int k, std::int64_t d) {
+  // What the reader below reads, walked first in a child process (io/h5_probe.hpp).
+  check_h5_walk_on_team(team, path, {{{"/centroids", 2, DType::f64}}, {}, {}});
+  auto data = read_on_team<std::vector<double>>(team, [&](bool) {
+    H5Reader file(path);
+    const ArrayInfo info = file.info("/centroids", 2);
+    if (info.dims[0] != k || info.dims[1] != d)
+      throw DataError(path + ": dataset /centroids is " + std::to_string(info.dims[0]) + " x " +
+                      std::to_string(info.dims[1]) + ", expected k x d = " + std::to_string(k) + " x " +
+                      std::to_string(d));
+    std::vector<double> c(sz(k) * sz(d));
+    file.read_rows("/centroids", 0, k, DType::f64, c.data());
+    for (double v : c)
+      if (!std::isfinite(v)) throw DataError(path + ": dataset /centroids has a NaN or infinite value");
+    return c;
+  });
+  return *data;
+}
 
 Result run(Team& team, const Points& points, const Params& params) {
   switch (points.dtype) {

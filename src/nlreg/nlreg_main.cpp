@@ -32,42 +32,26 @@ nlohmann::json loss_trace(const std::vector<double>& loss) {
   return {{"epoch", at}, {"mse", values}};
 }
 
-// The whole text as a number (CLI11 would accept what strtod does; so do we,
-// but nothing may follow it).
-bool parse_number(const std::string& text, double& out) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  out = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   hpcb::Backend backend(argc, argv);
   hpcb::nlreg::Params prm;
-  std::string lr_text = "1e-4", target_text;
-  auto add_options = [&](CLI::App& cli) {
-    cli.add_option("--epochs", prm.epochs, "gradient-descent epochs (full passes over the data)");
-    cli.add_option("--lr", lr_text,
-                   "learning rate, or auto: 1/lambda_max of the MSE's Hessian from the data (the largest safe step)");
-    cli.add_option("--solver", prm.solver, "gd: gradient descent | normal: exact least squares in one pass, 0 epochs");
-    cli.add_option("--target-mse", target_text,
-                   "report the first epoch (and the time) at which the MSE is <= this value");
+  auto add_options = [&](hpcb::OptionTable& opts) {
+    opts.integer({"--epochs", "gradient-descent epochs (full passes over the data)", hpcb::Role::param, true},
+                 prm.epochs, 1);
+    opts.real_or_word({"--lr", "learning rate, or auto: 1/lambda_max of the MSE's Hessian from the data (the largest "
+                               "safe step)",
+                       hpcb::Role::param, true},
+                      prm.lr.value, prm.lr.automatic, 0.0, true, "auto");
+    opts.choice<hpcb::nlreg::Solver>({"--solver", "gd: gradient descent | normal: exact least squares in one pass, 0 epochs",
+                                      hpcb::Role::param, true},
+                                     prm.solver, hpcb::nlreg::kSolverNames);
+    opts.optional_real({"--target-mse", "report the first epoch (and the time) at which the MSE is <= this value",
+                        hpcb::Role::param, true},
+                       prm.target_mse, 0.0);
   };
-  auto validate = [&] {
-    if (prm.epochs <= 0) throw UsageError("--epochs must be >= 1, got " + std::to_string(prm.epochs));
-    if (lr_text == "auto") {
-      prm.lr_auto = true;
-    } else if (!parse_number(lr_text, prm.lr) || !std::isfinite(prm.lr) || prm.lr <= 0) {
-      throw UsageError("--lr must be auto or a finite number > 0, got '" + lr_text + "'");
-    }
-    if (prm.solver != "gd" && prm.solver != "normal")
-      throw UsageError("--solver must be gd or normal, got '" + prm.solver + "'");
-    if (!target_text.empty() && (!parse_number(target_text, prm.target_mse) || !std::isfinite(prm.target_mse) ||
-                                 prm.target_mse < 0))
-      throw UsageError("--target-mse must be a finite number >= 0, got '" + target_text + "'");
-  };
+  auto validate = [] {};
 
   return hpcb::run_app(argc, argv, "nlreg", backend, add_options, validate, [&](Team& team, const hpcb::RunContext& ctx) {
     team.barrier();
@@ -76,10 +60,14 @@ int main(int argc, char** argv) {
     const double io_s = hpcb::now_s() - t_start;
     const auto& s = *samples;
 
+    const bool normal = prm.solver == hpcb::nlreg::Solver::normal;
+    const std::string solver = hpcb::name_of<hpcb::nlreg::Solver>(hpcb::nlreg::kSolverNames, prm.solver);
+    // The rate as asked for: "auto", or the number.
+    const nlohmann::json lr_asked = prm.lr.automatic ? nlohmann::json("auto") : nlohmann::json(prm.lr.value);
     const nlohmann::json identity = {
         {"app", "nlreg"}, {"data", s.identity}, {"n", s.n},
-        {"params", {{"epochs", prm.epochs}, {"lr", prm.lr_auto ? nlohmann::json("auto") : nlohmann::json(prm.lr)},
-                    {"solver", prm.solver}, {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}}}};
+        {"params", {{"epochs", prm.epochs}, {"lr", lr_asked},
+                    {"solver", solver}, {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}}}};
     hpcb::CheckpointPlan plan = hpcb::checkpoint_plan(team, ctx, identity.dump(), {3, prm.epochs, 0});
     plan.signal_check_every = 64;  // an epoch costs microseconds: a collective each would double it
     hpcb::nlreg::Params run_prm = prm;
@@ -87,7 +75,7 @@ int main(int argc, char** argv) {
     const hpcb::nlreg::Result r = hpcb::nlreg::run(team, s, run_prm);
     if (r.interrupted) return hpcb::interrupted(team, ctx, "epochs", r.epochs_run);
     // Every worker holds the same moments, so all agree here.
-    if (prm.solver == "normal" && !r.has_optimum)
+    if (normal && !r.has_optimum)
       throw DataError(s.path + ": the normal equations are singular (x takes fewer than 3 distinct values); "
                       "use --solver gd");
     if (r.diverged) {
@@ -95,7 +83,7 @@ int main(int argc, char** argv) {
                                 std::to_string(prm.epochs) + " (the loss or the parameters became infinite or NaN)";
       // --lr auto is the largest stable step for these data: a smaller rate is
       // no remedy; the data's magnitudes overflow double precision.
-      if (prm.lr_auto)
+      if (prm.lr.automatic)
         throw DataError(where + " with --lr auto: the data overflow double precision (" +
                         (std::isfinite(r.curvature) ? "the loss or its gradient" : "the curvature, from sums of x^4,") +
                         " is not finite); rescale x and y");
@@ -107,7 +95,7 @@ int main(int argc, char** argv) {
     const hpcb::TeamPhases phases = hpcb::gather_phases(team, {total_s, io_s, r.init_s, r.iter_s, r.comm_s, 0.0});
     const hpcb::Phases& t = phases.slowest;
     // Every worker reaches the target at the same epoch (same sums); the time is the slowest worker's.
-    const bool has_target = !std::isnan(prm.target_mse), reached = has_target && r.epochs_to_target >= 0;
+    const bool has_target = prm.target_mse.has_value(), reached = has_target && r.epochs_to_target >= 0;
     const double t_target = team.max(reached ? r.time_to_target_s : 0.0);
 
     std::vector<double> curve = r.loss;  // MSE after 0, 1, ..., epochs updates
@@ -119,14 +107,14 @@ int main(int argc, char** argv) {
 
     nlohmann::json rec = hpcb::record_base(team, ctx);
     rec["dataset"] = {{"path", s.path}, {"n", s.n}, {"d", 1}, {"dtype", "float64"}, {"sha256", s.content_sha256}, {"verified", s.verified}};
-    rec["params"] = {{"epochs", prm.epochs}, {"lr", r.lr}, {"lr_auto", prm.lr_auto}, {"solver", prm.solver},
-                     {"target_mse", has_target ? nlohmann::json(prm.target_mse) : nlohmann::json(nullptr)},
+    rec["params"] = {{"epochs", prm.epochs}, {"lr", lr_asked}, {"solver", solver},
+                     {"target_mse", has_target ? nlohmann::json(*prm.target_mse) : nlohmann::json(nullptr)},
                      {"a0", prm.start.a}, {"b0", prm.start.b}, {"c0", prm.start.c}};
     auto opt = [&](double v) { return r.has_optimum ? nlohmann::json(v) : nlohmann::json(nullptr); };
     rec["result"] = {{"epochs", r.epochs_run}, {"resumed_from", r.resumed_from}, {"a", r.model.a}, {"b", r.model.b}, {"c", r.model.c}, {"mse", r.mse},
                      {"a_opt", opt(r.optimum.a)}, {"b_opt", opt(r.optimum.b)}, {"c_opt", opt(r.optimum.c)},
                      {"mse_optimum", opt(r.mse_optimum)}, {"params_sha256", digest.hex()}, {"diverged", false},
-                     {"loss_trace", loss_trace(curve)}, {"validated", valid}, {"curvature", r.curvature},
+                     {"loss_trace", loss_trace(curve)}, {"validated", valid}, {"lr_used", r.lr}, {"curvature", r.curvature},
                      {"epochs_to_target", reached ? nlohmann::json(r.epochs_to_target) : nlohmann::json(nullptr)},
                      {"time_to_target_s", reached ? nlohmann::json(t_target) : nlohmann::json(nullptr)}};
     // A resumed run times only the epochs it ran itself.
@@ -145,15 +133,15 @@ int main(int argc, char** argv) {
     });
 
     if (ctx.root(team) && !ctx.common.quiet) {
-      if (prm.solver == "normal")
+      if (normal)
         std::printf("%s: %s (n=%lld), normal equations (0 epochs), %d rank(s) x %d thread(s)\n", ctx.prog.c_str(),
                     s.path.c_str(), static_cast<long long>(s.n), ctx.info.ranks, ctx.info.threads);
       else
         std::printf("%s: %s (n=%lld), %d epochs, lr %g%s, %d rank(s) x %d thread(s)\n", ctx.prog.c_str(),
-                    s.path.c_str(), static_cast<long long>(s.n), prm.epochs, r.lr, prm.lr_auto ? " (auto)" : "",
+                    s.path.c_str(), static_cast<long long>(s.n), prm.epochs, r.lr, prm.lr.automatic ? " (auto)" : "",
                     ctx.info.ranks, ctx.info.threads);
       std::printf("  %-17s a = %.10g  b = %.10g  c = %.10g  MSE = %.10g\n",
-                  prm.solver == "normal" ? "normal equations" : "gradient descent", r.model.a, r.model.b, r.model.c,
+                  normal ? "normal equations" : "gradient descent", r.model.a, r.model.b, r.model.c,
                   r.mse);
       if (r.has_optimum)
         std::printf("  least squares     a = %.10g  b = %.10g  c = %.10g  MSE = %.10g\n", r.optimum.a, r.optimum.b,
@@ -164,9 +152,9 @@ int main(int argc, char** argv) {
                   t.total, t.io, t.init, t.iterations, phases.compute(), t.comm, ran > 0 ? 1e6 * t.iterations / ran : 0.0);
       if (has_target) {
         if (reached)
-          std::printf("  target MSE %g     reached after %d epochs, %.4f s\n", prm.target_mse, r.epochs_to_target, t_target);
+          std::printf("  target MSE %g     reached after %d epochs, %.4f s\n", *prm.target_mse, r.epochs_to_target, t_target);
         else
-          std::printf("  target MSE %g     not reached\n", prm.target_mse);
+          std::printf("  target MSE %g     not reached\n", *prm.target_mse);
       }
       std::printf("  digest            params %.16s\n", digest.hex().c_str());
       std::printf("  %s\n", valid ? "Solution validates" : "Solution FAILED validation");
