@@ -109,7 +109,7 @@ void check_paths(Team& team, const std::vector<NamedPath>& inputs, const std::ve
 
 }  // namespace
 
-int run_app(int argc, char** argv, const std::string& app_name, Backend& backend,
+int run_app(int argc, char** argv, const std::string& app_name, const std::string& title, Backend& backend,
             const std::function<void(OptionTable&)>& add_options, const std::function<void()>& validate,
             const std::function<int(Team&, const RunContext&)>& body,
             const std::function<std::vector<NamedPath>()>& extra_inputs) {
@@ -131,8 +131,7 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
   std::string status_line;
   for (const ExitCodeInfo& e : kExitCodes)
     status_line += (status_line.empty() ? "" : ", ") + std::to_string(int(e.code)) + " " + e.name;
-  CLI::App cli(ctx.prog + ": " + (app_name == "kmeans" ? "Lloyd's k-means" : "quadratic regression by gradient descent") +
-               " (" + backend.info(0).name + " backend). Exit status: " + status_line + ".");
+  CLI::App cli(ctx.prog + ": " + title + " (" + backend.info(0).name + " backend). Exit status: " + status_line + ".");
   cli.option_defaults()->always_capture_default();
   auto& c = ctx.common;
   OptionTable opts(cli);

@@ -55,7 +55,8 @@ struct RunContext {
 // extra_inputs names the files an app reads besides --data (k-means: an --init
 // file); before body runs, the inputs must be regular files and no output may
 // be an input or another output (app/paths.hpp).
-int run_app(int argc, char** argv, const std::string& app, Backend& backend,
+// title: what the app computes, for --help.
+int run_app(int argc, char** argv, const std::string& app, const std::string& title, Backend& backend,
             const std::function<void(OptionTable&)>& add_options, const std::function<void()>& validate,
             const std::function<int(Team&, const RunContext&)>& body,
             const std::function<std::vector<NamedPath>()>& extra_inputs = {});
