@@ -192,7 +192,7 @@ BENCHMARK(BM_Relabel<float>)->Args({1000000, 64, 10})->Unit(benchmark::kMillisec
 // Whole k-means runs on MNIST with the real solver on one worker: the fused
 // iteration (E-step, incremental M-step, means) per algorithm. Starts from the
 // first 10 images, as `make compare`, and runs to convergence.
-void BM_KMeansRun(benchmark::State& state, const char* algorithm) {
+void BM_KMeansRun(benchmark::State& state, kmeans::Algorithm algorithm) {
   const std::string path = "datasets/mnist10k.h5";
   if (!std::filesystem::exists(path)) {
     state.SkipWithError("datasets/mnist10k.h5 missing (make datasets)");
@@ -219,7 +219,8 @@ void BM_KMeansRun(benchmark::State& state, const char* algorithm) {
     kmeans::Params prm;
     prm.k = 10;
     prm.max_iter = 100;
-    prm.init = init;
+    prm.init = kmeans::Init::file;
+    prm.given_centroids = kmeans::load_initial_centroids(team, init, prm.k, p.d);
     prm.algorithm = algorithm;
     for (auto _ : state) {
       const kmeans::Result r = kmeans::run(team, p, prm);
@@ -239,9 +240,9 @@ void BM_KMeansRun(benchmark::State& state, const char* algorithm) {
   state.SetItemsProcessed(iterations * n);
   state.SetBytesProcessed(iterations * n * d);
 }
-BENCHMARK_CAPTURE(BM_KMeansRun, lloyd, "lloyd")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_KMeansRun, hamerly, "hamerly")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_KMeansRun, elkan, "elkan")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_KMeansRun, lloyd, kmeans::Algorithm::lloyd)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_KMeansRun, hamerly, kmeans::Algorithm::hamerly)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_KMeansRun, elkan, kmeans::Algorithm::elkan)->Unit(benchmark::kMillisecond);
 
 // One regression epoch's gradient pass, block by block. Arg: n.
 void BM_ResidualSums(benchmark::State& state) {

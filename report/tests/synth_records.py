@@ -27,7 +27,7 @@ DATASETS = {
                    "sha256": "34a345eb7f43c4206332ee7f2e3729cc924fd9c226baf1af41c5382a166d10f5"},
 }
 KM_PARAMS = {"algorithm": "lloyd", "init": "random", "iters": 100, "k": 10, "mstep": "reduce", "seed": 42, "tol": 0.0}
-NL_PARAMS = {"a0": 0.0, "b0": 0.0, "c0": 0.0, "epochs": 10000, "lr": 0.0001, "lr_auto": False, "solver": "gd",
+NL_PARAMS = {"a0": 0.0, "b0": 0.0, "c0": 0.0, "epochs": 10000, "lr": 0.0001, "solver": "gd",
              "target_mse": None}
 
 # (app, dataset, sequential seconds, serial fraction): the four scaling groups.
@@ -54,7 +54,7 @@ def _nlreg_result(rng):
     mse = [371.27 + 252000.0 / (1 + e) + rng.random() for e in epochs]
     return {"a": 9.502181674800925, "a_opt": 10.380420882117207, "b": 11.861262607997412,
             "b_opt": 1.4935060463485201, "c": 10.75668020578725, "c_opt": 35.81862977248899,
-            "curvature": 4100.925703671453, "diverged": False, "epochs": 10000, "epochs_to_target": None,
+            "curvature": 4100.925703671453, "lr_used": 0.0001, "diverged": False, "epochs": 10000, "epochs_to_target": None,
             "loss_trace": {"epoch": epochs, "mse": mse}, "mse": 440.9402181789447, "mse_optimum": 371.2682517030344,
             "params_sha256": "18d461a645476751bf36d9654d313443401ddd73a51fca2872e8d202248a7dc3", "resumed_from": 0,
             "time_to_target_s": None, "validated": True}

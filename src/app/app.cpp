@@ -108,8 +108,8 @@ void check_paths(Team& team, const std::vector<NamedPath>& inputs, const std::ve
 
 }  // namespace
 
-int run_app(int argc, char** argv, const std::string& app_name, Backend& backend,
-            const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
+int run_app(int argc, char** argv, const std::string& app_name, const std::string& title, Backend& backend,
+            const std::function<void(OptionTable&)>& add_options, const std::function<void()>& validate,
             const std::function<int(Team&, const RunContext&)>& body,
             const std::function<std::vector<NamedPath>()>& extra_inputs) {
   RunContext ctx;
@@ -121,42 +121,63 @@ int run_app(int argc, char** argv, const std::string& app_name, Backend& backend
     return code;
   };
 
-  CLI::App cli(ctx.prog + ": " + (app_name == "kmeans" ? "Lloyd's k-means" : "quadratic regression by gradient descent") +
-               " (" + backend.info(0).name + " backend). Exit status: 0 ok, 1 data error, 2 usage error, 3 failed validation.");
+  std::string status_line;
+  for (const ExitCodeInfo& e : kExitCodes)
+    status_line += (status_line.empty() ? "" : ", ") + std::to_string(int(e.code)) + " " + e.name;
+  CLI::App cli(ctx.prog + ": " + title + " (" + backend.info(0).name + " backend). Exit status: " + status_line + ".");
   cli.option_defaults()->always_capture_default();
   auto& c = ctx.common;
-  cli.add_option("--data", c.data, "input HDF5 file (layout: datasets/README.md)")->required();
-  add_options(cli);
-  cli.add_option("--record", c.record, "append the run record (one JSON line) to this file; 'none' for no record");
-  cli.add_option("--out", c.out, "also write the full result to this HDF5 file");
-  cli.add_option("--tag", c.tag, "free-form label stored in the record (e.g. a sweep name)");
-  cli.add_option("--threads", c.threads,
-                 "worker threads per process (OpenMP executables); 0: OMP_NUM_THREADS, else all cores; at most " +
-                     std::to_string(kThreadsPerCpu) + " x the online CPUs unless --oversubscribe");
-  cli.add_flag("--oversubscribe", c.oversubscribe,
-               "allow more than " + std::to_string(kThreadsPerCpu) + " threads per online CPU (at most " +
-                   std::to_string(kMaxThreads) + ")");
-  cli.add_flag("--quiet", c.quiet, "print nothing but errors");
-  cli.add_option("--checkpoint", c.checkpoint,
-                 "save the state to this HDF5 file on SIGUSR1/SIGTERM (then exit 4) and every --checkpoint-every iterations");
-  cli.add_option("--checkpoint-every", c.checkpoint_every, "also save every N iterations or epochs (0: only when stopped)");
-  cli.add_flag("--resume", c.resume, "continue from --checkpoint if it exists (a checkpoint of other data or parameters is refused)");
-  cli.add_option("--verify-data", c.verify_data,
-                 "auto: check the data against the file's digests where they allow | require: refuse unverifiable data | "
-                 "never: no check (the record says verified: false)");
-  cli.add_option("--stop-after", c.stop_after, "testing: stop as if signalled after N iterations or epochs")->group("");
+  OptionTable opts(cli);
+  const unsigned threaded = kOmp | kHybrid;
+  opts.describe_only({"--help", "print this help and exit", Role::none});
+  bool describe = false;
+  opts.flag({"--describe", "print the options and exit codes as JSON (schema " + std::string(kDescribeSchema) +
+                               ") and exit", Role::none}, describe);
+  opts.text({"--data", "input HDF5 file (layout: datasets/README.md)", Role::sweep}, c.data, true, {}, true);
+  add_options(opts);
+  opts.text({"--record", "append the run record (one JSON line) to this file; 'none' for no record", Role::sweep},
+            c.record, true, {"none"});
+  opts.text({"--out", "also write the full result to this HDF5 file", Role::none}, c.out, true);
+  opts.text({"--tag", "free-form label stored in the record (e.g. a sweep name)", Role::sweep}, c.tag, false);
+  opts.integer({"--threads",
+                "worker threads per process (OpenMP executables; the others accept only 0 or 1); 0: OMP_NUM_THREADS, "
+                "else all cores; at most " + std::to_string(kThreadsPerCpu) + " x the online CPUs unless --oversubscribe",
+                Role::sweep, false, threaded},
+               c.threads, 0, kMaxThreads);
+  opts.flag({"--oversubscribe",
+             "allow more than " + std::to_string(kThreadsPerCpu) + " threads per online CPU (at most " +
+                 std::to_string(kMaxThreads) + ")",
+             Role::none, false, threaded},
+            c.oversubscribe);
+  opts.flag({"--quiet", "print nothing but errors", Role::none}, c.quiet);
+  opts.text({"--checkpoint",
+             "save the state to this HDF5 file on SIGUSR1/SIGTERM (then exit 4) and every --checkpoint-every iterations",
+             Role::sweep},
+            c.checkpoint, true);
+  opts.integer({"--checkpoint-every", "also save every N iterations or epochs (0: only when stopped)"},
+               c.checkpoint_every, 0);
+  opts.flag({"--resume", "continue from --checkpoint if it exists (a checkpoint of other data or parameters is refused)",
+             Role::sweep},
+            c.resume);
+  opts.choice<VerifyMode>({"--verify-data",
+                           "auto: check the data against the file's digests where they allow | require: refuse "
+                           "unverifiable data | never: no check (the record says verified: false)"},
+                          c.verify, kVerifyModeNames);
+  opts.integer({"--stop-after", "testing: stop as if signalled after N iterations or epochs", Role::none, false,
+                kAllBackends, true},
+               c.stop_after, 0);
   decimal_integers_only(cli);
   std::vector<NamedPath> inputs, outputs;
   std::optional<std::string> usage;
   try {
     cli.parse(argc, argv);
+    if (describe) {
+      if (root_process)
+        std::printf("%s\n", describe_document(ctx.prog, app_name, backend.info(0).name, opts).dump().c_str());
+      return kOk;
+    }
     require_utf8_arguments(argc, argv);
-    if (c.data.empty()) throw UsageError("--data must name a file");
-    if (c.threads < 0) throw UsageError("--threads must be >= 0 (0: the default), got " + std::to_string(c.threads));
-    if (c.checkpoint_every < 0) throw UsageError("--checkpoint-every must be >= 0");
-    if (c.stop_after < 0) throw UsageError("--stop-after must be >= 0");
-    if (!parse_verify_mode(c.verify_data, c.verify))
-      throw UsageError("--verify-data must be " + std::string(kVerifyModes) + ", got '" + c.verify_data + "'");
+    opts.check();
     if ((c.resume || c.checkpoint_every > 0 || c.stop_after > 0) && c.checkpoint.empty())
       throw UsageError("--resume, --checkpoint-every and --stop-after need --checkpoint PATH");
     validate();

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "app/options.hpp"
 #include "app/paths.hpp"
 #include "io/checkpoint.hpp"
 #include "io/verify.hpp"
@@ -28,8 +29,7 @@ struct CommonOptions {
   int checkpoint_every = 0;                  // --checkpoint-every N iterations (0: only on a stop signal)
   bool resume = false;                       // --resume from --checkpoint when it exists
   int stop_after = 0;                        // --stop-after N: testing, behave as if signalled after N
-  std::string verify_data = "auto";          // --verify-data (io/verify.hpp)
-  VerifyMode verify = VerifyMode::automatic;
+  VerifyMode verify = VerifyMode::automatic; // --verify-data (io/verify.hpp)
 };
 
 // --threads above kThreadsPerCpu x the online CPUs is refused unless
@@ -47,14 +47,17 @@ struct RunContext {
 };
 
 // Parses the command line (options: add_options plus the common ones), then runs
-// body on every worker. Exit status: 0 ok, 1 data/runtime error, 2 usage error,
-// 3 failed self-validation; errors are one line on stderr, "<prog>: <message>",
-// printed once. validate() runs after parsing and throws UsageError.
+// body on every worker. Exit status: common/error.hpp (kExitCodes); errors are
+// one line on stderr, "<prog>: <message>", printed once. Each option's own rules
+// (options.hpp) are checked after parsing, then validate(), which throws
+// UsageError, checks the rules between options. --describe prints the option
+// schema (options.hpp) and exits 0 before anything else runs.
 // extra_inputs names the files an app reads besides --data (k-means: an --init
 // file); before body runs, the inputs must be regular files and no output may
 // be an input or another output (app/paths.hpp).
-int run_app(int argc, char** argv, const std::string& app, Backend& backend,
-            const std::function<void(CLI::App&)>& add_options, const std::function<void()>& validate,
+// title: what the app computes, for --help.
+int run_app(int argc, char** argv, const std::string& app, const std::string& title, Backend& backend,
+            const std::function<void(OptionTable&)>& add_options, const std::function<void()>& validate,
             const std::function<int(Team&, const RunContext&)>& body,
             const std::function<std::vector<NamedPath>()>& extra_inputs = {});
 

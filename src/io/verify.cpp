@@ -16,14 +16,6 @@ std::string rows_text(std::int64_t a, std::int64_t b) { return "rows " + std::to
 
 }  // namespace
 
-bool parse_verify_mode(const std::string& text, VerifyMode& out) {
-  if (text == "auto") out = VerifyMode::automatic;
-  else if (text == "require") out = VerifyMode::require;
-  else if (text == "never") out = VerifyMode::never;
-  else return false;
-  return true;
-}
-
 std::string block_digest_name(const std::string& dataset) { return "/sha256_blocks" + dataset; }
 
 RowsCheck::RowsCheck(const H5Reader& file, const std::string& name, const ArrayInfo& info, DType memtype,

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
 #include "io/h5_read.hpp"
 
 namespace hpcb {
@@ -28,8 +29,8 @@ namespace hpcb {
 // require (also refuse a file that cannot be verified), never (no check; the
 // user accepts the risk).
 enum class VerifyMode { automatic, require, never };
-bool parse_verify_mode(const std::string& text, VerifyMode& out);
-inline constexpr const char* kVerifyModes = "auto, require or never";
+inline constexpr Named<VerifyMode> kVerifyModeNames[] = {
+    {"auto", VerifyMode::automatic}, {"require", VerifyMode::require}, {"never", VerifyMode::never}};
 
 // "/sha256_blocks/X" for "/X".
 std::string block_digest_name(const std::string& dataset);

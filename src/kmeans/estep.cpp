@@ -92,14 +92,6 @@ vf decay_v(vf lower, vf move) {
 
 }  // namespace
 
-bool parse_algorithm(const std::string& name, Algorithm& out) {
-  if (name == "lloyd") out = Algorithm::lloyd;
-  else if (name == "hamerly") out = Algorithm::hamerly;
-  else if (name == "elkan") out = Algorithm::elkan;
-  else return false;
-  return true;
-}
-
 template <class T>
 EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t d, D scale, int k)
     : algorithm_(algorithm), X_(X), rows_(rows), d_(d), scale_(scale), k_(k), error_(value_error<D>(d)),

@@ -28,14 +28,14 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
 #include "kmeans/kmeans_core.hpp"
 
 namespace hpcb::kmeans {
 
 enum class Algorithm { lloyd, hamerly, elkan };
-
-// "lloyd", "hamerly", "elkan"; false for anything else.
-bool parse_algorithm(const std::string& name, Algorithm& out);
+inline constexpr Named<Algorithm> kAlgorithmNames[] = {
+    {"lloyd", Algorithm::lloyd}, {"hamerly", Algorithm::hamerly}, {"elkan", Algorithm::elkan}};
 
 template <class T>
 class EStep {

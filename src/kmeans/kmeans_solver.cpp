@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <utility>
 
 #include "common/error.hpp"
@@ -137,41 +138,13 @@ std::vector<double> init_plusplus(Team& team, const Layout& layout, const Points
   return centroids;
 }
 
-std::vector<double> init_from_file(Team& team, const Points& p, const Params& prm) {
-  // What the reader below reads, walked first in a child process (io/h5_probe.hpp).
-  check_h5_walk_on_team(team, prm.init, {{{"/centroids", 2, DType::f64}}, {}, {}});
-  auto data = read_on_team<std::vector<double>>(team, [&](bool) {
-    H5Reader file(prm.init);
-    const ArrayInfo info = file.info("/centroids", 2);
-    if (info.dims[0] != prm.k || info.dims[1] != p.d)
-      throw DataError(prm.init + ": dataset /centroids is " + std::to_string(info.dims[0]) + " x " +
-                      std::to_string(info.dims[1]) + ", expected k x d = " + std::to_string(prm.k) + " x " +
-                      std::to_string(p.d));
-    std::vector<double> c(sz(prm.k) * sz(p.d));
-    file.read_rows("/centroids", 0, prm.k, DType::f64, c.data());
-    for (double v : c)
-      if (!std::isfinite(v)) throw DataError(prm.init + ": dataset /centroids has a NaN or infinite value");
-    return c;
-  });
-  return *data;
-}
-
 // Clusters [first, last) owned by worker w in the "owner" M-step.
 std::pair<int, int> owned_clusters(int k, int workers, int w) { return {k * w / workers, k * (w + 1) / workers}; }
 
+// The initial centroids: from a checkpoint (with the iterations it had done),
+// drawn (random, kmeans++), or given (an --init file read by the caller).
 template <class T>
-Result run_typed(Team& team, const Points& p, const Params& prm) {
-  using D = dist_t<T>;
-  const Layout layout = layout_of(team, p);
-  const auto [b0, b1] = layout.my_blocks();
-  const auto [r0, r1] = layout.my_rows();
-  const std::int64_t d = p.d;
-  const int k = prm.k;
-  Result res;
-  team.reset_comm();
-
-  // ---- initial centroids ----
-  const double t_init = now_s();
+void initial_centroids(Team& team, const Layout& layout, const Points& p, const Params& prm, Result& res) {
   const CheckpointPlan* plan = prm.checkpoint;
   if (plan && plan->resume) {
     // Everything a Lloyd iteration depends on is the centroids: the labels,
@@ -181,115 +154,210 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     res.iterations = res.resumed_from = static_cast<int>(plan->resume->iterations);
     // The saved count is global; keep it once, on worker 0, so the final sum is right.
     res.empty_cluster_events = team.rank() == 0 ? plan->resume->counter : 0;
-  } else if (prm.init == "random")
-    res.centroids = init_random<T>(team, layout, p, prm);
-  else if (prm.init == "kmeans++")
-    res.centroids = init_plusplus<T>(team, layout, p, prm);
-  else
-    res.centroids = init_from_file(team, p, prm);
-  // Fixed-point shift for the exact M-step, from the global largest |x|.
-  const int shift =
-      std::is_integral_v<T> ? 0 : choose_shift(p.n, team.max(max_abs(p.row<T>(r0), (r1 - r0) * d)));
-  const double to_scaled = std::ldexp(p.scale, -shift);
-  res.init_s = now_s() - t_init;
-  team.reset_comm();  // comm_s below counts the iterations' collectives only
+    return;
+  }
+  switch (prm.init) {
+    case Init::random: res.centroids = init_random<T>(team, layout, p, prm); break;
+    case Init::kmeanspp: res.centroids = init_plusplus<T>(team, layout, p, prm); break;
+    case Init::file: res.centroids = prm.given_centroids; break;
+  }
+}
 
-  // ---- Lloyd iterations ----
-  const double t_iter = now_s();
-  const std::int64_t stride = d + 1;  // per cluster: d sums, then the count
-  std::vector<std::int32_t> labels(sz(r1 - r0));
-  std::vector<D> dist(sz(r1 - r0));
-  std::vector<double> leaves(sz(b1 - b0));
-  std::vector<std::int64_t> packed(sz(k) * sz(stride));
-  std::vector<std::int64_t> sums(sz(k) * sz(d)), counts(sz(k));
-  std::vector<int> owner_counts(sz(team.size())), owner_values(sz(team.size()));
-  for (int w = 0; w < team.size(); ++w) {
-    const auto [c0, c1] = owned_clusters(k, team.size(), w);
-    owner_counts[sz(w)] = static_cast<int>((c1 - c0) * stride);
-    owner_values[sz(w)] = static_cast<int>((c1 - c0) * d);
+// One worker's Lloyd iterations: its rows' labels and distances, the exact
+// integer cluster sums of the M-step and the buffers the collectives use.
+template <class T>
+class Lloyd {
+ public:
+  using D = dist_t<T>;
+
+  Lloyd(Team& team, const Points& p, const Params& prm)
+      : team_(team), p_(p), prm_(prm), layout_(layout_of(team, p)), k_(prm.k), d_(p.d), stride_(p.d + 1),
+        estep_(prm.algorithm, p.row<T>(layout_.my_rows().first), layout_.my_rows().second - layout_.my_rows().first,
+               p.d, static_cast<D>(p.scale), prm.k) {
+    std::tie(b0_, b1_) = layout_.my_blocks();
+    std::tie(r0_, r1_) = layout_.my_rows();
+    // Fixed-point shift for the exact M-step, from the global largest |x|.
+    shift_ = std::is_integral_v<T> ? 0 : choose_shift(p.n, team.max(max_abs(p.row<T>(r0_), (r1_ - r0_) * d_)));
+    to_scaled_ = std::ldexp(p.scale, -shift_);
+  }
+
+  // Buffers for the iterations (after the initial centroids: not init time).
+  void allocate() {
+    labels_.resize(sz(r1_ - r0_));
+    dist_.resize(sz(r1_ - r0_));
+    leaves_.resize(sz(b1_ - b0_));
+    packed_.resize(sz(k_) * sz(stride_));
+    sums_.resize(sz(k_) * sz(d_));
+    counts_.resize(sz(k_));
+    owner_counts_.resize(sz(team_.size()));
+    owner_values_.resize(sz(team_.size()));
+    for (int w = 0; w < team_.size(); ++w) {
+      const auto [c0, c1] = owned_clusters(k_, team_.size(), w);
+      owner_counts_[sz(w)] = static_cast<int>((c1 - c0) * stride_);
+      owner_values_[sz(w)] = static_cast<int>((c1 - c0) * d_);
+    }
+    before_.resize(sz(kMaxRowsPerBlock));
   }
 
   // The E-step over this worker's blocks fills labels, dist and the inertia
   // leaves; with `with_sums` it also brings the M-step sums up to date, in the
   // same pass while the block is still in cache. The sums are exact integers,
   // so after the first E-step they are updated by the rows that changed
-  // cluster only (relabel) and still equal a full recount bit for bit.
-  Algorithm algorithm = Algorithm::lloyd;
-  parse_algorithm(prm.algorithm, algorithm);  // validated by the caller
-  EStep<T> estep(algorithm, p.row<T>(r0), r1 - r0, d, static_cast<D>(p.scale), k);
-  std::vector<std::int32_t> before(sz(kMaxRowsPerBlock));
-  bool counted = false;  // sums and counts hold the current labels
-  // The last E-step (with_sums false) sums the inertia in double precision
+  // cluster only (relabel) and still equal a full recount bit for bit. The
+  // last E-step (with_sums false) sums the inertia in double precision
   // instead, from the final labels and centroids, in the same pass.
-  auto e_step = [&](bool with_sums) {
-    estep.set_centroids(res.centroids);
-    for (std::int64_t b = b0; b < b1; ++b) {
-      const std::int64_t lo = layout.block_begin(b), hi = layout.block_end(b);
-      std::int32_t* block_labels = &labels[sz(lo - r0)];
-      if (with_sums && counted) std::copy_n(block_labels, hi - lo, before.begin());
-      estep.run_block(lo - r0, hi - r0, labels.data(), dist.data());
+  void e_step(const std::vector<double>& centroids, bool with_sums) {
+    estep_.set_centroids(centroids);
+    for (std::int64_t b = b0_; b < b1_; ++b) {
+      const std::int64_t lo = layout_.block_begin(b), hi = layout_.block_end(b);
+      std::int32_t* block_labels = &labels_[sz(lo - r0_)];
+      if (with_sums && counted_) std::copy_n(block_labels, hi - lo, before_.begin());
+      estep_.run_block(lo - r0_, hi - r0_, labels_.data(), dist_.data());
       double block_sum = 0;
       for (std::int64_t i = lo; i < hi; ++i)
-        block_sum += with_sums ? static_cast<double>(dist[sz(i - r0)])
-                               : sq_distance(p.row<T>(i), &res.centroids[sz(labels[sz(i - r0)]) * sz(d)], d, p.scale);
-      leaves[sz(b - b0)] = block_sum;
+        block_sum += with_sums ? static_cast<double>(dist_[sz(i - r0_)])
+                               : sq_distance(p_.row<T>(i), &centroids[sz(labels_[sz(i - r0_)]) * sz(d_)], d_, p_.scale);
+      leaves_[sz(b - b0_)] = block_sum;
       if (!with_sums) continue;
-      if (counted)
-        relabel<T>(p.row<T>(lo), hi - lo, d, shift, before.data(), block_labels, sums.data(), counts.data());
+      if (counted_)
+        relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(), counts_.data());
       else
-        accumulate<T>(p.row<T>(lo), hi - lo, d, k, shift, block_labels, sums.data(), counts.data());
+        accumulate<T>(p_.row<T>(lo), hi - lo, d_, k_, shift_, block_labels, sums_.data(), counts_.data());
     }
-    if (with_sums) counted = true;
-  };
+    if (with_sums) counted_ = true;
+  }
 
-  // Empty-cluster events, counted once per cluster by the worker that finalises it.
-  auto global_empty_events = [&] {
-    std::vector<std::int64_t> v{res.empty_cluster_events};
-    team.sum(v);
-    return v[0];
-  };
-  for (int it = res.iterations; it < prm.max_iter; ++it) {
-    e_step(true);
-    res.inertia_trace.push_back(tree_sum(team, layout, leaves, 1)[0]);
-    for (int c = 0; c < k; ++c) {
-      std::copy_n(sums.begin() + static_cast<std::ptrdiff_t>(c * d), d,
-                  packed.begin() + static_cast<std::ptrdiff_t>(c * stride));
-      packed[sz(c * stride + d)] = counts[sz(c)];
+  // The inertia of the last E-step, summed in the fixed tree order.
+  double inertia() { return tree_sum(team_, layout_, leaves_, 1)[0]; }
+
+  // The next centroids from the sums, by the M-step strategy; an empty
+  // cluster keeps its centroid and counts one event in res.
+  std::vector<double> m_step(Result& res) {
+    for (int c = 0; c < k_; ++c) {
+      std::copy_n(sums_.begin() + static_cast<std::ptrdiff_t>(c * d_), d_,
+                  packed_.begin() + static_cast<std::ptrdiff_t>(c * stride_));
+      packed_[sz(c * stride_ + d_)] = counts_[sz(c)];
     }
-
-    // Means of clusters [c0, c1) from their global integer sums; an empty
-    // cluster keeps its previous centroid (deterministic, and it may gain
-    // rows again in a later iteration).
     std::vector<double> next = res.centroids;
-    const bool owner_mode = prm.mstep == "owner";
-    auto finalize = [&](int c0, int c1, const std::int64_t* global, double* out) {
-      for (int c = c0; c < c1; ++c) {
-        const std::int64_t* s = global + (c - c0) * stride;
-        const std::int64_t count = s[d];
-        double* dst = out + static_cast<std::int64_t>(c - c0) * d;
-        if (count == 0) {
-          // Counted by the cluster's owner (with "reduce" every worker finalises
-          // every cluster: worker 0 counts), so the sum over workers is the total.
-          if (owner_mode || team.rank() == 0) ++res.empty_cluster_events;
-          std::copy_n(res.centroids.begin() + static_cast<std::ptrdiff_t>(c * d), d, dst);
-          continue;
-        }
-        for (std::int64_t j = 0; j < d; ++j)
-          dst[j] = static_cast<double>(s[j]) * to_scaled / static_cast<double>(count);
+    switch (prm_.mstep) {
+      case MStep::owner: {
+        const auto [c0, c1] = owned_clusters(k_, team_.size(), team_.rank());
+        std::vector<std::int64_t> mine(sz(c1 - c0) * sz(stride_));
+        team_.sum_scatter(packed_, owner_counts_, mine);
+        std::vector<double> means(sz(c1 - c0) * sz(d_));
+        finalize(res, c0, c1, mine.data(), means.data());
+        team_.gather(means, owner_values_, next);
+        break;
       }
-    };
-    if (prm.mstep == "owner") {
-      const auto [c0, c1] = owned_clusters(k, team.size(), team.rank());
-      std::vector<std::int64_t> mine(sz(c1 - c0) * sz(stride));
-      team.sum_scatter(packed, owner_counts, mine);
-      std::vector<double> means(sz(c1 - c0) * sz(d));
-      finalize(c0, c1, mine.data(), means.data());
-      team.gather(means, owner_values, next);
-    } else {
-      team.sum(packed);
-      finalize(0, k, packed.data(), next.data());
+      case MStep::reduce:
+        team_.sum(packed_);
+        finalize(res, 0, k_, packed_.data(), next.data());
+        break;
     }
+    return next;
+  }
 
+  // The final labels' cluster sizes and the distances the E-steps computed, over all workers.
+  void totals(Result& res) {
+    res.sizes.assign(sz(k_), 0);
+    for (std::int32_t l : labels_) ++res.sizes[sz(l)];
+    team_.sum(res.sizes);
+    std::vector<std::int64_t> evals{estep_.evaluations()};
+    team_.sum(evals);
+    res.distance_evals = evals[0];
+  }
+
+  // Quality against the true labels: a k x L contingency table, summed exactly.
+  void quality(Result& res) {
+    if (!p_.has_labels) return;
+    // p.labels holds the rows p.row0.. (all of them for threads).
+    const std::int32_t* truth = p_.labels.data() + (r0_ - p_.row0);
+    std::int32_t local_max = 0;
+    for (std::size_t i = 0; i < labels_.size(); ++i) local_max = std::max(local_max, truth[i]);
+    const int L = static_cast<int>(team_.max(local_max)) + 1;
+    std::vector<std::int64_t> table(sz(k_) * sz(L), 0);
+    for (std::size_t i = 0; i < labels_.size(); ++i) ++table[sz(labels_[i]) * sz(L) + sz(truth[i])];
+    team_.sum(table);
+    res.has_quality = true;
+    res.accuracy = accuracy(table, k_, L);
+    res.nmi = nmi(table, k_, L);
+  }
+
+  std::vector<std::int32_t> take_labels() { return std::move(labels_); }
+
+ private:
+  // Means of clusters [c0, c1) from their global integer sums; an empty
+  // cluster keeps its previous centroid (deterministic, and it may gain rows
+  // again in a later iteration).
+  void finalize(Result& res, int c0, int c1, const std::int64_t* global, double* out) {
+    for (int c = c0; c < c1; ++c) {
+      const std::int64_t* s = global + (c - c0) * stride_;
+      const std::int64_t count = s[d_];
+      double* dst = out + static_cast<std::int64_t>(c - c0) * d_;
+      if (count == 0) {
+        // Counted by the cluster's owner (with "reduce" every worker finalises
+        // every cluster: worker 0 counts), so the sum over workers is the total.
+        if (prm_.mstep == MStep::owner || team_.rank() == 0) ++res.empty_cluster_events;
+        std::copy_n(res.centroids.begin() + static_cast<std::ptrdiff_t>(c * d_), d_, dst);
+        continue;
+      }
+      for (std::int64_t j = 0; j < d_; ++j) dst[j] = static_cast<double>(s[j]) * to_scaled_ / static_cast<double>(count);
+    }
+  }
+
+  Team& team_;
+  const Points& p_;
+  const Params& prm_;
+  const Layout layout_;
+  const int k_;
+  const std::int64_t d_, stride_;  // per cluster: d sums, then the count
+  std::int64_t b0_ = 0, b1_ = 0, r0_ = 0, r1_ = 0;
+  int shift_ = 0;
+  double to_scaled_ = 1;
+  EStep<T> estep_;
+  std::vector<std::int32_t> labels_;
+  std::vector<D> dist_;
+  std::vector<double> leaves_;
+  std::vector<std::int64_t> packed_, sums_, counts_;
+  std::vector<int> owner_counts_, owner_values_;
+  std::vector<std::int32_t> before_;
+  bool counted_ = false;  // sums and counts hold the current labels
+};
+
+// Empty-cluster events, counted once per cluster by the worker that finalises it.
+std::int64_t global_empty_events(Team& team, const Result& res) {
+  std::vector<std::int64_t> v{res.empty_cluster_events};
+  team.sum(v);
+  return v[0];
+}
+
+// After iteration res.iterations: saves the state when asked to (every N, or
+// on a stop signal) and says whether to stop now.
+bool checkpoint(Team& team, const Params& prm, const Result& res) {
+  const CheckpointPlan* plan = prm.checkpoint;
+  if (!plan || !plan->enabled()) return false;
+  const bool stop = plan->should_stop(team, res.iterations);
+  if (stop || (plan->every > 0 && res.iterations % plan->every == 0 && res.iterations < prm.max_iter))
+    plan->save(team, {plan->identity, res.iterations, res.centroids, res.inertia_trace, global_empty_events(team, res)});
+  return stop;
+}
+
+template <class T>
+Result run_typed(Team& team, const Points& p, const Params& prm) {
+  Result res;
+  team.reset_comm();
+  const double t_init = now_s();
+  initial_centroids<T>(team, layout_of(team, p), p, prm, res);
+  Lloyd<T> lloyd(team, p, prm);
+  res.init_s = now_s() - t_init;
+  team.reset_comm();  // comm_s below counts the iterations' collectives only
+
+  const double t_iter = now_s();
+  lloyd.allocate();
+  for (int it = res.iterations; it < prm.max_iter; ++it) {
+    lloyd.e_step(res.centroids, true);
+    res.inertia_trace.push_back(lloyd.inertia());
+    std::vector<double> next = lloyd.m_step(res);
     double moved = 0;
     for (std::size_t i = 0; i < next.size(); ++i) moved += (next[i] - res.centroids[i]) * (next[i] - res.centroids[i]);
     res.centroids = std::move(next);
@@ -298,56 +366,54 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
       res.converged = true;
       break;
     }
-    if (plan && plan->enabled()) {
-      const bool stop = plan->should_stop(team, res.iterations);
-      if (stop || (plan->every > 0 && res.iterations % plan->every == 0 && res.iterations < prm.max_iter)) {
-        const std::int64_t empties = global_empty_events();
-        plan->save(team, {plan->identity, res.iterations, res.centroids, res.inertia_trace, empties});
-      }
-      if (stop) {
-        res.interrupted = true;
-        res.iter_s = now_s() - t_iter;
-        res.comm_s = team.comm_s();
-        return res;
-      }
+    if (checkpoint(team, prm, res)) {
+      res.interrupted = true;
+      res.iter_s = now_s() - t_iter;
+      res.comm_s = team.comm_s();
+      return res;
     }
   }
-  res.empty_cluster_events = global_empty_events();
+  res.empty_cluster_events = global_empty_events(team, res);
 
   // Final labels against the final centroids, and the inertia in double precision.
-  e_step(false);
-  res.inertia = tree_sum(team, layout, leaves, 1)[0];
-  res.sizes.assign(sz(k), 0);
-  for (std::int32_t l : labels) ++res.sizes[sz(l)];
-  team.sum(res.sizes);
-  std::vector<std::int64_t> evals{estep.evaluations()};
-  team.sum(evals);
-  res.distance_evals = evals[0];
+  lloyd.e_step(res.centroids, false);
+  res.inertia = lloyd.inertia();
+  lloyd.totals(res);
   res.iter_s = now_s() - t_iter;
   res.comm_s = team.comm_s();
 
-  // Quality against the true labels: a k x L contingency table, summed exactly.
   // A phase of its own (metrics_s, its collectives included), not iteration time.
   const double t_metrics = now_s();
-  if (p.has_labels) {
-    // p.labels holds the rows p.row0.. (all of them for threads).
-    const std::int32_t* truth = p.labels.data() + (r0 - p.row0);
-    std::int32_t local_max = 0;
-    for (std::size_t i = 0; i < labels.size(); ++i) local_max = std::max(local_max, truth[i]);
-    const int L = static_cast<int>(team.max(local_max)) + 1;
-    std::vector<std::int64_t> table(sz(k) * sz(L), 0);
-    for (std::size_t i = 0; i < labels.size(); ++i) ++table[sz(labels[i]) * sz(L) + sz(truth[i])];
-    team.sum(table);
-    res.has_quality = true;
-    res.accuracy = accuracy(table, k, L);
-    res.nmi = nmi(table, k, L);
-  }
+  lloyd.quality(res);
   res.metrics_s = now_s() - t_metrics;
-  res.labels = std::move(labels);
+  res.labels = lloyd.take_labels();
   return res;
 }
 
 }  // namespace
+
+std::string init_text(const Params& prm) {
+  return prm.init == Init::file ? prm.init_path : name_of<Init>(kInitNames, prm.init);
+}
+
+std::vector<double> load_initial_centroids(Team& team, const std::string& path, int k, std::int64_t d) {
+  // What the reader below reads, walked first in a child process (io/h5_probe.hpp).
+  check_h5_walk_on_team(team, path, {{{"/centroids", 2, DType::f64}}, {}, {}});
+  auto data = read_on_team<std::vector<double>>(team, [&](bool) {
+    H5Reader file(path);
+    const ArrayInfo info = file.info("/centroids", 2);
+    if (info.dims[0] != k || info.dims[1] != d)
+      throw DataError(path + ": dataset /centroids is " + std::to_string(info.dims[0]) + " x " +
+                      std::to_string(info.dims[1]) + ", expected k x d = " + std::to_string(k) + " x " +
+                      std::to_string(d));
+    std::vector<double> c(sz(k) * sz(d));
+    file.read_rows("/centroids", 0, k, DType::f64, c.data());
+    for (double v : c)
+      if (!std::isfinite(v)) throw DataError(path + ": dataset /centroids has a NaN or infinite value");
+    return c;
+  });
+  return *data;
+}
 
 Result run(Team& team, const Points& points, const Params& params) {
   switch (points.dtype) {

@@ -5,23 +5,42 @@
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
 #include "io/checkpoint.hpp"
+#include "kmeans/estep.hpp"
 #include "kmeans/points.hpp"
 #include "team/team.hpp"
 
 namespace hpcb::kmeans {
+
+// How the first centroids are chosen: k distinct rows uniformly, k-means++, or
+// given (an --init file, read before the run: load_initial_centroids).
+enum class Init { random, kmeanspp, file };
+inline constexpr Named<Init> kInitNames[] = {{"random", Init::random}, {"kmeans++", Init::kmeanspp}};
+
+// The M-step: "reduce": all workers reduce all sums; "owner": each worker
+// finalises the clusters it owns (reduce-scatter + all-gather).
+enum class MStep { reduce, owner };
+inline constexpr Named<MStep> kMStepNames[] = {{"reduce", MStep::reduce}, {"owner", MStep::owner}};
 
 struct Params {
   int k = 10;                 // clusters
   int max_iter = 100;         // Lloyd iterations at most
   double tol = 0.0;           // stop when the sum of squared centroid moves is <= tol
   std::uint64_t seed = 42;    // for init random / kmeans++
-  std::string init = "random";   // "random", "kmeans++", or an HDF5 file with /centroids (k x d)
-  std::string mstep = "reduce";  // "reduce": all workers reduce all sums; "owner": each worker
-                                 // finalises the clusters it owns (reduce-scatter + all-gather)
-  std::string algorithm = "lloyd";  // E-step: "lloyd", or the exact pruned "hamerly" / "elkan" (estep.hpp)
+  Init init = Init::random;
+  std::string init_path;      // Init::file: the HDF5 file with /centroids (k x d)
+  MStep mstep = MStep::reduce;
+  Algorithm algorithm = Algorithm::lloyd;  // E-step: every distance, or exact pruning (estep.hpp)
+  std::vector<double> given_centroids;     // Init::file: k x d, scaled units (load_initial_centroids)
   const CheckpointPlan* checkpoint = nullptr;  // save / resume / stop on signal (io/checkpoint.hpp)
 };
+
+// The --init / --mstep / --algorithm words as the record and the summary show them.
+std::string init_text(const Params& prm);
+
+// Init::file: the k x d centroids of the file, checked (shape, finite). Collective.
+std::vector<double> load_initial_centroids(Team& team, const std::string& path, int k, std::int64_t d);
 
 struct Result {
   int iterations = 0;

@@ -29,9 +29,9 @@ Result run(Team& team, const Samples& s, const Params& prm) {
   Result res;
   team.reset_comm();
   const double t_start = now_s();
-  const bool has_target = !std::isnan(prm.target_mse);
+  const bool has_target = prm.target_mse.has_value();
   auto reached = [&](int epochs, double mse) {
-    if (has_target && res.epochs_to_target < 0 && mse <= prm.target_mse) {
+    if (has_target && res.epochs_to_target < 0 && mse <= *prm.target_mse) {
       res.epochs_to_target = epochs;
       res.time_to_target_s = now_s() - t_start;
     }
@@ -52,12 +52,12 @@ Result run(Team& team, const Samples& s, const Params& prm) {
   std::vector<double> leaves(static_cast<std::size_t>((b1 - b0) * 4));
   if (res.has_optimum) res.mse_optimum = global_residual_sums(team, layout, s, res.optimum, leaves)[3] / n;
   // Every worker holds the same moments, so all choose the same step.
-  res.lr = prm.lr_auto ? 1.0 / res.curvature : prm.lr;
+  res.lr = prm.lr.automatic ? 1.0 / res.curvature : prm.lr.value;
   res.init_s = now_s() - t_init;
   team.reset_comm();
 
   const double t_iter = now_s();
-  if (prm.solver == "normal") {
+  if (prm.solver == Solver::normal) {
     // Without an optimum (singular equations) the caller reports an error.
     res.model = res.optimum;
     res.mse = res.mse_optimum;

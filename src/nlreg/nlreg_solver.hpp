@@ -13,10 +13,11 @@
 #pragma once
 
 #include <cstdint>
-#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/names.hpp"
 #include "io/checkpoint.hpp"
 #include "nlreg/nlreg_core.hpp"
 #include "nlreg/samples.hpp"
@@ -24,12 +25,22 @@
 
 namespace hpcb::nlreg {
 
+// gd: gradient descent; normal: the exact least squares, no epochs.
+enum class Solver { gd, normal };
+inline constexpr Named<Solver> kSolverNames[] = {{"gd", Solver::gd}, {"normal", Solver::normal}};
+
+// The learning rate asked for: a value, or automatic: 1 / lambda_max of the
+// MSE's Hessian (max_curvature), from the data (Result::lr is the rate used).
+struct LearningRate {
+  double value = 1e-4;
+  bool automatic = false;
+};
+
 struct Params {
   int epochs = 10000;
-  double lr = 1e-4;
-  bool lr_auto = false;        // lr = 1 / lambda_max of the MSE's Hessian (max_curvature), from the data
-  std::string solver = "gd";   // "gd": gradient descent; "normal": the exact least squares, no epochs
-  double target_mse = std::numeric_limits<double>::quiet_NaN();  // NaN: none (see Result::epochs_to_target)
+  LearningRate lr;
+  Solver solver = Solver::gd;
+  std::optional<double> target_mse;  // none: no target (see Result::epochs_to_target)
   Model start{};  // a = b = c = 0, as in the assignment
   const CheckpointPlan* checkpoint = nullptr;  // save / resume / stop on signal (io/checkpoint.hpp)
 };
@@ -45,7 +56,7 @@ struct Result {
   bool has_optimum = false; // false when x has fewer than 3 distinct values
   Model optimum;            // exact least squares, from the normal equations
   double mse_optimum = 0;
-  double lr = 0;                  // the learning rate used (Params::lr, or the automatic one)
+  double lr = 0;                  // the learning rate used (Params::lr.value, or the automatic one)
   double curvature = 0;           // lambda_max of the MSE's Hessian
   // The first number of updates after which the MSE was <= target_mse (0: the
   // start; the normal solver's 0 when its MSE is), -1 when never or no target;

@@ -163,6 +163,7 @@ class RegressionTimeToSolution(unittest.TestCase):
         for config, rec in recs.items():
             with self.subTest(config=config):
                 self.assertEqual(rec["params"]["lr"], ref["params"]["lr"])
+                self.assertEqual(rec["result"]["lr_used"], ref["result"]["lr_used"])
                 for key in keys:
                     self.assertEqual(rec["result"][key], ref["result"][key], key)
 
@@ -178,8 +179,12 @@ class RegressionTimeToSolution(unittest.TestCase):
             fixed = nlreg_records(tmp, ["--epochs", "1000"], configs=[("seq", 1)])
             self.same_everywhere(auto)
             rec = auto[("seq", 1)]
-            self.assertTrue(rec["params"]["lr_auto"])
-            self.assertAlmostEqual(rec["params"]["lr"] * lam, 1.0, places=10)
+            # The record keeps what was asked (auto) and, apart, the rate the run derived.
+            self.assertEqual(rec["params"]["lr"], "auto")
+            self.assertNotIn("lr_auto", rec["params"])
+            self.assertAlmostEqual(rec["result"]["lr_used"] * lam, 1.0, places=10)
+            self.assertEqual(fixed[("seq", 1)]["params"]["lr"], 1e-4)
+            self.assertEqual(fixed[("seq", 1)]["result"]["lr_used"], 1e-4)
             self.assertAlmostEqual(rec["result"]["curvature"] / lam, 1.0, places=10)
             # Stable, and a larger step than the course's 1e-4: lower loss after the same epochs.
             self.assertLess(rec["result"]["mse"], fixed[("seq", 1)]["result"]["mse"])
