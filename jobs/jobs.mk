@@ -1,7 +1,7 @@
 # jobs/jobs.mk - Slurm sweeps, included by the top-level Makefile (which defines BIN_DIR, MPIEXEC,
 # PYTHON and Q). Everything here uses only the standard library of /usr/bin/python3.
 #
-#   make test-jobs        unit tests of the sweep driver (no Slurm needed, a few seconds)
+#   make test-jobs        unit tests of the sweep driver (no Slurm needed; builds first: the options come from --describe)
 #   make test-slurm       end-to-end test on a real throwaway Slurm cluster on this machine (root;
 #                         Debian packages slurm-wlm munge; about 2 minutes); last line "N passed, M failed"
 #   make sweep GRID=jobs/grids/local-small.ini [PROFILE=local|stokes|direct] [SWEEP_ARGS='--dry-run ...']
@@ -18,7 +18,7 @@ SWEEP_COMMON       = $(if $(PROFILE),--profile $(PROFILE)) --bin $(BIN_DIR) $(SW
 
 .PHONY: test-jobs test-slurm sweep sweep-status slurm-start slurm-stop
 
-test-jobs:
+test-jobs: all
 	$(Q)$(SWEEP_PY) -m unittest discover -s jobs/tests -t .
 
 # Installs nothing: CI installs the packages first (make deps EXTRA_DEBS='slurm-wlm munge').

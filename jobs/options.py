@@ -1,17 +1,18 @@
-"""The executables' command-line options and their value rules, written once for the Python side.
+"""The executables' command-line options and their value rules, for the Python side.
 
-The executables define their options with CLI11, which has no machine-readable schema (its
-`--help` is prose), so this table restates them; jobs/tests/test_options.py compares it with the
-`--help` of every built executable (each flag there is here and each here is there), so the two
-cannot drift apart unnoticed. The value rules are those of each executable's `validate` step
-(src/kmeans/kmeans_main.cpp, src/nlreg/nlreg_main.cpp, src/app/app.cpp) and of the README's
-option table.
+The executables declare their options once (src/app/options.cpp) and print them with
+`--describe` (schema hpcb-describe/1: flag, type, bounds, choices, words, default, meaning,
+backends, role, recorded, and the exit-code table). This module reads that schema, once per
+process, from the built `<app>_seq` (every backend takes the same options; each option's
+`backends` says where it applies) and checks grid values by its rules. Nothing here restates
+an option.
 
 Every option has a `role`:
   param  a grid parameter (`k = 10` in a [workload] section, `--param k=10`)
   sweep  set by the sweep for every run (--data from `datasets`, --threads from the threads axis,
          --record, --tag, --checkpoint, --resume)
-  none   not used by sweeps (--help, --out: one file per run is not a sweep's business, --quiet)
+  none   not used by sweeps (--help, --describe, --out: one file per run is not a sweep's
+         business, --quiet)
 
 Standard library only; Python 3.6 or newer.
 """
@@ -22,7 +23,6 @@ import os
 import re
 import subprocess
 
-INT_MAX = 2 ** 31 - 1          # the executables' `int` options
 UINT64_MAX = 2 ** 64 - 1       # --seed
 
 
@@ -62,32 +62,6 @@ class Option(object):
                    default=entry.get("default"), meaning=entry.get("meaning") or "")
 
 
-BOTH = ("kmeans", "nlreg")
-OPTIONS = [
-    Option("--help", BOTH, "none", "flag"),
-    Option("--data", BOTH, "sweep", "text"),
-    Option("--record", BOTH, "sweep", "text"),
-    Option("--out", BOTH, "none", "text"),
-    Option("--tag", BOTH, "sweep", "text"),
-    Option("--threads", BOTH, "sweep", "int", lo=1, hi=INT_MAX, backends=("omp", "hybrid")),
-    Option("--quiet", BOTH, "none", "flag"),
-    Option("--checkpoint", BOTH, "sweep", "text"),
-    Option("--checkpoint-every", BOTH, "param", "int", lo=0, hi=INT_MAX, recorded=False),
-    Option("--resume", BOTH, "sweep", "flag"),
-    Option("--oversubscribe", BOTH, "none", "flag"),
-    Option("--verify-data", BOTH, "param", "choice", choices=("auto", "require", "never"), recorded=False),
-    Option("--k", ("kmeans",), "param", "int", lo=1, hi=INT_MAX),
-    Option("--iters", ("kmeans",), "param", "int", lo=1, hi=INT_MAX),
-    Option("--tol", ("kmeans",), "param", "float", lo=0.0),
-    Option("--seed", ("kmeans",), "param", "int", lo=0, hi=UINT64_MAX),
-    Option("--init", ("kmeans",), "param", "text", words=("random", "kmeans++"), path_allowed=True),
-    Option("--mstep", ("kmeans",), "param", "choice", choices=("reduce", "owner")),
-    Option("--algorithm", ("kmeans",), "param", "choice", choices=("lloyd", "hamerly", "elkan")),
-    Option("--epochs", ("nlreg",), "param", "int", lo=1, hi=INT_MAX),
-    Option("--lr", ("nlreg",), "param", "float", lo=0.0, lo_open=True, words=("auto",)),
-    Option("--solver", ("nlreg",), "param", "choice", choices=("gd", "normal")),
-    Option("--target-mse", ("nlreg",), "param", "float", lo=0.0),
-]
 APPS = ("kmeans", "nlreg")
 DECIMAL_INT = re.compile(r"[+-]?[0-9]+")
 DECIMAL_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -107,6 +81,7 @@ _described = {}
 
 
 def default_bin_dir():
+    """Where the schema is read: $HPCB_BIN, else the release build (an install links it)."""
     return os.environ.get("HPCB_BIN") or os.path.join(REPO, "build", "release", "bin")
 
 
@@ -150,8 +125,14 @@ def exit_meanings(doc):
 
 
 def options_of(app, role=None):
-    """app's options (flag -> Option), optionally only those of one role."""
-    return {o.flag: o for o in OPTIONS if app in o.apps and (role is None or o.role == role)}
+    """app's options (flag -> Option) as its executables describe them, optionally only those
+    of one role."""
+    return {o.flag: o for o in options_from_schema(describe(app)) if role is None or o.role == role}
+
+
+def exit_names():
+    """code -> short name (\"usage error\") of the executables' exit codes, from the schema."""
+    return {int(e["code"]): e["name"] for e in describe(APPS[0])["exit_codes"]}
 
 
 def grid_params(app):

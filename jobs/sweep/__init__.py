@@ -25,7 +25,7 @@ slurm and direct (the two schedulers, one interface), state (plan.json, submissi
 Exit status: 0 ok, 1 a job, sbatch or a check failed, 2 a usage or grid error (nothing submitted).
 """
 
-from .common import (APPS, EXIT_MEANING, FORMS, PROG, REPO, RunError, SweepError, check_text, fmt_time,  # noqa: F401
+from .common import (APPS, FORMS, exit_meaning, threaded_forms, PROG, REPO, RunError, SweepError, check_text, fmt_time,  # noqa: F401
                      int_list, json_objects, lock_append, parse_time, read_jsonl, read_records, run_cmd,
                      safe_dir_name, slug)
 from .profiles import bin_sets, load_profile, profile_names, resolve_capacity  # noqa: F401

@@ -21,12 +21,25 @@ CMD_TIMEOUT = 60          # seconds for any one Slurm client command
 
 APPS = opts.APPS
 FORMS = ("seq", "omp", "mpi", "hybrid")
-THREADED_FORMS = opts.options_of("kmeans")["--threads"].backends    # the backends --threads applies to
 MPI_FORMS = ("mpi", "hybrid")          # the backends started by a launcher, one process per rank
-EXIT_MEANING = {1: "data error", 2: "usage error", 3: "failed validation",
-                4: "stopped by a signal after saving its checkpoint; the next submit resumes it", 124: "timed out",
-                126: "not executable", 127: "command not found: check the profile's setup (modules, Spack)",
-                137: "killed (SIGKILL)", 143: "terminated (SIGTERM)"}
+# What the shell and timeout(1) report, besides the executables' own codes (exit_meaning).
+SHELL_EXIT_MEANING = {124: "timed out", 126: "not executable",
+                      127: "command not found: check the profile's setup (modules, Spack)",
+                      137: "killed (SIGKILL)", 143: "terminated (SIGTERM)"}
+
+
+def threaded_forms():
+    """The backends --threads applies to (the executables' --describe)."""
+    return opts.options_of(APPS[0])["--threads"].backends
+
+
+def exit_meaning():
+    """code -> what a run's exit status means: the executables' codes (--describe; 4: the next
+    submit resumes from the checkpoint) and the shell's."""
+    meaning = dict(opts.exit_names())
+    meaning[4] += ": stopped by a signal after saving its checkpoint; the next submit resumes it"
+    meaning.update(SHELL_EXIT_MEANING)
+    return meaning
 
 
 class SweepError(Exception):

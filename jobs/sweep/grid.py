@@ -8,7 +8,7 @@ import os
 import sys
 
 from jobs import options as opts
-from .common import APPS, FORMS, MPI_FORMS, THREADED_FORMS, PROG, SweepError, check_text, int_list, parse_time, path_list, slug, word_list
+from .common import APPS, FORMS, MPI_FORMS, PROG, threaded_forms, SweepError, check_text, int_list, parse_time, path_list, slug, word_list
 
 
 def load_grid_file(path):
@@ -138,7 +138,7 @@ def form_axes(grid, form):
     over = grid["form_axes"].get(form, {})
     ranks = form in MPI_FORMS
     fixed = {"nodes": grid["nodes"] if ranks else [1], "tasks_per_node": grid["tasks_per_node"] if ranks else [1],
-             "threads": grid["threads"] if form in THREADED_FORMS else [1]}
+             "threads": grid["threads"] if form in threaded_forms() else [1]}
     for axis, v in over.items():
         if form in ("seq", "omp") and axis != "threads" and v != [1] or form == "seq" and v != [1]:
             raise SweepError("grid: [form %s] %s = %s: the %s executables run as one process%s"
@@ -166,7 +166,7 @@ class Cell(object):
     def run_threads(self):
         """The threads the run itself uses (its --threads, its record's `threads`): the threads
         axis where the backend takes --threads, else 1."""
-        return self.threads if self.form in THREADED_FORMS else 1
+        return self.threads if self.form in threaded_forms() else 1
 
     @property
     def shape(self):

@@ -56,10 +56,11 @@ def record_matches(rec, cell, tag, index):
 
 
 def same_request(key, asked, rp):
-    """Was a run recorded with params rp asked for key = asked? A word such as `lr = auto` is
-    matched where the record keeps it: verbatim, or as `<key>_auto: true` beside the value the
-    run derived (the record's `lr` is the rate used), so an auto run is found again instead of
-    being resubmitted for ever, and a run at a fixed rate never passes for an auto one."""
+    """Was a run recorded with params rp asked for key = asked? Records keep the request
+    verbatim (`"lr": "auto"`; the rate used is result.lr_used), so an auto run is found again
+    instead of being resubmitted for ever, and a run at a fixed rate never passes for an auto
+    one. Records written before that (up to 2026-12) kept the derived rate in `lr` beside
+    `lr_auto: true`; they are matched the same way."""
     if key not in rp:
         return False
     if isinstance(asked, str) and str(rp[key]) == asked:

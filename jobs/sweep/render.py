@@ -8,7 +8,7 @@ import re
 import shlex
 
 from jobs import options as opts
-from .common import EXIT_MEANING, MPI_FORMS, REPO, THREADED_FORMS, TEMPLATES, SweepError, fmt_time, parse_time
+from .common import MPI_FORMS, REPO, TEMPLATES, exit_meaning, threaded_forms, SweepError, fmt_time, parse_time
 from .grid import tag_of
 from .plan import array_spec
 from .profiles import bin_sets
@@ -74,9 +74,9 @@ def common_directives(profile, cli, exclusive=True):
 
 
 def exit_cases():
-    """The `case` arms that name a run's exit status in the job script's log, from EXIT_MEANING
-    (the one table of them on the Python side)."""
-    return "\n".join("      %d) why=%s ;;" % (code, shlex.quote(meaning)) for code, meaning in sorted(EXIT_MEANING.items()))
+    """The `case` arms that name a run's exit status in the job script's log, from exit_meaning()
+    (the executables' table and the shell's codes)."""
+    return "\n".join("      %d) why=%s ;;" % (code, shlex.quote(meaning)) for code, meaning in sorted(exit_meaning().items()))
 
 
 def checkpoint_word(cell, rep):
@@ -92,7 +92,7 @@ def cell_command(cell, rep, sweep, profile):
     args = ["--data", shlex.quote(cell.dataset), "--record", '"$RECORDS"',
             "--tag", shlex.quote(tag_of(sweep, cell.id, rep)),
             "--checkpoint", checkpoint_word(cell, rep), "--resume"]
-    if cell.form in THREADED_FORMS:
+    if cell.form in threaded_forms():
         args += ["--threads", '"$OMP_NUM_THREADS"']
     for k, v in cell.params.items():
         args += [opts.find_param(cell.app, k).flag, shlex.quote(repr(v) if isinstance(v, float) else str(v))]

@@ -5,7 +5,7 @@ import json
 import os
 import time
 
-from .common import EXIT_MEANING, read_jsonl
+from .common import exit_meaning, read_jsonl
 from .slurm import ACTIVE
 
 
@@ -95,7 +95,7 @@ def explain(cid, rep, sub, states, jobs_dir, index):
     if ended and len(ended) >= 4 and ended[3] != "0":
         rc = int(ended[3]) if ended[3].isdigit() else -1
         return True, "failed", "job %s: %s exited with status %s (%s)%s" % (
-            eid, me, ended[3], EXIT_MEANING.get(rc, "failed"), where)
+            eid, me, ended[3], exit_meaning().get(rc, "failed"), where)
     if ended:
         return True, "failed", "job %s: %s exited 0 but no valid record was found in the records file%s" % (eid, me, where)
     if started or killed:

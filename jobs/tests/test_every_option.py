@@ -107,9 +107,10 @@ class TestExitCodesInTheJobScript(SweepTestCase):
         ctx = sweep.Ctx(g, sweep.load_profile("direct"), self.results, self.records, self.tmp, self.bin)
         cells = sweep.expand(g, ctx.profile, 4, 1)
         (job,) = [sweep.render_job(ctx, j) for j in sweep.plan_jobs(cells[:1], {(cells[0].id, 0)})]
-        for code, meaning in sweep.EXIT_MEANING.items():
+        meanings = sweep.exit_meaning()
+        for code, meaning in meanings.items():
             self.assertIn("%d) why=%s ;;" % (code, shlex.quote(meaning)), job.script)
-        self.assertIn(4, sweep.EXIT_MEANING)
+        self.assertEqual(sorted(c for c in meanings if c < 100), [0, 1, 2, 3, 4])   # the executables' table
 
 
 if __name__ == "__main__":

@@ -1,60 +1,17 @@
-"""Grid parameters follow the executables' option rules (jobs/options.py), the table agrees with
-every executable's --help, and the grid example of jobs/README.md is accepted as written."""
+"""Grid parameters follow the executables' option rules (their --describe, applied by
+jobs/options.py), and the grid example of jobs/README.md is accepted as written. That the
+schema agrees with every executable's --help is tests/e2e/test_describe.py's."""
 
-import json
 import os
 import re
 import subprocess
 import unittest
 
-from jobs import options, sweep
+from jobs import sweep
 from jobs.tests.helpers import SweepTestCase
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-BIN = os.environ.get("HPCB_BIN") or os.path.join(REPO, "build", "release", "bin")
-BACKENDS = ("seq", "omp", "mpi", "hybrid")
-
-
-def exe(app, backend):
-    return os.path.join(BIN, "%s_%s" % (app, backend))
-
-
-class TestTableMatchesExecutables(unittest.TestCase):
-    """The table is a copy of the C++ option definitions: any flag added, removed or renamed
-    there and not here (or the reverse) fails this test."""
-
-    def help_text(self, app, backend):
-        path = exe(app, backend)
-        if not os.access(path, os.X_OK):
-            if os.environ.get("HPCB_BIN"):
-                self.fail("%s is not built" % path)
-            self.skipTest("%s is not built (make)" % path)
-        p = subprocess.run([path, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           universal_newlines=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return p.stdout
-
-    def test_every_flag_of_help_is_in_the_table_and_back(self):
-        for app in options.APPS:
-            table = set(options.options_of(app))
-            for backend in BACKENDS:
-                with self.subTest(exe="%s_%s" % (app, backend)):
-                    shown = options.flags_in_help(self.help_text(app, backend))
-                    self.assertGreater(len(shown), 5)
-                    self.assertEqual(sorted(shown - table), [], "in --help, missing from jobs/options.py")
-                    self.assertEqual(sorted(table - shown), [], "in jobs/options.py, not in --help")
-
-    def test_choices_are_those_the_help_names(self):
-        for app in options.APPS:
-            text = self.help_text(app, "seq")
-            for o in options.options_of(app).values():
-                words = o.choices + o.words
-                if not words:
-                    continue
-                line = re.search(r"^\s+%s\b.*$" % re.escape(o.flag), text, re.M).group(0)
-                for w in words:
-                    self.assertIn(w, line, "%s: %r not named by --help" % (o.flag, w))
 
 
 class TestParameterRules(SweepTestCase):
