@@ -47,9 +47,10 @@ class TeamStart(unittest.TestCase):
                      "same number of threads")
 
     def test_one_rank_over_the_thread_limit(self):
-        # Found by rank 1 alone, before the team exists.
-        self.refused("kmeans", "hybrid", [({}, ["--threads", "1"]), ({}, ["--threads", "5000"])],
-                     "--threads 5000")
+        # Found by rank 1 alone, before the team exists: 1000 is within the option's bound
+        # (1024) but more than 4 threads per online CPU (machines of up to 249 CPUs).
+        self.refused("kmeans", "hybrid", [({}, ["--threads", "1"]), ({}, ["--threads", "1000"])],
+                     "--threads 1000 is more than 4 x the")
 
     def test_one_rank_with_a_bad_option(self):
         self.refused("kmeans", "mpi", [({}, []), ({}, ["--no-such-option"])], "--no-such-option")
