@@ -9,6 +9,8 @@ nodes of this machine's CPUs), then, through jobs/sweep.py and its templates:
      node) x 2 repetitions, checked with sbatch --test-only, submitted, waited for; records,
      provenance, the report, and that the report job started after every other job had ended;
   3. resume: one cell's records deleted, the sweep re-run: only that cell is resubmitted;
+     then the commands for looking at sweeps on its real jobs and records: the progress of
+     --wait, list, status --json, export --csv, compare, and cancel of a long job;
   4. a 2-node MPI job launched with mpiexec.hydra instead of srun;
   6. (submitted first, runs alongside) a time-limited job: a regression run longer than the
      job's 1-minute limit gets Slurm's warning signal (--signal=B:USR1@30), saves a checkpoint,
@@ -26,6 +28,7 @@ Prints PASS/FAIL lines; the last line is "N passed, M failed". Needs root, slurm
 """
 
 import argparse
+import csv
 import glob
 import json
 import os
@@ -263,6 +266,63 @@ def fifty_jobs(W, env, common):
                                                          {k: len(v) for k, v in digests.items()}))
 
 
+def browse_sweeps(W, env, common, g_main, main_results, mopts, main_out):
+    """Section 3b: the commands for looking at sweeps (jobs/browse.py) on the main sweep's real
+    records and jobs: --wait progress, list, status --json, export --csv, compare, cancel."""
+    check("submit --wait printed progress (runs recorded of 16, queued, failed, elapsed)",
+          re.search(r"^sweep: \d+/16 runs recorded, \d+ queued, \d+ failed record\(s\), \S+ elapsed", main_out, re.M)
+          is not None, tail(main_out))
+    rc, out = sh(SWEEP + ["list", "--results", main_results], timeout=60, env=env)
+    check("list: the main sweep with 16 runs, 16 done, 0 queued, 0 missing",
+          rc == 0 and re.search(r"^e2e\s+\S+\s+16\s+16\s+0\s+0\s", out, re.M) is not None, tail(out))
+    rc, out = sh(SWEEP + ["status", g_main, "--json"] + mopts, timeout=60, env=env)
+    try:
+        st = json.loads(out)
+    except ValueError:
+        st = {}
+    check("status --json: 16 expected, 16 recorded, nothing missing",
+          rc == 0 and st.get("expected") == 16 and st.get("recorded") == 16 and st.get("missing") == [], tail(out))
+    csv_path = os.path.join(W, "e2e.csv")
+    rc, out = sh(SWEEP + ["export", g_main, "--csv", "--out", csv_path, "--results", main_results], timeout=60, env=env)
+    rows = []
+    if rc == 0 and os.path.exists(csv_path):
+        with open(csv_path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    check("export --csv: one row per record (16), each ok with its cell, repetition and total time",
+          len(rows) == 16 and all(r["status"] == "ok" and r["cell"] and r["rep"] in ("0", "1")
+                                  and float(r["time_s.total"]) > 0 for r in rows), tail(out))
+    rc, out = sh(SWEEP + ["compare", g_main, g_main, "--results", main_results], timeout=60, env=env)
+    check("compare: the sweep against itself, 8 cells, each ratio 1.000 and no detectable difference",
+          rc == 0 and out.count(" 1.000  no detectable difference") == 8, tail(out))
+    # cancel: a sweep whose one run would take minutes
+    g_long = grid_file(os.path.join(W, "long.ini"), """
+[sweep]
+name = long
+repetitions = 1
+forms = seq
+nodes = 1
+tasks_per_node = 1
+threads = 1
+time_per_run = 00:05:00
+
+[workload nlreg]
+app = nlreg
+datasets = datasets/quad-small.h5
+epochs = 500000000
+lr = 0.0001
+""")
+    long_results = os.path.join(W, "long")
+    rc, out = sh(SWEEP + ["submit", g_long, "--results", long_results, "--no-report"] + common, timeout=60, env=env)
+    long_ids, _ = submitted_ids(out)
+    rc, out = sh(SWEEP + ["cancel", g_long, "--results", long_results], timeout=60, env=env)
+    check("cancel: the sweep's job cancelled by the id it recorded, and gone from the queue",
+          rc == 0 and len(long_ids) == 1 and ("cancelled job(s) %s " % long_ids[0]) in out
+          and wait_gone(long_ids, 60), tail(out))
+    rc, out = sh(SWEEP + ["list", "--results", long_results], timeout=60, env=env)
+    check("list after cancel: the cancelled sweep's run is missing, none queued",
+          rc == 0 and re.search(r"^long\s+\S+\s+1\s+0\s+0\s+1\s", out, re.M) is not None, tail(out))
+
+
 def job_processes_left(grace_s=30):
     """Processes, other than Slurm's daemons, that carry a SLURM_JOB_ID of this test's cluster
     in their environment, once the grace period (epilogs still running) is over."""
@@ -414,6 +474,7 @@ epochs = 5
     check("dry run wrote nothing", not os.path.exists(main_results))
     t_sub = time.time()
     rc, out = sh(SWEEP + ["submit", g_main, "--wait", "--wait-timeout", "240"] + mopts, timeout=300, env=env)
+    main_out = out
     run_ids, rep_ids = submitted_ids(out)
     log("main sweep done in %.1f s" % (time.time() - t_sub))
     check("main sweep: one job per shape (3 arrays of 2 repetitions) + report job",
@@ -495,6 +556,7 @@ epochs = 5
     rc, out = sh(SWEEP + ["submit", g_main] + mopts, timeout=60, env=env)
     check("resume with nothing missing submits nothing", rc == 0 and "nothing to submit" in out
           and not submitted_ids(out)[0], tail(out))
+    browse_sweeps(W, env, common, g_main, main_results, mopts, main_out)
 
     # ---- 4. the mpiexec.hydra job
     ok_hy = wait_gone(hy_ids, 60)
