@@ -257,7 +257,7 @@ local: all datasets check-python
 
 REPORT_OUT ?= report/out
 report: check-python
-	$(Q)$(PYTHON) report/make_report.py --out $(REPORT_OUT) $(RECORDS) \
+	$(Q)$(PYTHON) report/make_report.py --out $(REPORT_OUT) $(if $(TAG),--tag '$(TAG)') $(RECORDS) \
 	  $(wildcard results/bench/*.json results/compare.json)
 
 check-python:

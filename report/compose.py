@@ -609,6 +609,7 @@ def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig,
     blocks.append(("p", f"Inputs: {fmt.plural(len(loaded.runs), 'valid run record')} ({ok} ok, "
                         f"{len(loaded.runs) - ok} not ok) from "
                         + ", ".join(f"`{p}`" for p, _, kind, _ in loaded.files if kind == "records")
+                        + (f" (only those whose tag starts with `{loaded.tag_prefix}`)" if loaded.tag_prefix else "")
                         + (f"; {fmt.plural(len(loaded.benches), 'benchmark file')}" if loaded.benches else "")
                         + (f"; {fmt.plural(len(loaded.warnings), 'input line')} skipped (listed under Skipped input)"
                            if loaded.warnings else "")

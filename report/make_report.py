@@ -152,6 +152,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="report/out", help="output folder (default: report/out)")
     ap.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")
+    ap.add_argument("--tag", metavar="PREFIX",
+                    help="only the run records whose tag starts with PREFIX (a sweep: its name and '/', "
+                         "e.g. stokes-scaling/; a make local run: local-2026)")
     ap.add_argument("inputs", nargs="*", metavar="FILE",
                     help="run-record JSONL files and Google Benchmark JSON files (told apart by content)")
     args = ap.parse_args(argv)
@@ -164,6 +167,12 @@ def main(argv=None):
               file=sys.stderr)
         return 1
     loaded = records.load(args.inputs, warn=warn)
+    if args.tag is not None:
+        loaded.tag_prefix = args.tag
+        loaded.runs = [r for r in loaded.runs if isinstance(r.tag, str) and r.tag.startswith(args.tag)]
+        if not loaded.runs:
+            print(f"{PROG}: error: no run records with a tag starting with {args.tag!r}", file=sys.stderr)
+            return 1
     if not loaded.runs:
         # One line that says why, per input file (empty, unreadable, only benchmarks, no valid line).
         why = "; ".join(f"{p}: {'no valid records' if kind == 'records' else kind if kind.startswith('unreadable') else kind + ' file'}"

@@ -77,6 +77,7 @@ class Loaded:
     files: list = field(default_factory=list)       # (path, sha256 or None, kind, entries)
     # Single-object JSON inputs other than benchmarks, by kind (SIDE_FILES): [(path, object)]
     side: dict = field(default_factory=dict)
+    tag_prefix: object = None   # make_report --tag: only the records whose tag starts with it were kept
 
     def unreadable(self):
         return [(p, kind) for p, _, kind, _ in self.files if kind.startswith("unreadable")]

@@ -26,7 +26,7 @@ def cmd_status(args):
                    "missing": rows}, sys.stdout, indent=1, sort_keys=True)
         print()
     else:
-        for line in format_status(ctx.sweep, ctx.grid["repetitions"], cells, done, rows):
+        for line in format_status(ctx.sweep, ctx.grid["repetitions"], cells, done, rows, grouped=not args.verbose):
             print(line)
     return 1 if rows else 0
 
@@ -92,6 +92,8 @@ def main(argv=None):
     pst = sub.add_parser("status", help="what is recorded, what is missing and why")
     grid_opts(pst)
     pst.add_argument("--json", action="store_true", help="the same as one JSON object")
+    pst.add_argument("-v", "--verbose", action="store_true",
+                     help="every missing run and why (default: one line per cell type)")
 
     def results_opt(p):
         p.add_argument("--results", default=os.path.join(REPO, "results"),

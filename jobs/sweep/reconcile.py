@@ -62,12 +62,36 @@ def failure_record(cell, rep, sweep, status, message, job, records, index):
                      "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}
 
 
-def format_status(sweep, reps, cells, done, rows):
+def cell_type(cell_id):
+    """The cell's kind without its shape: kmeans.mnist10k.omp.n1-t2-c2 -> kmeans.mnist10k.omp."""
+    return cell_id.rsplit(".", 1)[0]
+
+
+def format_status(sweep, reps, cells, done, rows, grouped=False):
+    """The status lines: a total, then every missing run with why (grouped: one line per cell type
+    instead, with its counts and the first missing run's reason; `status -v` gives every run)."""
     total = len(cells) * reps
     lines = ["sweep %s: %d run(s) expected (%d cell(s) x %d repetition(s)): %d recorded, %d missing"
              % (json.dumps(sweep), total, len(cells), reps, len(done), len(rows))]
+    if not grouped:
+        for r in rows:
+            lines.append("  MISSING %s rep%d: %s" % (r["cell"], r["rep"], r["message"]))
+        return lines
+    kinds = {}
+    for c in cells:
+        kinds.setdefault(cell_type(c.id), {"expected": 0, "missing": []})["expected"] += reps
     for r in rows:
-        lines.append("  MISSING %s rep%d: %s" % (r["cell"], r["rep"], r["message"]))
+        kinds[cell_type(r["cell"])]["missing"].append(r)
+    width = max(len(k) for k in kinds) if kinds else 0
+    for kind, k in sorted(kinds.items()):
+        miss = k["missing"]
+        line = "  %-*s %d/%d recorded" % (width, kind, k["expected"] - len(miss), k["expected"])
+        if miss:
+            line += ", %d missing: %s rep%d: %s%s" % (len(miss), miss[0]["cell"], miss[0]["rep"], miss[0]["message"],
+                                                     " (and %d more)" % (len(miss) - 1) if len(miss) > 1 else "")
+        lines.append(line)
+    if rows:
+        lines.append("  (every missing run and why: status -v)")
     return lines
 
 

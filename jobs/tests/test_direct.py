@@ -68,6 +68,17 @@ class TestDirect(SweepTestCase):
         self.assertIn("8 recorded, 8 missing", out)
         self.assertIn("MISSING kmeans.FAIL.seq.n1-t1-c1 rep0", out)
         self.assertIn("exited with status 1 (data error)", out)
+        # status: one line per cell type by default, every missing run with -v
+        g = self.grid(GRID.format(data=self.data, second="FAIL.h5"))
+        rc, grouped, err = self.run_sweep("status", g, "--no-slurm", *self.common())
+        self.assertEqual(rc, 1, err)
+        self.assertRegex(grouped, r"\n  kmeans\.a\.omp +4/4 recorded\n")
+        self.assertRegex(grouped, r"\n  kmeans\.FAIL\.omp +0/4 recorded, 4 missing: kmeans\.FAIL\.omp\.n1-t1-c1 rep0: "
+                                  r".*exited with status 1 \(data error\).* \(and 3 more\)\n")
+        self.assertNotIn("MISSING", grouped)
+        self.assertEqual(len(grouped.splitlines()), 1 + 6 + 1)    # total, 6 cell types, the -v hint
+        rc, detailed, err = self.run_sweep("status", g, "--no-slurm", "-v", *self.common())
+        self.assertEqual(detailed.count("  MISSING kmeans.FAIL."), 8)
         recs = self.load_records()
         ok = [r for r in recs if r["status"] == "ok"]
         failed = [r for r in recs if r["status"] != "ok"]

@@ -402,3 +402,29 @@ class FigureWriterChild(unittest.TestCase):
         finally:
             figures.save = saved
         self.assertIsNone(make_report._child_failure(pid))
+
+
+class TagPrefix(unittest.TestCase):
+    """make_report --tag PREFIX reports only the records whose tag starts with PREFIX, and says so."""
+
+    def test_selection_and_no_match(self):
+        src = helpers.fixture("runs.jsonl")
+        with open(src) as fh:
+            lines = [json.loads(line) for line in fh if line.strip()]
+        tags = sorted({r.get("tag") for r in lines if isinstance(r.get("tag"), str)})
+        self.assertTrue(tags, "the fixture's records carry tags")
+        prefix = tags[0]
+        want = sum(1 for r in lines if isinstance(r.get("tag"), str) and r["tag"].startswith(prefix))
+        out = tempfile.mkdtemp(prefix="hpcb-report-tag-")
+        try:
+            p = helpers.run_cli("--out", out, "--quiet", "--tag", prefix, src)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(out, "report.md")) as fh:
+                text = fh.read()
+            self.assertIn(f"Inputs: {want} valid run record", text)
+            self.assertIn(f"(only those whose tag starts with `{prefix}`)", text)
+            p = helpers.run_cli("--out", out, "--quiet", "--tag", "no-such-sweep/", src)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stderr.strip(), "make_report: error: no run records with a tag starting with 'no-such-sweep/'")
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
