@@ -27,7 +27,7 @@ FUZZ_CXXFLAGS := -std=c++20 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Isrc -It
 # The parser sources each target links: instrumented for coverage (fuzzer-no-link).
 FUZZ_SRC.idx := src/io/idx.cpp
 FUZZ_SRC.csv := src/io/csv.cpp
-FUZZ_SRC.h5  := src/io/h5_read.cpp src/io/h5_probe.cpp src/io/h5_write.cpp src/common/sha256.cpp
+FUZZ_SRC.h5  := src/io/h5_read.cpp src/io/h5_probe.cpp src/io/h5_write.cpp src/io/h5_dtype.cpp src/common/sha256.cpp
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
 .PHONY: fuzz fuzz-build fuzz-toolchain test-asan race-check race-build stress
