@@ -14,12 +14,19 @@
 
 #include "app/app.hpp"
 #include "app/phases.hpp"
+#include "common/timer.hpp"
 
 namespace hpcb {
 
 // What one worker's run hands back.
 struct Outcome {
   // Stopped on a signal after saving its checkpoint: nothing else below is used.
+  Outcome& stopped_after(const char* what, std::int64_t count) {
+    interrupted = true;
+    unit = what;
+    done = count;
+    return *this;
+  }
   bool interrupted = false;
   const char* unit = "iterations";  // "iterations" or "epochs", for the interrupted message
   std::int64_t done = 0;            // iterations or epochs done when stopped
@@ -37,6 +44,16 @@ struct Outcome {
   // The root process, unless --quiet: the summary before its last line.
   std::function<void(const Outcome&, const TeamPhases&)> summary;
 };
+
+// Reads the run's input (what load returns) and times the reading as this
+// worker's io phase: the first thing every workload's run does.
+template <class Load>
+auto timed_input(Outcome& o, Load&& load) {
+  const double t_start = now_s();
+  auto input = load();
+  o.seconds.io = now_s() - t_start;
+  return input;
+}
 
 class Workload {
  public:

@@ -6,6 +6,14 @@
 
 namespace hpcb {
 
+// What every workload's input records of its file (Points, Samples).
+struct DataSource {
+  std::string path;
+  std::string content_sha256;  // the file's content_sha256 attribute ("" if absent)
+  std::string identity;        // what a checkpoint records of the data (data_identity below)
+  bool verified = false;       // the values were checked against the file's digests (io/verify.hpp)
+};
+
 // The file's content_sha256 when it has one (then the data were, by default,
 // verified against it: io/verify.hpp); otherwise its size, modification time
 // and the SHA-256 of its first and last MiB, which any replacement or rewrite

@@ -65,12 +65,10 @@ std::vector<NamedPath> KMeansWorkload::extra_inputs() const {
 }
 
 Outcome KMeansWorkload::run(Team& team, const RunContext& ctx) {
-  const double t_start = now_s();
-  auto f = std::make_shared<Finished>();
-  f->points = load_points(team, ctx.common.data, ctx.common.verify);
-  const Points& p = *f->points;
   Outcome o;
-  o.seconds.io = now_s() - t_start;
+  auto f = std::make_shared<Finished>();
+  f->points = timed_input(o, [&] { return load_points(team, ctx.common.data, ctx.common.verify); });
+  const Points& p = *f->points;
   if (prm_.k > p.n)
     throw DataError(p.path + ": k = " + std::to_string(prm_.k) + " is larger than the number of rows n = " +
                     std::to_string(p.n));
@@ -89,12 +87,7 @@ Outcome KMeansWorkload::run(Team& team, const RunContext& ctx) {
     run_prm.given_centroids = load_initial_centroids(team, prm_.init_path, prm_.k, p.d);
   f->r = kmeans::run(team, p, run_prm);
   const Result& r = f->r;
-  if (r.interrupted) {
-    o.interrupted = true;
-    o.unit = "iterations";
-    o.done = r.iterations;
-    return o;
-  }
+  if (r.interrupted) return o.stopped_after("iterations", r.iterations);
   o.seconds.init = r.init_s;
   o.seconds.iterations = r.iter_s;
   o.seconds.comm = r.comm_s;

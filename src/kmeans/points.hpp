@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/data_identity.hpp"
 #include "io/h5_read.hpp"
 #include "io/verify.hpp"
 #include "kmeans/aligned.hpp"
@@ -14,11 +15,7 @@
 
 namespace hpcb {
 
-struct Points {
-  std::string path;
-  std::string content_sha256;  // the file's content_sha256 attribute ("" if absent)
-  std::string identity;        // what a checkpoint records of the data (io/data_identity.hpp)
-  bool verified = false;       // the rows were checked against the file's digests (io/verify.hpp)
+struct Points : DataSource {
   std::int64_t n = 0, d = 0;   // global shape of /X
   std::int64_t row0 = 0;       // global index of the first stored row
   std::int64_t rows = 0;       // stored rows

@@ -52,12 +52,10 @@ void RegressionWorkload::add_options(OptionTable& opts) {
 }
 
 Outcome RegressionWorkload::run(Team& team, const RunContext& ctx) {
-  const double t_start = now_s();
-  auto f = std::make_shared<Finished>();
-  f->samples = load_samples(team, ctx.common.data, ctx.common.verify);
-  const Samples& s = *f->samples;
   Outcome o;
-  o.seconds.io = now_s() - t_start;
+  auto f = std::make_shared<Finished>();
+  f->samples = timed_input(o, [&] { return load_samples(team, ctx.common.data, ctx.common.verify); });
+  const Samples& s = *f->samples;
 
   const bool normal = prm_.solver == Solver::normal;
   const std::string solver = name_of<Solver>(kSolverNames, prm_.solver);
@@ -73,12 +71,7 @@ Outcome RegressionWorkload::run(Team& team, const RunContext& ctx) {
   run_prm.checkpoint = &plan;
   f->r = nlreg::run(team, s, run_prm);
   const Result& r = f->r;
-  if (r.interrupted) {
-    o.interrupted = true;
-    o.unit = "epochs";
-    o.done = r.epochs_run;
-    return o;
-  }
+  if (r.interrupted) return o.stopped_after("epochs", r.epochs_run);
   // Every worker holds the same moments, so all agree here.
   if (normal && !r.has_optimum)
     throw DataError(s.path + ": the normal equations are singular (x takes fewer than 3 distinct values); "

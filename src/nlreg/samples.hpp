@@ -7,16 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "io/data_identity.hpp"
 #include "io/verify.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
 
-struct Samples {
-  std::string path;
-  std::string content_sha256;  // the file's content_sha256 attribute ("" if absent)
-  std::string identity;        // what a checkpoint records of the data (io/data_identity.hpp)
-  bool verified = false;       // the pairs were checked against the file's digests (io/verify.hpp)
+struct Samples : DataSource {
   std::int64_t n = 0;          // global number of pairs
   std::int64_t row0 = 0;       // global index of the first stored pair
   std::vector<double> x, y;    // stored pairs
