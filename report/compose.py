@@ -334,7 +334,7 @@ def simulated_blocks(ss, fig, fignum):
     if dis:
         out.append(("p", f"Simulation and model differ by more than {limit}% at "
                          f"{fmt.plural(len(dis), 'configuration')}:"))
-        out.append(("ul", [f"{s.label}, {pt.ranks} ranks on {fmt.plural(pt.nodes, 'node')} "
+        out.append(("ul", [f"{s.label}, {fmt.plural(pt.ranks, 'rank')} on {fmt.plural(pt.nodes, 'node')} "
                            f"(simulated / model {fmt.ratio(pt.ratio)}): " + "; ".join(why)
                            for s, pt, why in dis]))
     else:

@@ -51,6 +51,7 @@ class Point:
     nodes: int
     per_iter: list          # simulated seconds per iteration (epoch) of each run
     comm: float             # median simulated comm per iteration, or None
+    spread: tuple           # (least, most) compute of a rank over the loop, of the median run, or None
     model: object           # cost_model.Prediction, or None
     bound_model: object     # the same without the memory-bandwidth limit (cache unlimited), or None
     blocks: int             # row blocks of the data (cost_model.MAX_ROWS_PER_BLOCK rows at most)
@@ -132,8 +133,11 @@ def series(runs, inp):
             if w is not None and m is not None:
                 pred = cost_model.predict(m, w, ranks, nodes, inp.costs)
                 bound = cost_model.predict(dict(m, cache_per_core=math.inf), w, ranks, nodes, inp.costs)
+            mid = sorted(cell, key=lambda r: _num(r.time_s, "per_iter"))[len(cell) // 2]
+            lo, hi = _num(mid.time_s, "compute_min"), _num(mid.time_s, "compute_max")
             points.append(Point(ranks, nodes, [_num(r.time_s, "per_iter") for r in cell],
-                                stats.median(comms) if comms else None, pred, bound,
+                                stats.median(comms) if comms else None,
+                                (lo, hi) if lo is not None and hi is not None else None, pred, bound,
                                 math.ceil(first.dataset.get("n", 0) / cost_model.MAX_ROWS_PER_BLOCK)))
         out.append(Series(first.app, first.dataset, first.params, platform(first), w, note, points,
                           sorted({str(r.tag) for r in rs})))
@@ -154,6 +158,11 @@ def reasons(s, pt):
                     "platform's links, the model charges textbook recursive doubling/halving")
             out.append(f"{what}: communication and waiting {fmt.si_time(pt.comm)} simulated against "
                        f"{fmt.si_time(m.comm_s)} modelled per {s.unit} ({rc:.2f}x)")
+        # Bursts timed on a loaded host make ranks with equal rows unequal: the others wait.
+        if pt.spread and pt.spread[0] > 0 and pt.ranks <= pt.blocks and pt.spread[1] > DISAGREES * pt.spread[0]:
+            out.append(f"waiting: the ranks' compute over the loop ranges from {fmt.si_time(pt.spread[0])} to "
+                       f"{fmt.si_time(pt.spread[1])} for equal shares of rows (compute bursts are timed on the "
+                       "host, whose load they carry), and the others wait for the slowest in each collective")
         if max(pt.comm, m.comm_s) > m.compute_s:
             out.append(f"latency-bound regime: communication ({fmt.si_time(max(pt.comm, m.comm_s))} per {s.unit}) "
                        f"exceeds the busiest rank's compute ({fmt.si_time(m.compute_s)}), so small "
@@ -188,6 +197,13 @@ def peak_sentence(s):
     if pk is None:
         return None
     p, speedup, pt = pk
+    if p == 1:
+        pt = next(q for q in s.points if q.ranks > 1)
+        text = (f"{s.label}: at scale (simulated on {s.platform}) no rank count beats 1 rank; at {pt.ranks} ranks "
+                f"the time per {s.unit} is {fmt.si_time(pt.median)} against {fmt.si_time(s.points[0].median)}")
+        if pt.comm is not None:
+            text += f", {fmt.si_time(pt.comm)} of it communication and waiting"
+        return text + "."
     text = (f"{s.label}: at scale (simulated on {s.platform}) the speedup peaks at {p} ranks "
             f"({speedup:.3g}x over 1 rank)")
     if pt.comm is not None:

@@ -19,7 +19,7 @@ POINTS = [("kmeans", "mnist", 1, 1.0), ("kmeans", "mnist", 4, 1.1), ("kmeans", "
           ("nlreg", "regression", 1, 1.0), ("nlreg", "regression", 96, 0.5)]
 
 
-def write_smpi(path, inp, points=POINTS, mstep="reduce"):
+def write_smpi(path, inp, points=POINTS, mstep="reduce", spread=None):
     m = model.cost_model.machine("stokes")
     with open(path, "a") as f:
         for i, (app, ds, ranks, factor) in enumerate(points):
@@ -28,6 +28,9 @@ def write_smpi(path, inp, points=POINTS, mstep="reduce"):
             w = model.cost_model.workload_for(app, synth_records.DATASETS[ds], dict(params, mstep="reduce"))
             pred = model.cost_model.predict(m, w, ranks, -(-ranks // 48), inp.costs)
             rec = synth_records.smpi_record(i, app, ds, ranks, factor * pred.total_s, factor * pred.comm_s, mstep)
+            if spread:  # the ranks' least and most compute over the loop, as fractions of it
+                t = rec["time_s"]
+                t["compute_min"], t["compute_max"] = spread[0] * t["compute"], spread[1] * t["compute"]
             f.write(json.dumps(rec) + "\n")
 
 
@@ -70,6 +73,16 @@ class TestSeries(unittest.TestCase):
         self.assertNotIn("idle ranks", why[("kmeans", 32)])
         # Communication scaled by the same factor as the total: the collectives differ too.
         self.assertIn("collective algorithm", why[("kmeans", 32)])
+
+    def test_waiting_for_the_slowest_rank(self):
+        even = {(s.app, pt.ranks): " ".join(w) for s, pt, w in simulated.disagreements(self.series())}
+        self.assertNotIn("waiting: ", even[("kmeans", 32)])
+        shutil.rmtree(self.tmp)
+        os.makedirs(self.tmp)
+        uneven = {(s.app, pt.ranks): " ".join(w) for s, pt, w in simulated.disagreements(self.series(spread=(0.4, 1)))}
+        self.assertIn("waiting: the ranks' compute over the loop ranges", uneven[("kmeans", 32)])
+        # Ranks without rows compute nothing: no imbalance to speak of there.
+        self.assertNotIn("waiting: ", uneven[("kmeans", 256)])
 
     def test_owner_mstep_uses_the_reduce_model_and_says_so(self):
         ss = self.series(points=POINTS[:2], mstep="owner")
