@@ -4,6 +4,8 @@ the same fields, nesting and sizes as records of kmeans_seq/omp/mpi/hybrid on MN
 and nlreg_* on the regression data (copied from real runs of this toolkit), with times drawn
 from a scaling curve plus log-normal noise. For load tests of the report: a month of sweeps on
 a cluster is some 200,000 records.
+smpi_record() makes one simulated run (backend "smpi", as jobs/smpi-run records it) with given
+simulated times, for the tests of the report's simulated section.
 
     /usr/bin/python3 report/tests/synth_records.py N OUT.jsonl [--seed S] [--failed-every K]
 """
