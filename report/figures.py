@@ -22,6 +22,7 @@ from .records import form_rank  # noqa: E402
 DPI = 150
 SIZE_STD = (8, 5)        # 1200 x 750 px at DPI
 SIZE_WIDE = (12, 4.5)    # 1800 x 675 px: figures with several panels side by side
+SIZE_SIM = (9, 6.5)      # 1350 x 975 px: one panel with its legend of several series below
 
 
 def bench_size(n_rows):
@@ -695,7 +696,7 @@ def close(figs):
 def fig_simulated(series):
     """Simulated time per iteration (SMPI records) against ranks, with the cost model's prediction
     for the same configurations: one colour per workload, markers simulated, lines the model."""
-    fig, ax = _new(SIZE_STD)
+    fig, ax = _new(SIZE_SIM)
     values, ranks = [], set()
     for s, (color, marker) in zip(series, _WORKLOAD_STYLES * (1 + len(series) // len(_WORKLOAD_STYLES))):
         xs = [pt.ranks for pt in s.points]
@@ -713,10 +714,11 @@ def fig_simulated(series):
     _time_axis(ax, values)
     ax.set_xlabel("simulated MPI ranks (log2 scale; 48 per node on stokes, then whole nodes)")
     ax.set_ylabel("simulated time per iteration / epoch (log scale)")
-    ax.legend(loc="best", fontsize=7)
+    # Below the axes: the series cross the whole panel, no corner of it is free.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7)
     fig.suptitle("SIMULATED (SimGrid SMPI), not measured: time per iteration against the cost model")
     caption = ("Simulated, not measured: the unchanged MPI code run by SimGrid SMPI on a described platform "
                "(jobs/platforms/), markers the median time_s.per_iter of the simulated runs per rank count; "
                "dashed lines the cost model (bench/cost_model.py) for the same ranks and nodes. The table gives "
                "the ratios and every disagreement above 25% with its reason.")
-    return Figure("simulated-vs-model", caption, fig, _px(SIZE_STD))
+    return Figure("simulated-vs-model", caption, fig, _px(SIZE_SIM))
