@@ -168,6 +168,9 @@ def reasons(s, pt):
                        f"exceeds the busiest rank's compute ({fmt.si_time(m.compute_s)}), so small "
                        "differences in per-message cost decide the total")
     compute = pt.median - (pt.comm or 0.0)
+    # Simulated compute over the model's, here and at 1 rank: how much of the gap came with P.
+    one = next((q for q in s.points if q.ranks == 1 and q.model), None)
+    rk1 = (one.median - (one.comm or 0.0)) / one.model.compute_s if one and pt.ranks > 1 else None
     if compute > 0 and m.compute_s > 0:
         rk = compute / m.compute_s
         if not (1 / DISAGREES <= rk <= DISAGREES):
@@ -176,6 +179,10 @@ def reasons(s, pt):
             if m.compute_s > pt.bound_model.compute_s * DISAGREES:
                 text += ("; the model is memory-bound here (a rank's rows exceed its cache share), while SMPI "
                          "rescales bursts timed on this host and models no memory bandwidth")
+            elif rk1 and rk > DISAGREES * rk1:
+                text += (f"; at 1 rank the ratio is {rk1:.2f}x, so the rest came with P: fixed costs per rank and "
+                         "iteration, and bursts timed on one host core that all simulated ranks share in turn "
+                         "(each starts with a cold cache); the model has neither")
             elif rk > 1:
                 text += (f"; the model's per-row cost is the kernel alone and leaves out "
                          f"{cost_model.KERNELS[s.workload.kernel].leaves_out}")

@@ -84,6 +84,13 @@ class TestSeries(unittest.TestCase):
         # Ranks without rows compute nothing: no imbalance to speak of there.
         self.assertNotIn("waiting: ", uneven[("kmeans", 256)])
 
+    def test_compute_growing_with_ranks(self):
+        # At 32 ranks the simulated compute is 2x the model's and 1x at 1 rank: the gap came with P.
+        why = {(s.app, pt.ranks): " ".join(w) for s, pt, w in simulated.disagreements(self.series())}
+        self.assertIn("at 1 rank the ratio is 1.00x, so the rest came with P", why[("kmeans", 32)])
+        # At 96 ranks (factor 0.5) the simulation computes less than the model: no growth to explain.
+        self.assertNotIn("came with P", why[("nlreg", 96)])
+
     def test_owner_mstep_uses_the_reduce_model_and_says_so(self):
         ss = self.series(points=POINTS[:2], mstep="owner")
         self.assertEqual(len(ss), 1)
