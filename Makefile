@@ -258,7 +258,7 @@ local: all datasets check-python
 REPORT_OUT ?= report/out
 report: check-python
 	$(Q)$(PYTHON) report/make_report.py --out $(REPORT_OUT) $(if $(TAG),--tag '$(TAG)') $(RECORDS) \
-	  $(wildcard results/bench/*.json results/compare.json)
+	  $(wildcard $(SIM_RECORDS) results/bench/*.json results/compare.json)
 
 check-python:
 	@test -n "$(PYTHON)" || { echo "error: no Python among '$(PYTHON_CANDIDATES)' can import numpy and matplotlib;" \

@@ -5,6 +5,7 @@
 #                         with smpicxx against serial HDF5 (the only difference: io/h5_read.cpp)
 #   make test-smpi        bitwise tests at 1, 3 and 64 simulated ranks (tests/smpi)
 #   make smpi-calibrate   regenerate jobs/platforms/local.xml from this machine's benchmarks
+#   make simulate         the scaling sweep on the simulated Stokes (jobs/simulate.sh) into SIM_RECORDS
 # Run one by hand: jobs/smpi-run PLATFORM RANKS EXE [ARGS...] (jobs/platforms/README.md).
 
 SMPICXX     ?= smpicxx
@@ -24,7 +25,7 @@ SMPI_PKG_CFLAGS = $(eval SMPI_PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags $(SM
 SMPI_PKG_LIBS   = $(eval SMPI_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs $(SMPI_HDF5_PC) $(BLAS_PC) zlib libcrypto))$(SMPI_PKG_LIBS)
 SMPI_CXXFLAGS   = $(CXXSTD) $(WARN) $(OPT.release) -fopenmp -fPIC -DHPCB_SMPI -isystem /usr/include/smpi -include src/common/smpi_clock.hpp $(CXXFLAGS) $(SMPI_PKG_CFLAGS)
 
-.PHONY: smpi smpi-check test-smpi smpi-calibrate
+.PHONY: smpi smpi-check test-smpi smpi-calibrate simulate
 
 smpi: $(SMPI_EXES)
 
@@ -68,3 +69,25 @@ smpi-calibrate: $(BENCH_BIN) bench-mpi
 	$(Q)$(PYTHON) jobs/platforms/calibrate.py $(SMPI_SPEED_JSON) results/bench/alpha_beta.json \
 	  > jobs/platforms/local.xml.tmp && mv jobs/platforms/local.xml.tmp jobs/platforms/local.xml
 	@echo "smpi-calibrate: wrote jobs/platforms/local.xml"
+
+# ---- the simulated scaling sweep -----------------------------------------------------
+# Strong scaling on stokes.xml, ranks 1 to 1,024 (48 per node, then whole nodes as smpi-run
+# packs them), k-means on MNIST with both M-steps and the regression on the 20K set. Only
+# SIM_KMEANS_ITERS iterations and SIM_NLREG_EPOCHS epochs: the sweep is for the simulated time
+# per iteration (time_s.per_iter), which does not depend on their number; the tags say how many.
+# Also blobs of 10^6 x 64 (written by mkdata into SIM_SCRATCH, not kept in the tree); SIM_BLOBS=0
+# leaves them out (about 3 of the sweep's 11 minutes here without them).
+# One smpirun at a time: every simulated rank runs in one host process. Host time: README.
+SIM_RECORDS      ?= results/simulated.jsonl
+SIM_PLATFORM     ?= stokes
+SIM_RANKS        ?= 1 2 4 8 16 32 48 64 128 256 512 1024
+SIM_KMEANS_ITERS ?= 5
+SIM_NLREG_EPOCHS ?= 20
+SIM_BLOBS        ?= 1
+SIM_SCRATCH      ?= $(or $(TMPDIR),/tmp)/hpcb-simulate
+simulate: smpi all datasets
+	$(Q)$(if $(filter 1,$(SIM_BLOBS)),mkdir -p $(SIM_SCRATCH) && { test -f $(SIM_SCRATCH)/blobs-1e6x64.h5 || \
+	  $(MKDATA) blobs --n 1000000 --d 64 --k 10 --seed 3 --dtype float32 --out $(SIM_SCRATCH)/blobs-1e6x64.h5; } &&) \
+	  SMPI_BIN=$(SMPI_BIN) SIM_RECORDS=$(SIM_RECORDS) PLATFORM=$(SIM_PLATFORM) RANKS="$(SIM_RANKS)" \
+	  KMEANS_ITERS=$(SIM_KMEANS_ITERS) NLREG_EPOCHS=$(SIM_NLREG_EPOCHS) \
+	  BLOBS=$(if $(filter 1,$(SIM_BLOBS)),$(SIM_SCRATCH)/blobs-1e6x64.h5) jobs/simulate.sh

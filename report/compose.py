@@ -18,7 +18,7 @@ from collections import Counter
 import matplotlib
 import numpy
 
-from . import fmt, handin, model, stats
+from . import fmt, handin, model, simulated, stats
 from .records import FORM_NAMES, SCHEMA, SIDE_TAGS, form_rank
 from .answers import iterations_of, mstep_pairs, scaling_text
 
@@ -304,6 +304,41 @@ def stokes_blocks(inp, pred, fig, fignum):
     if fig is not None:
         fignum[0] += 1
         out.append(("fig", fignum[0], fig))
+    return out
+
+
+def simulated_blocks(ss, fig, fignum):
+    """Simulated runs (SMPI) beside the cost model: a section of their own, never in a verdict."""
+    out = [("h", 2, "Simulated scaling (SimGrid SMPI, not measured)")]
+    out.append(("p", "**Simulated, not measured.** These records (`backend: \"smpi\"`, `make simulate`, "
+                     "`jobs/smpi-run`) come from the unchanged MPI code run by SimGrid SMPI on a platform described in "
+                     "`jobs/platforms/`: every rank executes its real arithmetic, compute bursts are timed on the host "
+                     "and rescaled, MPI calls are timed by the network model. Their times are simulated seconds; they "
+                     "are in no group, answer or verdict above. Beside each configuration: the cost model "
+                     "(`bench/cost_model.py`) for the same ranks and nodes."))
+    for s in ss:
+        note = f" The model: {s.workload.label}" if s.workload else " The cost model has no workload for these parameters."
+        if s.model_note:
+            note += f"; {s.model_note}"
+        out.append(("table", simulated.HEADER, simulated.rows(s),
+                    f"{s.label}, tag {', '.join(f'`{t}`' for t in s.tags)}: simulated time per {s.unit} (median of the runs) and the "
+                    f"model's." + (note + "." if s.workload else note)))
+        sentence = simulated.peak_sentence(s)
+        if sentence:
+            out.append(("p", sentence))
+    if fig is not None:
+        fignum[0] += 1
+        out.append(("fig", fignum[0], fig))
+    dis = simulated.disagreements(ss)
+    limit = round(100 * (simulated.DISAGREES - 1))
+    if dis:
+        out.append(("p", f"Simulation and model differ by more than {limit}% at "
+                         f"{fmt.plural(len(dis), 'configuration')}:"))
+        out.append(("ul", [f"{s.label}, {fmt.plural(pt.ranks, 'rank')} on {fmt.plural(pt.nodes, 'node')} "
+                           f"(simulated / model {fmt.ratio(pt.ratio)}): " + "; ".join(why)
+                           for s, pt, why in dis]))
+    else:
+        out.append(("p", f"Simulation and model agree within {limit}% at every simulated configuration."))
     return out
 
 
@@ -617,6 +652,8 @@ def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig,
                           "parameters"
                         + (f"; {fmt.plural(side, 'record')} tagged `compare` only under Comparison with peers"
                            if side else "")
+                        + (f"; {fmt.plural(len(loaded.simulated), 'simulated record')} (SMPI) only under Simulated "
+                           "scaling" if loaded.simulated else "")
                         + ". Figures are under `figures/` as PNG and SVG."))
     blocks.append(("h", 2, "Answers"))
     blocks.append(("p", "Generated from the data by the rules under Method; the numbers behind each statement are "
@@ -637,6 +674,8 @@ def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig,
             blocks += mstep_blocks(summaries, doc)
     blocks += model_blocks(perf.inputs, perf.model_groups, perf.model_fig, fignum)
     blocks += stokes_blocks(perf.inputs, perf.stokes, perf.stokes_fig, fignum)
+    if perf.simulated:
+        blocks += simulated_blocks(perf.simulated, perf.simulated_fig, fignum)
     blocks += compare_blocks(perf.comparison, side)
     if loaded.benches:
         blocks += bench_blocks(bench_rows, bench_fig, fignum)

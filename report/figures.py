@@ -22,6 +22,7 @@ from .records import form_rank  # noqa: E402
 DPI = 150
 SIZE_STD = (8, 5)        # 1200 x 750 px at DPI
 SIZE_WIDE = (12, 4.5)    # 1800 x 675 px: figures with several panels side by side
+SIZE_SIM = (9, 6.5)      # 1350 x 975 px: one panel with its legend of several series below
 
 
 def bench_size(n_rows):
@@ -690,3 +691,34 @@ def group_figures(gs):
 def close(figs):
     for f in figs:
         plt.close(f.fig)
+
+
+def fig_simulated(series):
+    """Simulated time per iteration (SMPI records) against ranks, with the cost model's prediction
+    for the same configurations: one colour per workload, markers simulated, lines the model."""
+    fig, ax = _new(SIZE_SIM)
+    values, ranks = [], set()
+    for s, (color, marker) in zip(series, _WORKLOAD_STYLES * (1 + len(series) // len(_WORKLOAD_STYLES))):
+        xs = [pt.ranks for pt in s.points]
+        ax.plot(xs, [pt.median for pt in s.points], marker, color=color, ms=6, linestyle="none",
+                label=f"{s.label}: simulated")
+        modelled = [pt for pt in s.points if pt.model is not None]
+        if modelled:
+            # The model exists at every rank count: drawn as a line through the simulated ones.
+            ax.plot([pt.ranks for pt in modelled], [pt.model.total_s for pt in modelled], color=color, lw=1.2,
+                    ls="--", label=f"{s.label}: cost model")
+            values += [pt.model.total_s for pt in modelled]
+        values += [pt.median for pt in s.points]
+        ranks |= set(xs)
+    _worker_axis(ax, sorted(ranks))
+    _time_axis(ax, values)
+    ax.set_xlabel("simulated MPI ranks (log2 scale; 48 per node on stokes, then whole nodes)")
+    ax.set_ylabel("simulated time per iteration / epoch (log scale)")
+    # Below the axes: the series cross the whole panel, no corner of it is free.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7)
+    fig.suptitle("SIMULATED (SimGrid SMPI), not measured: time per iteration against the cost model")
+    caption = ("Simulated, not measured: the unchanged MPI code run by SimGrid SMPI on a described platform "
+               "(jobs/platforms/), markers the median time_s.per_iter of the simulated runs per rank count; "
+               "dashed lines the cost model (bench/cost_model.py) for the same ranks and nodes. The table gives "
+               "the ratios and every disagreement above 25% with its reason.")
+    return Figure("simulated-vs-model", caption, fig, _px(SIZE_SIM))

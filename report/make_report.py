@@ -38,7 +38,7 @@ except ImportError as e:
 
 from dataclasses import dataclass  # noqa: E402
 
-from report import answers, compose, figures, model, peers, records, render, summary  # noqa: E402
+from report import answers, compose, figures, model, peers, records, render, simulated, summary  # noqa: E402
 
 
 @dataclass
@@ -50,6 +50,8 @@ class Performance:
     stokes: model.Stokes
     stokes_fig: object
     comparison: object      # peers.Comparison or None
+    simulated: list         # simulated.Series of the smpi records
+    simulated_fig: object
 
 
 def _cell_json(c):
@@ -91,6 +93,7 @@ def _performance_json(perf):
         "stokes_prediction": {"machine": perf.stokes.machine, "assumptions": model.assumptions(inp),
                               "workloads": {perf.stokes.workloads[k].label: rows for k, rows in perf.stokes.rows.items()}},
         "compare": compare,
+        "simulated": simulated.to_json(perf.simulated),
     }
 
 
@@ -182,6 +185,8 @@ def main(argv=None):
     for path, kind in loaded.unreadable():
         warn(f"{path}: {kind}; skipped")
 
+    # Simulated runs (SMPI) have their own section and never join a measured group or verdict.
+    loaded.runs, loaded.simulated = simulated.split(loaded.runs)
     # Side experiments (make compare) are reported in their own section, not as scaling groups.
     groups = records.group(records.scaling_runs(loaded.runs))
     summaries = summary.summarise_all(groups)
@@ -202,9 +207,11 @@ def main(argv=None):
     inputs = model.inputs(loaded)
     mgroups = model.model_groups(summaries, inputs)
     stokes = model.stokes(inputs)
+    sim = simulated.series(loaded.simulated, inputs)
     perf = Performance(inputs, mgroups, figures.fig_model(mgroups) if mgroups else None, stokes,
-                       figures.fig_stokes(stokes), peers.load(loaded))
-    all_figs += [f for f in (perf.model_fig, perf.stokes_fig, bench_fig) if f is not None]
+                       figures.fig_stokes(stokes), peers.load(loaded), sim,
+                       figures.fig_simulated(sim) if sim else None)
+    all_figs += [f for f in (perf.model_fig, perf.stokes_fig, perf.simulated_fig, bench_fig) if f is not None]
     saver = _save_in_child(all_figs, figdir)
     answers_doc = answers.answers_json(summaries)
     answer_list = answers.all_answers(summaries, {f.name for f in all_figs}, answers_doc)
@@ -232,7 +239,9 @@ def main(argv=None):
         fh.write("\n")
 
     if not args.quiet:
-        print(f"{PROG}: {len(loaded.runs)} records in {len(summaries)} groups, {len(all_figs)} figures -> "
+        print(f"{PROG}: {len(loaded.runs)} records in {len(summaries)} groups"
+              + (f", {len(loaded.simulated)} simulated" if loaded.simulated else "")
+              + f", {len(all_figs)} figures -> "
               f"{os.path.join(args.out, 'report.html')} (also report.md, report.pdf)")
     return 0
 

@@ -78,6 +78,7 @@ class Loaded:
     # Single-object JSON inputs other than benchmarks, by kind (SIDE_FILES): [(path, object)]
     side: dict = field(default_factory=dict)
     tag_prefix: object = None   # make_report --tag: only the records whose tag starts with it were kept
+    simulated: list = field(default_factory=list)   # backend "smpi" runs, split off runs (report/simulated.py)
 
     def unreadable(self):
         return [(p, kind) for p, _, kind, _ in self.files if kind.startswith("unreadable")]
@@ -273,8 +274,10 @@ def _slim(fields, share):
     fields["time_s"] = {k: v for k, v in fields["time_s"].items() if not isinstance(v, (list, dict))}
     # prov differs in every record (utc, job id): its strings are shared, not the object.
     # Lists of scalars (cpu_flags, the launch's argv) repeat across records and are shared whole.
-    fields["prov"] = {k: share(v) if isinstance(v, (str, list)) else v for k, v in fields["prov"].items()
-                      if not isinstance(v, dict)
+    # A simulated run's `simulated` (platform, SimGrid version) is kept: report/simulated.py reads it.
+    fields["prov"] = {k: share(v) if isinstance(v, (str, list)) or k == "simulated" else v
+                      for k, v in fields["prov"].items()
+                      if (not isinstance(v, dict) or k == "simulated")
                       and not (isinstance(v, list) and any(isinstance(x, (list, dict)) for x in v))}
     for k in ("dataset", "params", "hosts", "app", "backend", "status"):
         fields[k] = share(fields[k])

@@ -4,6 +4,8 @@ the same fields, nesting and sizes as records of kmeans_seq/omp/mpi/hybrid on MN
 and nlreg_* on the regression data (copied from real runs of this toolkit), with times drawn
 from a scaling curve plus log-normal noise. For load tests of the report: a month of sweeps on
 a cluster is some 200,000 records.
+smpi_record() makes one simulated run (backend "smpi", as jobs/smpi-run records it) with given
+simulated times, for the tests of the report's simulated section.
 
     /usr/bin/python3 report/tests/synth_records.py N OUT.jsonl [--seed S] [--failed-every K]
 """
@@ -83,6 +85,25 @@ def record(rng, i, app, dsname, t_seq, serial, cfg, failed=False):
     rec["time_s"] = {"comm": comm, "compute": compute, "init": init, "io": io, "iterations": compute + comm,
                      "per_iter": (compute + comm) / count, "total": total}
     rec["status"] = "ok"
+    return rec
+
+
+def smpi_record(i, app, dsname, ranks, per_iter, comm_per_iter, mstep="reduce", platform="stokes", per_node=48):
+    """A simulated run (backend "smpi", as jobs/smpi-run records it) of `app` on `dsname` at
+    `ranks` simulated ranks packed `per_node` per host, with the given simulated seconds per
+    iteration (epoch) and the communication part of them."""
+    nodes = -(-ranks // per_node)
+    rec = record(random.Random(i), i, app, dsname, 1.0, 0.0, ("smpi", nodes, ranks, 1))
+    rec["hosts"] = [f"{platform}-{h}" for h in range(nodes)]
+    if app == "kmeans":
+        rec["params"] = dict(KM_PARAMS, mstep=mstep)
+    count = 54 if app == "kmeans" else 10000
+    loop = per_iter * count
+    rec["time_s"] = {"comm": comm_per_iter * count, "compute": loop - comm_per_iter * count, "init": 0.0,
+                     "io": 0.01, "iterations": loop, "per_iter": per_iter, "total": loop + 0.01, "metrics": 0.0}
+    rec["prov"] = dict(rec["prov"], simulated={"platform": platform, "simgrid": "3.32.0", "host_speed": "5.4e10f",
+                                               "coll_selector": "mpich"})
+    rec["tag"] = f"simulate/{platform}/{app}-{dsname}"
     return rec
 
 

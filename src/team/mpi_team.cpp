@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "common/error.hpp"
 #include "common/timer.hpp"
@@ -46,18 +47,30 @@ void MpiTeam::sum(std::span<std::int64_t> values) {
   MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM, comm_);
 }
 
+namespace {
+// A rank that owns no clusters passes an empty span, whose data() may be null. MPI allows a
+// null buffer with a zero count, but SimGrid's SMPI refuses it (MPI_ERR_BUFFER): point at a
+// local instead, never read or written with a zero count.
+template <typename T>
+T* buffer(std::span<T> s, std::remove_const_t<T>& none) {
+  return s.empty() ? &none : s.data();
+}
+}  // namespace
+
 void MpiTeam::sum_scatter(std::span<const std::int64_t> in, std::span<const int> counts,
                           std::span<std::int64_t> out) {
   Stopwatch w(comm_s_);
-  MPI_Reduce_scatter(in.data(), out.data(), counts.data(), MPI_INT64_T, MPI_SUM, comm_);
+  std::int64_t none = 0;
+  MPI_Reduce_scatter(in.data(), buffer(out, none), counts.data(), MPI_INT64_T, MPI_SUM, comm_);
 }
 
 void MpiTeam::gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) {
   Stopwatch w(comm_s_);
   std::vector<int> displs(counts.size(), 0);
   for (std::size_t i = 1; i < counts.size(); ++i) displs[i] = displs[i - 1] + counts[i - 1];
-  MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(), counts.data(), displs.data(),
-                 MPI_DOUBLE, comm_);
+  double none = 0;
+  MPI_Allgatherv(buffer(mine, none), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(), counts.data(),
+                 displs.data(), MPI_DOUBLE, comm_);
 }
 
 void MpiTeam::gather_to_first(std::span<const std::int32_t> mine, std::span<const std::int64_t> counts,

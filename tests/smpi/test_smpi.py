@@ -39,11 +39,19 @@ class SmpiBitwise(unittest.TestCase):
         self.assertEqual(sim["coll_selector"], "mpich")
 
     def test_kmeans_mnist(self):
+        self.kmeans_check([], RANKS)
+
+    def test_kmeans_owner_ranks_without_clusters(self):
+        # --mstep owner: 16 ranks own 10 clusters, so 6 pass empty buffers to the reduce-scatter
+        # and the all-gather (MPI allows a null buffer with a zero count; SMPI refuses it).
+        self.kmeans_check(["--mstep", "owner"], [16])
+
+    def kmeans_check(self, extra, ranks_list):
         args = ["--data", os.path.join(DATA, "mnist10k.h5"), "--k", "10", "--iters", "4", "--seed", "42",
-                "--init", "random", "--quiet"]
+                "--init", "random", "--quiet", *extra]
         with TempDir() as tmp:
             got = {}
-            for backend, ranks in [("seq", 1)] + [("smpi", r) for r in RANKS]:
+            for backend, ranks in [("seq", 1)] + [("smpi", r) for r in ranks_list]:
                 out = tmp.file(f"{backend}-{ranks}.h5")
                 proc = run("kmeans", backend, ranks, args + ["--record", tmp.records, "--out", out])
                 self.assertEqual(proc.returncode, 0, proc.stderr)

@@ -1,0 +1,155 @@
+"""The simulated section (report/simulated.py): SMPI records are shown beside the cost model,
+labelled as simulated, every disagreement beyond 25% is listed with a reason, and they never
+enter a measured group, answer or verdict. Synthetic records (synth_records.smpi_record) whose
+simulated times are the model's own prediction times a chosen factor, so which points disagree
+is known from the factors, not hard-coded."""
+
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from report import model, records, simulated
+from report.tests import helpers, synth_records
+
+# (app, dataset, ranks, factor over the model): factors 1.1 and 0.9 agree, 2.0 and 0.5 do not.
+POINTS = [("kmeans", "mnist", 1, 1.0), ("kmeans", "mnist", 4, 1.1), ("kmeans", "mnist", 32, 2.0),
+          ("kmeans", "mnist", 64, 0.9), ("kmeans", "mnist", 256, 3.0),
+          ("nlreg", "regression", 1, 1.0), ("nlreg", "regression", 96, 0.5)]
+
+
+def write_smpi(path, inp, points=POINTS, mstep="reduce", spread=None):
+    m = model.cost_model.machine("stokes")
+    with open(path, "a") as f:
+        for i, (app, ds, ranks, factor) in enumerate(points):
+            params = dict(synth_records.KM_PARAMS if app == "kmeans" else synth_records.NL_PARAMS, mstep=mstep) \
+                if app == "kmeans" else synth_records.NL_PARAMS
+            w = model.cost_model.workload_for(app, synth_records.DATASETS[ds], dict(params, mstep="reduce"))
+            pred = model.cost_model.predict(m, w, ranks, -(-ranks // 48), inp.costs)
+            rec = synth_records.smpi_record(i, app, ds, ranks, factor * pred.total_s, factor * pred.comm_s, mstep)
+            if spread:  # the ranks' least and most compute over the loop, as fractions of it
+                t = rec["time_s"]
+                t["compute_min"], t["compute_max"] = spread[0] * t["compute"], spread[1] * t["compute"]
+            f.write(json.dumps(rec) + "\n")
+
+
+def load(path):
+    loaded = records.load([path])
+    return loaded, model.inputs(loaded)
+
+
+class TestSeries(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.path = os.path.join(self.tmp, "sim.jsonl")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def series(self, **kw):
+        _, inp = load(helpers.fixture("runs.jsonl"))
+        write_smpi(self.path, inp, **kw)
+        loaded, inp = load(self.path)
+        measured, sim = simulated.split(loaded.runs)
+        self.assertEqual(measured, [])
+        return simulated.series(sim, inp)
+
+    def test_ratios_and_disagreements_follow_the_factors(self):
+        ss = self.series()
+        got = {(s.app, pt.ranks): pt for s in ss for pt in s.points}
+        for app, _, ranks, factor in POINTS:
+            with self.subTest(app=app, ranks=ranks):
+                self.assertAlmostEqual(got[(app, ranks)].ratio, factor, places=9)
+                self.assertEqual(got[(app, ranks)].disagrees, not (0.8 <= factor <= 1.25))
+        listed = {(s.app, pt.ranks) for s, pt, _ in simulated.disagreements(ss)}
+        self.assertEqual(listed, {(a, r) for a, _, r, f in POINTS if not 0.8 <= f <= 1.25})
+
+    def test_reasons_name_idle_ranks_and_the_collectives(self):
+        ss = self.series()
+        why = {(s.app, pt.ranks): " ".join(w) for s, pt, w in simulated.disagreements(ss)}
+        # MNIST has ceil(10000 / 256) = 40 row blocks: at 256 ranks 216 hold no rows; at 32, none idle.
+        self.assertIn("idle ranks: 216 of 256", why[("kmeans", 256)])
+        self.assertNotIn("idle ranks", why[("kmeans", 32)])
+        # Communication scaled by the same factor as the total: the collectives differ too.
+        self.assertIn("collective algorithm", why[("kmeans", 32)])
+
+    def test_waiting_for_the_slowest_rank(self):
+        even = {(s.app, pt.ranks): " ".join(w) for s, pt, w in simulated.disagreements(self.series())}
+        self.assertNotIn("waiting: ", even[("kmeans", 32)])
+        shutil.rmtree(self.tmp)
+        os.makedirs(self.tmp)
+        uneven = {(s.app, pt.ranks): " ".join(w) for s, pt, w in simulated.disagreements(self.series(spread=(0.4, 1)))}
+        self.assertIn("waiting: the ranks' compute over the loop ranges", uneven[("kmeans", 32)])
+        # Ranks without rows compute nothing: no imbalance to speak of there.
+        self.assertNotIn("waiting: ", uneven[("kmeans", 256)])
+
+    def test_compute_growing_with_ranks(self):
+        # At 32 ranks the simulated compute is 2x the model's and 1x at 1 rank: the gap came with P.
+        why = {(s.app, pt.ranks): " ".join(w) for s, pt, w in simulated.disagreements(self.series())}
+        self.assertIn("at 1 rank the ratio is 1.00x, so the rest came with P", why[("kmeans", 32)])
+        # At 96 ranks (factor 0.5) the simulation computes less than the model: no growth to explain.
+        self.assertNotIn("came with P", why[("nlreg", 96)])
+
+    def test_owner_mstep_uses_the_reduce_model_and_says_so(self):
+        ss = self.series(points=POINTS[:2], mstep="owner")
+        self.assertEqual(len(ss), 1)
+        self.assertIn("owner", ss[0].model_note)
+        self.assertIsNotNone(ss[0].points[0].model)
+
+    def test_peak_sentence(self):
+        ss = self.series()
+        km = next(s for s in ss if s.app == "kmeans")
+        best = max(km.points, key=lambda pt: km.points[0].median / pt.median)
+        self.assertIn(f"speedup peaks at {best.ranks} ranks", simulated.peak_sentence(km))
+        self.assertIn("simulated on stokes", simulated.peak_sentence(km))
+
+
+class TestReport(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp()
+        cls.sim = os.path.join(cls.tmp, "simulated.jsonl")
+        _, inp = load(helpers.fixture("runs.jsonl"))
+        write_smpi(cls.sim, inp)
+        cls.out = os.path.join(cls.tmp, "out")
+        cls.proc = helpers.run_cli("--quiet", "--out", cls.out, helpers.fixture("runs.jsonl"), cls.sim)
+        cls.plain = os.path.join(cls.tmp, "plain")
+        cls.plain_proc = helpers.run_cli("--quiet", "--out", cls.plain, helpers.fixture("runs.jsonl"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def read(self, out, name):
+        with open(os.path.join(out, name)) as f:
+            return json.load(f) if name.endswith(".json") else f.read()
+
+    def test_section_table_and_figure(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        md = self.read(self.out, "report.md")
+        self.assertIn("## Simulated scaling (SimGrid SMPI, not measured)", md)
+        self.assertIn("simulated / model", md)
+        self.assertIn("idle ranks", md)
+        self.assertTrue(os.path.exists(os.path.join(self.out, "figures", "simulated-vs-model.png")))
+        sim = self.read(self.out, "summary.json")["simulated"]
+        self.assertEqual(sum(len(s["points"]) for s in sim), len(POINTS))
+        self.assertEqual(sum(pt["disagrees"] for s in sim for pt in s["points"]),
+                         sum(1 for *_, f in POINTS if not 0.8 <= f <= 1.25))
+
+    def test_never_in_measured_groups_or_verdicts(self):
+        summary = self.read(self.out, "summary.json")
+        self.assertNotIn("smpi", {c["backend"] for g in summary["groups"] for c in g["cells"]})
+        answers = self.read(self.out, "answers.json")
+        self.assertNotIn("smpi", json.dumps(answers["comparisons"]))
+        # The measured part is the same as without the simulated records.
+        self.assertEqual(answers, self.read(self.plain, "answers.json"))
+
+    def test_without_simulated_records(self):
+        self.assertEqual(self.plain_proc.returncode, 0, self.plain_proc.stderr)
+        self.assertNotIn("Simulated scaling", self.read(self.plain, "report.md"))
+        self.assertEqual(self.read(self.plain, "summary.json")["simulated"], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
