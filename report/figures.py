@@ -291,13 +291,7 @@ def fig_speedup(gs):
     grid = _grid(counts)
     ax.plot(grid, grid, color="0.3", lw=1, ls=":", label="ideal: S = p")
     vals += [max(counts)]
-    for backend, f in gs.amdahl.items():
-        if f is None or backend == "seq":
-            continue
-        color, _ = style(backend)
-        fg = _form_grid(gs, backend)
-        ax.plot(fg, [stats.amdahl_speedup(f, p) for p in fg], color=color, lw=1.2, ls="--", alpha=0.8,
-                label=f"Amdahl bound fitted to {backend}: f = {fmt.fixed(f, 3)}")
+    _amdahl_curves(ax, gs, efficiency=False)
     _worker_axis(ax, counts)
     _missing_note(ax, gs)
     ax.set_yscale("log", base=2)
@@ -314,6 +308,18 @@ def fig_speedup(gs):
                + "the dotted diagonal is ideal speedup. Speedups over the sequential run are in the tables."
                + _amdahl_caption(gs, "Amdahl's law fitted by least squares on 1/S"))
     return Figure(f"{gs.gid}-speedup", caption, fig, _px(SIZE_STD))
+
+
+def _amdahl_curves(ax, gs, efficiency):
+    """The Amdahl bound fitted to each parallel form: S(p), or E(p) = S(p)/p for the efficiency figure."""
+    for backend, f in gs.amdahl.items():
+        if f is None or backend == "seq":
+            continue
+        color, _ = style(backend)
+        fg = _form_grid(gs, backend)
+        label = f"Amdahl fit, {backend}" if efficiency else f"Amdahl bound fitted to {backend}"
+        ax.plot(fg, [stats.amdahl_speedup(f, p) / (p if efficiency else 1) for p in fg], color=color, lw=1.2,
+                ls="--", alpha=0.8, label=f"{label}: f = {fmt.fixed(f, 3)}")
 
 
 def fig_efficiency(gs):
@@ -338,13 +344,7 @@ def fig_efficiency(gs):
         ax.errorbar([c.workers * off for c in pts], e, yerr=err, fmt=marker, color=color, ms=7, capsize=3,
                     linestyle="none", label=f"{label} (vs its 1-worker run)", zorder=3)
     ax.axhline(1.0, color="0.3", lw=1, ls=":", label="ideal: E = 1")
-    for backend, f in gs.amdahl.items():
-        if f is None or backend == "seq":
-            continue
-        color, _ = style(backend)
-        fg = _form_grid(gs, backend)
-        ax.plot(fg, [stats.amdahl_speedup(f, p) / p for p in fg], color=color, lw=1.2, ls="--",
-                alpha=0.8, label=f"Amdahl fit, {backend}: f = {fmt.fixed(f, 3)}")
+    _amdahl_curves(ax, gs, efficiency=True)
     _worker_axis(ax, counts)
     ax.set_ylim(0, top)
     ax.set_ylabel("parallel efficiency E = S / p")
