@@ -78,6 +78,7 @@ SCHEMA = "hpcb-describe/1"
 SCHEMA_TYPES = {"int": "int", "uint64": "int", "float": "float", "choice": "choice", "text": "text", "flag": "flag"}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _described = {}
+_parsed = {}   # id(schema document) -> its Options (options_of)
 
 
 def default_bin_dir():
@@ -127,7 +128,11 @@ def exit_meanings(doc):
 def options_of(app, role=None):
     """app's options (flag -> Option) as its executables describe them, optionally only those
     of one role."""
-    return {o.flag: o for o in options_from_schema(describe(app)) if role is None or o.role == role}
+    doc = describe(app)
+    key = id(doc)   # describe() keeps one document per executable: parse it into Options once
+    if key not in _parsed:
+        _parsed[key] = options_from_schema(doc)
+    return {o.flag: o for o in _parsed[key] if role is None or o.role == role}
 
 
 def exit_names():
