@@ -156,6 +156,7 @@ class TimeLimitResume(object):
     job template until it finishes; compared with an uninterrupted run of the same parameters."""
 
     WORK_S = 70      # uninterrupted length, > the 60 s limit: Slurm must warn before it kills
+    RELEASE_AFTER_S = 5   # a requeued job waits this long in the queue before the test releases it
 
     def __init__(self, W, env, common, bin_dir):
         self.W, self.env, self.common, self.bin_dir = W, env, common, bin_dir
@@ -196,11 +197,21 @@ epochs = %d
         threading.Thread(target=self._release_requeued, daemon=True).start()
 
     def _release_requeued(self):
+        # Release a requeued job early, but not at once: slurmd rejects a job credential
+        # created in the same second as (or before) the kill that revoked the job's last one
+        # (cred->ctime <= revoked), and the launch then fails with exit 1 and no output.
+        # Slurm's own delay (about 2 minutes) exists for that; a few seconds are enough here.
+        pending_since = None
         while self.ids and not self.stop.wait(2):
             rc, out = sh(["squeue", "-h", "-j", self.ids[0], "-o", "%T %r"], timeout=30)
-            if rc == 0 and out.split() == ["PENDING", "BeginTime"]:
+            if rc != 0 or out.split() != ["PENDING", "BeginTime"]:
+                pending_since = None
+                continue
+            pending_since = pending_since or time.time()
+            if time.time() - pending_since >= self.RELEASE_AFTER_S:
                 if sh(["scontrol", "update", "JobId=" + self.ids[0], "StartTime=now"], timeout=30)[0] == 0:
                     self.releases += 1
+                pending_since = None
 
     def _cells_log(self):
         found = glob.glob(os.path.join(self.results, "jobs", "*", "cells.log"))
