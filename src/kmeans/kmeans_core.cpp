@@ -311,14 +311,17 @@ int choose_shift(std::int64_t n, double max_abs) {
 
 template <class T>
 double max_abs(const T* X, std::int64_t count) {
-  // The data is finite (checked on input), so a plain comparison, which
-  // vectorises, does what std::fmax (a library call per value) would.
-  double m = 0;
+  // In T (a max is exact), with plain comparisons that vectorise; a NaN loses
+  // every comparison, so it is counted on the side (v != v).
+  T m = 0;
+  bool nan = false;
   for (std::int64_t i = 0; i < count; ++i) {
-    const double v = std::fabs(static_cast<double>(X[i]));
+    T v = X[i];
+    if constexpr (std::is_signed_v<T> || std::is_floating_point_v<T>) v = v < T(0) ? T(-v) : v;
     m = v > m ? v : m;
+    nan |= v != v;
   }
-  return m;
+  return nan ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(m);
 }
 
 template PackedCentroids<float> pack_centroids<float>(const double*, int, std::int64_t);

@@ -138,7 +138,8 @@ void relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std
 // and rounded, sum to less than 2^62 in magnitude.
 int choose_shift(std::int64_t n, double max_abs);
 
-// Largest |value| among `count` values.
+// Largest |value| among `count` values; not finite (inf or NaN) when a value is
+// not: so one pass both checks the input and gives the M-step's scale.
 template <class T>
 double max_abs(const T* X, std::int64_t count);
 

@@ -94,11 +94,22 @@ std::vector<Keyed> gather_keyed(Team& team, const std::vector<Keyed>& local, int
 template <class T>
 std::vector<double> init_random(Team& team, const Layout& layout, const Points& p, const Params& prm) {
   const auto [r0, r1] = layout.my_rows();
+  // This worker's k smallest (key, row) pairs, kept in a max-heap while the keys stream by
+  // (no n-long array of keys: 160 MB and a sort at 10^7 rows).
   std::vector<Keyed> keys;
-  for (std::int64_t i = r0; i < r1; ++i) keys.emplace_back(rng::uniform01(prm.seed, kStreamRandomInit, i), i);
-  const auto keep = std::min<std::size_t>(keys.size(), sz(prm.k));
-  std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(keep), keys.end());
-  keys.resize(keep);
+  keys.reserve(sz(prm.k));
+  for (std::int64_t i = r0; i < r1; ++i) {
+    const Keyed key{rng::uniform01(prm.seed, kStreamRandomInit, i), i};
+    if (keys.size() < sz(prm.k)) {
+      keys.push_back(key);
+      std::push_heap(keys.begin(), keys.end());
+    } else if (key < keys.front()) {
+      std::pop_heap(keys.begin(), keys.end());
+      keys.back() = key;
+      std::push_heap(keys.begin(), keys.end());
+    }
+  }
+  std::sort_heap(keys.begin(), keys.end());
   std::vector<Keyed> all = gather_keyed(team, keys, prm.k);
   std::vector<std::int64_t> chosen;
   for (int c = 0; c < prm.k; ++c) chosen.push_back(all[sz(c)].second);
@@ -177,7 +188,8 @@ class Lloyd {
     std::tie(b0_, b1_) = layout_.my_blocks();
     std::tie(r0_, r1_) = layout_.my_rows();
     // Fixed-point shift for the exact M-step, from the global largest |x|.
-    shift_ = std::is_integral_v<T> ? 0 : choose_shift(p.n, team.max(max_abs(p.row<T>(r0_), (r1_ - r0_) * d_)));
+    // (p.max_abs covers at least this worker's rows; the maximum over the team is the global one.)
+    shift_ = std::is_integral_v<T> ? 0 : choose_shift(p.n, team.max(p.max_abs));
     to_scaled_ = std::ldexp(p.scale, -shift_);
   }
 

@@ -7,6 +7,7 @@
 #include "io/data_identity.hpp"
 #include "io/h5_probe.hpp"
 #include "io/team_read.hpp"
+#include "kmeans/kmeans_core.hpp"
 #include "team/layout.hpp"
 
 namespace hpcb {
@@ -16,10 +17,14 @@ namespace {
 // confusion matrix huge).
 constexpr std::int32_t kMaxLabel = 1 << 16;
 
+// One pass over the rows: their largest |value| (the M-step's fixed-point scale needs it)
+// and, when that is not finite, the first value to blame.
 template <class T>
-void check_finite(const Points& p) {
+void find_max_abs(Points& p) {
   const T* v = reinterpret_cast<const T*>(p.X.data());
   const std::int64_t count = p.rows * p.d;
+  p.max_abs = kmeans::max_abs(v, count);
+  if (std::isfinite(p.max_abs)) return;
   for (std::int64_t i = 0; i < count; ++i)
     if (!std::isfinite(v[i]))
       throw DataError(p.path + ": dataset /X has a " + (std::isnan(v[i]) ? "NaN" : "infinite") +
@@ -74,8 +79,8 @@ Points read_points(const Team& team, const std::string& path, bool distributed, 
   if (labels_check) p.verified = labels_check->check(p.labels.data()) && p.verified;
   require_verified(mode, p.verified, path);
   p.identity = data_identity(path, p.content_sha256);
-  if (p.dtype == DType::f32) check_finite<float>(p);
-  if (p.dtype == DType::f64) check_finite<double>(p);
+  if (p.dtype == DType::f32) find_max_abs<float>(p);
+  if (p.dtype == DType::f64) find_max_abs<double>(p);
   if (p.has_labels) {
     for (std::int64_t i = 0; i < p.rows; ++i) {
       const std::int32_t v = p.labels[static_cast<std::size_t>(i)];

@@ -21,7 +21,8 @@ struct Points : DataSource {
   std::int64_t rows = 0;       // stored rows
   DType dtype = DType::f64;    // stored element type: uint8, float32 or float64
   double scale = 1.0;          // values are used as X * scale (the /X attribute `scale`)
-  aligned_vector<unsigned char> X;     // rows x d elements of dtype, row-major (64-byte aligned: see aligned.hpp)
+  bulk_vector<unsigned char> X;        // rows x d elements of dtype, row-major (64-byte aligned: see aligned.hpp)
+  double max_abs = 0;                  // float data: the largest |value| of these rows, unscaled (found by the finiteness check)
   std::vector<std::int32_t> labels;    // rows true labels; empty when the file has none
   bool has_labels = false;
 

@@ -96,6 +96,21 @@ TEST(ChooseShift, NoOverflowAndFullUseOfTheRange) {
   EXPECT_EQ(choose_shift(10, 0.0), 0);
 }
 
+TEST(MaxAbs, LargestMagnitudeOrNotFinite) {
+  // One pass gives both the M-step's scale and the input's finiteness check.
+  std::vector<float> x(1000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) - 8.5f;
+  x[613] = -40.25f;
+  EXPECT_EQ(max_abs(x.data(), static_cast<std::int64_t>(x.size())), 40.25);
+  x[977] = std::numeric_limits<float>::quiet_NaN();  // loses every comparison: counted on the side
+  EXPECT_TRUE(std::isnan(max_abs(x.data(), static_cast<std::int64_t>(x.size()))));
+  x[977] = -std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(std::isinf(max_abs(x.data(), static_cast<std::int64_t>(x.size()))));
+  const double d[] = {-0.0, 3.5, -7.0};
+  EXPECT_EQ(max_abs(d, 3), 7.0);
+  EXPECT_EQ(max_abs(d, 1), 0.0);
+}
+
 TEST(Metrics, AccuracyWithRelabelledClusters) {
   // Clusters are the labels permuted, plus one mistake in ten.
   // table[c * L + l]; cluster 0 = label 2, 1 = label 0, 2 = label 1.
