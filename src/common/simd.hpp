@@ -131,9 +131,10 @@ inline void hsums(const vec<D>* acc, D* out) {
   if constexpr (N % B >= 3) {
     // The rest through the network too, padded with zero vectors whose sums
     // are dropped: cheaper than one hsum each from three on.
-    vec<D> pad[B] = {};
+    vec<D> pad[B];
     D tmp[B];
-    for (int t = 0; t < N % B; ++t) pad[t] = acc[i + t];
+#pragma GCC unroll 16
+    for (int t = 0; t < B; ++t) pad[t] = t < N % B ? acc[i + t] : vec<D>{};  // unrolled: no memset call
     hsums_block<D>(pad, tmp);
     for (int t = 0; t < N % B; ++t) out[i + t] = tmp[t];
     i = N;

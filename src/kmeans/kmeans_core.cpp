@@ -41,7 +41,9 @@ vec<D> splat(D v) {
 template <class T, class D, int R, int G>
 void dot_tile(const T* const* x, std::int64_t d, vec<D> scale, const D* c, std::int64_t step, D* out) {
   constexpr int W = kWidth<D>;
-  vec<D> acc[R * G] = {};
+  vec<D> acc[R * G];
+#pragma GCC unroll 32
+  for (int i = 0; i < R * G; ++i) acc[i] = vec<D>{};  // unrolled into register zeroing, not a memset call
   auto chunk = [&](const vec<D>* xv) {
     for (int g = 0; g < G; ++g) {
       const vec<D> cv = load<D>(c + g * W);
