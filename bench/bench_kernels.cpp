@@ -9,6 +9,10 @@
 //   Sgemm           OpenBLAS sgemm on the same shapes: the reference for a GEMM path
 //   Accumulate      full M-step (fixed-point integer sums)
 //   Relabel         incremental M-step, 5% of the rows changing cluster
+//   StreamPass      one streaming read of the rows (column sums): the memory-bandwidth bound
+//                   on any iteration that must read every row
+//   LloydIteration  one dense Lloyd iteration as the first one runs (E-step, full M-step),
+//                   on the scale path's float blobs shape: read against StreamPass
 //   KMeansRun       whole solver runs on MNIST (k = 10, first 10 images as centroids,
 //                   to convergence), per algorithm: time per iteration, E + M fused
 //   ResidualSums    one regression epoch's fused gradient pass
@@ -188,6 +192,58 @@ void BM_Relabel(benchmark::State& state) {
 }
 BENCHMARK(BM_Relabel<std::uint8_t>)->Args({10000, 784, 10})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Relabel<float>)->Args({1000000, 64, 10})->Unit(benchmark::kMillisecond);
+
+// One streaming pass over n x d rows (column sums, in T's width): what reading every row
+// once costs on this machine, the bound for an iteration that must. Args: n, d.
+template <class T>
+void BM_StreamPass(benchmark::State& state) {
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const auto& X = random_rows<T>(n, d);
+  std::vector<T> col(static_cast<std::size_t>(d));
+  for (auto _ : state) {
+    std::fill(col.begin(), col.end(), T(0));
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j < d; ++j) col[static_cast<std::size_t>(j)] += X[static_cast<std::size_t>(i * d + j)];
+    benchmark::DoNotOptimize(col.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetBytesProcessed(state.iterations() * n * d * static_cast<std::int64_t>(sizeof(T)));
+}
+BENCHMARK(BM_StreamPass<float>)->Args({1000000, 64})->Unit(benchmark::kMillisecond);
+
+// One dense Lloyd iteration with the kernel core, block by block as the solver runs its
+// first iteration: the E-step (row norms cached) and the full fixed-point M-step. Later
+// iterations replace the full M-step by relabel() of the rows that moved (BM_Relabel).
+// Args: n, d, k.
+template <class T>
+void BM_LloydIteration(benchmark::State& state) {
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const int k = static_cast<int>(state.range(2));
+  using D = kmeans::dist_t<T>;
+  const auto& X = random_rows<T>(n, d);
+  std::vector<double> Cd(X.begin(), X.begin() + k * d);  // the first k rows, as make compare starts
+  const auto C = kmeans::pack_centroids<D>(Cd.data(), k, d);
+  std::vector<D> xx(static_cast<std::size_t>(n));
+  kmeans::row_norms<T>(X.data(), n, d, scale_of<T>(), xx.data());
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
+  std::vector<D> dist(static_cast<std::size_t>(n));
+  std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
+  const int shift = std::is_integral_v<T> ? 0 : kmeans::choose_shift(n, kmeans::max_abs(X.data(), n * d));
+  for (auto _ : state) {
+    std::fill(sums.begin(), sums.end(), 0);
+    std::fill(counts.begin(), counts.end(), 0);
+    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) {
+      const std::int64_t rows = std::min(kMaxRowsPerBlock, n - r);
+      kmeans::assign<T>(X.data() + r * d, rows, d, scale_of<T>(), C, xx.data() + r, labels.data() + r, dist.data() + r);
+      kmeans::accumulate<T>(X.data() + r * d, rows, d, k, shift, labels.data() + r, sums.data(), counts.data());
+    }
+    benchmark::DoNotOptimize(sums.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetBytesProcessed(state.iterations() * n * d * static_cast<std::int64_t>(sizeof(T)));
+  flops(state, 2.0 * static_cast<double>(n * d) * k);
+}
+BENCHMARK(BM_LloydIteration<float>)->Args({1000000, 64, 16})->Unit(benchmark::kMillisecond);
 
 // Whole k-means runs on MNIST with the real solver on one worker: the fused
 // iteration (E-step, incremental M-step, means) per algorithm. Starts from the

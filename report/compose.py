@@ -13,6 +13,7 @@ Blocks are tuples:
 
 import os
 import platform
+import re
 from collections import Counter
 
 import matplotlib
@@ -207,6 +208,27 @@ def group_blocks(gs, figs, fignum):
     return out
 
 
+def stream_bound_sentences(rows):
+    """One sentence per dense Lloyd iteration benchmark (BM_LloydIteration<T>/n/d/k) whose
+    file also holds the streaming pass over the same rows (BM_StreamPass<T>/n/d): the
+    iteration's median time as a multiple of that pass's median (both per benchmark iteration)."""
+    by_key = {(r.source, r.name): r for r in rows if r.median}
+    out = []
+    for r in rows:
+        m = re.fullmatch(r"BM_LloydIteration<(\w+)>/(\d+)/(\d+)/(\d+)", r.name)
+        if not (m and r.median):
+            continue
+        dtype, n, d, k = m.groups()
+        bound = by_key.get((r.source, f"BM_StreamPass<{dtype}>/{n}/{d}"))
+        if bound is None:
+            continue
+        out.append(f"one dense Lloyd iteration on {int(n):,} x {d} {dtype} rows with k = {k} takes "
+                   f"{fmt.si_time(r.median)}, {r.median / bound.median:.2f}x one streaming pass over the same rows "
+                   f"({fmt.si_time(bound.median)}; medians over {len(r.real_s)} and {len(bound.real_s)} repetitions, "
+                   f"{os.path.basename(r.source)}).")
+    return out
+
+
 def bench_blocks(rows, fig, fignum):
     out = [("h", 2, "Microbenchmarks")]
     if not rows:
@@ -223,6 +245,9 @@ def bench_blocks(rows, fig, fignum):
                      fmt.si_rate(r.rates.get("items_per_second")), fmt.si_rate(r.rates.get("bytes_per_second"))])
     out.append(("table", header, body, "Times per benchmark iteration; rates are medians over repetitions "
                                        "(for an odd count the rate of the median time)."))
+    bound = stream_bound_sentences(rows)
+    if bound:
+        out.append(("p", "Against the memory bound, measured in the same run: " + " ".join(bound)))
     errs = [f"{r.name}: {r.error}" for r in rows if r.error]
     if errs:
         out.append(("p", "Benchmarks that reported an error:"))

@@ -307,3 +307,25 @@ class TestCostModelScript(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestStreamBound(unittest.TestCase):
+    """The dense iteration against the streaming pass over the same rows, from one file."""
+
+    def row(self, name, real, source="/r/microbench.json"):
+        from report.summary import BenchRow
+        return BenchRow(source=source, name=name, threads=1, real_s=real, cpu_s=real, rates={}, from_aggregate=False)
+
+    def test_ratio_of_medians_from_the_same_file(self):
+        rows = [self.row("BM_LloydIteration<float>/1000000/64/16", [0.090, 0.084, 0.080]),
+                self.row("BM_StreamPass<float>/1000000/64", [0.014, 0.012, 0.021])]
+        (text,) = compose.stream_bound_sentences(rows)
+        self.assertIn("1,000,000 x 64 float rows with k = 16", text)
+        self.assertIn("%.2fx one streaming pass" % (0.084 / 0.014), text)
+        self.assertIn("medians over 3 and 3 repetitions, microbench.json", text)
+
+    def test_no_sentence_without_the_matching_pass(self):
+        rows = [self.row("BM_LloydIteration<float>/1000000/64/16", [0.08]),
+                self.row("BM_StreamPass<float>/1000000/32", [0.01]),
+                self.row("BM_StreamPass<float>/1000000/64", [0.01], source="/other/microbench.json")]
+        self.assertEqual(compose.stream_bound_sentences(rows), [])
