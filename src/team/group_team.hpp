@@ -10,9 +10,12 @@
 // of the process team, so MPI needs only MPI_THREAD_FUNNELED); after a second
 // barrier every thread reads the result, and a third barrier keeps the
 // buffers alive until all have read. Integer sums are exact and gathers move
-// bits, so no result depends on the order in which threads arrive.
+// bits, so no result depends on the order in which threads arrive. A gather
+// among threads only (the regression's one collective per epoch) needs a
+// single barrier: see GroupTeam::gather.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,7 +28,10 @@ namespace hpcb {
 
 // What the threads of one process share.
 struct GroupShared {
-  explicit GroupShared(int threads) : in(static_cast<std::size_t>(threads)), errors(static_cast<std::size_t>(threads)) {}
+  explicit GroupShared(int threads)
+      : in(static_cast<std::size_t>(threads)),
+        errors(static_cast<std::size_t>(threads)),
+        slots{std::vector<Slot>(static_cast<std::size_t>(threads)), std::vector<Slot>(static_cast<std::size_t>(threads))} {}
   std::vector<const void*> in;  // each thread's contribution
   std::vector<std::optional<std::string>> errors;
   std::vector<std::int64_t> ints;     // combined integer results
@@ -35,6 +41,12 @@ struct GroupShared {
   std::shared_ptr<const void> object;
   std::optional<std::string> agreed;
   std::vector<std::string> hosts;
+  // gather() among threads only: a copy of each thread's contribution, in two halves used by
+  // turns (one cache line or more per thread, so that no two threads write the same line).
+  struct alignas(64) Slot {
+    std::vector<double> values;
+  };
+  std::array<std::vector<Slot>, 2> slots;
 };
 
 class GroupTeam final : public Team {
@@ -74,6 +86,7 @@ class GroupTeam final : public Team {
   int thread_, threads_;
   Team* between_;
   int process_ = 0, processes_ = 1;
+  int turn_ = 0;  // which half of s_.slots this thread's next gather() uses
 };
 
 // Runs body on `threads` OpenMP threads as GroupTeams joined by `processes`
