@@ -36,6 +36,12 @@ struct PackedCentroids {
   std::int64_t d = 0, stride = 0;  // stride: d rounded up to the vector width
   aligned_vector<D> values;        // k x stride, in the group layout
   std::vector<D> norms;            // k: |c|^2, summed as the kernel sums |x|^2
+  // Small d (AVX-512, float distances): the same centroids by columns, in blocks of one
+  // vector width W of centroids, feature-major within a block: centroid c's feature j at
+  // columns[(c / W * stride + j) * W + c % W], k rounded up to kp (zeros beyond k and
+  // beyond d), for assign()'s centroids-in-lanes form; empty otherwise.
+  aligned_vector<D> columns;
+  int kp = 0;
   // Centroid c: its first chunk, and the distance from one chunk to the next.
   const D* first_chunk(int c, int width) const {
     const int g0 = c / group * group;

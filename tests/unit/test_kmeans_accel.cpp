@@ -143,8 +143,11 @@ void check_kernel_against_model(std::int64_t n, std::int64_t d, int k) {
 }
 
 TEST(KernelModel, EveryPathComputesTheSameOperations) {
-  for (std::int64_t d : {1, 15, 16, 17, 64, 100})
-    for (int k : {1, 5, 12, 13, 30}) {
+  // With AVX-512, d <= 128 and k in {12, 13, 16, 30} (at most a quarter of 16-lane blocks
+  // padding) take assign()'s centroids-in-lanes form, the rest the feature-in-lanes tiles:
+  // both must be the model's operations.
+  for (std::int64_t d : {1, 15, 16, 17, 64, 100, 128, 129})
+    for (int k : {1, 5, 12, 13, 16, 17, 30, 33}) {
       SCOPED_TRACE("d=" + std::to_string(d) + " k=" + std::to_string(k));
       check_kernel_against_model<std::uint8_t>(23, d, k);  // 23 rows: 2 x 8 + 4 + 2 + 1
       check_kernel_against_model<float>(23, d, k);
