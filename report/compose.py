@@ -407,6 +407,21 @@ def compare_blocks(comparison, n_records):
                     "library is compared with the toolkit's same algorithm at the same threads (faiss with Lloyd), "
                     "toolkit Hamerly and Elkan with toolkit Lloyd, toolkit Lloyd on all cores with itself on one. "
                     "Inertia (float64, [0, 1] pixels) and accuracy (Hungarian) recomputed the same way for all."))
+    if comparison.scale:
+        sc = d.get("kmeans_scale") or {}
+        out.append(("h", 3, "k-means at scale"))
+        out.append(("p", f"{sc.get('dataset', '?')}, k = {sc.get('k', '?')}, initial centroids {sc.get('init', '?')}, "
+                         f"{sc.get('max_iter', '?')} iterations, tol {sc.get('tol', '?')}."))
+        out.append(("table", ["implementation", "threads", "iterations", "runs", "median per iteration", "min..max",
+                              "compared with", "time ratio", "inertia", "accuracy"],
+                    [_peer_cells(r) + [_quality(r.raw, "inertia", 2), _quality(r.raw, "accuracy", 4)]
+                     for r in comparison.scale],
+                    "As the MNIST table: a library is compared with toolkit Lloyd at the same threads, toolkit "
+                    "Lloyd on all cores with itself on one; inertia in float64, accuracy against the blobs' "
+                    "generating centres (Hungarian)."))
+        stream = comparison.stream_sentence()
+        if stream:
+            out.append(("p", stream))
     if comparison.regression:
         out.append(("h", 3, "Regression"))
         out.append(("table", ["implementation", "workers", "epochs", "runs", "median per epoch", "min..max",

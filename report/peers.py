@@ -85,28 +85,45 @@ def _regression_bases(rows):
             r.base = seq
 
 
+def _clustering_agreement(name, rows):
+    """One sentence: do these k-means rows reach the same clustering (inertia and accuracy)?"""
+    inertia = [r.raw["inertia"] for r in rows if isinstance(r.raw.get("inertia"), (int, float))]
+    acc = sorted({r.raw["accuracy"] for r in rows if isinstance(r.raw.get("accuracy"), (int, float))})
+    if not inertia:
+        return None
+    spread = (max(inertia) - min(inertia)) / max(inertia)
+    same = spread <= SAME_RESULT and len(acc) <= 1
+    lo, hi = f"{min(inertia):.2f}", f"{max(inertia):.2f}"
+    return (f"{name}: the final inertia of all {len(inertia)} rows "
+            + (f"is {lo}" if lo == hi else f"lies in {lo} .. {hi}")
+            + f" (relative spread {spread:.1e}) and the accuracy "
+            + (f"is {acc[0]:.4f}" if len(acc) == 1 else f"in {acc[0]:.4f} .. {acc[-1]:.4f}")
+            + (": every implementation reaches the same clustering." if same
+               else ": the implementations do not reach the same clustering; compare times with care."))
+
+
 @dataclass
 class Comparison:
     path: str
     data: dict           # the whole compare.json
     kmeans: list         # PeerRows
     regression: list
+    scale: list = None   # PeerRows of the k-means scale case (float32 blobs), if measured
+    stream_s: float = None  # its streaming pass over the same rows: median seconds per pass
+
+    def stream_sentence(self):
+        """The 1-thread scale rows' time per iteration as a multiple of the streaming pass."""
+        if not self.scale or not self.stream_s:
+            return None
+        parts = [f"{r.label()} {r.median / self.stream_s:.2f}x" for r in self.scale if r.threads == 1]
+        return ("One pass over the same rows (numpy column sums, one thread, measured in the same run) takes "
+                f"{self.stream_s * 1e3:.2f} ms (median); one iteration on one thread takes " + ", ".join(parts)
+                + " of that pass.") if parts else None
 
     def agreement(self):
         """Sentences: do all implementations reach the same k-means and regression result?"""
-        out = []
-        inertia = [r.raw["inertia"] for r in self.kmeans if isinstance(r.raw.get("inertia"), (int, float))]
-        acc = sorted({r.raw["accuracy"] for r in self.kmeans if isinstance(r.raw.get("accuracy"), (int, float))})
-        if inertia:
-            spread = (max(inertia) - min(inertia)) / max(inertia)
-            same = spread <= SAME_RESULT and len(acc) <= 1
-            lo, hi = f"{min(inertia):.2f}", f"{max(inertia):.2f}"
-            out.append(f"k-means: the final inertia of all {len(inertia)} rows "
-                       + (f"is {lo}" if lo == hi else f"lies in {lo} .. {hi}")
-                       + f" (relative spread {spread:.1e}) and the accuracy "
-                       + (f"is {acc[0]:.4f}" if len(acc) == 1 else f"in {acc[0]:.4f} .. {acc[-1]:.4f}")
-                       + (": every implementation reaches the same clustering." if same
-                          else ": the implementations do not reach the same clustering; compare times with care."))
+        out = [s for s in (_clustering_agreement("k-means", self.kmeans),
+                           _clustering_agreement("k-means at scale", self.scale or [])) if s]
         fits = [r.raw for r in self.regression if isinstance(r.raw.get("params"), list)
                 and isinstance(r.raw.get("mse"), (int, float))]
         if fits:
@@ -127,7 +144,10 @@ def load(loaded):
     path, data = loaded.side_input("compare")
     if data is None:
         return None
-    km, rg = _rows(data.get("kmeans")), _rows(data.get("regression"))
+    km, rg, sc = _rows(data.get("kmeans")), _rows(data.get("regression")), _rows(data.get("kmeans_scale"))
     _kmeans_bases(km)
+    _kmeans_bases(sc)
     _regression_bases(rg)
-    return Comparison(path, data, km, rg)
+    stream = (data.get("kmeans_scale") or {}).get("stream_pass") or {}
+    times = [t for t in stream.get("per_pass_s") or [] if isinstance(t, (int, float)) and t > 0]
+    return Comparison(path, data, km, rg, sc, stats.median(times) if times else None)

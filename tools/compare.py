@@ -9,6 +9,13 @@ n_init=1, the same initial centroids, float32) and faiss (Clustering on a flat
 L2 index, the same initial centroids, no subsampling), when installed, at 1
 thread and at all cores.
 
+k-means at scale: float32 blobs (mkdata blobs, 10^6 x 64, 16 centres, seed 1,
+made in a temporary directory), k = 16, the first 16 rows as the initial
+centroids, 20 Lloyd iterations, tol 0: toolkit Lloyd (seq, omp on all cores)
+against scikit-learn's Lloyd, with one streaming pass over the same rows (numpy
+column sums, one thread) timed in the same run as the memory bound
+(--scale-rows 0 skips this part).
+
 Regression: the course's full-batch gradient descent on regression20k (20,000
 points, 10,000 epochs, lr 1e-4), numpy against nlreg_seq, nlreg_omp and
 nlreg_mpi on all cores.
@@ -54,6 +61,8 @@ from jobs import records_file  # noqa: E402  (the one appender of the Python par
 MNIST = os.path.join(ROOT, "datasets", "mnist10k.h5")
 REGR = os.path.join(ROOT, "datasets", "regression20k.h5")
 K, ITERS, EPOCHS, LR = 10, 100, 10000, 1e-4
+# The scale case: blobs of SCALE_D float32 features around SCALE_K centres.
+SCALE_D, SCALE_K, SCALE_ITERS, SCALE_SEED = 64, 16, 20, 1
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
@@ -67,13 +76,22 @@ def mnist():
     return (raw.astype(np.float32) / np.float32(255)), truth
 
 
+def blobs(path):
+    """The scale case's /X (float32, scale 1) and /labels (the generating centres)."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        return f["X"][...], f["labels"][...]
+
+
 def quality(X, truth, labels, centroids):
     """(inertia in float64, Hungarian accuracy) of a clustering."""
     import numpy as np
     from scipy.optimize import linear_sum_assignment
-    X64, C64 = X.astype(np.float64), np.asarray(centroids, dtype=np.float64)
-    inertia = float(np.sum((X64 - C64[labels]) ** 2))
-    table = np.zeros((K, int(truth.max()) + 1), dtype=np.int64)
+    C64 = np.asarray(centroids, dtype=np.float64)
+    inertia = 0.0
+    for lo in range(0, len(X), 100000):  # in slices: a float64 copy of 10^6 x 64 rows is 512 MB
+        inertia += float(np.sum((X[lo:lo + 100000].astype(np.float64) - C64[labels[lo:lo + 100000]]) ** 2))
+    table = np.zeros((len(C64), int(truth.max()) + 1), dtype=np.int64)
     np.add.at(table, (labels, truth), 1)
     rows, cols = linear_sum_assignment(-table)
     return inertia, float(table[rows, cols].sum() / len(labels))
@@ -81,10 +99,13 @@ def quality(X, truth, labels, centroids):
 
 # ---- peers: each runs in a child process (see run_peer) ------------------------------
 
-def peer_sklearn(algorithm, threads, reps):
+def peer_sklearn(algorithm, threads, reps, data=None):
+    """scikit-learn's KMeans on MNIST (k = K, ITERS iterations), or with data on that blobs
+    file (k = SCALE_K, SCALE_ITERS iterations)."""
     from sklearn.cluster import KMeans
-    X, truth = mnist()
-    init = X[:K].copy()
+    X, truth = blobs(data) if data else mnist()
+    k, iters = (SCALE_K, SCALE_ITERS) if data else (K, ITERS)
+    init = X[:k].copy()
     try:
         from threadpoolctl import threadpool_limits
         limit = threadpool_limits(limits=threads)
@@ -92,7 +113,7 @@ def peer_sklearn(algorithm, threads, reps):
         limit = None
 
     def fit():
-        km = KMeans(n_clusters=K, init=init, n_init=1, max_iter=ITERS, tol=0.0, algorithm=algorithm)
+        km = KMeans(n_clusters=k, init=init, n_init=1, max_iter=iters, tol=0.0, algorithm=algorithm)
         start = time.perf_counter()
         km.fit(X)
         return time.perf_counter() - start, km
@@ -161,6 +182,19 @@ def peer_numpy_gd(reps):
     return {"per_iter_s": times, "iterations": EPOCHS, "params": [a, b, c], "mse": mse, "blas_core": blas_label()}
 
 
+def peer_stream_pass(reps, data):
+    """One pass over the blobs rows: numpy column sums in float32 (one thread), per pass."""
+    import numpy as np
+    X, _ = blobs(data)
+    X.sum(axis=0, dtype=np.float32)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        X.sum(axis=0, dtype=np.float32)
+        times.append(time.perf_counter() - start)
+    return {"per_pass_s": times, "bytes": int(X.nbytes)}
+
+
 def blas_label():
     """The OpenBLAS core type(s) this process runs with, "+"-joined, or "none" (no OpenBLAS)."""
     return "+".join(blas_coretype.python_cores()) or "none"
@@ -176,21 +210,24 @@ def probe_blas():
 
 
 PEERS = {
-    "sklearn-lloyd": lambda t, r: peer_sklearn("lloyd", t, r),
-    "sklearn-elkan": lambda t, r: peer_sklearn("elkan", t, r),
-    "faiss": peer_faiss,
-    "numpy-gd": lambda t, r: peer_numpy_gd(r),
-    "blas-probe": lambda t, r: probe_blas(),
+    "sklearn-lloyd": lambda t, r, data: peer_sklearn("lloyd", t, r, data),
+    "sklearn-elkan": lambda t, r, data: peer_sklearn("elkan", t, r, data),
+    "faiss": lambda t, r, data: peer_faiss(t, r),
+    "numpy-gd": lambda t, r, data: peer_numpy_gd(r),
+    "stream-pass": lambda t, r, data: peer_stream_pass(r, data),
+    "blas-probe": lambda t, r, data: probe_blas(),
 }
 
 
-def run_peer(name, threads, reps, blas_env=None):
+def run_peer(name, threads, reps, blas_env=None, data=None):
     """Runs one peer in a child process with its thread count fixed in the
-    environment (and blas_env, e.g. {"OPENBLAS_CORETYPE": "SkylakeX"}); returns its
-    result, or None (with the reason) if it cannot run."""
+    environment (and blas_env, e.g. {"OPENBLAS_CORETYPE": "SkylakeX"}), on data (the
+    scale case's blobs file) or its own data set; returns its result, or None (with the
+    reason) if it cannot run."""
     env = dict(os.environ, **{v: str(threads) for v in THREAD_VARS}, **(blas_env or {}))
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--peer", name, "--threads", str(threads),
-                           "--reps", str(reps)], capture_output=True, text=True, env=env, cwd=ROOT)
+                           "--reps", str(reps)] + (["--peer-data", data] if data else []),
+                          capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
         return None, last
@@ -281,6 +318,43 @@ def toolkit_kmeans(args, cores, reps, record_lines):
     return rows
 
 
+def toolkit_scale(args, cores, reps, record_lines, data, tmp):
+    """Toolkit Lloyd on the scale case's blobs (seq, and omp on all cores)."""
+    import h5py
+    import numpy as np
+    X, truth = blobs(data)
+    init = os.path.join(tmp, "init-scale.h5")
+    with h5py.File(init, "w") as f:
+        f["centroids"] = X[:SCALE_K].astype(np.float64)  # scale 1: rows are scaled units
+    rows = []
+    for backend, workers in [("seq", 1), ("omp", cores)]:
+        out = os.path.join(tmp, "out-scale.h5")
+        argv = launch(args, "kmeans", backend, workers,
+                      ["--data", data, "--k", str(SCALE_K), "--iters", str(SCALE_ITERS), "--tol", "0", "--init", init,
+                       "--algorithm", "lloyd", "--out", out])
+        recs, lines = run_toolkit(args, argv, reps)
+        record_lines += lines
+        with h5py.File(out, "r") as f:
+            inertia, acc = quality(X, truth, f["labels"][...], f["centroids"][...])
+        r = recs[-1]["result"]
+        rows.append({"impl": "toolkit lloyd", "backend": backend, "threads": workers,
+                     "per_iter_s": [rec["time_s"]["per_iter"] for rec in recs], "iterations": r["iterations"],
+                     "inertia": inertia, "accuracy": acc, "labels_sha256": r["labels_sha256"],
+                     "blas_core": recs[-1].get("prov", {}).get("blas_core")})
+    return rows
+
+
+def make_blobs(args, rows, tmp):
+    """The scale case's data set, made by the toolkit's own generator."""
+    path = os.path.join(tmp, "blobs.h5")
+    proc = subprocess.run([os.path.join(args.bin, "mkdata"), "blobs", "--n", str(rows), "--d", str(SCALE_D),
+                           "--k", str(SCALE_K), "--seed", str(SCALE_SEED), "--dtype", "float32", "--out", path],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"compare: mkdata blobs failed ({proc.returncode}): {proc.stderr.strip()}")
+    return path
+
+
 def toolkit_nlreg(args, cores, reps, record_lines):
     rows = []
     for backend, workers in [("seq", 1), ("omp", cores), ("mpi", cores)]:
@@ -320,6 +394,26 @@ def print_kmeans(rows):
     print("vs toolkit: a library's time over the toolkit's (same algorithm, same threads; faiss against Lloyd);"
           " 'L': a pruned toolkit algorithm's time over toolkit Lloyd's;"
           " BLAS core: the OpenBLAS kernel set the row's process loaded (the toolkit's kernels make no BLAS call)")
+
+
+def print_scale(section):
+    rows = section["rows"]
+    print(f"\nk-means at scale, {section['dataset']}, k={SCALE_K}, init: the first {SCALE_K} rows, "
+          f"{SCALE_ITERS} iterations, tol 0; median of {len(rows[0]['per_iter_s'])} runs")
+    print(f"{'implementation':<24}{'threads':>8}{'ms/iter':>10}{'vs toolkit':>12}{'x stream':>10}"
+          f"{'inertia':>18}{'accuracy':>10}  BLAS core")
+    base = {r["threads"]: median_ms(r) for r in rows if r["impl"].startswith("toolkit")}
+    stream = section.get("stream_pass")
+    for r in rows:
+        ms = median_ms(r)
+        ratio = f"{ms / base[r['threads']]:.2f}x" if not r["impl"].startswith("toolkit") and r["threads"] in base else ""
+        bound = f"{ms / (1e3 * stream['median_s']):.2f}" if stream and r["threads"] == 1 else ""
+        name = r["impl"] + (f" ({r['backend']})" if "backend" in r else "")
+        print(f"{name:<24}{r['threads']:>8}{ms:>10.3f}{ratio:>12}{bound:>10}{r['inertia']:>18.2f}{r['accuracy']:>10.4f}"
+              f"  {r.get('blas_core') or '-'}")
+    if stream:
+        print(f"stream: one pass over the {stream['bytes'] / 1e6:.0f} MB of rows (numpy column sums, 1 thread) takes "
+              f"{1e3 * stream['median_s']:.2f} ms (median); x stream: a 1-thread row's iteration over that pass")
 
 
 def print_nlreg(rows):
@@ -364,11 +458,14 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "results", "compare.json"))
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="'all cores' (default: the machine's)")
+    parser.add_argument("--scale-rows", type=int, default=1000000,
+                        help="rows of the k-means scale case (float32 blobs, d = 64); 0 skips it")
     parser.add_argument("--peer", help=argparse.SUPPRESS)  # internal: one peer measurement, in a child
+    parser.add_argument("--peer-data", help=argparse.SUPPRESS)  # internal: the scale case's file, for it
     args = parser.parse_args()
 
     if args.peer:
-        print(json.dumps(PEERS[args.peer](args.threads, args.reps)))
+        print(json.dumps(PEERS[args.peer](args.threads, args.reps, args.peer_data)))
         return 0
 
     start = time.time()
@@ -407,8 +504,33 @@ def main():
         nl_rows.insert(0, dict(result, impl="numpy GD", threads=1))
     else:
         skipped.append(f"numpy GD: {why}")
+    scale = None
+    if args.scale_rows > 0:
+        with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
+            data = make_blobs(args, args.scale_rows, tmp)
+            scale = {"dataset": f"blobs {args.scale_rows} x {SCALE_D} float32 (mkdata blobs, {SCALE_K} centres, "
+                                f"seed {SCALE_SEED})", "k": SCALE_K, "max_iter": SCALE_ITERS, "tol": 0,
+                     "init": f"first {SCALE_K} rows", "rows": toolkit_scale(args, cores, args.reps, record_lines,
+                                                                              data, tmp)}
+            if available("sklearn"):
+                for threads in thread_counts:
+                    result, why = run_peer("sklearn-lloyd", threads, args.reps, args.blas_env, data)
+                    if result is None:
+                        skipped.append(f"sklearn lloyd at scale x{threads}: {why}")
+                    else:
+                        scale["rows"].append(dict(result, impl="sklearn lloyd", threads=threads))
+            else:
+                skipped.append("sklearn lloyd at scale: sklearn is not installed")
+            result, why = run_peer("stream-pass", 1, args.reps, args.blas_env, data)
+            if result:
+                scale["stream_pass"] = dict(result, impl="numpy column sums", threads=1,
+                                            median_s=statistics.median(result["per_pass_s"]))
+            else:
+                skipped.append(f"streaming pass: {why}")
 
     print_kmeans(km_rows)
+    if scale:
+        print_scale(scale)
     print_nlreg(nl_rows)
     for s in skipped:
         print(f"skipped: {s}")
@@ -419,7 +541,9 @@ def main():
                                               "init": "first 10 images", "rows": km_rows},
                "regression": {"dataset": "regression20k", "epochs": EPOCHS, "lr": LR, "rows": nl_rows},
                "skipped": skipped}
-    for group in (summary["kmeans"]["rows"], summary["regression"]["rows"]):
+    if scale:
+        summary["kmeans_scale"] = scale
+    for group in (summary["kmeans"]["rows"], summary["regression"]["rows"], (scale or {}).get("rows", [])):
         for r in group:
             r["median_per_iter_s"] = statistics.median(r["per_iter_s"])
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
