@@ -41,6 +41,8 @@ def setup():
         "grid.alpha": 0.3,
         "legend.fontsize": 8.5,
         "legend.framealpha": 0.9,
+        # Every figure stays open until the PDF is written (one page each), by design: no warning at 20.
+        "figure.max_open_warning": 0,
     })
 
 
