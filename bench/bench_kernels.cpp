@@ -70,28 +70,41 @@ void flops(benchmark::State& state, double per_iteration) {
                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
+// What the E-step reads and writes for n rows of X against k centroids (given in scaled
+// units), with the row norms cached as the solver caches them.
+template <class T>
+struct EStepCase {
+  using D = kmeans::dist_t<T>;
+  EStepCase(const aligned_vector<T>& rows, std::int64_t n_, std::int64_t d_, const std::vector<double>& centroids, int k)
+      : X(rows), n(n_), d(d_), C(kmeans::pack_centroids<D>(centroids.data(), k, d_)),
+        xx(static_cast<std::size_t>(n_)), labels(static_cast<std::size_t>(n_)), dist(static_cast<std::size_t>(n_)) {
+    kmeans::row_norms<T>(X.data(), n, d, scale_of<T>(), xx.data());
+  }
+  // Rows [r, r + rows) assigned, as the solver assigns one block.
+  void assign(std::int64_t r, std::int64_t rows) {
+    kmeans::assign<T>(X.data() + r * d, rows, d, scale_of<T>(), C, xx.data() + r, labels.data() + r, dist.data() + r);
+  }
+  const aligned_vector<T>& X;
+  std::int64_t n, d;
+  kmeans::PackedCentroids<D> C;
+  std::vector<D> xx;
+  std::vector<std::int32_t> labels;
+  std::vector<D> dist;
+};
+
 // E-step over n rows, block by block as the solver does, with the row norms
 // cached (the solver computes them once). Args: n, d, k.
 template <class T>
 void BM_Assign(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
-  using D = kmeans::dist_t<T>;
-  const auto& X = random_rows<T>(n, d);
   const auto& Cw = random_rows<float>(k, d);
   std::vector<double> Cd(Cw.begin(), Cw.end());
   for (auto& v : Cd) v = std::is_integral_v<T> ? (v + 2) / 4 : v;  // near the data
-  const auto C = kmeans::pack_centroids<D>(Cd.data(), k, d);
-  std::vector<D> xx(static_cast<std::size_t>(n));
-  kmeans::row_norms<T>(X.data(), n, d, scale_of<T>(), xx.data());
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
-  std::vector<D> dist(static_cast<std::size_t>(n));
+  EStepCase<T> e(random_rows<T>(n, d), n, d, Cd, k);
   for (auto _ : state) {
-    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) {
-      const std::int64_t rows = std::min(kMaxRowsPerBlock, n - r);
-      kmeans::assign<T>(X.data() + r * d, rows, d, scale_of<T>(), C, xx.data() + r, labels.data() + r, dist.data() + r);
-    }
-    benchmark::DoNotOptimize(labels.data());
+    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) e.assign(r, std::min(kMaxRowsPerBlock, n - r));
+    benchmark::DoNotOptimize(e.labels.data());
   }
   state.SetItemsProcessed(state.iterations() * n);
   state.SetBytesProcessed(state.iterations() * n * d * static_cast<std::int64_t>(sizeof(T)));
@@ -219,14 +232,9 @@ template <class T>
 void BM_LloydIteration(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
-  using D = kmeans::dist_t<T>;
   const auto& X = random_rows<T>(n, d);
-  std::vector<double> Cd(X.begin(), X.begin() + k * d);  // the first k rows, as make compare starts
-  const auto C = kmeans::pack_centroids<D>(Cd.data(), k, d);
-  std::vector<D> xx(static_cast<std::size_t>(n));
-  kmeans::row_norms<T>(X.data(), n, d, scale_of<T>(), xx.data());
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
-  std::vector<D> dist(static_cast<std::size_t>(n));
+  const std::vector<double> first(X.begin(), X.begin() + k * d);  // the first k rows, as make compare starts
+  EStepCase<T> e(X, n, d, first, k);
   std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
   const int shift = std::is_integral_v<T> ? 0 : kmeans::choose_shift(n, kmeans::max_abs(X.data(), n * d));
   for (auto _ : state) {
@@ -234,8 +242,8 @@ void BM_LloydIteration(benchmark::State& state) {
     std::fill(counts.begin(), counts.end(), 0);
     for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) {
       const std::int64_t rows = std::min(kMaxRowsPerBlock, n - r);
-      kmeans::assign<T>(X.data() + r * d, rows, d, scale_of<T>(), C, xx.data() + r, labels.data() + r, dist.data() + r);
-      kmeans::accumulate<T>(X.data() + r * d, rows, d, k, shift, labels.data() + r, sums.data(), counts.data());
+      e.assign(r, rows);
+      kmeans::accumulate<T>(X.data() + r * d, rows, d, k, shift, e.labels.data() + r, sums.data(), counts.data());
     }
     benchmark::DoNotOptimize(sums.data());
   }

@@ -279,10 +279,24 @@ def launch(args, app, backend, workers, app_args):
     return argv
 
 
-def kmeans_argv(args, backend, workers, algorithm, init, out=None):
+def kmeans_argv(args, backend, workers, algorithm, init, data=MNIST, k=K, iters=ITERS):
     return launch(args, "kmeans", backend, workers,
-                  ["--data", MNIST, "--k", str(K), "--iters", str(ITERS), "--tol", "0", "--init", init,
-                   "--algorithm", algorithm] + (["--out", out] if out else []))
+                  ["--data", data, "--k", str(k), "--iters", str(iters), "--tol", "0", "--init", init,
+                   "--algorithm", algorithm])
+
+
+def toolkit_kmeans_row(args, argv, out, reps, record_lines, X, truth):
+    """Runs one k-means form reps times (writing its result to out); its compare.json row
+    without the fields that name it (impl, backend, threads), and its last record's result."""
+    import h5py
+    recs, lines = run_toolkit(args, argv + ["--out", out], reps)
+    record_lines += lines
+    with h5py.File(out, "r") as f:
+        inertia, acc = quality(X, truth, f["labels"][...], f["centroids"][...])
+    r = recs[-1]["result"]
+    return {"per_iter_s": [rec["time_s"]["per_iter"] for rec in recs], "iterations": r["iterations"],
+            "inertia": inertia, "accuracy": acc, "labels_sha256": r["labels_sha256"],
+            "blas_core": recs[-1].get("prov", {}).get("blas_core")}, r
 
 
 def nlreg_argv(args, backend, workers):
@@ -302,19 +316,11 @@ def toolkit_kmeans(args, cores, reps, record_lines):
             f["centroids"] = first
         for backend, workers in [("seq", 1), ("omp", cores)]:
             for algorithm in ("lloyd", "hamerly", "elkan"):
-                out = os.path.join(tmp, "out.h5")
-                recs, lines = run_toolkit(args, kmeans_argv(args, backend, workers, algorithm, init, out), reps)
-                record_lines += lines
-                with h5py.File(out, "r") as f:
-                    inertia, acc = quality(X, truth, f["labels"][...], f["centroids"][...])
-                r = recs[-1]["result"]
-                rows.append({"impl": f"toolkit {algorithm}", "backend": backend, "threads": workers,
-                             "per_iter_s": [rec["time_s"]["per_iter"] for rec in recs],
-                             "iterations": r["iterations"], "inertia": inertia, "accuracy": acc,
-                             "record_inertia": r["inertia"], "record_accuracy": r["accuracy"],
-                             "distance_fraction": r["distance_evals"] / (X.shape[0] * K * (r["iterations"] + 1)),
-                             "labels_sha256": r["labels_sha256"],
-                             "blas_core": recs[-1].get("prov", {}).get("blas_core")})
+                row, r = toolkit_kmeans_row(args, kmeans_argv(args, backend, workers, algorithm, init),
+                                            os.path.join(tmp, "out.h5"), reps, record_lines, X, truth)
+                rows.append(dict(row, impl=f"toolkit {algorithm}", backend=backend, threads=workers,
+                                 record_inertia=r["inertia"], record_accuracy=r["accuracy"],
+                                 distance_fraction=r["distance_evals"] / (X.shape[0] * K * (r["iterations"] + 1))))
     return rows
 
 
@@ -328,19 +334,9 @@ def toolkit_scale(args, cores, reps, record_lines, data, tmp):
         f["centroids"] = X[:SCALE_K].astype(np.float64)  # scale 1: rows are scaled units
     rows = []
     for backend, workers in [("seq", 1), ("omp", cores)]:
-        out = os.path.join(tmp, "out-scale.h5")
-        argv = launch(args, "kmeans", backend, workers,
-                      ["--data", data, "--k", str(SCALE_K), "--iters", str(SCALE_ITERS), "--tol", "0", "--init", init,
-                       "--algorithm", "lloyd", "--out", out])
-        recs, lines = run_toolkit(args, argv, reps)
-        record_lines += lines
-        with h5py.File(out, "r") as f:
-            inertia, acc = quality(X, truth, f["labels"][...], f["centroids"][...])
-        r = recs[-1]["result"]
-        rows.append({"impl": "toolkit lloyd", "backend": backend, "threads": workers,
-                     "per_iter_s": [rec["time_s"]["per_iter"] for rec in recs], "iterations": r["iterations"],
-                     "inertia": inertia, "accuracy": acc, "labels_sha256": r["labels_sha256"],
-                     "blas_core": recs[-1].get("prov", {}).get("blas_core")})
+        argv = kmeans_argv(args, backend, workers, "lloyd", init, data=data, k=SCALE_K, iters=SCALE_ITERS)
+        row, _ = toolkit_kmeans_row(args, argv, os.path.join(tmp, "out-scale.h5"), reps, record_lines, X, truth)
+        rows.append(dict(row, impl="toolkit lloyd", backend=backend, threads=workers))
     return rows
 
 

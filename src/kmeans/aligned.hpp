@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <new>
-#include <utility>
 #include <vector>
 
 #if defined(__linux__)
@@ -45,10 +44,6 @@ struct BulkAllocator {
   BulkAllocator() = default;
   template <class U>
   BulkAllocator(const BulkAllocator<U>&) {}
-  template <class U>
-  struct rebind {
-    using other = BulkAllocator<U>;
-  };
   T* allocate(std::size_t n) {
     const std::size_t bytes = n * sizeof(T);
     if (bytes < kHugePage) return static_cast<T*>(::operator new(bytes, std::align_val_t{64}));
@@ -61,13 +56,11 @@ struct BulkAllocator {
   void deallocate(T* p, std::size_t n) {
     ::operator delete(p, std::align_val_t{n * sizeof(T) < kHugePage ? std::size_t{64} : kHugePage});
   }
+  // Value-less construction (resize) default-initialises: no zero fill. Construction from
+  // values falls back to std::allocator_traits' default.
   template <class U>
   void construct(U* p) {
-    ::new (static_cast<void*>(p)) U;  // default-initialised: no zero fill
-  }
-  template <class U, class... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    ::new (static_cast<void*>(p)) U;
   }
   template <class U>
   bool operator==(const BulkAllocator<U>&) const {
