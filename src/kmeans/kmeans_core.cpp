@@ -118,76 +118,167 @@ D row_norm(const T* x, std::int64_t d, vec<D> scale) {
   return out;
 }
 
+// Asks for the bytes kPrefetchAhead beyond values [from, to) of X (count values in all) to
+// be brought into the cache. The rows stream from memory, and the column form below is fast
+// enough that the hardware prefetcher alone leaves it waiting: one Lloyd iteration on
+// 1e6 x 64 floats, k = 16, 1.16x and 1.3x faster in two runs (medians of 5, interleaved,
+// against no prefetch; 1 to 4 KB ahead did as well). The feature-in-lanes tiles gain nothing.
+constexpr std::int64_t kPrefetchAhead = 2048;
+template <class T>
+void prefetch_ahead(const T* X, std::int64_t count, std::int64_t from, std::int64_t to) {
+  const char* base = reinterpret_cast<const char*>(X);
+  const std::int64_t end = count * static_cast<std::int64_t>(sizeof(T));
+  const std::int64_t last = std::min(end, to * static_cast<std::int64_t>(sizeof(T)) + kPrefetchAhead);
+  for (std::int64_t b = from * static_cast<std::int64_t>(sizeof(T)) + kPrefetchAhead; b < last; b += 64)
+    __builtin_prefetch(base + b);
+}
+
 #if defined(__AVX512F__)
-// Up to this many features, assign() takes the centroids-in-lanes form below when at most a
-// quarter of its lanes would be padding (k rounded up to 16): at small d the
-// feature-in-lanes tiles spend as long reducing their accumulators (hsums) as accumulating
-// (d = 64: four multiply-adds per accumulator, then a 16-lane reduction), while the
-// column form pays for every padding lane. make bench's shapes, medians of 3, interleaved:
-// one Lloyd iteration on 1e6 x 64 floats with k = 16 1.30x faster, the E-step with k = 100
-// 1.28x faster, and with k = 10 (6 of 16 lanes padding) 1.17x slower.
+// Up to this many features, assign() takes the centroids-in-lanes form below when at most
+// half of its lanes would be padding (k rounded up to 16): at small d the feature-in-lanes
+// tiles spend as long reducing their accumulators (hsums) as accumulating (d = 64: four
+// multiply-adds per accumulator, then a 16-lane reduction), while the column form pays for
+// every padding lane. The E-step on 1e6 x 64 floats (make bench's BM_Assign, medians of 3,
+// interleaved), columns against tiles: k = 10 (6 of 16 lanes padding) 1.35x faster, k = 8
+// 1.07x faster, k = 4 1.3x slower; one Lloyd iteration on the 8x8 digits (k = 10) 1.23x faster.
 constexpr std::int64_t kColumnsMaxD = 128;
 bool use_columns(std::int64_t d, int k) {
   const int kp = (k + kWidth<float> - 1) / kWidth<float> * kWidth<float>;
-  return d <= kColumnsMaxD && 4 * (kp - k) <= kp;
+  return d <= kColumnsMaxD && 2 * (kp - k) <= kp;
 }
 
-// The values of one row against all k centroids, bit for bit those of dot_tile and
-// tile_values: lane l of the feature-in-lanes accumulator of centroid c adds
-// x[j + l] c[j + l] over the chunks j in order, and hsum() adds the 16 lanes by a fixed
-// tree. Here accumulator P[l] holds lane l for 16 centroids at once (x[j + l] broadcast
-// against the centroids' feature j + l), the same multiply-adds in the same order, and
-// the tree's additions become 15 vertical ones instead of a shuffle network per value.
-template <class T>
-void row_values_by_columns(const T* x, std::int64_t d, float scale, float xx, const PackedCentroids<float>& C,
-                           float* out) {
+// The dot products of R rows with the 16 centroids of one column block, bit for bit those
+// of dot_tile: there, lane l of centroid c's accumulator adds x[j + l] c[j + l] over the
+// chunks j in order and hsum() adds the 16 lanes by a fixed tree (l + l+8, then l + l+4,
+// l + l+2, l + l+1). Here lane l's sums for the block's 16 centroids at once are one
+// vector (x[j + l] broadcast against the centroids' feature j + l), and the tree's
+// additions are vertical: node (L, S) is the sum of lanes L, L + S, L + 2S, ... Taken
+// depth first, a row needs at most five live vectors, so R rows share each column load.
+// NC chunks, all of them whole (the rows are zero-padded to NC * 16 values; the
+// centroids' padding is zero, and 0 * 0 added to a sum that is never -0 changes no bit).
+template <int NC, int R, int L = 0, int S = 1>
+[[gnu::always_inline]] inline void lane_tree(const float* const (&xs)[R], const float* col, __m512 (&out)[R]) {
   constexpr int W = kWidth<float>;
-  // The row's values as load_scaled() forms them (times scale, rounded to float); read
-  // straight from the row when the scale is 1 and T is float (x * 1 is x).
-  alignas(64) float scaled[kColumnsMaxD];
-  const float* xs = nullptr;
-  if constexpr (std::is_same_v<T, float>) {
-    if (scale == 1.0f) xs = x;
+  if constexpr (S == W) {
+    asm volatile("" ::: "memory");
+    for (int r = 0; r < R; ++r) out[r] = _mm512_setzero_ps();
+    for (int j = 0; j < NC; ++j) {
+      const __m512 c = _mm512_load_ps(col + (j * W + L) * W);
+      for (int r = 0; r < R; ++r) out[r] = _mm512_fmadd_ps(_mm512_set1_ps(xs[r][j * W + L]), c, out[r]);
+    }
+  } else {
+    __m512 upper[R];
+    lane_tree<NC, R, L, 2 * S>(xs, col, out);
+    lane_tree<NC, R, L + S, 2 * S>(xs, col, upper);
+    for (int r = 0; r < R; ++r) {
+      out[r] = _mm512_add_ps(out[r], upper[r]);
+      asm volatile("" : "+v"(out[r]));
+    }
   }
-  if (!xs) {
-    for (std::int64_t j = 0; j < C.stride; j += W) {
+}
+
+// The smallest of the 16 lanes, in every lane (min is exact: the order does not matter).
+// (GCC 12's _mm512_reduce_min_ps trips -Wmaybe-uninitialized.)
+inline __m512 min_lanes(__m512 v) {
+  v = _mm512_min_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));  // swap the 256-bit halves
+  v = _mm512_min_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));  // swap neighbouring 128-bit quarters
+  v = _mm512_min_ps(v, _mm512_permute_ps(v, 0x4E));         // within 128 bits: swap pairs
+  return _mm512_min_ps(v, _mm512_permute_ps(v, 0xB1));      // swap neighbours
+}
+
+// assign() for R rows (x[r]: row r, xx[r] its norm) by columns: labels and distances as
+// pick() would give them from the values tile_values() computes. In each block of 16
+// centroids the lanes below the row's best so far (NaN never is, nor a padding lane)
+// compete: the smallest wins, ties to the lowest lane; a later block must be strictly
+// smaller, so ties still go to the lower index.
+template <class T, int NC, int R>
+void assign_rows_by_columns(const T* const* x, std::int64_t d, float scale, const float* xx,
+                            const PackedCentroids<float>& C, std::int32_t* labels, float* dist) {
+  constexpr int W = kWidth<float>;
+  // The rows' values as load_scaled() forms them (times scale, rounded to float), zero-
+  // padded; read straight from the row when that changes nothing (float, scale 1, whole chunks).
+  alignas(64) float scaled[R][NC * W];
+  const float* xs[R];
+  bool direct = false;
+  if constexpr (std::is_same_v<T, float>) direct = scale == 1.0f && d == NC * W;
+  for (int r = 0; r < R; ++r) {
+    if (direct) {
+      xs[r] = reinterpret_cast<const float*>(x[r]);
+      continue;
+    }
+    const std::int64_t full = d / W * W;
+    for (std::int64_t j = 0; j < full; j += W) {
+      const vec<float> v = load_scaled<T, float>(x[r] + j, splat<float>(scale));
+      std::memcpy(scaled[r] + j, &v, sizeof v);
+    }
+    if (full < NC * W) {  // the tail, then zeros
       T tail[W] = {};
-      std::memcpy(tail, x + j, static_cast<std::size_t>(std::min<std::int64_t>(W, d - j)) * sizeof(T));
+      std::memcpy(tail, x[r] + full, static_cast<std::size_t>(d - full) * sizeof(T));
       const vec<float> v = load_scaled<T, float>(tail, splat<float>(scale));
-      std::memcpy(scaled + j, &v, sizeof v);
+      std::memcpy(scaled[r] + full, &v, sizeof v);
     }
-    xs = scaled;
+    xs[r] = scaled[r];
   }
-  alignas(64) float dots[W];
+  float best[R];
+  std::int32_t best_c[R] = {};
+  for (int r = 0; r < R; ++r) best[r] = std::numeric_limits<float>::infinity();
   for (int c0 = 0; c0 < C.k; c0 += W) {
-    vec<float> P[W];
-#pragma GCC unroll 16
-    for (int l = 0; l < W; ++l) P[l] = vec<float>{};
-    // This block's columns: feature j of its 16 centroids at col + j * W.
-    const float* col = C.columns.data() + c0 * C.stride;
-    // The whole chunks; then the last one's tail (the padding lanes add 0 * 0 to a sum that
-    // is never -0, so leaving them out changes no bit).
-    std::int64_t j = 0;
-    for (; j + W <= d; j += W, col += W * W) {
-#pragma GCC unroll 16
-      for (int l = 0; l < W; ++l)
-        P[l] = (vec<float>)_mm512_fmadd_ps(_mm512_set1_ps(xs[j + l]), (__m512)load<float>(col + l * W), (__m512)P[l]);
+    // Read the rows' values afresh in each block: hoisted out of the loop, the
+    // 16 * NC * R broadcasts would not fit the registers and go through the stack.
+    asm volatile("" ::: "memory");
+    __m512 dot[R];
+    lane_tree<NC, R>(xs, C.columns.data() + c0 * C.stride, dot);
+    const __mmask16 lanes = static_cast<__mmask16>((C.k - c0 >= W) ? 0xFFFF : (1u << (C.k - c0)) - 1);
+    const __m512 cc = _mm512_maskz_loadu_ps(lanes, C.norms.data() + c0);
+    for (int r = 0; r < R; ++r) {
+      // sq_value()'s operations: xx - 2 dot + cc.
+      const __m512 v = _mm512_add_ps(_mm512_sub_ps(_mm512_set1_ps(xx[r]), _mm512_mul_ps(_mm512_set1_ps(2.0f), dot[r])), cc);
+      const __mmask16 below = _mm512_mask_cmp_ps_mask(lanes, v, _mm512_set1_ps(best[r]), _CMP_LT_OQ);
+      if (!below) continue;
+      const __m512 m = min_lanes(_mm512_mask_mov_ps(_mm512_set1_ps(std::numeric_limits<float>::infinity()), below, v));
+      const int lane = __builtin_ctz(_mm512_mask_cmp_ps_mask(below, v, m, _CMP_EQ_OQ));
+      alignas(64) float vs[W];
+      _mm512_store_ps(vs, v);
+      best[r] = vs[lane];  // the lane's own value (m may be the other zero)
+      best_c[r] = c0 + lane;
     }
-#pragma GCC unroll 16
-    for (int l = 0; l < W; ++l)
-      if (j + l < d)
-        P[l] = (vec<float>)_mm512_fmadd_ps(_mm512_set1_ps(xs[j + l]), (__m512)load<float>(col + l * W), (__m512)P[l]);
-    // hsum()'s tree: l + l+8, then l + l+4, l + l+2, l + l+1.
-#pragma GCC unroll 8
-    for (int l = 0; l < 8; ++l) P[l] = P[l] + P[l + 8];
-#pragma GCC unroll 4
-    for (int l = 0; l < 4; ++l) P[l] = P[l] + P[l + 4];
-    P[0] = P[0] + P[2];
-    P[1] = P[1] + P[3];
-    const vec<float> dot = P[0] + P[1];
-    std::memcpy(dots, &dot, sizeof dot);
-    for (int c = c0; c < std::min(C.k, c0 + W); ++c)
-      out[c] = sq_value<float>(xx, dots[c - c0], C.norms[static_cast<std::size_t>(c)]);
+  }
+  for (int r = 0; r < R; ++r) {
+    labels[r] = best_c[r];
+    dist[r] = std::max(best[r], 0.0f);
+  }
+}
+
+// assign() by columns for `rows` rows: four at a time (the most whose trees fit the
+// registers beside a column), then one.
+template <class T, int NC>
+void assign_by_columns(const T* X, std::int64_t rows, std::int64_t d, float scale, const PackedCentroids<float>& C,
+                       const float* xx, std::int32_t* labels, float* dist) {
+  constexpr int R = 4;
+  const vec<float> s = splat<float>(scale);
+  std::int64_t i = 0;
+  auto run = [&]<int Rows>() {
+    const T* x[Rows];
+    float norms[Rows];
+    for (int r = 0; r < Rows; ++r) {
+      x[r] = X + (i + r) * d;
+      norms[r] = xx ? xx[i + r] : row_norm<T, float>(x[r], d, s);
+    }
+    prefetch_ahead(X, rows * d, i * d, (i + Rows) * d);
+    assign_rows_by_columns<T, NC, Rows>(x, d, scale, norms, C, labels + i, dist + i);
+    i += Rows;
+  };
+  while (i + R <= rows) run.template operator()<R>();
+  while (i < rows) run.template operator()<1>();
+}
+
+// assign_by_columns with NC = the chunks of d, 1 to kColumnsMaxD / 16, chosen at run time.
+template <class T, int NC = kColumnsMaxD / kWidth<float>>
+void assign_by_columns_of(std::int64_t chunks, const T* X, std::int64_t rows, std::int64_t d, float scale,
+                          const PackedCentroids<float>& C, const float* xx, std::int32_t* labels, float* dist) {
+  if constexpr (NC >= 1) {
+    if (chunks == NC) return assign_by_columns<T, NC>(X, rows, d, scale, C, xx, labels, dist);
+    assign_by_columns_of<T, NC - 1>(chunks, X, rows, d, scale, C, xx, labels, dist);
   }
 }
 #endif
@@ -273,14 +364,8 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
   std::int64_t i = 0;
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<D, float>) {
-    if (!C.columns.empty()) {
-      for (; i < rows; ++i) {
-        const T* row = X + i * d;
-        row_values_by_columns<T>(row, d, scale, xx ? xx[i] : row_norm<T, D>(row, d, s), C, v.data());
-        pick<D>(v.data(), k, labels[i], dist[i]);
-      }
-      return;
-    }
+    if (!C.columns.empty())
+      return assign_by_columns_of<T>(C.stride / kWidth<float>, X, rows, d, scale, C, xx, labels, dist);
   }
 #endif
   auto run = [&]<int R>() {

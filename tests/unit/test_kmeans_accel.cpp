@@ -143,7 +143,7 @@ void check_kernel_against_model(std::int64_t n, std::int64_t d, int k) {
 }
 
 TEST(KernelModel, EveryPathComputesTheSameOperations) {
-  // With AVX-512, d <= 128 and k in {12, 13, 16, 30} (at most a quarter of 16-lane blocks
+  // With AVX-512, d <= 128 and k in {12, 13, 16, 17, 30, 33} (at most half of 16-lane blocks
   // padding) take assign()'s centroids-in-lanes form, the rest the feature-in-lanes tiles:
   // both must be the model's operations.
   for (std::int64_t d : {1, 15, 16, 17, 64, 100, 128, 129})
@@ -152,6 +152,48 @@ TEST(KernelModel, EveryPathComputesTheSameOperations) {
       check_kernel_against_model<std::uint8_t>(23, d, k);  // 23 rows: 2 x 8 + 4 + 2 + 1
       check_kernel_against_model<float>(23, d, k);
       check_kernel_against_model<double>(23, d, k);
+    }
+}
+
+// Ties: every centroid twice (c and c + 1 equal), so each row's nearest value occurs twice,
+// within a block of 16 centroids and, for c = 15, across two blocks of the centroids-in-
+// lanes form; plus rows equal to a centroid (value 0 or just below). assign() must pick the
+// lower index, as the scan over all values does.
+template <class T>
+void check_ties(std::int64_t d, int k) {
+  using D = dist_t<T>;
+  Case<T> cs(40, d, k, static_cast<unsigned>(d * 100 + k));
+  for (int c = 1; c < k; c += 2)
+    std::copy_n(cs.C.begin() + (c - 1) * d, d, cs.C.begin() + c * d);
+  if (k > 16) std::copy_n(cs.C.begin() + 15 * d, d, cs.C.begin() + 16 * d);  // across the blocks
+  for (std::int64_t j = 0; j < d; ++j)  // row 0 on centroid 15 (as far as rounding allows)
+    cs.X[static_cast<std::size_t>(j)] = static_cast<T>(cs.C[static_cast<std::size_t>(15 * d + j)] / cs.scale);
+  const auto P = pack_centroids<D>(cs.C.data(), k, d);
+  std::vector<D> xx(static_cast<std::size_t>(cs.n)), all(static_cast<std::size_t>(cs.n * k)), dist(xx.size());
+  std::vector<std::int32_t> labels(xx.size());
+  row_norms<T>(cs.X.data(), cs.n, d, cs.scale, xx.data());
+  std::vector<const T*> rows;
+  for (std::int64_t i = 0; i < cs.n; ++i) rows.push_back(cs.X.data() + i * d);
+  values<T>(rows.data(), cs.n, d, cs.scale, xx.data(), P, nullptr, k, all.data());
+  assign<T>(cs.X.data(), cs.n, d, cs.scale, P, xx.data(), labels.data(), dist.data());
+  int ties = 0;
+  for (std::int64_t i = 0; i < cs.n; ++i) {
+    std::int32_t label;
+    D best;
+    reference_pick<D>(all.data() + i * k, k, label, best);
+    ties += label + 1 < k && all[static_cast<std::size_t>(i * k + label + 1)] == all[static_cast<std::size_t>(i * k + label)];
+    EXPECT_EQ(labels[static_cast<std::size_t>(i)], label) << "row " << i;
+    EXPECT_EQ(std::memcmp(&dist[static_cast<std::size_t>(i)], &best, sizeof best), 0) << "row " << i;
+  }
+  EXPECT_GT(ties, 0);  // not vacuous: the nearest value did occur twice
+}
+
+TEST(KernelModel, TiesGoToTheLowerIndexOnEveryPath) {
+  for (std::int64_t d : {16, 64, 100})
+    for (int k : {10, 16, 32, 40}) {
+      SCOPED_TRACE("d=" + std::to_string(d) + " k=" + std::to_string(k));
+      check_ties<std::uint8_t>(d, k);
+      check_ties<float>(d, k);
     }
 }
 
