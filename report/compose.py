@@ -332,7 +332,7 @@ def stokes_blocks(inp, pred, fig, fignum):
     return out
 
 
-def simulated_blocks(ss, fig, fignum):
+def simulated_blocks(ss, fig, fignum, checks=()):
     """Simulated runs (SMPI) beside the cost model: a section of their own, never in a verdict."""
     out = [("h", 2, "Simulated scaling (SimGrid SMPI, not measured)")]
     out.append(("p", "**Simulated, not measured.** These records (`backend: \"smpi\"`, `make simulate`, "
@@ -364,6 +364,35 @@ def simulated_blocks(ss, fig, fignum):
                            for s, pt, why in dis]))
     else:
         out.append(("p", f"Simulation and model agree within {limit}% at every simulated configuration."))
+    out += local_check_blocks(checks)
+    return out
+
+
+# Below this measured time per iteration, the compute bursts SMPI times are a few microseconds,
+# where its own cost per burst shows (jobs/platforms/README.md, "Simulation against measurement").
+SHORT_BURST_S = 20e-6
+
+
+def local_check_blocks(checks):
+    """The simulation against measurement on the machine local.xml describes, when both exist."""
+    if not checks:
+        return []
+    limit = round(100 * (simulated.DISAGREES - 1))
+    out = [("h", 3, "Simulation against measurement on this machine (local.xml)"),
+           ("table", simulated.LOCAL_HEADER, simulated.local_rows(checks),
+            "Simulated time per iteration (epoch for the regression) on `jobs/platforms/local.xml` beside the "
+            "measured MPI runs of the same data, parameters and ranks on the machine it describes (medians; "
+            "`jobs/platforms/check_local.py` makes the pairs).")]
+    off = [c for c in checks if not c.within]
+    text = (f"The simulated time per iteration is within {limit}% of the measured one at "
+            f"{len(checks) - len(off)} of {fmt.plural(len(checks), 'configuration')}.")
+    if off:
+        text += " Beyond it: " + "; ".join(
+            f"{c.label} at {fmt.plural(c.ranks, 'rank')} ({fmt.ratio(c.ratio)}"
+            + (f": an iteration of {fmt.si_time(stats.median(c.measured))}, so compute bursts of a few microseconds, "
+               "where SMPI's own cost per burst shows" if stats.median(c.measured) < SHORT_BURST_S else "")
+            + ")" for c in off) + "."
+    out.append(("p", text))
     return out
 
 
@@ -715,7 +744,7 @@ def build(loaded, groups, summaries, answers, group_figs, bench_rows, bench_fig,
     blocks += model_blocks(perf.inputs, perf.model_groups, perf.model_fig, fignum)
     blocks += stokes_blocks(perf.inputs, perf.stokes, perf.stokes_fig, fignum)
     if perf.simulated:
-        blocks += simulated_blocks(perf.simulated, perf.simulated_fig, fignum)
+        blocks += simulated_blocks(perf.simulated, perf.simulated_fig, fignum, perf.local_checks)
     blocks += compare_blocks(perf.comparison, side)
     if loaded.benches:
         blocks += bench_blocks(bench_rows, bench_fig, fignum)

@@ -52,6 +52,7 @@ class Performance:
     comparison: object      # peers.Comparison or None
     simulated: list         # simulated.Series of the smpi records
     simulated_fig: object
+    local_checks: list      # simulated.LocalCheck: local.xml beside measurement
 
 
 def _cell_json(c):
@@ -94,6 +95,7 @@ def _performance_json(perf):
                               "workloads": {perf.stokes.workloads[k].label: rows for k, rows in perf.stokes.rows.items()}},
         "compare": compare,
         "simulated": simulated.to_json(perf.simulated),
+        "simulated_against_measured": simulated.local_json(perf.local_checks),
     }
 
 
@@ -210,7 +212,8 @@ def main(argv=None):
     sim = simulated.series(loaded.simulated, inputs)
     perf = Performance(inputs, mgroups, figures.fig_model(mgroups) if mgroups else None, stokes,
                        figures.fig_stokes(stokes), peers.load(loaded), sim,
-                       figures.fig_simulated(sim) if sim else None)
+                       figures.fig_simulated(sim) if sim else None,
+                       simulated.against_measured(sim, loaded.simulated, loaded.runs))
     all_figs += [f for f in (perf.model_fig, perf.stokes_fig, perf.simulated_fig, bench_fig) if f is not None]
     saver = _save_in_child(all_figs, figdir)
     answers_doc = answers.answers_json(summaries)

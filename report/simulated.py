@@ -220,6 +220,73 @@ def peak_sentence(s):
     return text + "."
 
 
+# What identifies the data of a run, and the machine that ran it (prov), for the check below.
+DATA_KEYS = ("sha256", "n", "d", "dtype")
+MACHINE_KEYS = ("cpu", "cpu_model_number", "cores", "memory_bytes")
+MEASURED_BACKEND = "mpi"
+
+
+@dataclass
+class LocalCheck:
+    """One simulated configuration on local.xml beside the measured MPI runs of the same app, data,
+    parameters and rank count on the machine local.xml describes (the one that ran the simulation)."""
+    label: str
+    unit: str
+    ranks: int
+    measured: list          # seconds per iteration of the measured runs
+    simulated: list         # simulated seconds per iteration of the simulated runs
+
+    @property
+    def ratio(self):
+        return stats.median(self.simulated) / stats.median(self.measured)
+
+    @property
+    def within(self):
+        return 1 / DISAGREES <= self.ratio <= DISAGREES
+
+
+def _same(a, b, keys):
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def against_measured(ss, simulated_runs, measured_runs):
+    """The local.xml series' points that have measured twins: same app, data (content, not path),
+    parameters and ranks, measured with the MPI backend on a machine whose prov matches the one
+    that ran the simulation (cpu, cores, memory). jobs/platforms/check_local.py makes such pairs."""
+    out = []
+    for s in ss:
+        if s.platform != "local":
+            continue
+        sims = [r for r in simulated_runs if _key(r) == (s.app, json.dumps(s.dataset, sort_keys=True),
+                                                         json.dumps(s.params, sort_keys=True), s.platform)]
+        for pt in s.points:
+            at = [r for r in sims if r.ranks == pt.ranks and _num(r.time_s, "per_iter")]
+            twins = [_num(m.time_s, "per_iter") for m in measured_runs
+                     if m.ok and m.backend == MEASURED_BACKEND and m.app == s.app and m.ranks == pt.ranks
+                     and _num(m.time_s, "per_iter") and _same(m.dataset, s.dataset, DATA_KEYS)
+                     and m.params == s.params and any(_same(m.prov, r.prov, MACHINE_KEYS) for r in at)]
+            if twins:
+                out.append(LocalCheck(s.label, s.unit, pt.ranks, twins, pt.per_iter))
+    return out
+
+
+def local_rows(checks):
+    return [[c.label, str(c.ranks), str(len(c.measured)), fmt.si_time(stats.median(c.measured)),
+             str(len(c.simulated)), fmt.si_time(stats.median(c.simulated)), fmt.ratio(c.ratio),
+             "yes" if c.within else "no"] for c in checks]
+
+
+LOCAL_HEADER = ["configuration", "ranks", "measured runs", "measured per iteration", "simulated runs",
+                "simulated per iteration", "simulated / measured", f"within {round(100 * (DISAGREES - 1))}%"]
+
+
+def local_json(checks):
+    return [{"label": c.label, "ranks": c.ranks, "measured_per_iter_s": c.measured,
+             "simulated_per_iter_s": c.simulated, "measured_median_s": stats.median(c.measured),
+             "simulated_median_s": stats.median(c.simulated), "ratio": c.ratio, "within": c.within}
+            for c in checks]
+
+
 def rows(s):
     """Table rows of a series: ranks, nodes, simulated, model (compute + comm), ratio, agreement."""
     out = []

@@ -6,6 +6,7 @@ is known from the factors, not hard-coded."""
 
 import json
 import os
+import random
 import shutil
 import tempfile
 import unittest
@@ -103,6 +104,76 @@ class TestSeries(unittest.TestCase):
         best = max(km.points, key=lambda pt: km.points[0].median / pt.median)
         self.assertIn(f"speedup peaks at {best.ranks} ranks", simulated.peak_sentence(km))
         self.assertIn("simulated on stokes", simulated.peak_sentence(km))
+
+
+class TestAgainstMeasured(unittest.TestCase):
+    """(a) of the checks: simulated runs on local.xml beside measured MPI runs of the same app, data,
+    parameters and ranks on the same machine. Measured times are chosen, the simulated ones set
+    to them times a factor, so which configurations are within 25% is known from the factors."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.path = os.path.join(self.tmp, "local.jsonl")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def write(self, recs):
+        with open(self.path, "w") as f:
+            for r in recs:
+                f.write(json.dumps(r) + "\n")
+        loaded, inp = load(self.path)
+        measured, sim = simulated.split(loaded.runs)
+        return simulated.against_measured(simulated.series(sim, inp), sim, measured)
+
+    @staticmethod
+    def measured(i, app, ds, ranks, per_iter, **prov):
+        rec = synth_records.record(random.Random(i), i, app, ds, 1.0, 0.0, ("mpi", 1, ranks, 1))
+        rec["time_s"]["per_iter"] = per_iter
+        rec["prov"] = dict(rec["prov"], **prov)
+        return rec
+
+    def test_pairs_by_app_data_params_ranks_and_machine(self):
+        recs = []
+        # (app, data, ranks, measured per iteration, simulated / measured)
+        cases = [("kmeans", "mnist", 1, 3e-3, 0.96), ("kmeans", "mnist", 2, 1.8e-3, 1.02),
+                 ("nlreg", "regression", 2, 5e-6, 1.5)]
+        for i, (app, ds, ranks, t, factor) in enumerate(cases):
+            for rep in range(3):
+                recs.append(self.measured(10 * i + rep, app, ds, ranks, t * (1 + 0.01 * rep)))
+                recs.append(synth_records.smpi_record(100 + 10 * i + rep, app, ds, ranks, factor * t * (1 + 0.01 * rep),
+                                                      0.0, platform="local", per_node=1))
+        # Not twins: another machine, other parameters, another rank count, a stokes simulation.
+        recs.append(self.measured(50, "kmeans", "mnist", 1, 1.0, cpu="another CPU"))
+        other = self.measured(51, "kmeans", "mnist", 1, 1.0)
+        other["params"] = dict(other["params"], iters=7)
+        recs.append(other)
+        recs.append(self.measured(52, "kmeans", "mnist", 4, 1.0))
+        recs.append(synth_records.smpi_record(53, "kmeans", "mnist", 1, 1.0, 0.0, platform="stokes"))
+        checks = self.write(recs)
+        got = {(c.label.split()[0], c.ranks): c for c in checks}
+        self.assertEqual(set(got), {("kmeans", 1), ("kmeans", 2), ("nlreg", 2)})
+        for app, _, ranks, _, factor in cases:
+            c = got[(app, ranks)]
+            self.assertEqual(len(c.measured), 3)
+            self.assertAlmostEqual(c.ratio, factor, places=9)
+            self.assertEqual(c.within, 0.8 <= factor <= 1.25)
+        # The report's table and sentence; the one beyond 25% is a 5 us epoch: short bursts.
+        out = os.path.join(self.tmp, "out")
+        proc = helpers.run_cli("--quiet", "--out", out, self.path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("### Simulation against measurement on this machine (local.xml)", md)
+        self.assertIn("within 25% of the measured one at 2 of 3 configurations", md)
+        self.assertIn("SMPI's own cost per burst", md)
+        with open(os.path.join(out, "summary.json")) as f:
+            rows = json.load(f)["simulated_against_measured"]
+        self.assertEqual(sorted(r["within"] for r in rows), [False, True, True])
+
+    def test_no_twins_no_check(self):
+        recs = [synth_records.smpi_record(1, "kmeans", "mnist", 1, 1e-3, 0.0, platform="local", per_node=1)]
+        self.assertEqual(self.write(recs), [])
 
 
 class TestReport(unittest.TestCase):
