@@ -5,7 +5,10 @@
 #                         with smpicxx against serial HDF5 (the only difference: io/h5_read.cpp)
 #   make test-smpi        bitwise tests at 1, 3 and 64 simulated ranks (tests/smpi)
 #   make smpi-calibrate   regenerate jobs/platforms/local.xml from this machine's benchmarks
-#   make simulate         the scaling sweep on the simulated Stokes (jobs/simulate.sh) into SIM_RECORDS
+#   make simulate         the scaling sweep on the simulated Stokes (jobs/simulate.sh) into SIM_RECORDS,
+#                         then smpi-check-local
+#   make smpi-check-local local.xml against measurement at 1 and 2 ranks (jobs/platforms/check_local.py),
+#                         records into SIM_RECORDS
 # Run one by hand: jobs/smpi-run PLATFORM RANKS EXE [ARGS...] (jobs/platforms/README.md).
 
 SMPICXX     ?= smpicxx
@@ -25,7 +28,7 @@ SMPI_PKG_CFLAGS = $(eval SMPI_PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags $(SM
 SMPI_PKG_LIBS   = $(eval SMPI_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs $(SMPI_HDF5_PC) $(BLAS_PC) zlib libcrypto))$(SMPI_PKG_LIBS)
 SMPI_CXXFLAGS   = $(CXXSTD) $(WARN) $(OPT.release) -fopenmp -fPIC -DHPCB_SMPI -isystem /usr/include/smpi -include src/common/smpi_clock.hpp $(CXXFLAGS) $(SMPI_PKG_CFLAGS)
 
-.PHONY: smpi smpi-check test-smpi smpi-calibrate simulate
+.PHONY: smpi smpi-check test-smpi smpi-calibrate simulate smpi-check-local
 
 smpi: $(SMPI_EXES)
 
@@ -91,3 +94,11 @@ simulate: smpi all datasets
 	  SMPI_BIN=$(SMPI_BIN) SIM_RECORDS=$(SIM_RECORDS) PLATFORM=$(SIM_PLATFORM) RANKS="$(SIM_RANKS)" \
 	  KMEANS_ITERS=$(SIM_KMEANS_ITERS) NLREG_EPOCHS=$(SIM_NLREG_EPOCHS) \
 	  BLOBS=$(if $(filter 1,$(SIM_BLOBS)),$(SIM_SCRATCH)/blobs-1e6x64.h5) jobs/simulate.sh
+	$(Q)$(MAKE) --no-print-directory smpi-check-local
+
+# The simulation's check (a): local.xml against kmeans_mpi / nlreg_mpi on this machine, 1 and 2
+# ranks, medians of SIM_CHECK_REPS interleaved runs (about 30 s); run it on a quiet machine.
+SIM_CHECK_REPS ?= 5
+smpi-check-local: smpi all datasets
+	$(Q)$(PYTHON) jobs/platforms/check_local.py --reps $(SIM_CHECK_REPS) --record $(SIM_RECORDS) --bin $(BIN_DIR) \
+	  --smpi-bin $(SMPI_BIN) --mpiexec "$(MPIEXEC)"
