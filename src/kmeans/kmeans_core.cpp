@@ -314,6 +314,50 @@ PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d) {
   return p;
 }
 
+// assign() for many centroids: the loops turned around, so that one group of centroids (at
+// most kMaxGroup of them: 37 KB of float at d = 784) stays in L1 while a block of rows streams
+// past it, instead of every row pair streaming all k centroids from L2 (800 KB at k = 256).
+// Each (row, centroid) value is the same tile's arithmetic; the values of a block of rows wait
+// in `v` for pick(). Taken when the packed centroids pass kGroupOrderBytes. One Lloyd iteration
+// on MNIST (kmeans_seq, interleaved, medians of 3): k = 256 1.14x and k = 100 1.10x faster,
+// k = 64 (200 KB) and k = 24 unchanged; 16 to 256 rows per block did alike.
+constexpr std::int64_t kGroupOrderBytes = 256 << 10;
+constexpr std::int64_t kGroupRows = 64;
+template <class T>
+void assign_by_centroid_groups(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale,
+                               const PackedCentroids<dist_t<T>>& C, const dist_t<T>* xx, std::int32_t* labels,
+                               dist_t<T>* dist) {
+  using D = dist_t<T>;
+  constexpr int W = kWidth<D>;
+  const int k = C.k;
+  const vec<D> s = splat<D>(scale);
+  std::vector<D> v(static_cast<std::size_t>(kGroupRows * k)), norms(static_cast<std::size_t>(kGroupRows));
+  D dots[kTileRows * kMaxGroup];
+  for (std::int64_t i0 = 0; i0 < rows; i0 += kGroupRows) {
+    const std::int64_t nb = std::min(kGroupRows, rows - i0);
+    for (std::int64_t i = 0; i < nb; ++i)
+      norms[static_cast<std::size_t>(i)] = xx ? xx[i0 + i] : row_norm<T, D>(X + (i0 + i) * d, d, s);
+    for (int c0 = 0; c0 < k; c0 += C.size_of_group(c0)) {
+      const int g = C.size_of_group(c0);
+      const D* first = C.first_chunk(c0, W);
+      const std::int64_t step = C.chunk_step(c0, W);
+      auto tile = [&]<int R>(std::int64_t i) {
+        const T* x[R];
+        for (int r = 0; r < R; ++r) x[r] = X + (i0 + i + r) * d;
+        dot_group<T, D, R>(g, x, d, s, first, step, dots);
+        for (int r = 0; r < R; ++r)
+          for (int j = 0; j < g; ++j)
+            v[static_cast<std::size_t>((i + r) * k + c0 + j)] =
+                sq_value<D>(norms[static_cast<std::size_t>(i + r)], dots[r * g + j], C.norms[static_cast<std::size_t>(c0 + j)]);
+      };
+      std::int64_t i = 0;
+      for (; i + kTileRows <= nb; i += kTileRows) tile.template operator()<kTileRows>(i);
+      for (; i < nb; ++i) tile.template operator()<1>(i);
+    }
+    for (std::int64_t i = 0; i < nb; ++i) pick<D>(v.data() + i * k, k, labels[i0 + i], dist[i0 + i]);
+  }
+}
+
 template <class T>
 void row_norms(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, dist_t<T>* xx) {
   using D = dist_t<T>;
@@ -368,6 +412,8 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
       return assign_by_columns_of<T>(C.stride / kWidth<float>, X, rows, d, scale, C, xx, labels, dist);
   }
 #endif
+  if (static_cast<std::int64_t>(C.values.size() * sizeof(D)) > kGroupOrderBytes)
+    return assign_by_centroid_groups<T>(X, rows, d, scale, C, xx, labels, dist);
   auto run = [&]<int R>() {
     for (int r = 0; r < R; ++r) {
       x[r] = X + (i + r) * d;

@@ -153,6 +153,11 @@ TEST(KernelModel, EveryPathComputesTheSameOperations) {
       check_kernel_against_model<float>(23, d, k);
       check_kernel_against_model<double>(23, d, k);
     }
+  // Many centroids (more than 256 KB of them packed): assign() takes them group by group over
+  // blocks of rows; 130 rows: two whole blocks of 64 and a part.
+  check_kernel_against_model<std::uint8_t>(130, 784, 100);
+  check_kernel_against_model<float>(130, 300, 260);
+  check_kernel_against_model<double>(130, 200, 200);
 }
 
 // Ties: every centroid twice (c and c + 1 equal), so each row's nearest value occurs twice,
