@@ -19,7 +19,7 @@ from collections import Counter
 import matplotlib
 import numpy
 
-from . import fmt, handin, model, simulated, stats
+from . import fmt, handin, model, simulated, stats, summary
 from .records import FORM_NAMES, SCHEMA, SIDE_TAGS, form_rank
 from .answers import iterations_of, mstep_pairs, scaling_text
 
@@ -229,6 +229,38 @@ def stream_bound_sentences(rows):
     return out
 
 
+# The file's reference rates for the roofline table: the best SGEMM (OpenBLAS, the E-step's
+# product) and the streaming pass (one read of the rows) measured in the same run.
+PEAK_FLOPS_BENCH = "BM_Sgemm/"
+STREAM_BENCH = "BM_StreamPass<"
+
+
+def roofline_rows(rows):
+    """[benchmark, file, GFLOP/s, x SGEMM, GB/s, x stream] for each benchmark with a flop rate,
+    against the fastest BM_Sgemm and the fastest BM_StreamPass of the same file (a run's own
+    reference points: the fraction of what this machine reached, not of a datasheet peak)."""
+    def best(source, prefix, key):
+        rates = [r.rates[key] for r in rows
+                 if r.source == source and r.name.startswith(prefix) and r.rates.get(key)]
+        return max(rates) if rates else None
+
+    out = []
+    for r in rows:
+        flops = r.rates.get(summary.FLOPS_COUNTER)
+        if not flops or r.name.startswith(PEAK_FLOPS_BENCH):
+            continue
+        peak = best(r.source, PEAK_FLOPS_BENCH, summary.FLOPS_COUNTER)
+        stream = best(r.source, STREAM_BENCH, "bytes_per_second")
+        bw = r.rates.get("bytes_per_second")
+        out.append([r.name, os.path.basename(r.source), f"{flops / 1e9:.1f}",
+                    f"{flops / peak:.2f}" if peak else "n/a", f"{bw / 1e9:.2f}" if bw else "n/a",
+                    f"{bw / stream:.2f}" if bw and stream else "n/a"])
+    return out
+
+
+ROOFLINE_HEADER = ["benchmark", "file", "GFLOP/s", "x best SGEMM", "GB/s of input", "x streaming pass"]
+
+
 def bench_blocks(rows, fig, fignum):
     out = [("h", 2, "Microbenchmarks")]
     if not rows:
@@ -245,6 +277,13 @@ def bench_blocks(rows, fig, fignum):
                      fmt.si_rate(r.rates.get("items_per_second")), fmt.si_rate(r.rates.get("bytes_per_second"))])
     out.append(("table", header, body, "Times per benchmark iteration; rates are medians over repetitions "
                                        "(for an odd count the rate of the median time)."))
+    roof = roofline_rows(rows)
+    if roof:
+        out.append(("table", ROOFLINE_HEADER, roof,
+                    "Where the kernels stand: each benchmark's flop rate against the fastest OpenBLAS SGEMM "
+                    "(`BM_Sgemm`, the E-step's product) and its input read rate against the streaming pass "
+                    "(`BM_StreamPass`), both measured in the same file's run (medians). A kernel near 1.00x SGEMM "
+                    "is bound by arithmetic, near 1.00x streaming by memory."))
     bound = stream_bound_sentences(rows)
     if bound:
         out.append(("p", "Against the memory bound, measured in the same run: " + " ".join(bound)))

@@ -250,6 +250,10 @@ def summarise_all(groups):
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
+# The user counter of bench/bench_kernels.cpp's flops(): floating-point operations per second.
+FLOPS_COUNTER = "GFLOP/s"
+
+
 @dataclass
 class BenchRow:
     source: str
@@ -292,7 +296,7 @@ def summarise_benches(bench_files):
             real = [s for s in (sec(b, "real_time") for b in use if not b.get("error_occurred")) if s is not None]
             cpu = [s for s in (sec(b, "cpu_time") for b in use if not b.get("error_occurred")) if s is not None]
             rates = {}
-            for key in ("items_per_second", "bytes_per_second"):
+            for key in ("items_per_second", "bytes_per_second", FLOPS_COUNTER):
                 vals = [b[key] for b in use if isinstance(b.get(key), (int, float))]
                 if vals:
                     rates[key] = stats.median(vals)

@@ -354,6 +354,23 @@ class TestStreamBound(unittest.TestCase):
         self.assertIn("%.2fx one streaming pass" % (0.084 / 0.014), text)
         self.assertIn("medians over 3 and 3 repetitions, microbench.json", text)
 
+    def test_roofline_against_the_same_files_sgemm_and_stream(self):
+        from report.summary import BenchRow, FLOPS_COUNTER
+
+        def row(name, flops=None, bw=None, source="/r/microbench.json"):
+            rates = {k: v for k, v in ((FLOPS_COUNTER, flops), ("bytes_per_second", bw)) if v}
+            return BenchRow(source=source, name=name, threads=1, real_s=[1.0], cpu_s=[1.0], rates=rates,
+                            from_aggregate=False)
+        rows = [row("BM_Assign<float>/1000000/64/16", flops=60e9, bw=7e9),
+                row("BM_Sgemm/10000/784/10", flops=40e9), row("BM_Sgemm/10000/784/256", flops=80e9),
+                row("BM_StreamPass<float>/1000000/64", bw=20e9),
+                row("BM_Accumulate<float>/100000/64", bw=5e9),          # no flop rate: not a row
+                row("BM_Assign<float>/1/1/1", flops=10e9, source="/other/microbench.json")]
+        got = {r[0]: r for r in compose.roofline_rows(rows)}
+        self.assertEqual(set(got), {"BM_Assign<float>/1000000/64/16", "BM_Assign<float>/1/1/1"})
+        self.assertEqual(got["BM_Assign<float>/1000000/64/16"][2:], ["60.0", "0.75", "7.00", "0.35"])
+        self.assertEqual(got["BM_Assign<float>/1/1/1"][2:], ["10.0", "n/a", "n/a", "n/a"])
+
     def test_no_sentence_without_the_matching_pass(self):
         rows = [self.row("BM_LloydIteration<float>/1000000/64/16", [0.08]),
                 self.row("BM_StreamPass<float>/1000000/32", [0.01]),
