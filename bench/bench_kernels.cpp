@@ -14,7 +14,8 @@
 //   LloydIteration  one dense Lloyd iteration as the first one runs (E-step, full M-step),
 //                   on the scale path's float blobs shape: read against StreamPass
 //   KMeansRun       whole solver runs on MNIST (k = 10, first 10 images as centroids,
-//                   to convergence), per algorithm: time per iteration, E + M fused
+//                   to convergence), per algorithm: time per iteration, E + M fused, and
+//                   its phases (prep, E-step, M-step sums, means, collectives), rows moved
 //   ResidualSums    one regression epoch's fused gradient pass
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -265,7 +266,8 @@ void BM_KMeansRun(benchmark::State& state, kmeans::Algorithm algorithm) {
   int argc = 0;
   char** argv = nullptr;
   Backend backend(argc, argv);
-  std::int64_t iterations = 0, evaluations = 0, n = 0, d = 0;
+  std::int64_t iterations = 0, evaluations = 0, moved = 0, n = 0, d = 0;
+  double prep = 0, assign = 0, sums = 0, means = 0, comm = 0;
   backend.run(1, [&](Team& team) {
     const auto points = load_points(team, path);
     const auto& p = *points;
@@ -290,6 +292,12 @@ void BM_KMeansRun(benchmark::State& state, kmeans::Algorithm algorithm) {
       const kmeans::Result r = kmeans::run(team, p, prm);
       iterations += r.iterations;
       evaluations += r.distance_evals;
+      moved += r.moved;
+      prep += r.prep_s;
+      assign += r.assign_s;
+      sums += r.sums_s;
+      means += r.means_s;
+      comm += r.comm_s;
       benchmark::DoNotOptimize(r.inertia);
     }
     std::filesystem::remove(init);
@@ -301,6 +309,14 @@ void BM_KMeansRun(benchmark::State& state, kmeans::Algorithm algorithm) {
       benchmark::Counter(static_cast<double>(iterations), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["distance_fraction"] = static_cast<double>(evaluations) /
                                         (static_cast<double>(n) * 10.0 * static_cast<double>(iterations + state.iterations()));
+  // Where an iteration's time goes (kmeans::Result: prep, assign, sums, means, comm), seconds per
+  // k-means iteration, and the fraction of rows that changed cluster per iteration.
+  const double per = iterations > 0 ? 1.0 / static_cast<double>(iterations) : 0.0;
+  for (const auto& [name, seconds] : {std::pair{"prep_s", prep}, std::pair{"assign_s", assign},
+                                      std::pair{"sums_s", sums}, std::pair{"means_s", means},
+                                      std::pair{"comm_s", comm}})
+    state.counters[name] = seconds * per;
+  state.counters["moved_fraction"] = static_cast<double>(moved) * per / static_cast<double>(n);
   state.SetItemsProcessed(iterations * n);
   state.SetBytesProcessed(iterations * n * d);
 }

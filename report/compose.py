@@ -258,6 +258,29 @@ def roofline_rows(rows):
     return out
 
 
+# BM_KMeansRun's counters (bench/bench_kernels.cpp, from kmeans::Result): seconds per iteration.
+PHASES = [("prep_s", "prep"), ("assign_s", "E-step"), ("sums_s", "M-step sums"), ("means_s", "means"),
+          ("comm_s", "collectives")]
+
+
+def phase_rows(rows):
+    """[benchmark, file, time per iteration, each phase (share), moved, distances] of BM_KMeansRun."""
+    out = []
+    for r in rows:
+        c = r.counters or {}
+        per = c.get("time_per_iteration")
+        if not r.name.startswith("BM_KMeansRun/") or not per or not all(k in c for k, _ in PHASES):
+            continue
+        out.append([r.name.split("/", 1)[1], os.path.basename(r.source), fmt.si_time(per)]
+                   + [f"{fmt.si_time(c[k])} ({100 * c[k] / per:.0f}%)" for k, _ in PHASES]
+                   + [f"{100 * c['moved_fraction']:.2f}%" if "moved_fraction" in c else "n/a",
+                      f"{100 * c['distance_fraction']:.1f}%" if "distance_fraction" in c else "n/a"])
+    return out
+
+
+PHASE_HEADER = ["algorithm", "file", "per iteration"] + [label for _, label in PHASES] + \
+               ["rows moved per iteration", "distances computed"]
+
 ROOFLINE_HEADER = ["benchmark", "file", "GFLOP/s", "x best SGEMM", "GB/s of input", "x streaming pass"]
 
 
@@ -284,6 +307,14 @@ def bench_blocks(rows, fig, fignum):
                     "(`BM_Sgemm`, the E-step's product) and its input read rate against the streaming pass "
                     "(`BM_StreamPass`), both measured in the same file's run (medians). A kernel near 1.00x SGEMM "
                     "is bound by arithmetic, near 1.00x streaming by memory."))
+    phases = phase_rows(rows)
+    if phases:
+        out.append(("table", PHASE_HEADER, phases,
+                    "Where one k-means iteration's time goes (`BM_KMeansRun`: the solver on one worker, MNIST, k = 10, "
+                    "from the first 10 images to convergence; CPU time per iteration, medians): prep readies the E-step "
+                    "for new centroids (packing; the pruned algorithms' centroid drifts), the E-step tests bounds and "
+                    "computes distances, the M-step sums are updated by the rows that moved, means divides them "
+                    "(collectives apart). Phases are wall time and need not add up to the CPU time exactly."))
     bound = stream_bound_sentences(rows)
     if bound:
         out.append(("p", "Against the memory bound, measured in the same run: " + " ".join(bound)))

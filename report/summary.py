@@ -250,6 +250,9 @@ def summarise_all(groups):
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
+# Google Benchmark's own fields of a benchmark entry; every other number is a user counter.
+_GBENCH_FIELDS = {"family_index", "per_family_instance_index", "repetitions", "repetition_index", "threads",
+                  "iterations", "real_time", "cpu_time", "aggregate_unit"}
 # The user counter of bench/bench_kernels.cpp's flops(): floating-point operations per second.
 FLOPS_COUNTER = "GFLOP/s"
 
@@ -264,6 +267,7 @@ class BenchRow:
     rates: dict           # counter name (items_per_second, ...) -> median over repetitions
     from_aggregate: bool  # only aggregates were written (--benchmark_report_aggregates_only)
     error: str = None
+    counters: dict = None  # every other numeric user counter -> median over repetitions
 
     @property
     def median(self):
@@ -300,7 +304,12 @@ def summarise_benches(bench_files):
                 vals = [b[key] for b in use if isinstance(b.get(key), (int, float))]
                 if vals:
                     rates[key] = stats.median(vals)
+            counters = {}
+            for key in sorted({k for b in use for k in b} - _GBENCH_FIELDS - set(rates)):
+                vals = [b[key] for b in use if isinstance(b.get(key), (int, float)) and not isinstance(b.get(key), bool)]
+                if vals:
+                    counters[key] = stats.median(vals)
             rows.append(BenchRow(source=bf.path, name=name, threads=int(entries[0].get("threads", 1) or 1),
                                  real_s=real, cpu_s=cpu, rates=rates, from_aggregate=from_agg,
-                                 error="; ".join(errors) or None))
+                                 error="; ".join(errors) or None, counters=counters))
     return rows

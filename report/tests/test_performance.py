@@ -371,6 +371,28 @@ class TestStreamBound(unittest.TestCase):
         self.assertEqual(got["BM_Assign<float>/1000000/64/16"][2:], ["60.0", "0.75", "7.00", "0.35"])
         self.assertEqual(got["BM_Assign<float>/1/1/1"][2:], ["10.0", "n/a", "n/a", "n/a"])
 
+    def test_phases_of_the_solver_runs(self):
+        import json
+        import tempfile
+        from report import records, summary
+        entry = {"name": "BM_KMeansRun/elkan", "run_name": "BM_KMeansRun/elkan", "run_type": "iteration",
+                 "iterations": 6, "real_time": 103.0, "cpu_time": 102.0, "time_unit": "ms", "threads": 1,
+                 "time_per_iteration": 1.0e-3, "prep_s": 5e-5, "assign_s": 8.5e-4, "sums_s": 5e-5, "means_s": 1e-5,
+                 "comm_s": 0.0, "moved_fraction": 0.0115, "distance_fraction": 0.12,
+                 "items_per_second": 9.7e6}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/microbench.json"
+            with open(path, "w") as f:
+                json.dump({"context": {}, "benchmarks": [entry, dict(entry, name="BM_Other", run_name="BM_Other")]}, f)
+            rows = summary.summarise_benches(records.load([path]).benches)
+        by = {r.name: r for r in rows}
+        self.assertEqual(by["BM_KMeansRun/elkan"].counters["assign_s"], 8.5e-4)
+        self.assertNotIn("items_per_second", by["BM_KMeansRun/elkan"].counters)  # a rate, kept in rates
+        (row,) = compose.phase_rows(rows)
+        self.assertEqual(row[0], "elkan")
+        self.assertEqual(row[4], "850 us (85%)")
+        self.assertEqual(row[-2:], ["1.15%", "12.0%"])
+
     def test_no_sentence_without_the_matching_pass(self):
         rows = [self.row("BM_LloydIteration<float>/1000000/64/16", [0.08]),
                 self.row("BM_StreamPass<float>/1000000/32", [0.01]),

@@ -498,11 +498,13 @@ void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift,
 }
 
 template <class T>
-void relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
-             const std::int32_t* to, std::int64_t* sums, std::int64_t* counts) {
+std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
+                     const std::int32_t* to, std::int64_t* sums, std::int64_t* counts) {
   const double factor = std::ldexp(1.0, shift);
+  std::int64_t moved = 0;
   for (std::int64_t i = 0; i < rows; ++i) {
     if (from[i] == to[i]) continue;
+    ++moved;
     const T* x = X + i * d;
     std::int64_t* out = sums + static_cast<std::int64_t>(from[i]) * d;
     std::int64_t* in = sums + static_cast<std::int64_t>(to[i]) * d;
@@ -514,6 +516,7 @@ void relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std
     --counts[from[i]];
     ++counts[to[i]];
   }
+  return moved;
 }
 
 template <class D>
@@ -566,7 +569,7 @@ template PackedCentroids<double> pack_centroids<double>(const double*, int, std:
   template double sq_distance<T>(const T*, const double*, std::int64_t, double);                        \
   template void accumulate<T>(const T*, std::int64_t, std::int64_t, int, int, const std::int32_t*,      \
                               std::int64_t*, std::int64_t*);                                             \
-  template void relabel<T>(const T*, std::int64_t, std::int64_t, int, const std::int32_t*, const std::int32_t*, \
+  template std::int64_t relabel<T>(const T*, std::int64_t, std::int64_t, int, const std::int32_t*, const std::int32_t*, \
                            std::int64_t*, std::int64_t*);                                                  \
   template double max_abs<T>(const T*, std::int64_t);
 HPCB_KMEANS_INSTANTIATE(std::uint8_t)

@@ -136,8 +136,9 @@ void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift,
 // (from[i] != to[i]), moves its fixed-point values (as accumulate() forms them)
 // from sums[from[i]] to sums[to[i]], and its count. Integer arithmetic, so
 // the sums equal what accumulate() would give for the new labels, exactly.
+// Returns the number of rows that moved.
 template <class T>
-void relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
+std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
              const std::int32_t* to, std::int64_t* sums, std::int64_t* counts);
 
 // Largest shift such that n values of magnitude <= max_abs, scaled by 2^shift

@@ -1,6 +1,7 @@
 #include "kmeans/kmeans_solver.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <tuple>
@@ -26,6 +27,8 @@ constexpr std::uint64_t kStreamRandomInit = 0;
 constexpr std::uint64_t kStreamPlusPlus = 1;  // + round number
 
 std::size_t sz(std::int64_t v) { return static_cast<std::size_t>(v); }
+
+using HostClock = std::chrono::steady_clock;
 
 Layout layout_of(const Team& team, const Points& p) { return Layout{p.n, team.size(), team.rank()}; }
 
@@ -218,8 +221,16 @@ class Lloyd {
   // cluster only (relabel) and still equal a full recount bit for bit. The
   // last E-step (with_sums false) sums the inertia in double precision
   // instead, from the final labels and centroids, in the same pass.
-  void e_step(const std::vector<double>& centroids, bool with_sums) {
-    estep_.set_centroids(centroids);
+  void e_step(const std::vector<double>& centroids, bool with_sums, Result& res) {
+    {
+      Stopwatch prep(res.prep_s);
+      estep_.set_centroids(centroids);
+    }
+    // The sums' share of the pass, by the host's clock (not now_s(): under SMPI that is the
+    // simulated clock, and each reading would end a simulated compute burst).
+    const double t_pass = now_s();
+    const auto host_pass = HostClock::now();
+    HostClock::duration host_sums{};
     for (std::int64_t b = b0_; b < b1_; ++b) {
       const std::int64_t lo = layout_.block_begin(b), hi = layout_.block_end(b);
       std::int32_t* block_labels = &labels_[sz(lo - r0_)];
@@ -231,12 +242,20 @@ class Lloyd {
                                : sq_distance(p_.row<T>(i), &centroids[sz(labels_[sz(i - r0_)]) * sz(d_)], d_, p_.scale);
       leaves_[sz(b - b0_)] = block_sum;
       if (!with_sums) continue;
+      const auto host_block = HostClock::now();
       if (counted_)
-        relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(), counts_.data());
+        res.moved += relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(),
+                                counts_.data());
       else
         accumulate<T>(p_.row<T>(lo), hi - lo, d_, k_, shift_, block_labels, sums_.data(), counts_.data());
+      host_sums += HostClock::now() - host_block;
     }
     if (with_sums) counted_ = true;
+    const double pass = now_s() - t_pass;
+    const double host_all = std::chrono::duration<double>(HostClock::now() - host_pass).count();
+    const double share = host_all > 0 ? std::chrono::duration<double>(host_sums).count() / host_all : 0;
+    res.sums_s += share * pass;
+    res.assign_s += (1 - share) * pass;
   }
 
   // The inertia of the last E-step, summed in the fixed tree order.
@@ -367,9 +386,11 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   const double t_iter = now_s();
   lloyd.allocate();
   for (int it = res.iterations; it < prm.max_iter; ++it) {
-    lloyd.e_step(res.centroids, true);
+    lloyd.e_step(res.centroids, true, res);
     res.inertia_trace.push_back(lloyd.inertia());
+    const double t_means = now_s(), comm_before = team.comm_s();
     std::vector<double> next = lloyd.m_step(res);
+    res.means_s += now_s() - t_means - (team.comm_s() - comm_before);
     double moved = 0;
     for (std::size_t i = 0; i < next.size(); ++i) moved += (next[i] - res.centroids[i]) * (next[i] - res.centroids[i]);
     res.centroids = std::move(next);
@@ -388,7 +409,7 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   res.empty_cluster_events = global_empty_events(team, res);
 
   // Final labels against the final centroids, and the inertia in double precision.
-  lloyd.e_step(res.centroids, false);
+  lloyd.e_step(res.centroids, false, res);
   res.inertia = lloyd.inertia();
   lloyd.totals(res);
   res.iter_s = now_s() - t_iter;

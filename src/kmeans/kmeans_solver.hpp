@@ -60,6 +60,14 @@ struct Result {
   // Seconds, this worker: comm_s is the part of iter_s spent in collectives;
   // metrics_s (accuracy, NMI) follows the iterations.
   double init_s = 0, iter_s = 0, comm_s = 0, metrics_s = 0;
+  // Where iter_s went, this worker (make bench's BM_KMeansRun reports them): prep_s readies
+  // the E-step for new centroids (packing them; the pruned algorithms' centroid drifts and
+  // inter-centroid distances), assign_s is the E-step over the rows (bound tests and
+  // distances), sums_s the M-step's exact cluster sums (accumulate, then relabel of the rows
+  // that moved; fused into the E-step's pass over each block and split off it by host time),
+  // means_s the new centroids from the sums without their collectives (comm_s).
+  double prep_s = 0, assign_s = 0, sums_s = 0, means_s = 0;
+  std::int64_t moved = 0;  // rows that changed cluster, this worker, summed over the iterations
 };
 
 // Runs k-means on the team. Params must be valid (k <= n checked by the caller).
