@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <hdf5.h>
+#include <omp.h>
 #include <sched.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -144,7 +145,17 @@ std::vector<std::string> command_line() {
   return args;
 }
 
+// The CPUs this process may run on. With OMP_PROC_BIND (or OMP_PLACES) set, libgomp binds the
+// initial thread to its first place when the program loads, so this thread's mask then names
+// one CPU; the OpenMP places, made from the mask the process was given, still name them all.
 int cpus_allowed() {
+  std::set<int> procs;
+  for (int place = 0; place < omp_get_num_places(); ++place) {
+    std::vector<int> ids(static_cast<std::size_t>(omp_get_place_num_procs(place)));
+    omp_get_place_proc_ids(place, ids.data());
+    procs.insert(ids.begin(), ids.end());
+  }
+  if (!procs.empty()) return static_cast<int>(procs.size());
   cpu_set_t set;
   CPU_ZERO(&set);
   return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;

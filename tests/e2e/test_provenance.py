@@ -74,6 +74,18 @@ class MachineFields(unittest.TestCase):
         self.assertIn("-march=native" if not SANITIZED else "-fsanitize=address", prov["flags"])
         self.assertTrue(prov["compiler"].startswith("g++ "))
 
+    def test_cpus_allowed_under_openmp_binding(self):
+        # With OMP_PROC_BIND the OpenMP runtime binds the initial thread to one CPU before main;
+        # the record must still name the CPUs the process was given (the OpenMP places),
+        # and a narrower set given by OMP_PLACES.
+        given = len(os.sched_getaffinity(0))
+        for bind in ("close", "spread", "true"):
+            prov, _ = self.record("omp", 2, env_prefix=("env", f"OMP_PROC_BIND={bind}"))
+            self.assertEqual(prov["cpus_allowed"], given, bind)
+        first = min(os.sched_getaffinity(0))
+        prov, _ = self.record("omp", 1, env_prefix=("env", "OMP_PROC_BIND=close", f"OMP_PLACES={{{first}}}"))
+        self.assertEqual(prov["cpus_allowed"], 1)
+
     def test_blas_core_and_override(self):
         prov, _ = self.record("seq", 1, env_prefix=("env", "-u", "OPENBLAS_CORETYPE"))
         self.assertIsNone(prov["openblas_coretype"])
