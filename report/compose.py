@@ -280,8 +280,17 @@ def phase_rows(rows):
 
 PHASE_HEADER = ["algorithm", "file", "per iteration"] + [label for _, label in PHASES] + \
                ["rows moved per iteration", "distances computed"]
+PHASE_CAPTION = ("Where one k-means iteration's time goes (`BM_KMeansRun`: the solver on one worker, MNIST, k = 10, "
+                 "from the first 10 images to convergence; CPU time per iteration, medians): prep readies the E-step "
+                 "for new centroids (packing; the pruned algorithms' centroid drifts), the E-step tests bounds and "
+                 "computes distances, the M-step sums are updated by the rows that moved, means divides them "
+                 "(collectives apart). Phases are wall time and need not add up to the CPU time exactly.")
 
 ROOFLINE_HEADER = ["benchmark", "file", "GFLOP/s", "x best SGEMM", "GB/s of input", "x streaming pass"]
+ROOFLINE_CAPTION = ("Where the kernels stand: each benchmark's flop rate against the fastest OpenBLAS SGEMM "
+                    "(`BM_Sgemm`, the E-step's product) and its input read rate against the streaming pass "
+                    "(`BM_StreamPass`), both measured in the same file's run (medians). A kernel near 1.00x SGEMM "
+                    "is bound by arithmetic, near 1.00x streaming by memory.")
 
 
 def bench_blocks(rows, fig, fignum):
@@ -300,21 +309,11 @@ def bench_blocks(rows, fig, fignum):
                      fmt.si_rate(r.rates.get("items_per_second")), fmt.si_rate(r.rates.get("bytes_per_second"))])
     out.append(("table", header, body, "Times per benchmark iteration; rates are medians over repetitions "
                                        "(for an odd count the rate of the median time)."))
-    roof = roofline_rows(rows)
-    if roof:
-        out.append(("table", ROOFLINE_HEADER, roof,
-                    "Where the kernels stand: each benchmark's flop rate against the fastest OpenBLAS SGEMM "
-                    "(`BM_Sgemm`, the E-step's product) and its input read rate against the streaming pass "
-                    "(`BM_StreamPass`), both measured in the same file's run (medians). A kernel near 1.00x SGEMM "
-                    "is bound by arithmetic, near 1.00x streaming by memory."))
-    phases = phase_rows(rows)
-    if phases:
-        out.append(("table", PHASE_HEADER, phases,
-                    "Where one k-means iteration's time goes (`BM_KMeansRun`: the solver on one worker, MNIST, k = 10, "
-                    "from the first 10 images to convergence; CPU time per iteration, medians): prep readies the E-step "
-                    "for new centroids (packing; the pruned algorithms' centroid drifts), the E-step tests bounds and "
-                    "computes distances, the M-step sums are updated by the rows that moved, means divides them "
-                    "(collectives apart). Phases are wall time and need not add up to the CPU time exactly."))
+    for build, header, caption in ((roofline_rows, ROOFLINE_HEADER, ROOFLINE_CAPTION),
+                                   (phase_rows, PHASE_HEADER, PHASE_CAPTION)):
+        body = build(rows)
+        if body:
+            out.append(("table", header, body, caption))
     bound = stream_bound_sentences(rows)
     if bound:
         out.append(("p", "Against the memory bound, measured in the same run: " + " ".join(bound)))
