@@ -10,6 +10,7 @@
 // long-double nearest-centroid search, up to a textbook rounding bound.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -171,8 +172,12 @@ void check_ties(std::int64_t d, int k) {
   for (int c = 1; c < k; c += 2)
     std::copy_n(cs.C.begin() + (c - 1) * d, d, cs.C.begin() + c * d);
   if (k > 16) std::copy_n(cs.C.begin() + 15 * d, d, cs.C.begin() + 16 * d);  // across the blocks
-  for (std::int64_t j = 0; j < d; ++j)  // row 0 on centroid 15 (as far as rounding allows)
-    cs.X[static_cast<std::size_t>(j)] = static_cast<T>(cs.C[static_cast<std::size_t>(15 * d + j)] / cs.scale);
+  const int on = std::min(15, k - 1);
+  for (std::int64_t j = 0; j < d; ++j) {  // row 0 on centroid `on` (as far as rounding allows)
+    double v = cs.C[static_cast<std::size_t>(on * d + j)] / cs.scale;
+    if constexpr (std::is_integral_v<T>) v = std::clamp(std::round(v), 0.0, 255.0);
+    cs.X[static_cast<std::size_t>(j)] = static_cast<T>(v);
+  }
   const auto P = pack_centroids<D>(cs.C.data(), k, d);
   std::vector<D> xx(static_cast<std::size_t>(cs.n)), all(static_cast<std::size_t>(cs.n * k)), dist(xx.size());
   std::vector<std::int32_t> labels(xx.size());
