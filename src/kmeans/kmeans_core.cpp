@@ -177,13 +177,18 @@ template <int NC, int R, int L = 0, int S = 1>
   }
 }
 
-// The smallest of the 16 lanes, in every lane (min is exact: the order does not matter).
-// (GCC 12's _mm512_reduce_min_ps trips -Wmaybe-uninitialized.)
-inline __m512 min_lanes(__m512 v) {
-  v = _mm512_min_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));  // swap the 256-bit halves
-  v = _mm512_min_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));  // swap neighbouring 128-bit quarters
-  v = _mm512_min_ps(v, _mm512_permute_ps(v, 0x4E));         // within 128 bits: swap pairs
-  return _mm512_min_ps(v, _mm512_permute_ps(v, 0xB1));      // swap neighbours
+// The smallest of the 16 lanes (no NaN among them), in every lane: min is exact, so the
+// order does not matter. Vector extensions, not intrinsics: GCC 12's _mm512_min_ps,
+// _mm512_shuffle_f32x4 and _mm512_reduce_min_ps trip -Wmaybe-uninitialized in its own header.
+inline __m512 min_lanes(__m512 x) {
+  using lanes = simd::vec<std::int32_t>;
+  auto min = [](vec<float> a, vec<float> b) { return a < b ? a : b; };
+  vec<float> v = (vec<float>)x;
+  v = min(v, __builtin_shuffle(v, lanes{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7}));
+  v = min(v, __builtin_shuffle(v, lanes{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11}));
+  v = min(v, __builtin_shuffle(v, lanes{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
+  v = min(v, __builtin_shuffle(v, lanes{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
+  return (__m512)v;
 }
 
 // assign() for R rows (x[r]: row r, xx[r] its norm) by columns: labels and distances as
