@@ -78,21 +78,29 @@ void dot_group(int g, const T* const* x, std::int64_t d, vec<D> scale, const D* 
   }
 }
 
+// The values of R rows against the g centroids from c0 (one register tile): centroid c0 + i
+// of row r into out[r * stride + i].
+template <class T, class D, int R>
+void group_values(const T* const* x, std::int64_t d, vec<D> scale, const D* xx, const PackedCentroids<D>& C, int c0,
+                  int g, D* out, std::int64_t stride) {
+  constexpr int W = kWidth<D>;
+  D dots[R * kMaxGroup];
+  dot_group<T, D, R>(g, x, d, scale, C.first_chunk(c0, W), C.chunk_step(c0, W), dots);
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < g; ++i)
+      out[r * stride + i] = sq_value<D>(xx[r], dots[r * g + i], C.norms[static_cast<std::size_t>(c0 + i)]);
+}
+
 // The values of R rows against m centroids, out[r * m + i]: all k in order,
 // a whole group per tile, when cs is nullptr (m = k); else the centroids cs[i],
 // one per tile.
 template <class T, class D, int R>
 void tile_values(const T* const* x, std::int64_t d, vec<D> scale, const D* xx, const PackedCentroids<D>& C,
                  const int* cs, int m, D* out) {
-  constexpr int W = kWidth<D>;
-  D dots[R * kMaxGroup];
   for (int i0 = 0; i0 < m;) {
     const int c0 = cs ? cs[i0] : i0;
     const int g = cs ? 1 : C.size_of_group(c0);
-    dot_group<T, D, R>(g, x, d, scale, C.first_chunk(c0, W), C.chunk_step(c0, W), dots);
-    for (int r = 0; r < R; ++r)
-      for (int i = 0; i < g; ++i)
-        out[r * m + i0 + i] = sq_value<D>(xx[r], dots[r * g + i], C.norms[static_cast<std::size_t>(c0 + i)]);
+    group_values<T, D, R>(x, d, scale, xx, C, c0, g, out + i0, m);
     i0 += g;
   }
 }
@@ -319,41 +327,35 @@ PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d) {
   return p;
 }
 
-// assign() for many centroids: the loops turned around, so that one group of centroids (at
-// most kMaxGroup of them: 37 KB of float at d = 784) stays in L1 while a block of rows streams
-// past it, instead of every row pair streaming all k centroids from L2 (800 KB at k = 256).
-// Each (row, centroid) value is the same tile's arithmetic; the values of a block of rows wait
-// in `v` for pick(). Taken when the packed centroids pass kGroupOrderBytes. One Lloyd iteration
-// on MNIST (kmeans_seq, interleaved, medians of 3): k = 256 1.14x and k = 100 1.10x faster,
-// k = 64 (200 KB) and k = 24 unchanged; 16 to 256 rows per block did alike.
+// assign() by the feature-in-lanes tiles: the rows in blocks of `block` rows, and within a
+// block the centroids group by group (one register tile at a time), then pick() row by row.
+// With block = kTileRows that is one tile of rows against every group in turn. With many
+// centroids the blocks grow to kGroupRows, so that one group (at most kMaxGroup centroids:
+// 37 KB of float at d = 784) stays in L1 while the block's rows stream past it, instead of
+// every row pair streaming all k centroids from L2 (800 KB at k = 256); the packed centroids
+// passing kGroupOrderBytes decide. One Lloyd iteration on MNIST (kmeans_seq, interleaved,
+// medians of 3): k = 256 1.14x and k = 100 1.10x faster, k = 64 (200 KB) and k = 24
+// unchanged; blocks of 16 to 256 rows did alike.
 constexpr std::int64_t kGroupOrderBytes = 256 << 10;
 constexpr std::int64_t kGroupRows = 64;
 template <class T>
-void assign_by_centroid_groups(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale,
-                               const PackedCentroids<dist_t<T>>& C, const dist_t<T>* xx, std::int32_t* labels,
-                               dist_t<T>* dist) {
+void assign_by_tiles(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale,
+                     const PackedCentroids<dist_t<T>>& C, const dist_t<T>* xx, std::int32_t* labels, dist_t<T>* dist) {
   using D = dist_t<T>;
-  constexpr int W = kWidth<D>;
   const int k = C.k;
   const vec<D> s = splat<D>(scale);
-  std::vector<D> v(static_cast<std::size_t>(kGroupRows * k)), norms(static_cast<std::size_t>(kGroupRows));
-  D dots[kTileRows * kMaxGroup];
-  for (std::int64_t i0 = 0; i0 < rows; i0 += kGroupRows) {
-    const std::int64_t nb = std::min(kGroupRows, rows - i0);
+  const std::int64_t block =
+      static_cast<std::int64_t>(C.values.size() * sizeof(D)) > kGroupOrderBytes ? kGroupRows : kTileRows;
+  std::vector<D> v(static_cast<std::size_t>(block * k)), norms(static_cast<std::size_t>(block));
+  for (std::int64_t i0 = 0; i0 < rows; i0 += block) {
+    const std::int64_t nb = std::min(block, rows - i0);
     for (std::int64_t i = 0; i < nb; ++i)
       norms[static_cast<std::size_t>(i)] = xx ? xx[i0 + i] : row_norm<T, D>(X + (i0 + i) * d, d, s);
     for (int c0 = 0; c0 < k; c0 += C.size_of_group(c0)) {
-      const int g = C.size_of_group(c0);
-      const D* first = C.first_chunk(c0, W);
-      const std::int64_t step = C.chunk_step(c0, W);
       auto tile = [&]<int R>(std::int64_t i) {
         const T* x[R];
         for (int r = 0; r < R; ++r) x[r] = X + (i0 + i + r) * d;
-        dot_group<T, D, R>(g, x, d, s, first, step, dots);
-        for (int r = 0; r < R; ++r)
-          for (int j = 0; j < g; ++j)
-            v[static_cast<std::size_t>((i + r) * k + c0 + j)] =
-                sq_value<D>(norms[static_cast<std::size_t>(i + r)], dots[r * g + j], C.norms[static_cast<std::size_t>(c0 + j)]);
+        group_values<T, D, R>(x, d, s, norms.data() + i, C, c0, C.size_of_group(c0), v.data() + i * k + c0, k);
       };
       std::int64_t i = 0;
       for (; i + kTileRows <= nb; i += kTileRows) tile.template operator()<kTileRows>(i);
@@ -404,32 +406,13 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
 template <class T>
 void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, const PackedCentroids<dist_t<T>>& C,
             const dist_t<T>* xx, std::int32_t* labels, dist_t<T>* dist) {
-  using D = dist_t<T>;
-  const int k = C.k;
-  const vec<D> s = splat<D>(scale);
-  std::vector<D> v(static_cast<std::size_t>(kTileRows * k));
-  const T* x[kTileRows];
-  D norms[kTileRows];
-  std::int64_t i = 0;
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<D, float>) {
+  if constexpr (std::is_same_v<dist_t<T>, float>) {
     if (!C.columns.empty())
       return assign_by_columns_of<T>(C.stride / kWidth<float>, X, rows, d, scale, C, xx, labels, dist);
   }
 #endif
-  if (static_cast<std::int64_t>(C.values.size() * sizeof(D)) > kGroupOrderBytes)
-    return assign_by_centroid_groups<T>(X, rows, d, scale, C, xx, labels, dist);
-  auto run = [&]<int R>() {
-    for (int r = 0; r < R; ++r) {
-      x[r] = X + (i + r) * d;
-      norms[r] = xx ? xx[i + r] : row_norm<T, D>(x[r], d, s);
-    }
-    tile_values<T, D, R>(x, d, s, norms, C, nullptr, k, v.data());
-    for (int r = 0; r < R; ++r) pick<D>(v.data() + r * k, k, labels[i + r], dist[i + r]);
-    i += R;
-  };
-  while (i + kTileRows <= rows) run.template operator()<kTileRows>();
-  while (i < rows) run.template operator()<1>();
+  assign_by_tiles<T>(X, rows, d, scale, C, xx, labels, dist);
 }
 
 template <class T>
