@@ -394,10 +394,14 @@ TEST(Relabel, EqualsARecount) {
     for (std::size_t i = 0; i < to.size(); ++i) to[i] = i % 3 ? from[i] : u(gen);
     std::vector<std::int64_t> s1(static_cast<std::size_t>(k * d)), c1(static_cast<std::size_t>(k)), s2 = s1, c2 = c1;
     accumulate<float>(X.data(), n, d, k, shift, from.data(), s1.data(), c1.data());
-    relabel<float>(X.data(), n, d, shift, from.data(), to.data(), s1.data(), c1.data());
+    const std::int64_t moved = relabel<float>(X.data(), n, d, shift, from.data(), to.data(), s1.data(), c1.data());
     accumulate<float>(X.data(), n, d, k, shift, to.data(), s2.data(), c2.data());
     EXPECT_EQ(s1, s2);
     EXPECT_EQ(c1, c2);
+    std::int64_t changed = 0;  // the rows relabel() reports as moved (Result::moved sums them)
+    for (std::size_t i = 0; i < to.size(); ++i) changed += from[i] != to[i];
+    EXPECT_GT(changed, 0);
+    EXPECT_EQ(moved, changed);
   }
 }
 
