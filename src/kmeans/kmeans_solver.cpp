@@ -185,7 +185,7 @@ class Lloyd {
   using D = dist_t<T>;
 
   Lloyd(Team& team, const Points& p, const Params& prm)
-      : team_(team), p_(p), prm_(prm), layout_(layout_of(team, p)), k_(prm.k), d_(p.d), stride_(p.d + 1),
+      : team_(team), p_(p), prm_(prm), layout_(layout_of(team, p)), inertia_sum_(layout_), k_(prm.k), d_(p.d), stride_(p.d + 1),
         estep_(prm.algorithm, p.row<T>(layout_.my_rows().first), layout_.my_rows().second - layout_.my_rows().first,
                p.d, static_cast<D>(p.scale), prm.k) {
     std::tie(b0_, b1_) = layout_.my_blocks();
@@ -259,7 +259,7 @@ class Lloyd {
   }
 
   // The inertia of the last E-step, summed in the fixed tree order.
-  double inertia() { return tree_sum(team_, layout_, leaves_, 1)[0]; }
+  double inertia() { return inertia_sum_(team_, leaves_, 1)[0]; }
 
   // The next centroids from the sums, by the M-step strategy; an empty
   // cluster keeps its centroid and counts one event in res.
@@ -340,6 +340,7 @@ class Lloyd {
   const Points& p_;
   const Params& prm_;
   const Layout layout_;
+  const TreeSum inertia_sum_;
   const int k_;
   const std::int64_t d_, stride_;  // per cluster: d sums, then the count
   std::int64_t b0_ = 0, b1_ = 0, r0_ = 0, r1_ = 0;

@@ -10,20 +10,21 @@ namespace hpcb::nlreg {
 namespace {
 
 // The four residual sums over all samples for model m, the same on every worker.
-std::vector<double> global_residual_sums(Team& team, const Layout& layout, const Samples& s, Model m,
-                                         std::vector<double>& leaves) {
+std::vector<double> global_residual_sums(Team& team, const Layout& layout, const TreeSum& sum, const Samples& s,
+                                         Model m, std::vector<double>& leaves) {
   const auto [b0, b1] = layout.my_blocks();
   for (std::int64_t b = b0; b < b1; ++b) {
     const std::int64_t lo = layout.block_begin(b), hi = layout.block_end(b);
     residual_sums(s.x_at(lo), s.y_at(lo), hi - lo, m, &leaves[static_cast<std::size_t>((b - b0) * 4)]);
   }
-  return tree_sum(team, layout, leaves, 4);
+  return sum(team, leaves, 4);
 }
 
 }  // namespace
 
 Result run(Team& team, const Samples& s, const Params& prm) {
   const Layout layout{s.n, team.size(), team.rank()};
+  const TreeSum sum(layout);
   const auto [b0, b1] = layout.my_blocks();
   const double n = static_cast<double>(s.n);
   Result res;
@@ -45,12 +46,12 @@ Result run(Team& team, const Samples& s, const Params& prm) {
       const std::int64_t lo = layout.block_begin(b), hi = layout.block_end(b);
       moment_sums(s.x_at(lo), s.y_at(lo), hi - lo, &leaves[static_cast<std::size_t>((b - b0) * 7)]);
     }
-    const std::vector<double> moments = tree_sum(team, layout, leaves, 7);
+    const std::vector<double> moments = sum(team, leaves, 7);
     res.has_optimum = solve_normal(moments.data(), s.n, res.optimum);
     res.curvature = max_curvature(moments.data(), s.n);
   }
   std::vector<double> leaves(static_cast<std::size_t>((b1 - b0) * 4));
-  if (res.has_optimum) res.mse_optimum = global_residual_sums(team, layout, s, res.optimum, leaves)[3] / n;
+  if (res.has_optimum) res.mse_optimum = global_residual_sums(team, layout, sum, s, res.optimum, leaves)[3] / n;
   // Every worker holds the same moments, so all choose the same step.
   res.lr = prm.lr.automatic ? 1.0 / res.curvature : prm.lr.value;
   res.init_s = now_s() - t_init;
@@ -78,7 +79,7 @@ Result run(Team& team, const Samples& s, const Params& prm) {
     for (int e = 0; e < res.epochs_run; ++e) reached(e, res.loss[static_cast<std::size_t>(e)]);
   }
   for (int epoch = res.epochs_run; epoch < prm.epochs; ++epoch) {
-    const std::vector<double> g = global_residual_sums(team, layout, s, m, leaves);
+    const std::vector<double> g = global_residual_sums(team, layout, sum, s, m, leaves);
     res.loss.push_back(g[3] / n);
     reached(epoch, g[3] / n);
     const double da = -2.0 / n * g[0], db = -2.0 / n * g[1], dc = -2.0 / n * g[2];
@@ -106,7 +107,7 @@ Result run(Team& team, const Samples& s, const Params& prm) {
   }
   res.model = m;
   if (!res.diverged) {
-    res.mse = global_residual_sums(team, layout, s, m, leaves)[3] / n;
+    res.mse = global_residual_sums(team, layout, sum, s, m, leaves)[3] / n;
     res.diverged = !std::isfinite(res.mse);
     if (!res.diverged) reached(res.epochs_run, res.mse);
   }

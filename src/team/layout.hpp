@@ -39,6 +39,12 @@ class Layout {
   static std::int64_t count_blocks(std::int64_t rows) { return (rows + kMaxRowsPerBlock - 1) / kMaxRowsPerBlock; }
   // The first of worker w's blocks (whole blocks, as even a split as they allow).
   static std::int64_t first_block(std::int64_t blocks, int w, int workers) { return blocks * w / workers; }
+  // The worker whose blocks hold block b (b < blocks): the last w with first_block(w) <= b.
+  // Constant time, so that code visiting blocks does not scan all workers (1,024 ranks).
+  static int worker_of_block(std::int64_t blocks, std::int64_t b, int workers) {
+    __extension__ using Wide = __int128;
+    return static_cast<int>(((static_cast<Wide>(b) + 1) * workers - 1) / blocks);
+  }
 
   std::int64_t n_blocks() const { return static_cast<std::int64_t>(starts_.size()) - 1; }
   // Blocks [first, last) of worker w.

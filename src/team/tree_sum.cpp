@@ -46,13 +46,13 @@ void canonical(std::int64_t lo, std::int64_t hi, Range mine, Emit&& emit) {
 // are consumed in the same left-to-right order in which w emitted them.
 void top(std::int64_t lo, std::int64_t hi, const Layout& layout, const std::vector<double>& all,
          std::vector<std::size_t>& cursor, int m, double* out) {
-  for (int w = 0; w < layout.workers; ++w) {
-    if (inside(lo, hi, layout.blocks_of(w))) {
-      const double* v = all.data() + cursor[static_cast<std::size_t>(w)];
-      for (int j = 0; j < m; ++j) out[j] = v[j];
-      cursor[static_cast<std::size_t>(w)] += static_cast<std::size_t>(m);
-      return;
-    }
+  // Only the worker holding block lo can hold all of [lo, hi).
+  const int w = Layout::worker_of_block(layout.n_blocks(), lo, layout.workers);
+  if (inside(lo, hi, layout.blocks_of(w))) {
+    const double* v = all.data() + cursor[static_cast<std::size_t>(w)];
+    for (int j = 0; j < m; ++j) out[j] = v[j];
+    cursor[static_cast<std::size_t>(w)] += static_cast<std::size_t>(m);
+    return;
   }
   double right[kMaxValues];
   const std::int64_t mid = split(lo, hi);
@@ -63,7 +63,14 @@ void top(std::int64_t lo, std::int64_t hi, const Layout& layout, const std::vect
 
 }  // namespace
 
-std::vector<double> tree_sum(Team& team, const Layout& layout, std::span<const double> leaves, int m) {
+TreeSum::TreeSum(const Layout& layout) : layout_(layout), subtrees_(static_cast<std::size_t>(layout.workers), 0) {
+  for (int w = 0; w < layout.workers; ++w)
+    canonical(0, layout.n_blocks(), layout.blocks_of(w),
+              [&](std::int64_t, std::int64_t) { ++subtrees_[static_cast<std::size_t>(w)]; });
+}
+
+std::vector<double> TreeSum::operator()(Team& team, std::span<const double> leaves, int m) const {
+  const Layout& layout = layout_;
   const std::int64_t nb = layout.n_blocks();
   std::vector<double> result(static_cast<std::size_t>(m), 0.0);
   if (m < 1 || m > kMaxValues) throw std::logic_error("tree_sum: m out of range");
@@ -74,9 +81,8 @@ std::vector<double> tree_sum(Team& team, const Layout& layout, std::span<const d
 
   // Every worker can work out every other worker's canonical nodes from the
   // layout alone, so only the values travel.
-  std::vector<int> counts(static_cast<std::size_t>(layout.workers), 0);
-  for (int w = 0; w < layout.workers; ++w)
-    canonical(0, nb, layout.blocks_of(w), [&](std::int64_t, std::int64_t) { counts[static_cast<std::size_t>(w)] += m; });
+  std::vector<int> counts(static_cast<std::size_t>(layout.workers));
+  for (std::size_t w = 0; w < counts.size(); ++w) counts[w] = subtrees_[w] * m;
 
   std::vector<double> local;
   local.reserve(static_cast<std::size_t>(counts[static_cast<std::size_t>(layout.worker)]));
@@ -100,6 +106,10 @@ std::vector<double> tree_sum(Team& team, const Layout& layout, std::span<const d
   }
   top(0, nb, layout, all, cursor, m, result.data());
   return result;
+}
+
+std::vector<double> tree_sum(Team& team, const Layout& layout, std::span<const double> leaves, int m) {
+  return TreeSum(layout)(team, leaves, m);
 }
 
 }  // namespace hpcb

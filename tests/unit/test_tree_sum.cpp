@@ -130,6 +130,22 @@ TEST(Layout, BlocksCoverRowsOnceInOrder) {
   }
 }
 
+TEST(Layout, WorkerOfBlockIsTheWorkerWhoseBlocksHoldIt) {
+  // Against a scan of every worker's blocks, including workers that hold none (more workers
+  // than blocks) and the largest MPI job the platforms describe.
+  for (std::int64_t blocks : {1L, 2L, 3L, 40L, 79L, 3907L}) {
+    for (int workers : {1, 2, 3, 7, 48, 64, 1000, 1024, 4096}) {
+      int owner = 0;
+      for (std::int64_t b = 0; b < blocks; ++b) {
+        while (!(Layout::first_block(blocks, owner, workers) <= b && b < Layout::first_block(blocks, owner + 1, workers)))
+          ++owner;
+        ASSERT_EQ(Layout::worker_of_block(blocks, b, workers), owner) << "blocks=" << blocks << " workers=" << workers
+                                                                      << " b=" << b;
+      }
+    }
+  }
+}
+
 TEST(Layout, BlocksAreWholeUnitsWithinOneUnitAndDependOnlyOnTheRowCount) {
   for (std::int64_t rows : {1L, 15L, 255L, 256L, 257L, 10000L, 20000L, 1000003L}) {
     const Layout one{rows, 1, 0}, seven{rows, 7, 3};
