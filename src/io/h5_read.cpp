@@ -166,8 +166,8 @@ std::optional<double> H5Reader::dataset_double(const std::string& name, const st
   return value;
 }
 
-void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t r1, DType memtype,
-                         void* out) const {
+void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t r1, DType memtype, void* out,
+                         const SlabFn& each_slab) const {
   const std::string where = path_ + ": dataset " + name;
   h5::Dataset ds(H5Dopen2(file_, name.c_str(), H5P_DEFAULT));
   if (!ds.valid()) throw DataError(where + " cannot be opened");
@@ -178,16 +178,12 @@ void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t 
   if (H5Sget_simple_extent_dims(file_space, dims.data(), nullptr) < 0) throw DataError(where + ": cannot read its shape");
   if (r0 < 0 || r1 < r0 || static_cast<hsize_t>(r1) > dims[0])
     throw DataError(where + ": rows " + std::to_string(r0) + ".." + std::to_string(r1) + " outside the dataset");
-  std::vector<hsize_t> start(dims.size(), 0), count = dims;
-  start[0] = static_cast<hsize_t>(r0);
-  count[0] = static_cast<hsize_t>(r1 - r0);
-  h5::Space mem_space(H5Screate_simple(rank, count.data(), nullptr));
-  if (!mem_space.valid()) throw DataError(where + ": cannot set up the read");
-  const herr_t selected = r1 > r0 ? H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr)
-                                  // A rank with no rows still takes part in the collective read.
-                                  : std::min(H5Sselect_none(file_space), H5Sselect_none(mem_space));
+  std::int64_t row_bytes = static_cast<std::int64_t>(dtype_size(memtype));
+  for (std::size_t i = 1; i < dims.size(); ++i) row_bytes *= static_cast<std::int64_t>(dims[i]);
+  const std::int64_t slab_rows =
+      each_slab && !collective_ ? std::max<std::int64_t>(1, kSlabBytes / std::max<std::int64_t>(1, row_bytes)) : r1 - r0;
   h5::Plist xfer(H5Pcreate(H5P_DATASET_XFER));
-  if (selected < 0 || !xfer.valid()) throw DataError(where + ": cannot set up the read");
+  if (!xfer.valid()) throw DataError(where + ": cannot set up the read");
 #ifdef H5_HAVE_PARALLEL
   if (collective_ && H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE) < 0) throw DataError(where + ": cannot set up the read");
 #endif
@@ -195,8 +191,22 @@ void H5Reader::read_rows(const std::string& name, std::int64_t r0, std::int64_t 
   // rank that threw before it (seeing the file shorter than another rank did) would leave
   // the others waiting in it. Checked afterwards it also catches a file truncated while
   // being read (HDF5 returns zeros past the end).
-  if (H5Dread(ds, h5::memory_type(memtype), mem_space, file_space, xfer, out) < 0)
-    throw DataError(where + ": read failed (rows " + std::to_string(r0) + ".." + std::to_string(r1) + ")");
+  std::int64_t lo = r0;
+  do {  // once also for no rows: a rank with none still takes part in the collective read
+    const std::int64_t hi = std::min(r1, lo + slab_rows);
+    std::vector<hsize_t> start(dims.size(), 0), count = dims;
+    start[0] = static_cast<hsize_t>(lo);
+    count[0] = static_cast<hsize_t>(hi - lo);
+    h5::Space mem_space(H5Screate_simple(rank, count.data(), nullptr));
+    if (!mem_space.valid()) throw DataError(where + ": cannot set up the read");
+    const herr_t selected = hi > lo ? H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr)
+                                    : std::min(H5Sselect_none(file_space), H5Sselect_none(mem_space));
+    if (selected < 0) throw DataError(where + ": cannot set up the read");
+    if (H5Dread(ds, h5::memory_type(memtype), mem_space, file_space, xfer, static_cast<char*>(out) + (lo - r0) * row_bytes) < 0)
+      throw DataError(where + ": read failed (rows " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
+    if (each_slab && hi > lo) each_slab(lo, hi);
+    lo = hi;
+  } while (lo < r1);
   check_extent(ds, where);
 }
 

@@ -9,6 +9,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,7 +48,13 @@ class H5Reader {
   // ranks with no rows. Throws DataError when the dataset's stored extent lies
   // beyond the end of the file, before or after the read (a truncated file: HDF5
   // would read zeros), or when any HDF5 call fails.
-  void read_rows(const std::string& name, std::int64_t r0, std::int64_t r1, DType memtype, void* out) const;
+  // With `each_slab`, a single process reads the rows in slabs of about kSlabBytes and calls
+  // each_slab(lo, hi) as soon as rows [lo, hi) have landed, while they are still in cache
+  // (one pass over memory for the read and a scan of it); a collective read is one slab.
+  using SlabFn = std::function<void(std::int64_t lo, std::int64_t hi)>;
+  static constexpr std::int64_t kSlabBytes = std::int64_t{2} << 20;
+  void read_rows(const std::string& name, std::int64_t r0, std::int64_t r1, DType memtype, void* out,
+                 const SlabFn& each_slab = {}) const;
 
  private:
   void check_extent(hid_t ds, const std::string& where) const;

@@ -1,6 +1,8 @@
 #include "kmeans/points.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <optional>
 
 #include "common/error.hpp"
@@ -17,20 +19,30 @@ namespace {
 // confusion matrix huge).
 constexpr std::int32_t kMaxLabel = 1 << 16;
 
-// One pass over the rows: their largest |value| (the M-step's fixed-point scale needs it)
-// and, when that is not finite, the first value to blame.
+// The largest |value| of the rows (the M-step's fixed-point scale needs it), scanned slab by
+// slab as the reader lands them; where a value is not finite, the first one is named.
 template <class T>
-void find_max_abs(Points& p) {
-  const T* v = reinterpret_cast<const T*>(p.X.data());
-  const std::int64_t count = p.rows * p.d;
-  p.max_abs = kmeans::max_abs(v, count);
-  if (std::isfinite(p.max_abs)) return;
-  for (std::int64_t i = 0; i < count; ++i)
-    if (!std::isfinite(v[i]))
-      throw DataError(p.path + ": dataset /X has a " + (std::isnan(v[i]) ? "NaN" : "infinite") +
-                      " value at row " + std::to_string(p.row0 + i / p.d) + ", column " +
-                      std::to_string(i % p.d));
-}
+struct MaxAbsScan {
+  const Points& p;
+  double max_abs = 0;
+  bool finite = true;
+  void operator()(std::int64_t lo, std::int64_t hi) {
+    const double m = kmeans::max_abs(p.row<T>(lo), (hi - lo) * p.d);
+    if (std::isfinite(m))
+      max_abs = std::max(max_abs, m);
+    else
+      finite = false;
+  }
+  double result() const {
+    if (finite) return max_abs;
+    const T* v = p.row<T>(p.row0);
+    for (std::int64_t i = 0; i < p.rows * p.d; ++i)
+      if (!std::isfinite(v[i]))
+        throw DataError(p.path + ": dataset /X has a " + (std::isnan(v[i]) ? "NaN" : "infinite") + " value at row " +
+                        std::to_string(p.row0 + i / p.d) + ", column " + std::to_string(i % p.d));
+    return max_abs;
+  }
+};
 
 Points read_points(const Team& team, const std::string& path, bool distributed, VerifyMode mode) {
   H5Reader file(path, distributed ? team.native_comm() : nullptr);
@@ -55,7 +67,12 @@ Points read_points(const Team& team, const std::string& path, bool distributed, 
   check_allocation(path + ": rows " + std::to_string(r0) + ".." + std::to_string(r1) + " of /X", p.rows * p.d,
                    dtype_size(p.dtype));
   p.X.resize(static_cast<std::size_t>(p.rows * p.d) * dtype_size(p.dtype));
-  file.read_rows("/X", r0, r1, p.dtype, p.X.data());
+  MaxAbsScan<float> scan32{p};
+  MaxAbsScan<double> scan64{p};
+  H5Reader::SlabFn scan;
+  if (p.dtype == DType::f32) scan = std::ref(scan32);
+  if (p.dtype == DType::f64) scan = std::ref(scan64);
+  file.read_rows("/X", r0, r1, p.dtype, p.X.data(), scan);
   const RowsCheck x_check(file, "/X", x, p.dtype, r0, r1, mode);
 
   std::optional<RowsCheck> labels_check;
@@ -79,8 +96,8 @@ Points read_points(const Team& team, const std::string& path, bool distributed, 
   if (labels_check) p.verified = labels_check->check(p.labels.data()) && p.verified;
   require_verified(mode, p.verified, path);
   p.identity = data_identity(path, p.content_sha256);
-  if (p.dtype == DType::f32) find_max_abs<float>(p);
-  if (p.dtype == DType::f64) find_max_abs<double>(p);
+  if (p.dtype == DType::f32) p.max_abs = scan32.result();
+  if (p.dtype == DType::f64) p.max_abs = scan64.result();
   if (p.has_labels) {
     for (std::int64_t i = 0; i < p.rows; ++i) {
       const std::int32_t v = p.labels[static_cast<std::size_t>(i)];

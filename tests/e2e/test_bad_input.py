@@ -150,6 +150,16 @@ class BadInput(unittest.TestCase):
             write_xy(path2, x, y)
             self.expect_error("nlreg", ["--data", path2], 1, ["infinite", "row 650"])
 
+    def test_nan_in_a_later_slab(self):
+        # 30,000 x 64 float32 rows (7.7 MB) are read in slabs of 2 MB by one process: the NaN is
+        # in the last slab, and in the last MPI rank's rows.
+        with TempDir() as tmp:
+            X = np.ones((30000, 64), dtype=np.float32)
+            X[29000, 63] = np.nan
+            path = tmp.file("nan-late.h5")
+            write_points(path, X)
+            self.expect_error("kmeans", ["--data", path, "--k", "2"], 1, ["NaN", "row 29000", "column 63"])
+
     def test_nan_and_inf_in_float64(self):
         # float64 data are checked by their own code path (check_finite<double>).
         with TempDir() as tmp:

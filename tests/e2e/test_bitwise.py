@@ -125,6 +125,21 @@ class KMeansBitwise(unittest.TestCase):
             self.check_identical(results)
 
 
+    def test_float32_read_in_slabs(self):
+        # 24,000 x 64 float32 rows are 6 MB: one process reads them in slabs of 2 MB and finds the
+        # largest |value| (the M-step's fixed-point scale) slab by slab; an MPI rank reads its rows
+        # in one collective read. The largest value sits in the first slab, so a scan that kept
+        # only some slabs would choose another scale, and the results would differ.
+        configs = [("seq", 1), ("omp", 3), ("mpi", 2), ("mpi", 3)]
+        with TempDir() as tmp:
+            data = tmp.file("blobs-6mb.h5")
+            rng = np.random.default_rng(11)
+            X = (rng.normal(size=(24000, 64)) + rng.integers(0, 4, size=(24000, 1)) * 5).astype(np.float32)
+            X[5, 7] = 1000.0
+            write_points(data, X)
+            results = kmeans_runs(tmp, data, ["--k", "4", "--iters", "10", "--init", "kmeans++"], configs)
+            self.check_identical(results)
+
 class RegressionBitwise(unittest.TestCase):
     def runs(self, tmp, epochs, configs, data=os.path.join(DATA, "regression20k.h5")):
         out = {}
