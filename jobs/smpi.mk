@@ -74,26 +74,31 @@ smpi-calibrate: $(BENCH_BIN) bench-mpi
 	@echo "smpi-calibrate: wrote jobs/platforms/local.xml"
 
 # ---- the simulated scaling sweep -----------------------------------------------------
-# Strong scaling on stokes.xml, ranks 1 to 1,024 (48 per node, then whole nodes as smpi-run
-# packs them), k-means on MNIST with both M-steps and the regression on the 20K set. Only
-# SIM_KMEANS_ITERS iterations and SIM_NLREG_EPOCHS epochs: the sweep is for the simulated time
-# per iteration (time_s.per_iter), which does not depend on their number; the tags say how many.
-# Also blobs of 10^6 x 64 (written by mkdata into SIM_SCRATCH, not kept in the tree); SIM_BLOBS=0
-# leaves them out (about 3 of the sweep's 11 minutes here without them).
-# One smpirun at a time: every simulated rank runs in one host process. Host time: README.
+# jobs/simulate.sh on stokes.xml, ranks 1 to 1,024 (48 per node, then whole nodes as smpi-run
+# packs them), both M-steps. Strong scaling: k-means on MNIST and the regression on the 20K set;
+# with SIM_LARGE=1 also k-means on blobs of 10^6 x 64 and 10^7 x 64 and the regression on 10^8
+# points, and weak scaling (k-means on SIM_WEAK_ROWS blobs rows per rank), their data written by
+# mkdata into SIM_SCRATCH (not kept in the tree; about 6 GB, written once). Only
+# SIM_KMEANS_ITERS iterations / SIM_NLREG_EPOCHS epochs (SIM_LARGE_* on the generated data): the
+# sweep is for the simulated time per iteration (time_s.per_iter), which does not depend on their
+# number; the tags say how many. SIM_JOBS smpiruns at a time (each runs all its simulated ranks
+# in one host process, on one core). Host time: jobs/platforms/README.md.
 SIM_RECORDS      ?= results/simulated.jsonl
 SIM_PLATFORM     ?= stokes
 SIM_RANKS        ?= 1 2 4 8 16 32 48 64 128 256 512 1024
 SIM_KMEANS_ITERS ?= 5
 SIM_NLREG_EPOCHS ?= 20
-SIM_BLOBS        ?= 1
+SIM_LARGE        ?= 1
+SIM_LARGE_ITERS  ?= 2
+SIM_LARGE_EPOCHS ?= 3
+SIM_WEAK_ROWS    ?= 10000
 SIM_SCRATCH      ?= $(or $(TMPDIR),/tmp)/hpcb-simulate
+SIM_JOBS         ?= 1
 simulate: smpi all datasets
-	$(Q)$(if $(filter 1,$(SIM_BLOBS)),mkdir -p $(SIM_SCRATCH) && { test -f $(SIM_SCRATCH)/blobs-1e6x64.h5 || \
-	  $(MKDATA) blobs --n 1000000 --d 64 --k 10 --seed 3 --dtype float32 --out $(SIM_SCRATCH)/blobs-1e6x64.h5; } &&) \
-	  SMPI_BIN=$(SMPI_BIN) SIM_RECORDS=$(SIM_RECORDS) PLATFORM=$(SIM_PLATFORM) RANKS="$(SIM_RANKS)" \
-	  KMEANS_ITERS=$(SIM_KMEANS_ITERS) NLREG_EPOCHS=$(SIM_NLREG_EPOCHS) \
-	  BLOBS=$(if $(filter 1,$(SIM_BLOBS)),$(SIM_SCRATCH)/blobs-1e6x64.h5) jobs/simulate.sh
+	$(Q)SMPI_BIN=$(SMPI_BIN) SIM_RECORDS=$(SIM_RECORDS) PLATFORM=$(SIM_PLATFORM) RANKS="$(SIM_RANKS)" \
+	  KMEANS_ITERS=$(SIM_KMEANS_ITERS) NLREG_EPOCHS=$(SIM_NLREG_EPOCHS) LARGE_ITERS=$(SIM_LARGE_ITERS) \
+	  LARGE_EPOCHS=$(SIM_LARGE_EPOCHS) WEAK_ROWS=$(SIM_WEAK_ROWS) MKDATA=$(MKDATA) JOBS=$(SIM_JOBS) \
+	  SCRATCH=$(if $(filter 1,$(SIM_LARGE)),$(SIM_SCRATCH)) jobs/simulate.sh
 	$(Q)$(MAKE) --no-print-directory smpi-check-local
 
 # The simulation's check (a): local.xml against kmeans_mpi / nlreg_mpi on this machine, 1 and 2

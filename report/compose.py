@@ -412,6 +412,9 @@ def simulated_blocks(ss, fig, fignum, checks=()):
                      "(`bench/cost_model.py`) for the same ranks and nodes."))
     for s in ss:
         note = f" The model: {s.workload.label}" if s.workload else " The cost model has no workload for these parameters."
+        if s.rows_per_rank and s.workload:
+            note = (f" Weak scaling: {s.rows_per_rank} rows per rank, so each rank count has its own data set "
+                    f"(n = {s.rows_per_rank} x ranks), and the model is of that data")
         if s.model_note:
             note += f"; {s.model_note}"
         out.append(("table", simulated.HEADER, simulated.rows(s),

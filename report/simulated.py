@@ -72,20 +72,27 @@ class Point:
 
 @dataclass
 class Series:
-    """One simulated workload on one platform: app, data, params (all of them)."""
+    """One simulated workload on one platform: app, data, params (all of them). A weak-scaling
+    series (rows_per_rank set) holds one data set per rank count, each of rows_per_rank x ranks
+    rows; `dataset` is then its smallest."""
     app: str
     dataset: dict
     params: dict
     platform: str
-    workload: object        # cost_model.Workload or None
+    workload: object        # cost_model.Workload (of `dataset`) or None
     model_note: str         # how the model stands for these params ("" when it models them as they are)
     points: list
     tags: list              # the runs' distinct tags
+    rows_per_rank: int = None
 
     @property
     def label(self):
-        name = str(self.dataset.get("path", "data")).rsplit("/", 1)[-1]
         extra = f", mstep {self.params['mstep']}" if self.app == "kmeans" and "mstep" in self.params else ""
+        if self.rows_per_rank:
+            shape = f"d={self.dataset.get('d')} {self.dataset.get('dtype')}, " if self.app == "kmeans" else ""
+            return (f"{self.app} weak scaling ({self.rows_per_rank} rows per rank, {shape}n={self.rows_per_rank} x "
+                    f"ranks{extra}) on {self.platform}")
+        name = str(self.dataset.get("path", "data")).rsplit("/", 1)[-1]
         return f"{self.app} {name} (n={self.dataset.get('n')}{extra}) on {self.platform}"
 
     @property
@@ -108,16 +115,43 @@ def _key(run):
     return (run.app, json.dumps(run.dataset, sort_keys=True), json.dumps(run.params, sort_keys=True), platform(run))
 
 
-def series(runs, inp):
-    """Series of the simulated ok runs with time_s.per_iter, with the model beside each point."""
+def _rows_per_rank(runs):
+    """n / ranks when the runs (of one tag) are on several data sets and every run holds the same
+    number of rows per rank: a weak-scaling sweep (make simulate). Otherwise None."""
+    if len({json.dumps(r.dataset, sort_keys=True) for r in runs}) < 2:
+        return None
+    per = {r.dataset.get("n") / r.ranks if isinstance(r.dataset.get("n"), int) else None for r in runs}
+    if len(per) != 1 or None in per:
+        return None
+    value = per.pop()
+    return int(value) if value == int(value) and value >= 1 else None
+
+
+def _groups(runs):
+    """[(runs, rows_per_rank or None)]: the weak-scaling tags first, then one group per app, data,
+    params and platform (strong scaling: the same data at every rank count)."""
+    by_tag = {}
+    for r in runs:
+        if r.tag:
+            by_tag.setdefault((r.app, json.dumps(r.params, sort_keys=True), platform(r), str(r.tag)), []).append(r)
+    out, weak = [], set()
+    for key in sorted(by_tag):
+        per = _rows_per_rank(by_tag[key])
+        if per:
+            out.append((by_tag[key], per))
+            weak.update(id(r) for r in by_tag[key])
     by = {}
     for r in runs:
-        if r.ok and _num(r.time_s, "per_iter"):
+        if id(r) not in weak:
             by.setdefault(_key(r), []).append(r)
+    return [(by[key], None) for key in sorted(by)] + out
+
+
+def series(runs, inp):
+    """Series of the simulated ok runs with time_s.per_iter, with the model beside each point."""
     out = []
-    for key in sorted(by):
-        rs = by[key]
-        first = rs[0]
+    for rs, per_rank in _groups([r for r in runs if r.ok and _num(r.time_s, "per_iter")]):
+        first = min(rs, key=lambda r: (r.dataset.get("n") or 0, r.ranks))
         w, note = _workload(first.app, first.dataset, first.params)
         m = cost_model.machine(PLATFORM_MACHINE[platform(first)], alpha_beta=inp.alpha_beta) \
             if platform(first) in PLATFORM_MACHINE else None
@@ -129,18 +163,20 @@ def series(runs, inp):
         points = []
         for (ranks, nodes), cell in sorted(cells.items()):
             comms = [v for v in (comm_per_iteration(r) for r in cell) if v is not None]
+            dataset = cell[0].dataset  # one data set per rank count, also in a weak-scaling series
+            cw = _workload(first.app, dataset, first.params)[0] if per_rank else w
             pred = bound = None
-            if w is not None and m is not None:
-                pred = cost_model.predict(m, w, ranks, nodes, inp.costs)
-                bound = cost_model.predict(dict(m, cache_per_core=math.inf), w, ranks, nodes, inp.costs)
+            if cw is not None and m is not None:
+                pred = cost_model.predict(m, cw, ranks, nodes, inp.costs)
+                bound = cost_model.predict(dict(m, cache_per_core=math.inf), cw, ranks, nodes, inp.costs)
             mid = sorted(cell, key=lambda r: _num(r.time_s, "per_iter"))[len(cell) // 2]
             lo, hi = _num(mid.time_s, "compute_min"), _num(mid.time_s, "compute_max")
             points.append(Point(ranks, nodes, [_num(r.time_s, "per_iter") for r in cell],
                                 stats.median(comms) if comms else None,
                                 (lo, hi) if lo is not None and hi is not None else None, pred, bound,
-                                math.ceil(first.dataset.get("n", 0) / cost_model.MAX_ROWS_PER_BLOCK)))
+                                math.ceil(dataset.get("n", 0) / cost_model.MAX_ROWS_PER_BLOCK)))
         out.append(Series(first.app, first.dataset, first.params, platform(first), w, note, points,
-                          sorted({str(r.tag) for r in rs})))
+                          sorted({str(r.tag) for r in rs}), per_rank))
     return out
 
 
@@ -199,7 +235,23 @@ def peak(s):
     return best.ranks, one.median / best.median, best
 
 
+def weak_sentence(s):
+    """How the time per iteration of a weak-scaling series grows from its fewest ranks to its most."""
+    lo, hi = s.points[0], s.points[-1]
+    if len(s.points) < 2:
+        return None
+    text = (f"{s.label}: with {s.rows_per_rank} rows per rank (simulated on {s.platform}) the time per {s.unit} goes "
+            f"from {fmt.si_time(lo.median)} at {fmt.plural(lo.ranks, 'rank')} to {fmt.si_time(hi.median)} at "
+            f"{hi.ranks} ranks: a weak-scaling efficiency (time at {lo.ranks} over time at {hi.ranks}) of "
+            f"{lo.median / hi.median:.2f}")
+    if hi.comm is not None:
+        text += f"; at {hi.ranks} ranks communication and waiting take {fmt.si_time(hi.comm)} per {s.unit}"
+    return text + "."
+
+
 def peak_sentence(s):
+    if s.rows_per_rank:
+        return weak_sentence(s)
     pk = peak(s)
     if pk is None:
         return None
@@ -320,5 +372,5 @@ def to_json(ss):
                          "model_comm_s": pt.model.comm_s if pt.model else None,
                          "ratio": pt.ratio, "disagrees": pt.disagrees,
                          "reasons": reasons(s, pt) if pt.disagrees else []} for pt in s.points],
-             "peak": peak_sentence(s)} for s in ss]
+             "rows_per_rank": s.rows_per_rank, "peak": peak_sentence(s)} for s in ss]
 

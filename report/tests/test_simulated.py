@@ -106,6 +106,64 @@ class TestSeries(unittest.TestCase):
         self.assertIn("simulated on stokes", simulated.peak_sentence(km))
 
 
+class TestWeakScaling(unittest.TestCase):
+    """make simulate's weak-scaling sweep: one tag, one data set of rows x ranks rows per count. The
+    runs make one series, each count beside the model of its own data; times are the model's times
+    FACTOR, so the ratios are known."""
+    FACTOR = 1.1
+    ROWS = 10000
+    TAG = "simulate/stokes/kmeans-weak-10000-per-rank-reduce/iters-2"
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.path = os.path.join(self.tmp, "sim.jsonl")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def write(self, counts, rows_of=lambda ranks, rows: rows * ranks, tag=TAG):
+        _, inp = load(helpers.fixture("runs.jsonl"))
+        m = model.cost_model.machine("stokes")
+        with open(self.path, "a") as f:
+            for i, ranks in enumerate(counts):
+                n = rows_of(ranks, self.ROWS)
+                ds = {"d": 64, "dtype": "float32", "n": n, "sha256": f"{n:064x}", "path": f"/scratch/blobs-{n}.h5"}
+                pred = model.cost_model.predict(m, model.cost_model.workload_for("kmeans", ds, synth_records.KM_PARAMS),
+                                                ranks, -(-ranks // 48), inp.costs)
+                rec = synth_records.smpi_record(i, "kmeans", "mnist", ranks, self.FACTOR * pred.total_s,
+                                                self.FACTOR * pred.comm_s)
+                rec["dataset"], rec["tag"] = ds, tag
+                f.write(json.dumps(rec) + "\n")
+        loaded, inp = load(self.path)
+        return simulated.series(simulated.split(loaded.runs)[1], inp)
+
+    def test_one_series_each_count_beside_its_own_model(self):
+        ss = self.write((1, 4, 64, 1024))
+        self.assertEqual(len(ss), 1)
+        s = ss[0]
+        self.assertEqual(s.rows_per_rank, self.ROWS)
+        self.assertEqual([pt.ranks for pt in s.points], [1, 4, 64, 1024])
+        for pt in s.points:
+            self.assertAlmostEqual(pt.ratio, self.FACTOR, places=9)
+        self.assertIn("weak scaling (10000 rows per rank", s.label)
+        # Each count's rows fill its own blocks: none idle.
+        self.assertTrue(all(pt.blocks >= pt.ranks for pt in s.points))
+        sentence = simulated.peak_sentence(s)
+        self.assertIn(f"efficiency (time at 1 over time at 1024) of {s.points[0].median / s.points[-1].median:.2f}",
+                      sentence)
+        self.assertNotIn("speedup", sentence)
+        self.assertEqual(simulated.to_json(ss)[0]["rows_per_rank"], self.ROWS)
+
+    def test_rows_not_proportional_to_ranks_is_no_weak_series(self):
+        ss = self.write((1, 4, 64), rows_of=lambda ranks, rows: rows + ranks)
+        self.assertEqual(len(ss), 3)
+        self.assertTrue(all(s.rows_per_rank is None and len(s.points) == 1 for s in ss))
+
+    def test_strong_series_of_one_tag_stays_strong(self):
+        ss = self.write((1, 4, 64), rows_of=lambda ranks, rows: rows)
+        self.assertEqual([(s.rows_per_rank, len(s.points)) for s in ss], [(None, 3)])
+
+
 class TestAgainstMeasured(unittest.TestCase):
     """(a) of the checks: simulated runs on local.xml beside measured MPI runs of the same app, data,
     parameters and ranks on the same machine. Measured times are chosen, the simulated ones set

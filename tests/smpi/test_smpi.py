@@ -13,7 +13,7 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import DATA, SMPI_BIN, SMPI_RUN, TempDir, appended_record, run, write_xy
+from tests.e2e.util import BIN, DATA, ROOT, SMPI_BIN, SMPI_RUN, TempDir, appended_record, read_records, run, write_xy
 
 RANKS = [1, 3, 64]
 
@@ -96,6 +96,44 @@ class SmpiBitwise(unittest.TestCase):
             x = np.linspace(-2, 2, 600)
             write_xy(data, x, 0.5 * x * x - x + 1.5)
             self.nlreg_check(data, 20, [64])
+
+
+class SimulateSweep(unittest.TestCase):
+    """jobs/simulate.sh (make simulate) in miniature: ranks 1 and 3, generated data of a few
+    thousand rows instead of 10^6 to 10^8. Every workload and M-step runs at every count, the
+    tags say which, the weak-scaling data hold WEAK rows per rank, and the report makes them
+    one weak-scaling series."""
+    WEAK = 300
+
+    def test_every_workload_at_every_count(self):
+        require(self)
+        with TempDir() as tmp:
+            env = dict(os.environ, SMPI_BIN=SMPI_BIN, SIM_RECORDS=tmp.records, RANKS="1 3", KMEANS_ITERS="3",
+                       NLREG_EPOCHS="3", LARGE_ITERS="2", LARGE_EPOCHS="2", BLOBS_ROWS="1000 2000",
+                       REGRESSION_ROWS="5000", WEAK_ROWS=str(self.WEAK), SCRATCH=tmp.file("scratch"),
+                       MKDATA=os.path.join(BIN, "mkdata"))
+            proc = subprocess.run([os.path.join(ROOT, "jobs", "simulate.sh")], env=env, cwd=ROOT, capture_output=True,
+                                  text=True, timeout=600)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            recs = read_records(tmp.records)
+            tags = sorted((r["tag"].split("/")[2], r["tag"].split("/")[3], r["ranks"]) for r in recs)
+            workloads = [f"kmeans-{name}-{mstep}" for name in ("mnist10k", "blobs-1e3x64", "blobs-2000x64",
+                                                               f"weak-{self.WEAK}-per-rank") for mstep in ("reduce", "owner")]
+            # Blobs up to 10^6 rows run as many iterations as MNIST; weak scaling LARGE_ITERS.
+            want = sorted([(w, "iters-2" if "weak" in w else "iters-3", r) for w in workloads for r in (1, 3)]
+                          + [("nlreg-regression20k", "epochs-3", r) for r in (1, 3)]
+                          + [("nlreg-quadratic-5000", "epochs-2", r) for r in (1, 3)])
+            self.assertEqual(tags, want)
+            self.assertTrue(all(r["backend"] == "smpi" and r["status"] == "ok" for r in recs))
+            weak = [r for r in recs if "weak" in r["tag"]]
+            self.assertEqual(sorted({(r["ranks"], r["dataset"]["n"]) for r in weak}), [(1, self.WEAK), (3, 3 * self.WEAK)])
+
+            from report import model, records, simulated
+            loaded = records.load([tmp.records])
+            series = simulated.series(simulated.split(loaded.runs)[1], model.inputs(loaded))
+            weak_series = [s for s in series if s.rows_per_rank]
+            self.assertEqual([(s.rows_per_rank, s.params["mstep"], [pt.ranks for pt in s.points]) for s in weak_series],
+                             [(self.WEAK, "owner", [1, 3]), (self.WEAK, "reduce", [1, 3])])
 
 
 class SmpiRunErrors(unittest.TestCase):
