@@ -13,7 +13,7 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import BIN, DATA, ROOT, SMPI_BIN, SMPI_RUN, TempDir, appended_record, read_records, run, write_xy
+from tests.e2e.util import BIN, DATA, MPIEXEC, ROOT, SMPI_BIN, SMPI_RUN, TempDir, appended_record, read_records, run, write_xy
 
 RANKS = [1, 3, 64]
 
@@ -134,6 +134,39 @@ class SimulateSweep(unittest.TestCase):
             weak_series = [s for s in series if s.rows_per_rank]
             self.assertEqual([(s.rows_per_rank, s.params["mstep"], [pt.ranks for pt in s.points]) for s in weak_series],
                              [(self.WEAK, "owner", [1, 3]), (self.WEAK, "reduce", [1, 3])])
+
+
+class LocalCheck(unittest.TestCase):
+    """jobs/platforms/check_local.py (make smpi-check-local) with one run each: every workload at
+    1 and 2 ranks measured (kmeans_mpi, nlreg_mpi) and simulated on local.xml, a table row for
+    each, and records the report pairs (simulated.against_measured)."""
+
+    def test_pairs_measured_and_simulated(self):
+        require(self)
+        with TempDir() as tmp:
+            proc = subprocess.run([os.path.join(ROOT, "jobs", "platforms", "check_local.py"), "--reps", "1",
+                                   "--record", tmp.records, "--bin", BIN, "--smpi-bin", SMPI_BIN, "--mpiexec", MPIEXEC],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=600)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            rows = [line.split("|")[1:-1] for line in proc.stdout.splitlines() if line.startswith("| ")][1:]
+            self.assertEqual([(r[0].strip(), r[1].strip()) for r in rows],
+                             [(label, ranks) for label in ("kmeans", "nlreg", "nlreg 400K") for ranks in ("1", "2")])
+            self.assertTrue(all(float(r[4]) > 0 for r in rows))
+            recs = read_records(tmp.records)
+            self.assertEqual(sorted((r["backend"], r["app"], r["ranks"]) for r in recs),
+                             sorted((b, a, n) for b in ("mpi", "smpi") for a in ("kmeans", "nlreg", "nlreg")
+                                    for n in (1, 2)))
+            self.assertTrue(all(r["tag"] == "check-local" for r in recs))
+            self.assertEqual({r["prov"]["simulated"]["platform"] for r in recs if r["backend"] == "smpi"}, {"local"})
+
+            from report import model, records, simulated
+            loaded = records.load([tmp.records])
+            measured, sim = simulated.split(loaded.runs)
+            checks = simulated.against_measured(simulated.series(sim, model.inputs(loaded)), sim, measured)
+            self.assertEqual(sorted((c.label.split(" (")[0], c.ranks) for c in checks),
+                             sorted((f"{app} {data}", n) for app, data in (("kmeans", "mnist10k.h5"),
+                                                                          ("nlreg", "regression20k.h5"),
+                                                                          ("nlreg", "quad400k.h5")) for n in (1, 2)))
 
 
 class SmpiRunErrors(unittest.TestCase):
