@@ -43,17 +43,17 @@ float decay(float lower, float move) {
   return l > 0 ? next_down(l) : 0.0f;
 }
 
-// |a - b| (exact real distance of two D vectors, b = nullptr: |a|) from a
-// double sum of d squares, whose relative error (d + 4) ulps covers.
+// |a - b| (exact real distance of two D vectors) from a double sum of d
+// squares (sq_distance(): eight partial sums and a fixed tree, so a square
+// passes through at most d / 8 + 3 additions), whose relative error (d + 4)
+// ulps covers. (A single chain of d dependent additions made these sums 68 of
+// the pruned E-step's 87 us of set-up per iteration on MNIST at k = 10, on
+// every worker.)
 template <class D>
 double sq_sum_diff(const D* a, const D* b, std::int64_t d) {
-  double s = 0;
-  for (std::int64_t j = 0; j < d; ++j) {
-    const double t = static_cast<double>(a[j]) - (b ? static_cast<double>(b[j]) : 0.0);
-    s += t * t;
-  }
-  return s;
+  return sq_distance<D, D>(a, b, d, 1.0);
 }
+
 template <class D>
 double dist_up(const D* a, const D* b, std::int64_t d) {
   return up(std::sqrt(sq_sum_diff(a, b, d) * (1 + static_cast<double>(d + 4) * kUlp)));
@@ -122,7 +122,8 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids) {
   auto row = [&](const std::vector<D>& v, std::size_t c) { return v.data() + c * d; };
 
   norm_max_ = 0;
-  for (std::size_t c = 0; c < k; ++c) norm_max_ = std::max(norm_max_, dist_up<D>(row(now_, c), nullptr, d_));
+  const std::vector<D> origin(d, D(0));
+  for (std::size_t c = 0; c < k; ++c) norm_max_ = std::max(norm_max_, dist_up<D>(row(now_, c), origin.data(), d_));
   if (pruning_) {
     moved_.assign(k, 0);
     move_.assign(kp_, 0.0f);

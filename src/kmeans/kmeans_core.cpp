@@ -415,8 +415,8 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
   assign_by_tiles<T>(X, rows, d, scale, C, xx, labels, dist);
 }
 
-template <class T>
-double sq_distance(const T* x, const double* c, std::int64_t d, double scale) {
+template <class T, class C>
+double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
   // Eight independent partial sums (lane l takes features l, l + 8, ...) and
   // a fixed tree: vectorised, and still one fixed order.
   constexpr int L = 8;
@@ -424,11 +424,11 @@ double sq_distance(const T* x, const double* c, std::int64_t d, double scale) {
   std::int64_t j = 0;
   for (; j + L <= d; j += L)
     for (int l = 0; l < L; ++l) {
-      const double t = static_cast<double>(x[j + l]) * scale - c[j + l];
+      const double t = static_cast<double>(x[j + l]) * scale - static_cast<double>(c[j + l]);
       acc[l] += t * t;
     }
   for (int l = 0; j + l < d; ++l) {
-    const double t = static_cast<double>(x[j + l]) * scale - c[j + l];
+    const double t = static_cast<double>(x[j + l]) * scale - static_cast<double>(c[j + l]);
     acc[l] += t * t;
   }
   for (int width = L / 2; width >= 1; width /= 2)
@@ -544,6 +544,7 @@ double max_abs(const T* X, std::int64_t count) {
 }
 
 template PackedCentroids<float> pack_centroids<float>(const double*, int, std::int64_t);
+template double sq_distance<float, float>(const float*, const float*, std::int64_t, double);
 template ValueError value_error<float>(std::int64_t);
 template ValueError value_error<double>(std::int64_t);
 template PackedCentroids<double> pack_centroids<double>(const double*, int, std::int64_t);

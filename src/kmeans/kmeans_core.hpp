@@ -119,9 +119,11 @@ struct ValueError {
 template <class D>
 ValueError value_error(std::int64_t d);
 
-// Squared distance in double precision (for the reported inertia and k-means++).
-template <class T>
-double sq_distance(const T* x, const double* c, std::int64_t d, double scale);
+// Squared distance in double precision, |x * scale - c|^2 (for the reported
+// inertia and k-means++; with C = T = dist_t, the pruned E-step's centroid
+// distances): eight partial sums and a fixed tree, one fixed order.
+template <class T, class C = double>
+double sq_distance(const T* x, const C* c, std::int64_t d, double scale);
 
 // The M-step in exact integer arithmetic, so sums never depend on the order in
 // which workers add them: each value becomes the integer round(x * 2^shift)

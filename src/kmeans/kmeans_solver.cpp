@@ -392,8 +392,8 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
     const double t_means = now_s(), comm_before = team.comm_s();
     std::vector<double> next = lloyd.m_step(res);
     res.means_s += now_s() - t_means - (team.comm_s() - comm_before);
-    double moved = 0;
-    for (std::size_t i = 0; i < next.size(); ++i) moved += (next[i] - res.centroids[i]) * (next[i] - res.centroids[i]);
+    // Every worker sums the same k x d values in the same (vectorised) order.
+    const double moved = sq_distance(next.data(), res.centroids.data(), static_cast<std::int64_t>(next.size()), 1.0);
     res.centroids = std::move(next);
     res.iterations = it + 1;
     if (moved <= prm.tol) {
