@@ -68,11 +68,11 @@ class Kernel:
 
 KERNELS = {
     "mnist_lloyd": Kernel("BM_Assign<std::uint8_t>/10000/784/10", 10000, 0.082e-6, 784,   # 0.82 ms / 10,000 rows
-                          "the M-step (moving changed rows between the cluster sums, the centroid means), "
-                          "the inertia's tree sum and the convergence test"),
+                          "the M-step (moving changed rows between the cluster sums, the centroid means, "
+                          "the inertia from the sums) and the convergence test"),
     "blobs_lloyd": Kernel("BM_Assign<float>/1000000/64/10", 1000000, 0.0208e-6, 256,     # 20.8 ms / 1e6 rows
-                          "the M-step (moving changed rows between the cluster sums, the centroid means), "
-                          "the inertia's tree sum and the convergence test"),
+                          "the M-step (moving changed rows between the cluster sums, the centroid means, "
+                          "the inertia from the sums) and the convergence test"),
     "regression": Kernel("BM_ResidualSums/20000", 20000, 2.12e-6 / 20000, 16,            # 2.12 us / 20,000 samples
                          "the tree sum of the block partial sums, the parameter update and the loss bookkeeping"),
 }
@@ -85,14 +85,15 @@ class Workload:
     app: str            # the run records' "app" it models
     n: int              # rows (samples)
     kernel: str         # key of KERNELS: the per-row cost
-    tree_values: int    # doubles per node of the tree sum
+    tree_values: int    # doubles per node of the tree sum each iteration (0: none)
     reduce_bytes: int   # bytes all-reduced per iteration (k-means cluster sums), 0 for none
     unit: str = "iteration"
 
 
 def kmeans_workload(label, n, d, k, kernel):
-    # The cluster sums: k x (d + 1) int64 (d coordinates and the count).
-    return Workload(label, "kmeans", n, kernel, tree_values=1, reduce_bytes=k * (d + 1) * 8)
+    # The cluster sums: k x (d + 1) int64 (d coordinates and the count); the inertia comes
+    # from them, so no tree sum.
+    return Workload(label, "kmeans", n, kernel, tree_values=0, reduce_bytes=k * (d + 1) * 8)
 
 
 def regression_workload(label, n):
@@ -229,7 +230,7 @@ def predict(m, workload, ranks, nodes=1, costs=None):
         compute = max(compute, rows * bytes_row / bandwidth)
     # Tree sum: each rank sends its ~2 log2(blocks per rank) subtree values.
     nodes_per_rank = max(1, 2 * math.ceil(math.log2(max(2, blocks / busy))))
-    comm = allgather(m, ranks, nodes, nodes_per_rank * w.tree_values * 8)
+    comm = allgather(m, ranks, nodes, nodes_per_rank * w.tree_values * 8) if w.tree_values else 0.0
     if w.reduce_bytes:
         comm += allreduce(m, ranks, nodes, w.reduce_bytes)
     return Prediction(compute, comm)

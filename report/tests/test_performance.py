@@ -111,9 +111,9 @@ class TestModelAgainstMeasurement(unittest.TestCase):
         # MNIST: 40 blocks of 250 rows; kernels.json's median (not its aggregate) 0.90 ms / 10,000 rows.
         pts = {(p["backend"], p["workers"]): p for p in self.groups["kmeans"]["points"]}
         self.assertAlmostEqual(pts[("seq", 1)]["model_total_s"], 10000 * 9e-8, delta=1e-15)
-        # p = 2: 20 blocks each; all-gather of 2 ceil(log2 20) = 10 doubles (alpha 0.2 us, beta 8e-11 s/B)
-        # and all-reduce of 10 x 785 int64 = 62,800 B: 2 alpha + 2 (1/2) 62,800 beta.
-        comm = (2e-7 + 80 * 8e-11) + (2 * 2e-7 + 62800 * 8e-11)
+        # p = 2: the all-reduce of 10 x 785 int64 = 62,800 B: 2 alpha + 2 (1/2) 62,800 beta (alpha
+        # 0.2 us, beta 8e-11 s/B); no tree sum (the inertia comes from the cluster sums).
+        comm = 2 * 2e-7 + 62800 * 8e-11
         self.assertAlmostEqual(pts[("mpi", 2)]["model_compute_s"], 5000 * 9e-8, delta=1e-15)
         self.assertAlmostEqual(pts[("mpi", 2)]["model_comm_s"], comm, delta=1e-15)
         # Regression: 79 blocks of 253 or 254 rows, counted as 79 x 254 = 20,066 samples x 2.5 us / 20,000.

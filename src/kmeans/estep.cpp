@@ -78,6 +78,36 @@ float lower_from_value(double v, double eps) {
   return static_cast<float>(s > 0 ? s : 0.0);
 }
 
+// The threshold tau of a row, from its own centroid's kernel value own:
+// tau^2 >= own + eps, so the own centroid is at exact distance <= tau (own is at
+// most eps below the exact squared distance), and a centroid at exact distance
+// > tau has a kernel value strictly above own: |x - c|^2 > tau^2 >= own + eps
+// implies value(c) >= |x - c|^2 - eps > own. NaN, which clears nothing, when own
+// is not finite: only Lloyd's own choice over all k may settle that row.
+float threshold_of_value(double own, double eps) {
+  const double t = (own + eps) * kOut;
+  if (!std::isfinite(own) || std::isnan(t)) return std::numeric_limits<float>::quiet_NaN();
+  const double u = std::sqrt((t > 0 ? t : 0.0) + 0x1p-1000) * kOut;
+  return static_cast<float>(u * (1 + 0x1p-23) + 0x1p-140);
+}
+
+// The same for a row whose own value is not known, only an upper bound u on the
+// exact distance to its own centroid: own <= u^2 + eps, so tau^2 >= u^2 + 2 eps
+// gives value(c) > own for every centroid c at exact distance > tau. (u^2 of a
+// float is exact in double.)
+float threshold_of_upper(float upper, double eps) {
+  const double t = (static_cast<double>(upper) * upper + 2 * eps) * kOut;
+  if (std::isnan(t)) return std::numeric_limits<float>::quiet_NaN();
+  const double u = std::sqrt(t + 0x1p-1000) * kOut;
+  return static_cast<float>(u * (1 + 0x1p-23) + 0x1p-140);
+}
+
+// An upper bound that grows by a centroid's move, rounded up (NaN and inf pass).
+float grow(float upper, float move) {
+  const float u = upper + move;
+  return std::isfinite(u) ? next_up(u) : u;
+}
+
 using vf = simd::vec<float>;
 using vi = simd::vec<std::int32_t>;
 constexpr std::size_t kLanes = simd::kWidth<float>;
@@ -101,6 +131,8 @@ EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t
   if (algorithm_ == Algorithm::lloyd) return;
   const auto n = static_cast<std::size_t>(rows);
   own_.resize(n);
+  upper_.resize(n);
+  stale_.assign(n, 0);
   norm_.resize(n);
   // |x| from the kernel's |x|^2, which is at most rel/2 low.
   for (std::size_t i = 0; i < n; ++i) norm_[i] = float_up(up(std::sqrt(up(static_cast<double>(xx_[i]) * (1 + error_.rel)))));
@@ -162,36 +194,30 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids) {
 template <class T>
 void EStep<T>::block_margins(std::int64_t lo, std::int64_t hi) {
   eps_.resize(static_cast<std::size_t>(hi - lo));
+  tau_.resize(static_cast<std::size_t>(hi - lo));
   for (std::int64_t i = lo; i < hi; ++i) {
     const double s = static_cast<double>(norm_[static_cast<std::size_t>(i)]) + norm_max_;
     eps_[static_cast<std::size_t>(i - lo)] = (error_.rel * s * s + error_.abs) * kOut;
   }
 }
 
-// tau_, per row of the block, such that the own centroid is at exact distance
-// <= tau, and a centroid at exact distance > tau has a kernel value strictly
-// above the own one: |x - c|^2 > tau^2 >= own + eps implies
-// value(c) >= |x - c|^2 - eps > own. NaN, which clears nothing, when own is
-// not finite.
+// tau_, per row of the block: from its own value, or from its upper bound
+// when the own value is stale.
 template <class T>
 void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
-  tau_.resize(static_cast<std::size_t>(hi - lo));
   for (std::int64_t i = lo; i < hi; ++i) {
     const auto r = static_cast<std::size_t>(i - lo);
-    const double t = (static_cast<double>(own_[static_cast<std::size_t>(i)]) + eps_[r]) * kOut;
-    const double u = std::sqrt((t > 0 ? t : 0.0) + 0x1p-1000) * kOut;
-    tau_[r] = static_cast<float>(u * (1 + 0x1p-23) + 0x1p-140);
-    // An own value that overflowed or is NaN bounds nothing: only Lloyd's own
-    // choice over all k may settle that row.
-    if (!std::isfinite(static_cast<double>(own_[static_cast<std::size_t>(i)])) || std::isnan(t))
-      tau_[r] = std::numeric_limits<float>::quiet_NaN();
+    const auto row = static_cast<std::size_t>(i);
+    tau_[r] = stale_[row] ? threshold_of_upper(upper_[row], eps_[r])
+                          : threshold_of_value(static_cast<double>(own_[row]), eps_[r]);
   }
 }
 
 template <class T>
-void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist) {
+void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
   if (algorithm_ == Algorithm::lloyd) {
-    assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, dist + lo);
+    lloyd_dist_.resize(static_cast<std::size_t>(hi - lo));
+    assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, lloyd_dist_.data());
     evaluations_ += (hi - lo) * k_;
     return;
   }
@@ -200,21 +226,30 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels,
   if (!pruning_) {  // the first E-step: every value, which also sets every bound
     list_.clear();
     for (std::int64_t i = lo; i < hi; ++i) list_.push_back(i);
-    full(list_, labels, dist);
+    full(list_, labels);
     return;
   }
-  refresh_own(lo, hi, labels);
+  // A row whose centroid moved no longer knows its own value, only that the
+  // exact distance grew by at most the move. The value is computed when a bound
+  // test needs it, not for every row: most rows keep their label on the bound.
+  for (std::int64_t i = lo; i < hi; ++i) {
+    const auto row = static_cast<std::size_t>(i);
+    const auto a = static_cast<std::size_t>(labels[i]);
+    if (!moved_[a]) continue;
+    stale_[row] = 1;
+    upper_[row] = grow(upper_[row], move_[a]);
+  }
   block_thresholds(lo, hi);
   if (algorithm_ == Algorithm::hamerly)
-    hamerly_block(lo, hi, labels, dist);
+    hamerly_block(lo, hi, labels);
   else
-    elkan_block(lo, hi, labels, dist);
+    elkan_block(lo, hi, labels);
 }
 
 // All k values of the listed rows (of the current block): Lloyd's choice, and
 // fresh bounds.
 template <class T>
-void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels, D* dist) {
+void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels) {
   if (rows.empty()) return;
   const auto n = rows.size();
   const auto k = static_cast<std::size_t>(k_);
@@ -230,10 +265,11 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels,
   for (std::size_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
     const D* v = vals_.data() + r * k;
-    pick<D>(v, k_, labels[i], dist[i]);
+    D chosen;
+    pick<D>(v, k_, labels[i], chosen);
     const auto a = static_cast<std::size_t>(labels[i]);
-    own_[i] = v[a];
     const double eps = eps_[i - static_cast<std::size_t>(block_lo_)];
+    set_own(i, v[a], eps);
     if (algorithm_ == Algorithm::hamerly) {
       // The nearest other centroid bounds them all (no bound past a NaN).
       double second = std::numeric_limits<double>::infinity();
@@ -246,6 +282,16 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels,
       for (std::size_t c = 0; c < k; ++c) lb[c] = lower_from_value(static_cast<double>(v[c]), eps);
     }
   }
+}
+
+// Row i's own value is v (its centroid's kernel value, this E-step): its bound
+// and threshold follow from it.
+template <class T>
+void EStep<T>::set_own(std::size_t i, D v, double eps) {
+  own_[i] = v;
+  stale_[i] = 0;
+  upper_[i] = threshold_of_value(static_cast<double>(v), eps);
+  tau_[i - static_cast<std::size_t>(block_lo_)] = upper_[i];
 }
 
 // Values of the pairs (rows[p], cents[p]) into out[p], grouped by centroid so
@@ -280,85 +326,116 @@ void EStep<T>::values_by_centroid(const std::vector<std::int64_t>& rows, const s
   evaluations_ += static_cast<std::int64_t>(n);
 }
 
-// The own-centroid values of rows whose centroid moved (the others are cached:
-// same row, same centroid bits, same value).
+// The own values of the listed rows (whose bound tests failed on the upper
+// bound alone), and their thresholds from them.
 template <class T>
-void EStep<T>::refresh_own(std::int64_t lo, std::int64_t hi, const std::int32_t* labels) {
-  pair_rows_.clear();
-  pair_cents_.clear();
-  for (std::int64_t i = lo; i < hi; ++i)
-    if (moved_[static_cast<std::size_t>(labels[i])]) {
-      pair_rows_.push_back(i);
-      pair_cents_.push_back(labels[i]);
-    }
-  pair_vals_.resize(pair_rows_.size());
-  values_by_centroid(pair_rows_, pair_cents_, pair_vals_.data());
-  for (std::size_t p = 0; p < pair_rows_.size(); ++p) own_[static_cast<std::size_t>(pair_rows_[p])] = pair_vals_[p];
+void EStep<T>::refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels) {
+  own_cents_.clear();
+  for (std::int64_t i : rows) own_cents_.push_back(labels[i]);
+  own_vals_.resize(rows.size());
+  values_by_centroid(rows, own_cents_, own_vals_.data());
+  for (std::size_t p = 0; p < rows.size(); ++p) {
+    const auto i = static_cast<std::size_t>(rows[p]);
+    set_own(i, own_vals_[p], eps_[i - static_cast<std::size_t>(block_lo_)]);
+  }
 }
 
 template <class T>
-void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist) {
+void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
   // Branch-free first (vectorised): decay every bound by the largest move of
-  // any other centroid since it was set; then a row keeps its label when no
-  // other centroid can be within tau.
+  // any other centroid since it was set.
   for (std::int64_t i = lo; i < hi; ++i) {
     const auto r = static_cast<std::size_t>(i);
     const int a = labels[i];
     lower_[r] = decay(lower_[r], a == move_argmax_ ? move_second_ : move_max_);
   }
-  list_.clear();
-  for (std::int64_t i = lo; i < hi; ++i) {
-    const auto r = static_cast<std::size_t>(i);
+  // A row keeps its label when no other centroid can be within tau; one that
+  // only knew an upper bound tries again with its own value; the rest take all k.
+  auto settled = [&](std::int64_t i) {
     const float tau = tau_[static_cast<std::size_t>(i - lo)];
-    if (lower_[r] > tau || half_gap_[static_cast<std::size_t>(labels[i])] > tau)
-      dist[i] = std::max(own_[r], D(0));  // no other centroid within tau: the label stays
-    else
-      list_.push_back(i);
+    return lower_[static_cast<std::size_t>(i)] > tau || half_gap_[static_cast<std::size_t>(labels[i])] > tau;
+  };
+  list_.clear();
+  stale_rows_.clear();
+  for (std::int64_t i = lo; i < hi; ++i) {
+    if (settled(i)) continue;
+    (stale_[static_cast<std::size_t>(i)] ? stale_rows_ : list_).push_back(i);
   }
-  full(list_, labels, dist);
+  refresh_own(stale_rows_, labels);
+  for (std::int64_t i : stale_rows_)
+    if (!settled(i)) list_.push_back(i);
+  full(list_, labels);
+}
+
+// Elkan's tests for row i against the centroids 16 at a time: into masks_, the
+// centroids other than its own that might be within tau (neither their lower
+// bound nor half their distance to the own centroid clears them; padding
+// lanes have half-distance inf and are never flagged). Returns how many.
+// Decay: first lower every bound by its centroid's move (once per E-step).
+template <class T>
+template <bool Decay>
+std::size_t EStep<T>::elkan_flags(std::int64_t i, float tau, const std::int32_t* labels) {
+  const auto a = static_cast<std::size_t>(labels[i]);
+  float* lb = lower_.data() + static_cast<std::size_t>(i) * kp_;
+  const float* hb = half_between_.data() + a * kp_;
+  const vf tv = vf{} + tau;
+  std::size_t flagged = 0;
+  for (std::size_t q = 0; q < kp_ / kLanes; ++q) {
+    vf l = load(lb + q * kLanes);
+    if constexpr (Decay) {
+      l = decay_v(l, load(move_.data() + q * kLanes));
+      std::memcpy(lb + q * kLanes, &l, sizeof l);
+    }
+    masks_[q] = lane_bits(~(l > tv) & ~(load(hb + q * kLanes) > tv));
+    if (q == a / kLanes) masks_[q] &= ~(std::uint32_t{1} << (a % kLanes));
+    flagged += static_cast<std::size_t>(std::popcount(masks_[q]));
+  }
+  return flagged;
+}
+
+// Row i (own value known) with `flagged` centroids in masks_: all k at once when
+// most are (or its own value is not finite: Lloyd's own choice), else the pairs.
+template <class T>
+void EStep<T>::elkan_candidates(std::int64_t i, std::size_t flagged, float tau) {
+  if (flagged == 0) return;
+  if (std::isnan(tau) || 2 * flagged > static_cast<std::size_t>(k_)) {
+    list_.push_back(i);
+    return;
+  }
+  for (std::size_t q = 0; q < kp_ / kLanes; ++q)
+    for (std::uint32_t m = masks_[q]; m; m &= m - 1) {
+      pair_rows_.push_back(i);
+      pair_cents_.push_back(static_cast<int>(q * kLanes + static_cast<std::size_t>(std::countr_zero(m))));
+    }
 }
 
 template <class T>
-void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist) {
-  const auto k = static_cast<std::size_t>(k_);
-  const std::size_t chunks = kp_ / kLanes;
+void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
+  // Rows the bounds settle keep their label. Rows that knew only an upper bound
+  // on their own distance get their own value first and are tested again.
   list_.clear();
   pair_rows_.clear();
   pair_cents_.clear();
+  stale_rows_.clear();
   for (std::int64_t i = lo; i < hi; ++i) {
-    const auto r = static_cast<std::size_t>(i);
-    const auto a = static_cast<std::size_t>(labels[i]);
     const float tau = tau_[static_cast<std::size_t>(i - lo)];
-    float* lb = lower_.data() + r * kp_;
-    const float* hb = half_between_.data() + a * kp_;
-    // 16 centroids at a time: decay the bounds by the moves, and flag the
-    // centroids that might be within tau (neither bound clears them).
-    const vf tv = vf{} + tau;
-    for (std::size_t q = 0; q < chunks; ++q) {
-      const vf l = decay_v(load(lb + q * kLanes), load(move_.data() + q * kLanes));
-      std::memcpy(lb + q * kLanes, &l, sizeof l);
-      masks_[q] = lane_bits(~(l > tv) & ~(load(hb + q * kLanes) > tv));
+    const std::size_t flagged = elkan_flags<true>(i, tau, labels);
+    if (flagged == 0 && !std::isnan(tau)) continue;
+    if (stale_[static_cast<std::size_t>(i)]) {
+      stale_rows_.push_back(i);
+      continue;
     }
-    // Not the own centroid; the padding lanes have hb = inf, never flagged.
-    masks_[a / kLanes] &= ~(std::uint32_t{1} << (a % kLanes));
-    lb[a] = lower_from_value(static_cast<double>(own_[r]), eps_[static_cast<std::size_t>(i - lo)]);
-    std::size_t flagged = 0;
-    for (std::size_t q = 0; q < chunks; ++q) flagged += static_cast<std::size_t>(std::popcount(masks_[q]));
-    if (std::isnan(tau) || 2 * flagged > k) {
-      // Most centroids (or a row whose own value is not finite): all k at
-      // once, in full tiles, and Lloyd's own choice.
-      list_.push_back(i);
-    } else if (flagged == 0) {
-      dist[i] = std::max(own_[r], D(0));
-    } else {
-      for (std::size_t q = 0; q < chunks; ++q)
-        for (std::uint32_t m = masks_[q]; m; m &= m - 1) {
-          pair_rows_.push_back(i);
-          pair_cents_.push_back(static_cast<int>(q * kLanes + static_cast<std::size_t>(std::countr_zero(m))));
-        }
-    }
+    elkan_candidates(i, flagged, tau);
   }
-  full(list_, labels, dist);
+  refresh_own(stale_rows_, labels);
+  for (std::int64_t i : stale_rows_) {
+    const auto r = static_cast<std::size_t>(i);
+    lower_[r * kp_ + static_cast<std::size_t>(labels[i])] =
+        lower_from_value(static_cast<double>(own_[r]), eps_[static_cast<std::size_t>(i - lo)]);
+    const float tau = tau_[static_cast<std::size_t>(i - lo)];
+    elkan_candidates(i, elkan_flags<false>(i, tau, labels), tau);
+  }
+  full(list_, labels);
 
   // The candidates, then per row the smallest value, ties to the lower index:
   // exactly Lloyd's choice, since every centroid not evaluated has a value
@@ -370,12 +447,12 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
     const auto r = static_cast<std::size_t>(i);
     const int c = pair_cents_[p];
     const D v = pair_vals_[p];
-    lower_[r * kp_ + static_cast<std::size_t>(c)] = lower_from_value(static_cast<double>(v), eps_[static_cast<std::size_t>(i - lo)]);
+    const double eps = eps_[static_cast<std::size_t>(i - lo)];
+    lower_[r * kp_ + static_cast<std::size_t>(c)] = lower_from_value(static_cast<double>(v), eps);
     if (v < own_[r] || (v == own_[r] && c < labels[i])) {
-      own_[r] = v;
       labels[i] = c;
+      set_own(r, v, eps);
     }
-    dist[i] = std::max(own_[r], D(0));
   }
 }
 

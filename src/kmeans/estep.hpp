@@ -16,9 +16,12 @@
 // lower bound, less the kernel's worst-case rounding error (value_error()),
 // is strictly above the row's own value as the kernel computes it - so the
 // skipped centroid's computed value could neither beat nor tie it. The own
-// value itself is always the kernel's (cached while the centroid does not
-// move at all), so the reported distances, and the inertia summed from them,
-// are Lloyd's bits too.
+// value itself is the kernel's (cached while the centroid does not move at
+// all); a row whose centroid moved keeps only an upper bound on its exact
+// distance (grown by the move, Elkan's u) and computes its own value only when
+// a test on that bound fails, so most rows cost a few bound comparisons. The
+// labels are Lloyd's bits; the E-step reports no distances (the solver's
+// inertia trace comes from the M-step's sums).
 //
 // Bounds are per row, so they partition with the rows: every worker keeps
 // the bounds of its own rows, and no step depends on another worker's rows.
@@ -51,18 +54,21 @@ class EStep {
   void set_centroids(const std::vector<double>& centroids);
 
   // Rows [lo, hi) of this worker's rows: reads the labels of the previous
-  // E-step (the bounds refer to them), writes the new labels and the values of
-  // the chosen centroids clamped at 0 (as assign()).
-  void run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist);
+  // E-step (the bounds refer to them), writes the new labels (as assign()).
+  void run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
 
   // (row, centroid) values computed so far; Lloyd computes k per row and E-step.
   std::int64_t evaluations() const { return evaluations_; }
 
  private:
-  void full(const std::vector<std::int64_t>& rows, std::int32_t* labels, D* dist);
-  void refresh_own(std::int64_t lo, std::int64_t hi, const std::int32_t* labels);
-  void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist);
-  void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, D* dist);
+  void full(const std::vector<std::int64_t>& rows, std::int32_t* labels);
+  void set_own(std::size_t i, D v, double eps);
+  void refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
+  void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
+  void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
+  template <bool Decay>
+  std::size_t elkan_flags(std::int64_t i, float tau, const std::int32_t* labels);
+  void elkan_candidates(std::int64_t i, std::size_t flagged, float tau);
   void values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& centroid, D* out);
   void block_margins(std::int64_t lo, std::int64_t hi);
   void block_thresholds(std::int64_t lo, std::int64_t hi);
@@ -88,20 +94,22 @@ class EStep {
   std::vector<float> half_gap_;      // half the distance to the nearest other centroid, rounded down
 
   std::vector<float> norm_;   // per row: |x|, rounded up
-  std::vector<D> own_;        // per row: the value of its own centroid (as labelled)
+  std::vector<D> own_;        // per row: the value of its own centroid (as labelled), unless stale
+  std::vector<char> stale_;   // per row: own_ is of an earlier position of the centroid
+  std::vector<float> upper_;  // per row: upper bound on the exact distance to its own centroid
   std::vector<float> lower_;  // hamerly: per row; elkan: per row, kp_ centroids; lower bounds on exact distances
   std::size_t kp_ = 0;        // elkan: k rounded up to the SIMD width, the bounds' row length
 
   std::int64_t evaluations_ = 0;
   // Scratch, kept between blocks so that no block allocates.
-  std::vector<std::int64_t> list_, pair_rows_;
-  std::vector<int> pair_cents_, offsets_, fill_;
+  std::vector<std::int64_t> list_, pair_rows_, stale_rows_;
+  std::vector<int> pair_cents_, own_cents_, offsets_, fill_;
   std::vector<std::size_t> order_;
   std::vector<const T*> ptrs_;
-  std::vector<D> xxs_, vals_, pair_vals_;
+  std::vector<D> xxs_, vals_, pair_vals_, own_vals_, lloyd_dist_;
   std::int64_t block_lo_ = 0;  // first row of the block being assigned
   std::vector<double> eps_;    // per row of the block: the kernel's error bound (value_error())
-  std::vector<float> tau_;     // per row of the block: see block_thresholds()
+  std::vector<float> tau_;     // per row of the block: see threshold_of_value(), threshold_of_upper()
   std::vector<std::uint32_t> masks_;
 };
 

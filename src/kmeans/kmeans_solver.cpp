@@ -194,33 +194,36 @@ class Lloyd {
     // (p.max_abs covers at least this worker's rows; the maximum over the team is the global one.)
     shift_ = std::is_integral_v<T> ? 0 : choose_shift(p.n, team.max(p.max_abs));
     to_scaled_ = std::ldexp(p.scale, -shift_);
+    sum_sq_ = sum_of_squares();
   }
 
   // Buffers for the iterations (after the initial centroids: not init time).
   void allocate() {
     labels_.resize(sz(r1_ - r0_));
-    dist_.resize(sz(r1_ - r0_));
     leaves_.resize(sz(b1_ - b0_));
+    terms_.resize(sz(k_));
     packed_.resize(sz(k_) * sz(stride_));
     sums_.resize(sz(k_) * sz(d_));
     counts_.resize(sz(k_));
     owner_counts_.resize(sz(team_.size()));
     owner_values_.resize(sz(team_.size()));
+    owner_clusters_.resize(sz(team_.size()));
     for (int w = 0; w < team_.size(); ++w) {
       const auto [c0, c1] = owned_clusters(k_, team_.size(), w);
       owner_counts_[sz(w)] = static_cast<int>((c1 - c0) * stride_);
       owner_values_[sz(w)] = static_cast<int>((c1 - c0) * d_);
+      owner_clusters_[sz(w)] = c1 - c0;
     }
     before_.resize(sz(kMaxRowsPerBlock));
   }
 
-  // The E-step over this worker's blocks fills labels, dist and the inertia
-  // leaves; with `with_sums` it also brings the M-step sums up to date, in the
-  // same pass while the block is still in cache. The sums are exact integers,
-  // so after the first E-step they are updated by the rows that changed
-  // cluster only (relabel) and still equal a full recount bit for bit. The
-  // last E-step (with_sums false) sums the inertia in double precision
-  // instead, from the final labels and centroids, in the same pass.
+  // The E-step over this worker's blocks fills the labels; with `with_sums` it
+  // also brings the M-step sums up to date, in the same pass while the block
+  // is still in cache. The sums are exact integers, so after the first E-step
+  // they are updated by the rows that changed cluster only (relabel) and still
+  // equal a full recount bit for bit. The last E-step (with_sums false) sums
+  // the inertia leaves in double precision instead, from the final labels and
+  // centroids, in the same pass.
   void e_step(const std::vector<double>& centroids, bool with_sums, Result& res) {
     {
       Stopwatch prep(res.prep_s);
@@ -235,13 +238,14 @@ class Lloyd {
       const std::int64_t lo = layout_.block_begin(b), hi = layout_.block_end(b);
       std::int32_t* block_labels = &labels_[sz(lo - r0_)];
       if (with_sums && counted_) std::copy_n(block_labels, hi - lo, before_.begin());
-      estep_.run_block(lo - r0_, hi - r0_, labels_.data(), dist_.data());
-      double block_sum = 0;
-      for (std::int64_t i = lo; i < hi; ++i)
-        block_sum += with_sums ? static_cast<double>(dist_[sz(i - r0_)])
-                               : sq_distance(p_.row<T>(i), &centroids[sz(labels_[sz(i - r0_)]) * sz(d_)], d_, p_.scale);
-      leaves_[sz(b - b0_)] = block_sum;
-      if (!with_sums) continue;
+      estep_.run_block(lo - r0_, hi - r0_, labels_.data());
+      if (!with_sums) {
+        double block_sum = 0;
+        for (std::int64_t i = lo; i < hi; ++i)
+          block_sum += sq_distance(p_.row<T>(i), &centroids[sz(labels_[sz(i - r0_)]) * sz(d_)], d_, p_.scale);
+        leaves_[sz(b - b0_)] = block_sum;
+        continue;
+      }
       const auto host_block = HostClock::now();
       if (counted_)
         res.moved += relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(),
@@ -258,11 +262,12 @@ class Lloyd {
     res.assign_s += (1 - share) * pass;
   }
 
-  // The inertia of the last E-step, summed in the fixed tree order.
+  // The inertia of the last E-step (with_sums false), summed in the fixed tree order.
   double inertia() { return inertia_sum_(team_, leaves_, 1)[0]; }
 
   // The next centroids from the sums, by the M-step strategy; an empty
-  // cluster keeps its centroid and counts one event in res.
+  // cluster keeps its centroid and counts one event in res. Appends the
+  // inertia of the E-step's assignment to res.inertia_trace (trace_term()).
   std::vector<double> m_step(Result& res) {
     for (int c = 0; c < k_; ++c) {
       std::copy_n(sums_.begin() + static_cast<std::ptrdiff_t>(c * d_), d_,
@@ -275,16 +280,23 @@ class Lloyd {
         const auto [c0, c1] = owned_clusters(k_, team_.size(), team_.rank());
         std::vector<std::int64_t> mine(sz(c1 - c0) * sz(stride_));
         team_.sum_scatter(packed_, owner_counts_, mine);
-        std::vector<double> means(sz(c1 - c0) * sz(d_));
+        std::vector<double> means(sz(c1 - c0) * sz(d_)), terms;
         finalize(res, c0, c1, mine.data(), means.data());
+        for (int c = c0; c < c1; ++c)
+          terms.push_back(trace_term(res, c, mine[sz((c - c0) * stride_ + d_)], &means[sz((c - c0) * d_)]));
         team_.gather(means, owner_values_, next);
+        team_.gather(terms, owner_clusters_, terms_);
         break;
       }
       case MStep::reduce:
         team_.sum(packed_);
         finalize(res, 0, k_, packed_.data(), next.data());
+        for (int c = 0; c < k_; ++c) terms_[sz(c)] = trace_term(res, c, packed_[sz(c * stride_ + d_)], &next[sz(c * d_)]);
         break;
     }
+    double inertia = sum_sq_;
+    for (double t : terms_) inertia += t;
+    res.inertia_trace.push_back(inertia);
     return next;
   }
 
@@ -317,6 +329,29 @@ class Lloyd {
   std::vector<std::int32_t> take_labels() { return std::move(labels_); }
 
  private:
+  // The trace's inertia comes from the M-step's exact sums, not from the
+  // E-step's distances, so no E-step has to compute the value of every row's
+  // own centroid (the pruned ones skip rows whose bounds settle them). For a
+  // cluster of n rows with mean m, held by centroid c during the E-step:
+  //   sum |x - c|^2 = sum |x|^2 + n (|m - c|^2 - |m|^2),
+  // so the inertia is sum_sq_ (every row's |x|^2, once) plus one term per
+  // cluster, each formed by one worker, summed in cluster order by all.
+  double trace_term(const Result& res, int c, std::int64_t count, const double* mean) const {
+    if (count == 0) return 0;
+    const double* old = &res.centroids[sz(c) * sz(d_)];
+    return static_cast<double>(count) *
+           (sq_distance(mean, old, d_, 1.0) - sq_distance(mean, origin_.data(), d_, 1.0));
+  }
+
+  // Sum of |x|^2 (scaled units) over all rows, in the fixed tree order. Collective.
+  double sum_of_squares() {
+    std::vector<double> leaves(sz(b1_ - b0_));
+    for (std::int64_t b = b0_; b < b1_; ++b)
+      for (std::int64_t i = layout_.block_begin(b); i < layout_.block_end(b); ++i)
+        leaves[sz(b - b0_)] += sq_distance(p_.row<T>(i), origin_.data(), d_, p_.scale);
+    return inertia_sum_(team_, leaves, 1)[0];
+  }
+
   // Means of clusters [c0, c1) from their global integer sums; an empty
   // cluster keeps its previous centroid (deterministic, and it may gain rows
   // again in a later iteration).
@@ -347,11 +382,12 @@ class Lloyd {
   int shift_ = 0;
   double to_scaled_ = 1;
   EStep<T> estep_;
+  const std::vector<double> origin_ = std::vector<double>(sz(d_), 0.0);  // |v|^2 as the distance to it
+  double sum_sq_ = 0;
   std::vector<std::int32_t> labels_;
-  std::vector<D> dist_;
-  std::vector<double> leaves_;
+  std::vector<double> leaves_, terms_;
   std::vector<std::int64_t> packed_, sums_, counts_;
-  std::vector<int> owner_counts_, owner_values_;
+  std::vector<int> owner_counts_, owner_values_, owner_clusters_;
   std::vector<std::int32_t> before_;
   bool counted_ = false;  // sums and counts hold the current labels
 };
@@ -388,7 +424,6 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   lloyd.allocate();
   for (int it = res.iterations; it < prm.max_iter; ++it) {
     lloyd.e_step(res.centroids, true, res);
-    res.inertia_trace.push_back(lloyd.inertia());
     const double t_means = now_s(), comm_before = team.comm_s();
     std::vector<double> next = lloyd.m_step(res);
     res.means_s += now_s() - t_means - (team.comm_s() - comm_before);

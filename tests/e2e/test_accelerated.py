@@ -241,6 +241,62 @@ class RegressionTimeToSolution(unittest.TestCase):
             self.assertEqual(read_records(tmp.records), [])
 
 
+class TraceIsEachIterationsInertia(unittest.TestCase):
+    """The inertia trace comes from the M-step's exact sums (sum |x|^2 plus a term per
+    cluster), not from the E-step's distances. Checked against the definition, recomputed
+    here in float64: entry t + 1 is sum |x - c(label)|^2 for the centroids a run of t
+    iterations ends with and the labels of its --out (its last E-step's, against those
+    centroids); entry 1, where the labels can be trusted to be the exact argmin (small
+    integers), from the --init centroids. And the same bits with the owner M-step on 3 ranks
+    and 2 threads, where each cluster's term is formed by its owner."""
+    ITERS = 4
+
+    def check(self, tmp, path, X, k, first_exact):
+        init = tmp.file("init.h5")
+        with h5py.File(init, "w") as f:
+            f["centroids"] = X[:k]
+        base = ["--data", path, "--k", str(k), "--tol", "0", "--init", init, "--record", tmp.records, "--quiet"]
+        expected = {}  # trace index -> float64 inertia
+        if first_exact:
+            expected[0] = float(((X[:, None, :] - X[None, :k, :]) ** 2).sum(axis=2).min(axis=1).sum())
+        for t in range(1, self.ITERS):
+            out = tmp.file(f"after{t}.h5")
+            proc = run("kmeans", "seq", 1, base + ["--iters", str(t), "--out", out])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with h5py.File(out, "r") as f:
+                C, labels = f["centroids"][...], f["labels"][...]
+            expected[t] = float(((X - C[labels]) ** 2).sum())
+        traces = {}
+        for algorithm, backend, workers, mstep in [("lloyd", "seq", 1, "reduce"), ("elkan", "seq", 1, "reduce"),
+                                                    ("lloyd", "mpi", 3, "owner"), ("hamerly", "omp", 2, "owner")]:
+            proc = run("kmeans", backend, workers, base + ["--iters", str(self.ITERS), "--algorithm", algorithm,
+                                                           "--mstep", mstep])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            traces[(algorithm, backend, mstep)] = appended_record(proc)["result"]["inertia_trace"]
+        ref = traces[("lloyd", "seq", "reduce")]
+        self.assertEqual(len(ref), self.ITERS)
+        for key, trace in traces.items():
+            self.assertEqual(trace, ref, key)
+        for t, inertia in expected.items():
+            self.assertAlmostEqual(ref[t], inertia, delta=1e-9 * inertia, msg=f"iteration {t + 1}")
+
+    def test_digits(self):
+        with h5py.File(os.path.join(DATA, "digits.h5"), "r") as f:
+            X = f["X"][...].astype(np.float64) * f["X"].attrs.get("scale", 1.0)
+        with TempDir() as tmp:
+            self.check(tmp, os.path.join(DATA, "digits.h5"), X, 10, first_exact=True)
+
+    def test_float_blobs_far_from_the_origin(self):
+        # Clusters of spread 1 around centres near 50: sum |x|^2 is ~2,500 times the inertia.
+        rng = np.random.default_rng(5)
+        centres = 50 + rng.normal(0, 3, (6, 8))
+        X = (centres[rng.integers(0, 6, 1500)] + rng.normal(0, 1, (1500, 8))).astype(np.float32)
+        with TempDir() as tmp:
+            path = tmp.file("blobs.h5")
+            write_points(path, X)
+            self.check(tmp, path, X.astype(np.float64), 6, first_exact=False)
+
+
 class AlgorithmOption(unittest.TestCase):
     def test_unknown_algorithm_is_a_usage_error(self):
         with TempDir() as tmp:
