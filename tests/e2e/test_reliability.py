@@ -92,6 +92,11 @@ class MpiJobKilled(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.__exit__(None, None, None)
 
+    # Regression runs long enough to be certainly running when killed (1 s after start): an
+    # epoch of the 20K set takes 4 to 10 us here, so 100,000 epochs were over in under a second
+    # on a fast machine (a CI failure); 3,000,000 take tens of seconds (a 24 MB loss trace).
+    LONG_EPOCHS = "3000000"
+
     def launch_and_kill(self, exe, args, ranks, victim, sig=signal.SIGKILL, threads=None):
         """Starts `mpiexec -n ranks exe args`, waits until every rank has run for 1 s,
         sends sig to the victim (an index into the ranks by pid, or "launcher"), and
@@ -146,17 +151,16 @@ class MpiJobKilled(unittest.TestCase):
                 self.launch_and_kill("kmeans_mpi", args, 3, victim)
 
     def test_nlreg_rank_killed(self):
-        # 100,000 epochs would take minutes: certainly still running when killed.
-        self.launch_and_kill("nlreg_mpi", ["--data", REGR, "--epochs", "100000"], 3, 2)
+        self.launch_and_kill("nlreg_mpi", ["--data", REGR, "--epochs", self.LONG_EPOCHS], 3, 2)
 
     def test_hybrid_rank_killed(self):
-        self.launch_and_kill("nlreg_hybrid", ["--data", REGR, "--epochs", "100000"], 2, 1, threads=2)
+        self.launch_and_kill("nlreg_hybrid", ["--data", REGR, "--epochs", self.LONG_EPOCHS], 2, 1, threads=2)
 
     def test_launcher_terminated_or_killed(self):
         # What a scheduler does at a time limit (SIGTERM), or a hard kill of mpiexec itself.
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with self.subTest(signal=sig.name):
-                self.launch_and_kill("nlreg_mpi", ["--data", REGR, "--epochs", "100000"], 3, "launcher", sig=sig)
+                self.launch_and_kill("nlreg_mpi", ["--data", REGR, "--epochs", self.LONG_EPOCHS], 3, "launcher", sig=sig)
 
 
 # ---- outputs that cannot be written ------------------------------------------------
