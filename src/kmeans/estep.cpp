@@ -43,7 +43,7 @@ float decay(float lower, float move) {
   return l > 0 ? next_down(l) : 0.0f;
 }
 
-// |a - b| (exact real distance of two D vectors) from a double sum of d
+// |a - b| (exact real distance of two D vectors, b = nullptr: |a|) from a double sum of d
 // squares (sq_distance(): eight partial sums and a fixed tree, so a square
 // passes through at most d / 8 + 3 additions), whose relative error (d + 4)
 // ulps covers. (A single chain of d dependent additions made these sums 68 of
@@ -154,8 +154,7 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids) {
   auto row = [&](const std::vector<D>& v, std::size_t c) { return v.data() + c * d; };
 
   norm_max_ = 0;
-  const std::vector<D> origin(d, D(0));
-  for (std::size_t c = 0; c < k; ++c) norm_max_ = std::max(norm_max_, dist_up<D>(row(now_, c), origin.data(), d_));
+  for (std::size_t c = 0; c < k; ++c) norm_max_ = std::max(norm_max_, dist_up<D>(row(now_, c), nullptr, d_));
   if (pruning_) {
     moved_.assign(k, 0);
     move_.assign(kp_, 0.0f);

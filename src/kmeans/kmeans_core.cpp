@@ -416,25 +416,35 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
   assign_by_tiles<T>(X, rows, d, scale, C, xx, labels, dist);
 }
 
-template <class T, class C>
-double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
+namespace {
+
+// sq_distance(), with c or (WithC false) without it: the origin's zeros would
+// change no bit (x - 0 is x), so they are not read.
+template <bool WithC, class T, class C>
+double sq_lanes(const T* x, const C* c, std::int64_t d, double scale) {
   // Eight independent partial sums (lane l takes features l, l + 8, ...) and
   // a fixed tree: vectorised, and still one fixed order.
   constexpr int L = 8;
   double acc[L] = {};
+  auto add = [&](std::int64_t j, int l) {
+    double t = static_cast<double>(x[j]) * scale;
+    if constexpr (WithC) t -= static_cast<double>(c[j]);
+    acc[l] += t * t;
+  };
   std::int64_t j = 0;
   for (; j + L <= d; j += L)
-    for (int l = 0; l < L; ++l) {
-      const double t = static_cast<double>(x[j + l]) * scale - static_cast<double>(c[j + l]);
-      acc[l] += t * t;
-    }
-  for (int l = 0; j + l < d; ++l) {
-    const double t = static_cast<double>(x[j + l]) * scale - static_cast<double>(c[j + l]);
-    acc[l] += t * t;
-  }
+    for (int l = 0; l < L; ++l) add(j + l, l);
+  for (int l = 0; j + l < d; ++l) add(j + l, l);
   for (int width = L / 2; width >= 1; width /= 2)
     for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
   return acc[0];
+}
+
+}  // namespace
+
+template <class T, class C>
+double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
+  return c ? sq_lanes<true>(x, c, d, scale) : sq_lanes<false>(x, c, d, scale);
 }
 
 namespace {

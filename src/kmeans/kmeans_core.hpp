@@ -119,9 +119,10 @@ struct ValueError {
 template <class D>
 ValueError value_error(std::int64_t d);
 
-// Squared distance in double precision, |x * scale - c|^2 (for the reported
-// inertia and k-means++; with C = T = dist_t, the pruned E-step's centroid
-// distances): eight partial sums and a fixed tree, one fixed order.
+// Squared distance in double precision, |x * scale - c|^2, or |x * scale|^2
+// when c is nullptr (for the reported inertia, its trace and k-means++; with
+// C = T = dist_t, the pruned E-step's centroid distances): eight partial sums
+// and a fixed tree, one fixed order.
 template <class T, class C = double>
 double sq_distance(const T* x, const C* c, std::int64_t d, double scale);
 

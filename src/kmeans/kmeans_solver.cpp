@@ -340,7 +340,7 @@ class Lloyd {
     if (count == 0) return 0;
     const double* old = &res.centroids[sz(c) * sz(d_)];
     return static_cast<double>(count) *
-           (sq_distance(mean, old, d_, 1.0) - sq_distance(mean, origin_.data(), d_, 1.0));
+           (sq_distance(mean, old, d_, 1.0) - sq_distance<double, double>(mean, nullptr, d_, 1.0));
   }
 
   // Sum of |x|^2 (scaled units) over all rows, in the fixed tree order. Collective.
@@ -348,7 +348,7 @@ class Lloyd {
     std::vector<double> leaves(sz(b1_ - b0_));
     for (std::int64_t b = b0_; b < b1_; ++b)
       for (std::int64_t i = layout_.block_begin(b); i < layout_.block_end(b); ++i)
-        leaves[sz(b - b0_)] += sq_distance(p_.row<T>(i), origin_.data(), d_, p_.scale);
+        leaves[sz(b - b0_)] += sq_distance<T, double>(p_.row<T>(i), nullptr, d_, p_.scale);
     return inertia_sum_(team_, leaves, 1)[0];
   }
 
@@ -382,7 +382,6 @@ class Lloyd {
   int shift_ = 0;
   double to_scaled_ = 1;
   EStep<T> estep_;
-  const std::vector<double> origin_ = std::vector<double>(sz(d_), 0.0);  // |v|^2 as the distance to it
   double sum_sq_ = 0;
   std::vector<std::int32_t> labels_;
   std::vector<double> leaves_, terms_;
