@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "app/provenance.hpp"
+#include "kmeans/int_assign.hpp"
 #include "io/h5_write.hpp"
 #include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
@@ -114,6 +115,37 @@ void BM_Assign(benchmark::State& state) {
 BENCHMARK(BM_Assign<std::uint8_t>)->Args({10000, 784, 10})->Args({10000, 784, 100})->Args({10000, 784, 256})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Assign<float>)->Args({1000000, 64, 16})->Args({100000, 64, 10})->Args({1000000, 64, 10})->Args({100000, 64, 100})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Assign<double>)->Args({100000, 64, 10})->Unit(benchmark::kMillisecond);
+
+// The same E-step on uint8 rows through exact int16 dot products (kmeans/int_assign.hpp),
+// on uniformly random rows, where every centroid is at nearly the same distance (the margin
+// settles fewest rows: its worst case; BM_KMeansRun times it on MNIST),
+// which Lloyd takes from d = 256 on CPUs with AVX-512 VNNI: the same labels as BM_Assign's.
+// Its multiply-adds (integer) count as the flops of the float kernel they replace. Args: n, d, k.
+void BM_AssignInt(benchmark::State& state) {
+  const std::int64_t n = state.range(0), d = state.range(1);
+  const int k = static_cast<int>(state.range(2));
+  if (!kmeans::int_assign_built()) {
+    state.SkipWithError("no AVX-512 VNNI in this build");
+    return;
+  }
+  const auto& Cw = random_rows<float>(k, d);
+  std::vector<double> Cd(Cw.begin(), Cw.end());
+  for (auto& v : Cd) v = (v + 2) / 4;  // near the data, as BM_Assign<uint8_t>
+  EStepCase<std::uint8_t> e(random_rows<std::uint8_t>(n, d), n, d, Cd, k);
+  const auto Q = kmeans::quantize_centroids(Cd.data(), k, d, scale_of<std::uint8_t>());
+  std::vector<std::uint32_t> sums(static_cast<std::size_t>(n));
+  kmeans::row_sums(e.X.data(), n, d, sums.data());
+  for (auto _ : state) {
+    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock)
+      kmeans::assign_uint8(e.X.data() + r * d, std::min(kMaxRowsPerBlock, n - r), d, e.C, Q, e.xx.data() + r,
+                           sums.data() + r, e.labels.data() + r);
+    benchmark::DoNotOptimize(e.labels.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.SetBytesProcessed(state.iterations() * n * d);
+  flops(state, 2.0 * static_cast<double>(n * d) * k);
+}
+BENCHMARK(BM_AssignInt)->Args({10000, 784, 10})->Args({10000, 784, 256})->Unit(benchmark::kMillisecond);
 
 // The pruned E-step's own-centroid values: n rows against one centroid each
 // (one centroid for all here, as after the grouping by label). Args: n, d.

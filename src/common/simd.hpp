@@ -144,10 +144,13 @@ inline void hsums(const vec<D>* acc, D* out) {
 }
 
 #if defined(__AVX512F__)
-template <>
-inline void hsums_block<float>(const vec<float>* acc, float* out) {
+// Sixteen 4-byte lanes (float, or int32 for the integer dot products, whose sums are exact
+// in any order).
+template <class D>
+inline void hsums_block16(const vec<D>* acc, D* out) {
+  static_assert(sizeof(D) == 4);
   typedef std::int32_t idx __attribute__((vector_size(64)));
-  vec<float> b[8], c[4], e[2];
+  vec<D> b[8], c[4], e[2];
   for (int t = 0; t < 8; ++t)  // [A.lo256, B.lo256] + [A.hi256, B.hi256]
     b[t] = __builtin_shuffle(acc[2 * t], acc[2 * t + 1], idx{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}) +
            __builtin_shuffle(acc[2 * t], acc[2 * t + 1], idx{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31});
@@ -160,9 +163,18 @@ inline void hsums_block<float>(const vec<float>* acc, float* out) {
            __builtin_shuffle(c[2 * t], c[2 * t + 1], idx{2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31});
   // e[t], quarter q: [S0, S1] of sum 8t + q, then of sum 8t + 4 + q.
   // Level 4, with the lanes put straight into sum order.
-  const vec<float> f = __builtin_shuffle(e[0], e[1], idx{0, 4, 8, 12, 2, 6, 10, 14, 16, 20, 24, 28, 18, 22, 26, 30}) +
-                       __builtin_shuffle(e[0], e[1], idx{1, 5, 9, 13, 3, 7, 11, 15, 17, 21, 25, 29, 19, 23, 27, 31});
+  const vec<D> f = __builtin_shuffle(e[0], e[1], idx{0, 4, 8, 12, 2, 6, 10, 14, 16, 20, 24, 28, 18, 22, 26, 30}) +
+                   __builtin_shuffle(e[0], e[1], idx{1, 5, 9, 13, 3, 7, 11, 15, 17, 21, 25, 29, 19, 23, 27, 31});
   std::memcpy(out, &f, sizeof f);
+}
+
+template <>
+inline void hsums_block<float>(const vec<float>* acc, float* out) {
+  hsums_block16<float>(acc, out);
+}
+template <>
+inline void hsums_block<std::int32_t>(const vec<std::int32_t>* acc, std::int32_t* out) {
+  hsums_block16<std::int32_t>(acc, out);
 }
 
 template <>

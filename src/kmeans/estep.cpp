@@ -146,7 +146,17 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids) {
   const auto k = static_cast<std::size_t>(k_);
   const auto d = static_cast<std::size_t>(d_);
   C_ = pack_centroids<D>(centroids.data(), k_, d_);
-  if (algorithm_ == Algorithm::lloyd) return;
+  if (algorithm_ == Algorithm::lloyd) {
+    // uint8 rows: the integer E-step (the same labels), where it is built and applies.
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (d_ >= kIntAssignMinD) Q_ = quantize_centroids(centroids.data(), k_, d_, scale_);
+      if (Q_.usable() && sums_.empty()) {  // the rows' sums, once
+        sums_.resize(static_cast<std::size_t>(rows_));
+        row_sums(X_, rows_, d_, sums_.data());
+      }
+    }
+    return;
+  }
   before_.swap(now_);
   now_.resize(k * d);
   for (std::size_t i = 0; i < now_.size(); ++i) now_[i] = static_cast<D>(centroids[i]);  // as pack_centroids rounds
@@ -215,6 +225,13 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
 template <class T>
 void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
   if (algorithm_ == Algorithm::lloyd) {
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (Q_.usable()) {
+        assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo, labels + lo);
+        evaluations_ += (hi - lo) * k_;
+        return;
+      }
+    }
     lloyd_dist_.resize(static_cast<std::size_t>(hi - lo));
     assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, lloyd_dist_.data());
     evaluations_ += (hi - lo) * k_;

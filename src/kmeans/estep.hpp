@@ -2,7 +2,8 @@
 // exact either way: the pruned forms give the labels and distances of plain
 // Lloyd bit for bit, at every iteration and for any split of the rows.
 //
-//   lloyd    every (row, centroid) value, k per row
+//   lloyd    every (row, centroid) value, k per row (uint8 rows with d >= 256: as
+//            exact integer dot products where the CPU has AVX-512 VNNI, int_assign.hpp)
 //   hamerly  one lower bound per row on the distance to the second-nearest
 //            centroid (Hamerly 2010): a row whose bound clears its own
 //            centroid's value keeps its label after one value, else all k
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "common/names.hpp"
+#include "kmeans/int_assign.hpp"
 #include "kmeans/kmeans_core.hpp"
 
 namespace hpcb::kmeans {
@@ -82,6 +84,8 @@ class EStep {
   std::vector<D> xx_;  // |x|^2 of every row, as the kernel sums it
 
   PackedCentroids<D> C_;
+  IntCentroids Q_;                   // lloyd on uint8 rows: the centroids for assign_uint8(), when usable()
+  std::vector<std::uint32_t> sums_;  // and the rows' row_sums()
   std::vector<D> now_, before_;  // the centroids rounded to D (k x d): this E-step's and the last one's
   bool pruning_ = false;         // bounds hold for every row (from the second E-step on)
   // Per centroid, for this E-step; bounds are float, rounded outwards.

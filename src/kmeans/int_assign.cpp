@@ -1,0 +1,234 @@
+#include "kmeans/int_assign.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "common/simd.hpp"
+
+namespace hpcb::kmeans {
+namespace {
+
+constexpr int kChunk = 32;             // int16 values per 64-byte register
+constexpr int kMaxGroup = 12;          // centroids per register tile (as the float kernel's)
+constexpr double kOut = 1 + 0x1p-50;   // covers up to 8 roundings of a double expression
+constexpr std::int64_t kMaxX = 255;    // the largest row value
+
+// The float kernel's choice for row x (its k values, then pick()): where the margin does
+// not settle the row, and the whole path where the integer kernel is not built.
+void float_choice(const std::uint8_t* x, std::int64_t d, const PackedCentroids<float>& C, float scale, float xx,
+                  std::vector<float>& vals, std::int32_t& label) {
+  vals.resize(static_cast<std::size_t>(C.k));
+  values<std::uint8_t>(&x, 1, d, scale, &xx, C, nullptr, C.k, vals.data());
+  float dist;
+  pick<float>(vals.data(), C.k, label, dist);
+}
+
+}  // namespace
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+
+bool int_assign_built() { return true; }
+
+namespace {
+
+constexpr int kTileRows = 2;  // 2 x 12 accumulators, 2 row chunks and a centroid chunk: 27 of 32 registers
+
+// P[r * G + g] = sum_j x_r[j] q_g[j], exactly: R rows against the G centroids of one group
+// (chunk i of centroid g at c + (i * G + g) * 32).
+template <int R, int G>
+void int_dot_tile(const std::uint8_t* const* x, std::int64_t d, const std::int16_t* c, std::int32_t* out) {
+  using vi = simd::vec<std::int32_t>;
+  vi acc[R * G];
+#pragma GCC unroll 32
+  for (int i = 0; i < R * G; ++i) acc[i] = vi{};
+  // One loop for every chunk, the last one masked (zero-extended; the centroids' padding is
+  // zero too), on GCC's own vector type: with a separate tail, or on __m512i, GCC 12 kept
+  // some accumulators on the stack.
+  for (std::int64_t j = 0; j < d; j += kChunk) {
+    const std::int64_t left = d - j;
+    const auto m = left >= kChunk ? ~__mmask32{0} : static_cast<__mmask32>((std::uint64_t{1} << left) - 1);
+    vi xv[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) xv[r] = (vi)_mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, x[r] + j));
+#pragma GCC unroll 16
+    for (int g = 0; g < G; ++g) {
+      const vi cv = simd::load<std::int32_t>(reinterpret_cast<const std::int32_t*>(c + g * kChunk));
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r * G + g] = __builtin_ia32_vpdpwssd_v16si(acc[r * G + g], xv[r], cv);
+    }
+    c += G * kChunk;
+  }
+  simd::hsums<std::int32_t, R * G>(acc, out);  // integer sums: exact in any order
+}
+
+// sum_j x_j, by sums of absolute differences from zero (eight bytes per 64-bit lane).
+std::uint64_t byte_sum(const std::uint8_t* x, std::int64_t d) {
+  __m512i acc = _mm512_setzero_si512();
+  for (std::int64_t j = 0; j < d; j += 64) {
+    const std::int64_t left = d - j;
+    const auto m = left >= 64 ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << left) - 1);
+    acc = _mm512_add_epi64(acc, _mm512_sad_epu8(_mm512_maskz_loadu_epi8(m, x + j), _mm512_setzero_si512()));
+  }
+  alignas(64) std::uint64_t lanes[8];
+  _mm512_store_si512(lanes, acc);
+  std::uint64_t sum = 0;
+  for (std::uint64_t v : lanes) sum += v;
+  return sum;
+}
+
+template <int R, int G = kMaxGroup>
+void int_dot_group(int g, const std::uint8_t* const* x, std::int64_t d, const std::int16_t* c, std::int32_t* out) {
+  if constexpr (G >= 1) {
+    if (g == G) return int_dot_tile<R, G>(x, d, c, out);
+    int_dot_group<R, G - 1>(g, x, d, c, out);
+  }
+}
+
+}  // namespace
+
+// Why the margin m below bounds |V_c - (|x_f|^2 + D_c)| for every centroid c (V_c the float
+// kernel's value, D_c as computed here; x_f,j = fl(x_j s), s the scale; c the float centroid):
+//  - the kernel: |V_c - T_c| <= rel (|x_f| + |c|)^2 + abs (value_error()), T_c = |x_f - c|^2;
+//  - the centroid's rounding: q_j = round(s c_j 2^shift) (s c_j is exact in double), so
+//    |sum_j x_j s c_j - 2^-shift P_c| <= 2^(-shift-1) sum_j x_j, twice that in T_c;
+//  - the row's: x_f,j = x_j s (1 + t_j), |t_j| <= 2^-24, so |x_f.c - sum_j x_j s c_j| <=
+//    2^-24 |x_s| |c|, twice that (and a little) is below 2^-22 |x_f| |c|;
+//  - D_c = fl(n_c - 2^(1-shift) P_c) with n_c the double sum of c's squares ((d + 4) ulps)
+//    and the product exact: below (d + 8) 2^-50 ((|x_f| + |c|)^2 + 2^-shift sum_j x_j).
+// So if the smallest D_b is more than 2 m below every other D_c, V_c > V_b for every c != b.
+void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, const PackedCentroids<float>& C,
+                  const IntCentroids& Q, const float* xx, const std::uint32_t* sums, std::int32_t* labels) {
+  const int k = Q.k;
+  const int kp = (k + 7) / 8 * 8;  // D_c in vectors of 8 doubles, padded with +inf
+  const ValueError err = value_error<float>(d);
+  const double to_value = std::ldexp(1.0, 1 - Q.shift);  // P_c's weight in D_c (exact: a power of two)
+  std::vector<double> dc(static_cast<std::size_t>(kTileRows * kp), std::numeric_limits<double>::infinity());
+  std::vector<float> vals;
+  std::int32_t dots[kTileRows * kMaxGroup];
+
+  // Row i, whose D_c are at dv: its label from the margin, else from the float values.
+  auto choose = [&](std::int64_t i, const double* dv) {
+    const std::uint8_t* x = X + i * d;
+    // |x_f| from the kernel's |x_f|^2, which is at most rel / 2 low.
+    const double xn = std::sqrt(static_cast<double>(xx[i]) * (1 + err.rel)) * kOut;
+    const double s = xn + Q.norm_max;
+    const double quant = std::ldexp(static_cast<double>(sums ? sums[i] : byte_sum(x, d)), -Q.shift);
+    const double m = (err.rel * s * s + err.abs + quant + 0x1p-22 * xn * Q.norm_max +
+                      static_cast<double>(d + 8) * 0x1p-50 * (s * s + quant)) * kOut;
+    // (Vector extensions, not _mm512_min_pd: GCC 12's header trips -Wmaybe-uninitialized.)
+    using vd = simd::vec<double>;
+    vd low = simd::load<double>(dv);
+    for (int c = 8; c < kp; c += 8) {
+      const vd v = simd::load<double>(dv + c);
+      low = v < low ? v : low;
+    }
+    double least = low[0];
+    for (int l = 1; l < 8; ++l) least = std::min(least, low[l]);
+    // Every D_c within 2 m of the least (the sum's rounding covered by the last term):
+    // settled when that is the least alone.
+    const __m512d within = _mm512_set1_pd(least + (2 * m * kOut + 0x1p-50 * std::fabs(least)));
+    int count = 0, lane = 0;
+    for (int c = 0; c < kp; c += 8) {
+      const auto mask = static_cast<unsigned>(_mm512_cmp_pd_mask(_mm512_loadu_pd(dv + c), within, _CMP_LE_OQ));
+      if (mask && count == 0) lane = c + __builtin_ctz(mask);
+      count += __builtin_popcount(mask);
+    }
+    if (count == 1)
+      labels[i] = lane;
+    else
+      float_choice(x, d, C, Q.scale, xx[i], vals, labels[i]);
+  };
+  auto tile = [&]<int R>(std::int64_t i) {
+    const std::uint8_t* x[R];
+    for (int r = 0; r < R; ++r) x[r] = X + (i + r) * d;
+    for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
+      const int g = std::min(kMaxGroup, k - c0);
+      int_dot_group<R>(g, x, d, Q.values.data() + c0 * Q.stride, dots);
+      for (int r = 0; r < R; ++r)
+        for (int t = 0; t < g; ++t)
+          dc[static_cast<std::size_t>(r * kp + c0 + t)] =
+              Q.norms[static_cast<std::size_t>(c0 + t)] - to_value * static_cast<double>(dots[r * g + t]);
+    }
+    for (int r = 0; r < R; ++r) choose(i + r, dc.data() + r * kp);
+  };
+  std::int64_t i = 0;
+  for (; i + kTileRows <= rows; i += kTileRows) tile.template operator()<kTileRows>(i);
+  for (; i < rows; ++i) tile.template operator()<1>(i);
+}
+
+#else
+
+bool int_assign_built() { return false; }
+
+// Never called (quantize_centroids() gives nothing usable here); correct all the same.
+void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, const PackedCentroids<float>& C,
+                  const IntCentroids& Q, const float* xx, const std::uint32_t* sums, std::int32_t* labels) {
+  std::vector<float> vals;
+  for (std::int64_t i = 0; i < rows; ++i) float_choice(X + i * d, d, C, Q.scale, xx[i], vals, labels[i]);
+}
+
+#endif
+
+void row_sums(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::uint32_t* sums) {
+  // (d < 2^24 where the integer path applies: no overflow.)
+  for (std::int64_t i = 0; i < rows; ++i) {
+    std::uint32_t sum = 0;
+    for (std::int64_t j = 0; j < d; ++j) sum += X[i * d + j];
+    sums[i] = sum;
+  }
+}
+
+IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float scale) {
+  IntCentroids Q;
+  // A normal scale keeps the rows' rounding relative (2^-24), as the margin assumes.
+  if (!int_assign_built() || k < 1 || d < 1 || !(scale >= 0x1p-100f) || !std::isfinite(scale)) return Q;
+  const std::int64_t stride = (d + kChunk - 1) / kChunk * kChunk;
+  // Every partial sum of x_j q_j below 2^31 in magnitude, and q an int16.
+  const std::int64_t limit = std::min<std::int64_t>(32767, (std::int64_t{1} << 31) / (kMaxX * stride) - 1);
+  if (limit < 1) return Q;
+  // The float centroids, as pack_centroids() rounds them, and the largest |s c_j|.
+  std::vector<float> cf(static_cast<std::size_t>(k * d));
+  double cmax = 0, norm_max = 0;
+  std::vector<double> norms(static_cast<std::size_t>(k));
+  for (int c = 0; c < k; ++c) {
+    for (std::int64_t j = 0; j < d; ++j) {
+      const float v = static_cast<float>(C[c * d + j]);
+      if (!std::isfinite(v)) return Q;
+      cf[static_cast<std::size_t>(c * d + j)] = v;
+      cmax = std::max(cmax, std::fabs(static_cast<double>(scale) * v));
+    }
+    norms[static_cast<std::size_t>(c)] = sq_distance<float, float>(cf.data() + c * d, nullptr, d, 1.0);
+    norm_max = std::max(norm_max, norms[static_cast<std::size_t>(c)]);
+  }
+  norm_max = std::sqrt(norm_max * (1 + static_cast<double>(d + 4) * 0x1p-52)) * kOut;
+  // The kernel's values stay below (|x_f| + |c|)^2 < 2^100, far from float overflow.
+  const double row_max = static_cast<double>(kMaxX) * scale * std::sqrt(static_cast<double>(d)) * kOut;
+  if (!(row_max + norm_max < 0x1p50)) return Q;
+  int shift = 0;
+  if (cmax > 0) {
+    std::frexp(static_cast<double>(limit) / cmax, &shift);  // limit / cmax in [2^(shift-1), 2^shift)
+    shift = std::min(shift - 1, 60);                        // cmax 2^shift <= limit
+  }
+  Q.k = k;
+  Q.group = kMaxGroup;
+  Q.shift = shift;
+  Q.d = d;
+  Q.stride = stride;
+  Q.norms = std::move(norms);
+  Q.norm_max = norm_max;
+  Q.scale = scale;
+  Q.values.assign(static_cast<std::size_t>(k * stride), 0);
+  for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
+    const int g = std::min(kMaxGroup, k - c0);
+    for (int t = 0; t < g; ++t)
+      for (std::int64_t j = 0; j < d; ++j) {
+        const double v = std::nearbyint(std::ldexp(static_cast<double>(scale) * cf[static_cast<std::size_t>((c0 + t) * d + j)], shift));
+        Q.values[static_cast<std::size_t>(c0 * stride + (j / kChunk * g + t) * kChunk + j % kChunk)] = static_cast<std::int16_t>(v);
+      }
+  }
+  return Q;
+}
+
+}  // namespace hpcb::kmeans

@@ -1,0 +1,178 @@
+// The integer E-step for uint8 rows (int_assign.hpp) against the float kernel's assign():
+// the same labels, bit for bit, on rows far from and near their decision boundaries, on
+// exact ties (which it must leave to the float values: ties go to the lower index), for
+// every tile shape (row pairs and a last row, groups of 12 centroids and a part, d with
+// and without a partial chunk) and both scales of uint8 data.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "kmeans/int_assign.hpp"
+#include "kmeans/kmeans_core.hpp"
+
+namespace hpcb::kmeans {
+namespace {
+
+struct Rows {
+  std::int64_t n, d;
+  float scale;
+  std::vector<std::uint8_t> X;
+  std::vector<float> xx;
+  std::vector<std::uint32_t> sums;
+};
+
+// Sparse like MNIST (most values 0, the rest anywhere in 0..255), or dense.
+Rows random_rows(std::int64_t n, std::int64_t d, float scale, std::mt19937& gen, bool dense = false) {
+  Rows r{n, d, scale, std::vector<std::uint8_t>(static_cast<std::size_t>(n * d)), {}, {}};
+  std::uniform_int_distribution<int> byte(0, 255), coin(0, 3);
+  for (auto& x : r.X) x = dense || coin(gen) == 0 ? static_cast<std::uint8_t>(byte(gen)) : 0;
+  r.xx.resize(static_cast<std::size_t>(n));
+  r.sums.resize(static_cast<std::size_t>(n));
+  row_norms<std::uint8_t>(r.X.data(), n, d, scale, r.xx.data());
+  row_sums(r.X.data(), n, d, r.sums.data());
+  return r;
+}
+
+// Labels of assign() and of assign_uint8() (with and without the precomputed sums); returns
+// how many rows differ (0 expected) after checking the integer path was taken.
+int compare(const Rows& r, const std::vector<double>& C, int k) {
+  const auto P = pack_centroids<float>(C.data(), k, r.d);
+  const auto Q = quantize_centroids(C.data(), k, r.d, r.scale);
+  EXPECT_TRUE(Q.usable());
+  if (!Q.usable()) return -1;
+  const auto n = static_cast<std::size_t>(r.n);
+  std::vector<std::int32_t> want(n), got(n), got2(n);
+  std::vector<float> dist(n);
+  assign<std::uint8_t>(r.X.data(), r.n, r.d, r.scale, P, r.xx.data(), want.data(), dist.data());
+  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), r.sums.data(), got.data());
+  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), nullptr, got2.data());
+  int differ = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    differ += want[i] != got[i] || want[i] != got2[i];
+    EXPECT_EQ(want[i], got[i]) << "row " << i;
+  }
+  return differ;
+}
+
+// Centroids: rows of X (scaled), each moved by up to `jitter` (scaled units) per value.
+std::vector<double> centroids_near_rows(const Rows& r, int k, double jitter, std::mt19937& gen) {
+  std::uniform_real_distribution<double> u(-jitter, jitter);
+  std::vector<double> C(static_cast<std::size_t>(k * r.d));
+  for (int c = 0; c < k; ++c)
+    for (std::int64_t j = 0; j < r.d; ++j)
+      C[static_cast<std::size_t>(c * r.d + j)] =
+          r.X[static_cast<std::size_t>((c * 3 % r.n) * r.d + j)] * static_cast<double>(r.scale) + u(gen);
+  return C;
+}
+
+TEST(IntAssign, LabelsAreTheFloatKernels) {
+  if (!int_assign_built()) GTEST_SKIP() << "no AVX-512 VNNI in this build: the integer E-step is not used";
+  std::mt19937 gen(7);
+  for (float scale : {1.0f / 255, 1.0f})
+    for (std::int64_t d : {256, 300, 784})
+      for (int k : {1, 5, 12, 13, 25}) {
+        SCOPED_TRACE("scale=" + std::to_string(scale) + " d=" + std::to_string(d) + " k=" + std::to_string(k));
+        const Rows r = random_rows(41, d, scale, gen);  // 20 row pairs and a last row
+        EXPECT_EQ(compare(r, centroids_near_rows(r, k, 0.3 * 255 * scale, gen), k), 0);
+      }
+}
+
+// Pairs of centroids that differ by `gap` in every value: the rows' two values differ by
+// about gap times the row's sum, from far below the margin (the float values decide) to far
+// above it (the integer sums do); every row must get the float kernel's label. Dense rows
+// make the centroids' rounding to int16 the largest term of the margin.
+TEST(IntAssign, NearTiesFollowTheFloatValues) {
+  if (!int_assign_built()) GTEST_SKIP() << "no AVX-512 VNNI in this build: the integer E-step is not used";
+  std::mt19937 gen(11);
+  const std::int64_t d = 784;
+  for (bool dense : {false, true})
+    for (float scale : {1.0f / 255, 1.0f}) {
+      const Rows r = random_rows(200, d, scale, gen, dense);
+      for (double gap : {1e-9, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2}) {
+        SCOPED_TRACE("dense=" + std::to_string(dense) + " scale=" + std::to_string(scale) + " gap=" + std::to_string(gap));
+        const int k = 8;
+        auto C = centroids_near_rows(r, k, 0.1 * 255 * scale, gen);
+        for (int c = 0; c + 1 < k; c += 2)
+          for (std::int64_t j = 0; j < d; ++j)
+            C[static_cast<std::size_t>((c + 1) * d + j)] = C[static_cast<std::size_t>(c * d + j)] + gap * 255 * scale;
+        EXPECT_EQ(compare(r, C, k), 0);
+      }
+    }
+}
+
+// The centroids' rounding to int16 at its worst: every value of centroid 0 just below a
+// rounding boundary of q (rounded down by 0.49 units) and of centroid 1 just above it (up by
+// 0.49), so the integer sums put centroid 1 nearer than it is by about 2^-shift sum_j x_j,
+// far more than the float kernel's own error. The margin must leave these rows to the float
+// values (a margin without the rounding term certifies the integer order, and fails here).
+TEST(IntAssign, RoundingOfTheCentroidsIsInTheMargin) {
+  if (!int_assign_built()) GTEST_SKIP() << "no AVX-512 VNNI in this build: the integer E-step is not used";
+  const std::int64_t d = 784;
+  const float scale = 1.0f;
+  const int k = 2;
+  std::vector<double> C(static_cast<std::size_t>(k * d));
+  for (std::int64_t j = 0; j < d; ++j) {  // values near 200: shift 5 (units of 1/32), as checked below
+    const double units = 6400 + static_cast<double>(j % 7);
+    C[static_cast<std::size_t>(j)] = (units + 0.49) / 32;
+    C[static_cast<std::size_t>(d + j)] = (units + 0.51) / 32;
+  }
+  ASSERT_EQ(quantize_centroids(C.data(), k, d, scale).shift, 5);
+  std::mt19937 gen(17);
+  Rows r = random_rows(40, d, scale, gen, true);
+  for (std::int64_t i = 0; i < r.n; ++i)  // rows of one value each, 40 to 235
+    std::fill_n(r.X.begin() + i * d, d, static_cast<std::uint8_t>(40 + 5 * i));
+  row_norms<std::uint8_t>(r.X.data(), r.n, d, scale, r.xx.data());
+  row_sums(r.X.data(), r.n, d, r.sums.data());
+  EXPECT_EQ(compare(r, C, k), 0);
+}
+
+// Exact ties (every centroid twice) and rows equal to a centroid: the float values decide,
+// and they send each row to the lower index.
+TEST(IntAssign, TiesGoToTheLowerIndex) {
+  if (!int_assign_built()) GTEST_SKIP() << "no AVX-512 VNNI in this build: the integer E-step is not used";
+  std::mt19937 gen(13);
+  const std::int64_t d = 300;
+  const float scale = 1.0f;
+  const Rows r = random_rows(31, d, scale, gen);
+  const int k = 14;  // a whole group of 12 and a part: the twins 11 and 12 straddle them
+  std::vector<double> C(static_cast<std::size_t>(k * d));
+  for (int c = 0; c < k; ++c)
+    for (std::int64_t j = 0; j < d; ++j)  // centroid c is row (c + 1) / 2: 2t - 1 and 2t are twins
+      C[static_cast<std::size_t>(c * d + j)] = r.X[static_cast<std::size_t>(((c + 1) / 2) * d + j)];
+  const auto P = pack_centroids<float>(C.data(), k, d);
+  const auto Q = quantize_centroids(C.data(), k, d, scale);
+  ASSERT_TRUE(Q.usable());
+  std::vector<std::int32_t> got(static_cast<std::size_t>(r.n)), want(got.size());
+  std::vector<float> dist(got.size());
+  assign_uint8(r.X.data(), r.n, d, P, Q, r.xx.data(), r.sums.data(), got.data());
+  assign<std::uint8_t>(r.X.data(), r.n, d, scale, P, r.xx.data(), want.data(), dist.data());
+  int odd = 0;
+  for (std::int64_t i = 0; i < r.n; ++i) {
+    EXPECT_EQ(got[static_cast<std::size_t>(i)], want[static_cast<std::size_t>(i)]) << "row " << i;
+    odd += got[static_cast<std::size_t>(i)] % 2;
+  }
+  // Centroids 0 and 13 stand alone; the lower of two twins (an odd index) wins every row
+  // nearest a pair (the tie was really there).
+  EXPECT_EQ(got[1], 1);   // row 1 is centroids 1 and 2
+  EXPECT_EQ(got[6], 11);  // row 6 is centroids 11 and 12, across the groups
+  EXPECT_GT(odd, 0);
+}
+
+TEST(IntAssign, NotUsableWhereTheBoundCouldFail) {
+  if (!int_assign_built()) GTEST_SKIP() << "no AVX-512 VNNI in this build: the integer E-step is not used";
+  std::vector<double> C(2 * 300, 0.5);
+  EXPECT_TRUE(quantize_centroids(C.data(), 2, 300, 1.0f).usable());
+  C[7] = std::numeric_limits<double>::infinity();
+  EXPECT_FALSE(quantize_centroids(C.data(), 2, 300, 1.0f).usable());
+  C[7] = 1e300;  // finite in double, infinite as the kernel's float
+  EXPECT_FALSE(quantize_centroids(C.data(), 2, 300, 1.0f).usable());
+  C[7] = 0.5;
+  EXPECT_FALSE(quantize_centroids(C.data(), 2, 300, 1e-40f).usable());  // a subnormal scale
+  EXPECT_FALSE(quantize_centroids(C.data(), 2, 300, 1e30f).usable());   // values near float overflow
+}
+
+}  // namespace
+}  // namespace hpcb::kmeans
