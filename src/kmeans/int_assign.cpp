@@ -104,6 +104,7 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   const int kp = (k + 7) / 8 * 8;  // D_c in vectors of 8 doubles, padded with +inf
   const ValueError err = value_error<float>(d);
   const double to_value = std::ldexp(1.0, 1 - Q.shift);  // P_c's weight in D_c (exact: a power of two)
+  const double unit = std::ldexp(1.0, -Q.shift);
   std::vector<double> dc(static_cast<std::size_t>(kTileRows * kp), std::numeric_limits<double>::infinity());
   std::vector<float> vals;
   std::int32_t dots[kTileRows * kMaxGroup];
@@ -114,18 +115,18 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
     // |x_f| from the kernel's |x_f|^2, which is at most rel / 2 low.
     const double xn = std::sqrt(static_cast<double>(xx[i]) * (1 + err.rel)) * kOut;
     const double s = xn + Q.norm_max;
-    const double quant = std::ldexp(static_cast<double>(sums ? sums[i] : byte_sum(x, d)), -Q.shift);
+    const double quant = unit * static_cast<double>(sums ? sums[i] : byte_sum(x, d));
     const double m = (err.rel * s * s + err.abs + quant + 0x1p-22 * xn * Q.norm_max +
                       static_cast<double>(d + 8) * 0x1p-50 * (s * s + quant)) * kOut;
     // (Vector extensions, not _mm512_min_pd: GCC 12's header trips -Wmaybe-uninitialized.)
     using vd = simd::vec<double>;
     vd low = simd::load<double>(dv);
-    for (int c = 8; c < kp; c += 8) {
-      const vd v = simd::load<double>(dv + c);
-      low = v < low ? v : low;
-    }
-    double least = low[0];
-    for (int l = 1; l < 8; ++l) least = std::min(least, low[l]);
+    auto min = [](vd a, vd b) { return a < b ? a : b; };
+    for (int c = 8; c < kp; c += 8) low = min(low, simd::load<double>(dv + c));
+    typedef std::int64_t idx __attribute__((vector_size(64)));
+    low = min(low, __builtin_shuffle(low, idx{4, 5, 6, 7, 0, 1, 2, 3}));
+    low = min(low, __builtin_shuffle(low, idx{2, 3, 0, 1, 6, 7, 4, 5}));
+    const double least = std::min(low[0], low[1]);
     // Every D_c within 2 m of the least (the sum's rounding covered by the last term):
     // settled when that is the least alone.
     const __m512d within = _mm512_set1_pd(least + (2 * m * kOut + 0x1p-50 * std::fabs(least)));
@@ -189,16 +190,15 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
   const std::int64_t limit = std::min<std::int64_t>(32767, (std::int64_t{1} << 31) / (kMaxX * stride) - 1);
   if (limit < 1) return Q;
   // The float centroids, as pack_centroids() rounds them, and the largest |s c_j|.
+  // (Branch-free loops, which the compiler vectorises: this runs at every E-step, on every worker.)
   std::vector<float> cf(static_cast<std::size_t>(k * d));
-  double cmax = 0, norm_max = 0;
+  for (std::size_t i = 0; i < cf.size(); ++i) cf[i] = static_cast<float>(C[i]);
+  const double fmax = max_abs<float>(cf.data(), k * d);  // not finite where some c_j is not
+  if (!std::isfinite(fmax)) return Q;
+  const double cmax = static_cast<double>(scale) * fmax;  // exact
+  double norm_max = 0;
   std::vector<double> norms(static_cast<std::size_t>(k));
   for (int c = 0; c < k; ++c) {
-    for (std::int64_t j = 0; j < d; ++j) {
-      const float v = static_cast<float>(C[c * d + j]);
-      if (!std::isfinite(v)) return Q;
-      cf[static_cast<std::size_t>(c * d + j)] = v;
-      cmax = std::max(cmax, std::fabs(static_cast<double>(scale) * v));
-    }
     norms[static_cast<std::size_t>(c)] = sq_distance<float, float>(cf.data() + c * d, nullptr, d, 1.0);
     norm_max = std::max(norm_max, norms[static_cast<std::size_t>(c)]);
   }
@@ -220,12 +220,15 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
   Q.norm_max = norm_max;
   Q.scale = scale;
   Q.values.assign(static_cast<std::size_t>(k * stride), 0);
+  const double factor = static_cast<double>(scale) * std::ldexp(1.0, shift);  // exact: times a power of two
   for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
     const int g = std::min(kMaxGroup, k - c0);
     for (int t = 0; t < g; ++t)
-      for (std::int64_t j = 0; j < d; ++j) {
-        const double v = std::nearbyint(std::ldexp(static_cast<double>(scale) * cf[static_cast<std::size_t>((c0 + t) * d + j)], shift));
-        Q.values[static_cast<std::size_t>(c0 * stride + (j / kChunk * g + t) * kChunk + j % kChunk)] = static_cast<std::int16_t>(v);
+      for (std::int64_t j0 = 0; j0 < d; j0 += kChunk) {  // one chunk of centroid c0 + t
+        const float* src = cf.data() + (c0 + t) * d + j0;
+        std::int16_t* dst = Q.values.data() + c0 * stride + (j0 / kChunk * g + t) * kChunk;
+        const std::int64_t n = std::min<std::int64_t>(kChunk, d - j0);
+        for (std::int64_t l = 0; l < n; ++l) dst[l] = static_cast<std::int16_t>(std::nearbyint(factor * src[l]));
       }
   }
   return Q;
