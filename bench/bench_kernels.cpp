@@ -5,6 +5,8 @@
 // executables.
 //
 //   Assign          Lloyd's E-step kernel, block by block as the solver runs it
+//   AssignInt       the same on uint8 rows by exact int16 dot products (AVX-512 VNNI), on
+//                   random rows: the margin's worst case (MNIST: KMeansRun)
 //   OwnValues       the pruned E-step's own-centroid values (8 rows per tile)
 //   Sgemm           OpenBLAS sgemm on the same shapes: the reference for a GEMM path
 //   Accumulate      full M-step (fixed-point integer sums)
