@@ -103,30 +103,39 @@ TEST(IntAssign, NearTiesFollowTheFloatValues) {
     }
 }
 
-// The centroids' rounding to int16 at its worst: every value of centroid 0 just below a
-// rounding boundary of q (rounded down by 0.49 units) and of centroid 1 just above it (up by
-// 0.49), so the integer sums put centroid 1 nearer than it is by about 2^-shift sum_j x_j,
-// far more than the float kernel's own error. The margin must leave these rows to the float
-// values (a margin without the rounding term certifies the integer order, and fails here).
+// The centroids' rounding at its worst, for the int8 pass and for the int16 one: every value
+// of centroid 0 just below a rounding boundary of q (rounded down by 0.49 units) and of
+// centroid 1 just above it (up by 0.49), so the integer sums put centroid 1 nearer than it is
+// by about 2^-shift sum_j x_j, far more than the float kernel's own error. The margins must
+// leave these rows to the next pass (a margin without the rounding term certifies the integer
+// order, and fails here).
 TEST(IntAssign, RoundingOfTheCentroidsIsInTheMargin) {
   if (!int_assign_built()) GTEST_SKIP() << "no AVX-512 VNNI in this build: the integer E-step is not used";
   const std::int64_t d = 784;
   const float scale = 1.0f;
   const int k = 2;
-  std::vector<double> C(static_cast<std::size_t>(k * d));
-  for (std::int64_t j = 0; j < d; ++j) {  // values near 200: shift 5 (units of 1/32), as checked below
-    const double units = 6400 + static_cast<double>(j % 7);
-    C[static_cast<std::size_t>(j)] = (units + 0.49) / 32;
-    C[static_cast<std::size_t>(d + j)] = (units + 0.51) / 32;
-  }
-  ASSERT_EQ(quantize_centroids(C.data(), k, d, scale).shift, 5);
   std::mt19937 gen(17);
   Rows r = random_rows(40, d, scale, gen, true);
   for (std::int64_t i = 0; i < r.n; ++i)  // rows of one value each, 40 to 235
     std::fill_n(r.X.begin() + i * d, d, static_cast<std::uint8_t>(40 + 5 * i));
   row_norms<std::uint8_t>(r.X.data(), r.n, d, scale, r.xx.data());
   row_sums(r.X.data(), r.n, d, r.sums.data());
-  EXPECT_EQ(compare(r, C, k), 0);
+  // Values near 200: the int16 pass rounds in units of 1/32 (shift 5), the int8 one in
+  // units of 2 (shift -1), as checked below.
+  for (const double unit : {1.0 / 32, 2.0}) {
+    SCOPED_TRACE("unit=" + std::to_string(unit));
+    std::vector<double> C(static_cast<std::size_t>(k * d));
+    for (std::int64_t j = 0; j < d; ++j) {
+      const double units = std::round(200 / unit) + static_cast<double>(j % 7);
+      C[static_cast<std::size_t>(j)] = (units + 0.49) * unit;
+      C[static_cast<std::size_t>(d + j)] = (units + 0.51) * unit;
+    }
+    const auto Q = quantize_centroids(C.data(), k, d, scale);
+    ASSERT_EQ(Q.shift, 5);
+    ASSERT_TRUE(Q.bytes_usable());
+    ASSERT_EQ(Q.shift8, -1);
+    EXPECT_EQ(compare(r, C, k), 0);
+  }
 }
 
 // Exact ties (every centroid twice) and rows equal to a centroid: the float values decide,
