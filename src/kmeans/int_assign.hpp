@@ -38,7 +38,7 @@ struct IntCentroids {
   aligned_vector<std::int16_t> values;
   // The same rounded to int8 (units of 2^-shift8, chunks of 64): a first pass at half the
   // multiply-adds, whose wider margin leaves more rows to the int16 sums. Empty where the
-  // int8 sums could overflow.
+  // int8 sums could overflow, and for more than kIntBytesMaxK centroids.
   int shift8 = 0;
   std::int64_t stride8 = 0;  // d rounded up to 64
   aligned_vector<std::int8_t> values8;
@@ -55,6 +55,7 @@ struct IntCentroids {
 // halved multiply-adds).
 bool int_assign_built();
 inline constexpr std::int64_t kIntAssignMinD = 256;
+inline constexpr int kIntBytesMaxK = 64;  // the int8 first pass up to this many centroids
 
 // The sum of each row's values (x_j, unscaled): they bound the centroids' rounding in the
 // margin, and never change, so callers compute them once.

@@ -73,7 +73,7 @@ TEST(IntAssign, LabelsAreTheFloatKernels) {
   std::mt19937 gen(7);
   for (float scale : {1.0f / 255, 1.0f})
     for (std::int64_t d : {256, 300, 784})
-      for (int k : {1, 5, 12, 13, 25}) {
+      for (int k : {1, 5, 12, 13, 25, 70}) {  // 70: above kIntBytesMaxK, the int16 pass alone
         SCOPED_TRACE("scale=" + std::to_string(scale) + " d=" + std::to_string(d) + " k=" + std::to_string(k));
         const Rows r = random_rows(41, d, scale, gen);  // 20 row pairs and a last row
         EXPECT_EQ(compare(r, centroids_near_rows(r, k, 0.3 * 255 * scale, gen), k), 0);
