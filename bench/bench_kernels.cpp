@@ -5,8 +5,8 @@
 // executables.
 //
 //   Assign          Lloyd's E-step kernel, block by block as the solver runs it
-//   AssignInt       the same on uint8 rows by exact int16 dot products (AVX-512 VNNI), on
-//                   random rows: the margin's worst case (MNIST: KMeansRun)
+//   AssignInt       the same on MNIST by exact integer dot products (AVX-512 VNNI), as
+//                   Lloyd runs it there
 //   OwnValues       the pruned E-step's own-centroid values (8 rows per tile)
 //   Sgemm           OpenBLAS sgemm on the same shapes: the reference for a GEMM path
 //   Accumulate      full M-step (fixed-point integer sums)
@@ -118,31 +118,52 @@ BENCHMARK(BM_Assign<std::uint8_t>)->Args({10000, 784, 10})->Args({10000, 784, 10
 BENCHMARK(BM_Assign<float>)->Args({1000000, 64, 16})->Args({100000, 64, 10})->Args({1000000, 64, 10})->Args({100000, 64, 100})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Assign<double>)->Args({100000, 64, 10})->Unit(benchmark::kMillisecond);
 
-// The same E-step on uint8 rows through exact int16 dot products (kmeans/int_assign.hpp),
-// on uniformly random rows, where every centroid is at nearly the same distance (the margin
-// settles fewest rows: its worst case; BM_KMeansRun times it on MNIST),
-// which Lloyd takes from d = 256 on CPUs with AVX-512 VNNI: the same labels as BM_Assign's.
-// Its multiply-adds (integer) count as the flops of the float kernel they replace. Args: n, d, k.
+// The same E-step on uint8 rows through exact integer dot products (kmeans/int_assign.hpp),
+// which Lloyd takes from d = 256 on CPUs with AVX-512 VNNI: on MNIST itself (its margin
+// settles rows by how far apart their nearest centroids are, which random rows would not
+// show), the first k images as the centroids. Its multiply-adds (integer) count as the flops
+// of the float kernel they replace. Args: n, d, k (n and d: MNIST's).
 void BM_AssignInt(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
+  const std::string path = "datasets/mnist10k.h5";
   if (!kmeans::int_assign_built()) {
     state.SkipWithError("no AVX-512 VNNI in this build");
     return;
   }
-  const auto& Cw = random_rows<float>(k, d);
-  std::vector<double> Cd(Cw.begin(), Cw.end());
-  for (auto& v : Cd) v = (v + 2) / 4;  // near the data, as BM_Assign<uint8_t>
-  EStepCase<std::uint8_t> e(random_rows<std::uint8_t>(n, d), n, d, Cd, k);
-  const auto Q = kmeans::quantize_centroids(Cd.data(), k, d, scale_of<std::uint8_t>());
-  std::vector<std::uint32_t> sums(static_cast<std::size_t>(n));
-  kmeans::row_sums(e.X.data(), n, d, sums.data());
-  for (auto _ : state) {
-    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock)
-      kmeans::assign_uint8(e.X.data() + r * d, std::min(kMaxRowsPerBlock, n - r), d, e.C, Q, e.xx.data() + r,
-                           sums.data() + r, e.labels.data() + r);
-    benchmark::DoNotOptimize(e.labels.data());
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError("datasets/mnist10k.h5 missing (make datasets)");
+    return;
   }
+  int argc = 0;
+  char** argv = nullptr;
+  Backend backend(argc, argv);
+  backend.run(1, [&](Team& team) {
+    const auto points = load_points(team, path);
+    const auto& p = *points;
+    if (p.n != n || p.d != d) {
+      state.SkipWithError("datasets/mnist10k.h5 is not 10000 x 784");
+      return 0;
+    }
+    const auto* X = p.row<std::uint8_t>(0);
+    std::vector<double> C(static_cast<std::size_t>(k * d));
+    for (std::size_t i = 0; i < C.size(); ++i) C[i] = X[i] * p.scale;
+    const auto scale = static_cast<float>(p.scale);
+    const auto P = kmeans::pack_centroids<float>(C.data(), k, d);
+    const auto Q = kmeans::quantize_centroids(C.data(), k, d, scale);
+    std::vector<float> xx(static_cast<std::size_t>(n));
+    std::vector<std::uint32_t> sums(static_cast<std::size_t>(n));
+    std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
+    kmeans::row_norms<std::uint8_t>(X, n, d, scale, xx.data());
+    kmeans::row_sums(X, n, d, sums.data());
+    for (auto _ : state) {
+      for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock)
+        kmeans::assign_uint8(X + r * d, std::min(kMaxRowsPerBlock, n - r), d, P, Q, xx.data() + r, sums.data() + r,
+                             labels.data() + r);
+      benchmark::DoNotOptimize(labels.data());
+    }
+    return 0;
+  });
   state.SetItemsProcessed(state.iterations() * n);
   state.SetBytesProcessed(state.iterations() * n * d);
   flops(state, 2.0 * static_cast<double>(n * d) * k);

@@ -49,7 +49,7 @@ class Inputs:
 def inputs(loaded):
     """Model inputs from the loaded files: the last benchmark file that times one of the
     model's kernels, and the last alpha_beta.json."""
-    names = {k.bench for k in cost_model.KERNELS.values()}
+    names = {name for k in cost_model.KERNELS.values() for name in k.names()}
     bench = None
     for bf in loaded.benches:
         if any(b.get("name") in names for b in bf.benchmarks):
@@ -147,10 +147,10 @@ def findings(mg, inp):
         head = (f"At p = 1 ({base.cell.backend}) the runs take {fmt.si_time(base.median)} per {unit} against the "
                 f"model's {fmt.si_time(base.model.total_s)} ({r:.2f}x)")
         if 1 / AGREES <= r <= AGREES:
-            out.append(head + f": within {round(100 * (AGREES - 1))}%, so the kernel `{mg.kernel.bench}` is "
+            out.append(head + f": within {round(100 * (AGREES - 1))}%, so the kernel {mg.kernel.label()} is "
                        f"nearly all of the {unit}.")
         elif r > 1:
-            out.append(head + f". The model's per-row cost is the kernel `{mg.kernel.bench}` alone; it leaves "
+            out.append(head + f". The model's per-row cost is the kernel {mg.kernel.label()} alone; it leaves "
                        f"out {mg.kernel.leaves_out}, which take the other {fmt.si_time(gap)} per {unit} "
                        f"({100 * gap / base.median:.0f}% of it).")
         else:
