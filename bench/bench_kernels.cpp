@@ -118,6 +118,26 @@ BENCHMARK(BM_Assign<std::uint8_t>)->Args({10000, 784, 10})->Args({10000, 784, 10
 BENCHMARK(BM_Assign<float>)->Args({1000000, 64, 16})->Args({100000, 64, 10})->Args({1000000, 64, 10})->Args({100000, 64, 100})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Assign<double>)->Args({100000, 64, 10})->Unit(benchmark::kMillisecond);
 
+// body(team, points) on MNIST in a team of one worker, as the solver loads it; the benchmark
+// is skipped (false) when datasets/mnist10k.h5 is missing.
+template <class F>
+bool on_mnist(benchmark::State& state, F body) {
+  const std::string path = "datasets/mnist10k.h5";
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError("datasets/mnist10k.h5 missing (make datasets)");
+    return false;
+  }
+  int argc = 0;
+  char** argv = nullptr;
+  Backend backend(argc, argv);
+  backend.run(1, [&](Team& team) {
+    const auto points = load_points(team, path);
+    body(team, *points);
+    return 0;
+  });
+  return true;
+}
+
 // The same E-step on uint8 rows through exact integer dot products (kmeans/int_assign.hpp),
 // which Lloyd takes from d = 256 on CPUs with AVX-512 VNNI: on MNIST itself (its margin
 // settles rows by how far apart their nearest centroids are, which random rows would not
@@ -126,24 +146,14 @@ BENCHMARK(BM_Assign<double>)->Args({100000, 64, 10})->Unit(benchmark::kMilliseco
 void BM_AssignInt(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
-  const std::string path = "datasets/mnist10k.h5";
   if (!kmeans::int_assign_built()) {
     state.SkipWithError("no AVX-512 VNNI in this build");
     return;
   }
-  if (!std::filesystem::exists(path)) {
-    state.SkipWithError("datasets/mnist10k.h5 missing (make datasets)");
-    return;
-  }
-  int argc = 0;
-  char** argv = nullptr;
-  Backend backend(argc, argv);
-  backend.run(1, [&](Team& team) {
-    const auto points = load_points(team, path);
-    const auto& p = *points;
+  on_mnist(state, [&](Team&, const Points& p) {
     if (p.n != n || p.d != d) {
       state.SkipWithError("datasets/mnist10k.h5 is not 10000 x 784");
-      return 0;
+      return;
     }
     const auto* X = p.row<std::uint8_t>(0);
     std::vector<double> C(static_cast<std::size_t>(k * d));
@@ -162,7 +172,6 @@ void BM_AssignInt(benchmark::State& state) {
                              labels.data() + r);
       benchmark::DoNotOptimize(labels.data());
     }
-    return 0;
   });
   state.SetItemsProcessed(state.iterations() * n);
   state.SetBytesProcessed(state.iterations() * n * d);
@@ -313,19 +322,9 @@ BENCHMARK(BM_LloydIteration<float>)->Args({1000000, 64, 16})->Unit(benchmark::kM
 // iteration (E-step, incremental M-step, means) per algorithm. Starts from the
 // first 10 images, as `make compare`, and runs to convergence.
 void BM_KMeansRun(benchmark::State& state, kmeans::Algorithm algorithm) {
-  const std::string path = "datasets/mnist10k.h5";
-  if (!std::filesystem::exists(path)) {
-    state.SkipWithError("datasets/mnist10k.h5 missing (make datasets)");
-    return;
-  }
-  int argc = 0;
-  char** argv = nullptr;
-  Backend backend(argc, argv);
   std::int64_t iterations = 0, evaluations = 0, moved = 0, n = 0, d = 0;
   double prep = 0, assign = 0, sums = 0, means = 0, comm = 0;
-  backend.run(1, [&](Team& team) {
-    const auto points = load_points(team, path);
-    const auto& p = *points;
+  const bool ran = on_mnist(state, [&](Team& team, const Points& p) {
     n = p.n;
     d = p.d;
     // The first 10 images as centroids, through a file as --init takes them.
@@ -356,8 +355,8 @@ void BM_KMeansRun(benchmark::State& state, kmeans::Algorithm algorithm) {
       benchmark::DoNotOptimize(r.inertia);
     }
     std::filesystem::remove(init);
-    return 0;
   });
+  if (!ran) return;
   state.counters["iterations"] = benchmark::Counter(static_cast<double>(iterations), benchmark::Counter::kAvgIterations);
   // CPU seconds per k-means iteration (the inverse of iterations per second).
   state.counters["time_per_iteration"] =
