@@ -210,7 +210,7 @@ bool int_assign_built() { return false; }
 
 // Never called (quantize_centroids() gives nothing usable here); correct all the same.
 void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, const PackedCentroids<float>& C,
-                  const IntCentroids& Q, const float* xx, const std::uint32_t* sums, std::int32_t* labels) {
+                  const IntCentroids& Q, const float* xx, const std::uint32_t*, std::int32_t* labels) {
   std::vector<float> vals;
   for (std::int64_t i = 0; i < rows; ++i) float_choice(X + i * d, d, C, Q.scale, xx[i], vals, labels[i]);
 }
