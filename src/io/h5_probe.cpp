@@ -138,6 +138,12 @@ void check_h5_walk(const std::string& path, const H5Walk& walk) {
 
 void check_h5_walk_on_team(Team& team, const std::string& path, const H5Walk& walk) {
   std::optional<std::string> error;
+  // The child is a copy of one thread only: a lock another thread of this process held at
+  // the fork stays locked in it for good. So the walk forks only while the other threads
+  // wait at a barrier (from there they go straight to agree()'s). Without it an ASan build
+  // resuming at 7 threads on 2 cores once hung the child in its allocator until the 20 s
+  // limit (GCC 12's libasan does not lock its allocator around fork; glibc's malloc does).
+  team.barrier();
   if (team.rank() == 0) {
     try {
       check_h5_walk(path, walk);
