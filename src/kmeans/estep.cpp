@@ -225,17 +225,13 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
 template <class T>
 void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
   if (algorithm_ == Algorithm::lloyd) {
+    evaluations_ += (hi - lo) * k_;
     if constexpr (std::is_same_v<T, std::uint8_t>) {
-      if (Q_.usable()) {
-        assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo, labels + lo);
-        evaluations_ += (hi - lo) * k_;
-        return;
-      }
+      if (Q_.usable())
+        return assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo, labels + lo);
     }
     lloyd_dist_.resize(static_cast<std::size_t>(hi - lo));
-    assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, lloyd_dist_.data());
-    evaluations_ += (hi - lo) * k_;
-    return;
+    return assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, lloyd_dist_.data());
   }
   block_lo_ = lo;
   block_margins(lo, hi);

@@ -262,9 +262,7 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
   };
   const int shift = shift_for(limit);
   Q.k = k;
-  Q.group = kMaxGroup;
   Q.shift = shift;
-  Q.d = d;
   Q.stride = stride;
   Q.norms = std::move(norms);
   Q.norm_max = norm_max;

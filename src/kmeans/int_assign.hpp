@@ -29,12 +29,12 @@
 
 namespace hpcb::kmeans {
 
-// The centroids as assign_uint8() reads them: q in groups of up to `group` centroids, chunk
+// The centroids as assign_uint8() reads them: q in groups of up to 12 centroids (a register tile), chunk
 // by chunk of 32 int16 (one 64-byte register; zeros beyond d), as PackedCentroids::values
 // is laid out; and per centroid |c|^2 (double sums of the float centroid's squares).
 struct IntCentroids {
-  int k = 0, group = 1, shift = 0;
-  std::int64_t d = 0, stride = 0;  // stride: d rounded up to 32
+  int k = 0, shift = 0;
+  std::int64_t stride = 0;  // d rounded up to 32
   aligned_vector<std::int16_t> values;
   // The same rounded to int8 (units of 2^-shift8, chunks of 64): a first pass at half the
   // multiply-adds, whose wider margin leaves more rows to the int16 sums. Empty where the
