@@ -125,8 +125,10 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   std::int32_t dots[kTileRows * kMaxGroup];
 
   // D_c of R rows (R x kp at out), from the int8 (Bytes) or the int16 centroids.
+  // 2^(1 - shift): exact powers of two, once per call (an ldexp per tile was 1.3% of a Lloyd iteration).
+  const double to_value16 = std::ldexp(1.0, 1 - Q.shift), to_value8 = std::ldexp(1.0, 1 - Q.shift8);
   auto fill = [&]<int R, bool Bytes>(const std::uint8_t* const* x, double* out) {
-    const double to_value = std::ldexp(1.0, 1 - (Bytes ? Q.shift8 : Q.shift));  // exact: a power of two
+    const double to_value = Bytes ? to_value8 : to_value16;
     for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
       const int g = std::min(kMaxGroup, k - c0);
       const void* q = Bytes ? static_cast<const void*>(Q.values8.data() + c0 * Q.stride8)

@@ -12,7 +12,8 @@
 // buffers alive until all have read. Integer sums are exact and gathers move
 // bits, so no result depends on the order in which threads arrive. A gather
 // among threads only (the regression's one collective per epoch) needs a
-// single barrier: see GroupTeam::gather.
+// single barrier, and a sum among threads only two, its adding shared by the
+// threads: see GroupTeam::gather and GroupTeam::sum.
 #pragma once
 
 #include <array>
