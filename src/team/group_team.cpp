@@ -29,10 +29,25 @@ std::vector<C> process_counts(std::span<const C> counts, int threads) {
   return out;
 }
 
+// Returns once `flag` no longer holds `old`: spinning first (the other thread is
+// usually well under a microsecond away), then asleep in the kernel (a futex), so that
+// more threads than cores do not spin away each other's time.
+void wait_past(const std::atomic<std::uint32_t>& flag, std::uint32_t old, int spins) {
+  for (int i = 0; i < spins; ++i) {
+    if (flag.load(std::memory_order_acquire) != old) return;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  while (flag.load(std::memory_order_acquire) == old) flag.wait(old, std::memory_order_acquire);
+}
+
 }  // namespace
 
 GroupTeam::GroupTeam(GroupShared& shared, int thread, int threads, Team* processes)
-    : s_(shared), thread_(thread), threads_(threads), between_(processes) {
+    : s_(shared), thread_(thread), threads_(threads), between_(processes),
+      // Spin long only where every thread has a core of its own (libgomp's barrier does the same).
+      spins_(threads <= omp_get_num_procs() ? 1 << 14 : 64) {
   if (between_) {
     process_ = between_->rank();
     processes_ = between_->size();
@@ -119,14 +134,20 @@ void GroupTeam::sum_scatter(std::span<const std::int64_t> in, std::span<const in
 void GroupTeam::gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) {
   Stopwatch w(comm_s_);
   if (!between_) {
-    // Threads only: one barrier instead of three. Each thread copies its part into this
-    // call's half of s_.slots, and after the barrier every thread assembles the result
-    // itself. A thread writes the same half again two gathers later, and only after the
-    // next gather's barrier, which each thread reaches only once it has read this one.
+    // Threads only: no barrier. Each thread copies its part into this call's half of
+    // s_.slots and counts it published; once every other thread has published this gather
+    // it assembles the result itself. A thread writes the same half again two gathers
+    // later, and only after every other thread has published the next gather, which each
+    // does only once it has read this one. (So no other thread is more than one gather
+    // ahead or behind: its count is gathers_ - 1, gathers_ or gathers_ + 1.)
     auto& half = s_.slots[static_cast<std::size_t>(turn_)];
     turn_ ^= 1;
     half[static_cast<std::size_t>(thread_)].values.assign(mine.begin(), mine.end());
-    sync();
+    auto& count = s_.published[static_cast<std::size_t>(thread_)].gathers;
+    count.store(++gathers_, std::memory_order_release);
+    count.notify_all();
+    for (int t = 0; t < threads_; ++t)
+      if (t != thread_) wait_past(s_.published[static_cast<std::size_t>(t)].gathers, gathers_ - 1, spins_);
     auto at = all.begin();
     for (const auto& slot : half) at = std::copy(slot.values.begin(), slot.values.end(), at);
     return;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,7 +33,8 @@ struct GroupShared {
   explicit GroupShared(int threads)
       : in(static_cast<std::size_t>(threads)),
         errors(static_cast<std::size_t>(threads)),
-        slots{std::vector<Slot>(static_cast<std::size_t>(threads)), std::vector<Slot>(static_cast<std::size_t>(threads))} {}
+        slots{std::vector<Slot>(static_cast<std::size_t>(threads)), std::vector<Slot>(static_cast<std::size_t>(threads))},
+        published(static_cast<std::size_t>(threads)) {}
   std::vector<const void*> in;  // each thread's contribution
   std::vector<std::optional<std::string>> errors;
   std::vector<std::int64_t> ints;     // combined integer results
@@ -48,6 +50,12 @@ struct GroupShared {
     std::vector<double> values;
   };
   std::array<std::vector<Slot>, 2> slots;
+  // Per thread, how many such gathers it has published (its own cache line): the other
+  // threads wait for this count instead of meeting at a barrier.
+  struct alignas(64) Published {
+    std::atomic<std::uint32_t> gathers{0};
+  };
+  std::vector<Published> published;
 };
 
 class GroupTeam final : public Team {
@@ -88,6 +96,8 @@ class GroupTeam final : public Team {
   Team* between_;
   int process_ = 0, processes_ = 1;
   int turn_ = 0;  // which half of s_.slots this thread's next gather() uses
+  std::uint32_t gathers_ = 0;  // gathers among threads only so far (the same count on every thread)
+  int spins_;      // how long a wait spins before it sleeps
 };
 
 // Runs body on `threads` OpenMP threads as GroupTeams joined by `processes`
