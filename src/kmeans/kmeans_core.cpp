@@ -252,9 +252,7 @@ void assign_rows_by_columns(const T* const* x, std::int64_t d, float scale, cons
       if (!below) continue;
       const __m512 m = min_lanes(_mm512_mask_mov_ps(_mm512_set1_ps(std::numeric_limits<float>::infinity()), below, v));
       const int lane = __builtin_ctz(_mm512_mask_cmp_ps_mask(below, v, m, _CMP_EQ_OQ));
-      alignas(64) float vs[W];
-      _mm512_store_ps(vs, v);
-      best[r] = vs[lane];  // the lane's own value (m may be the other zero)
+      best[r] = _mm512_cvtss_f32(m);
       best_c[r] = c0 + lane;
     }
   }
