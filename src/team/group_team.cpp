@@ -29,17 +29,17 @@ std::vector<C> process_counts(std::span<const C> counts, int threads) {
   return out;
 }
 
-// Returns once `flag` no longer holds `old`: spinning first (the other thread is
-// usually well under a microsecond away), then asleep in the kernel (a futex), so that
-// more threads than cores do not spin away each other's time.
-void wait_past(const std::atomic<std::uint32_t>& flag, std::uint32_t old, int spins) {
+// Returns once `flag` holds `target`: spinning first (the other thread is usually well
+// under a microsecond away), then asleep in the kernel (a futex), so that more threads
+// than cores do not spin away each other's time.
+void wait_for(const std::atomic<std::uint32_t>& flag, std::uint32_t target, int spins) {
   for (int i = 0; i < spins; ++i) {
-    if (flag.load(std::memory_order_acquire) != old) return;
+    if (flag.load(std::memory_order_acquire) == target) return;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
   }
-  while (flag.load(std::memory_order_acquire) == old) flag.wait(old, std::memory_order_acquire);
+  for (std::uint32_t now; (now = flag.load(std::memory_order_acquire)) != target;) flag.wait(now, std::memory_order_acquire);
 }
 
 }  // namespace
@@ -134,22 +134,29 @@ void GroupTeam::sum_scatter(std::span<const std::int64_t> in, std::span<const in
 void GroupTeam::gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) {
   Stopwatch w(comm_s_);
   if (!between_) {
-    // Threads only: no barrier. Each thread copies its part into this call's half of
-    // s_.slots and counts it published; once every other thread has published this gather
-    // it assembles the result itself. A thread writes the same half again two gathers
-    // later, and only after every other thread has published the next gather, which each
-    // does only once it has read this one. (So no other thread is more than one gather
-    // ahead or behind: its count is gathers_ - 1, gathers_ or gathers_ + 1.)
-    auto& half = s_.slots[static_cast<std::size_t>(turn_)];
-    turn_ ^= 1;
-    half[static_cast<std::size_t>(thread_)].values.assign(mine.begin(), mine.end());
-    auto& count = s_.published[static_cast<std::size_t>(thread_)].gathers;
-    count.store(++gathers_, std::memory_order_release);
-    count.notify_all();
-    for (int t = 0; t < threads_; ++t)
-      if (t != thread_) wait_past(s_.published[static_cast<std::size_t>(t)].gathers, gathers_ - 1, spins_);
+    // Threads only: no barrier. Each thread copies its part into its slot in this gather's
+    // half of s_.slots and stamps it with the gather's number; once every other thread's
+    // slot bears that number it assembles the result itself. A thread writes the same
+    // half again two gathers later, and only after every other thread has stamped the
+    // next gather, which each does only once it has read this one. (So a slot being
+    // waited for holds this gather's number or the one two before.)
+    const std::uint32_t g = ++gathers_;
+    auto& half = s_.slots[g & 1];
+    GroupShared::Slot& own = half[static_cast<std::size_t>(thread_)];
+    own.count = static_cast<std::uint32_t>(mine.size());
+    if (mine.size() <= GroupShared::Slot::kSmall)
+      std::copy(mine.begin(), mine.end(), own.small);
+    else
+      own.values.assign(mine.begin(), mine.end());
+    own.gather.store(g, std::memory_order_release);
+    own.gather.notify_all();
     auto at = all.begin();
-    for (const auto& slot : half) at = std::copy(slot.values.begin(), slot.values.end(), at);
+    for (int t = 0; t < threads_; ++t) {
+      const GroupShared::Slot& slot = half[static_cast<std::size_t>(t)];
+      if (t != thread_) wait_for(slot.gather, g, spins_);
+      const double* from = slot.count <= GroupShared::Slot::kSmall ? slot.small : slot.values.data();
+      at = std::copy_n(from, slot.count, at);
+    }
     return;
   }
   publish(mine.data());

@@ -33,8 +33,7 @@ struct GroupShared {
   explicit GroupShared(int threads)
       : in(static_cast<std::size_t>(threads)),
         errors(static_cast<std::size_t>(threads)),
-        slots{std::vector<Slot>(static_cast<std::size_t>(threads)), std::vector<Slot>(static_cast<std::size_t>(threads))},
-        published(static_cast<std::size_t>(threads)) {}
+        slots{std::vector<Slot>(static_cast<std::size_t>(threads)), std::vector<Slot>(static_cast<std::size_t>(threads))} {}
   std::vector<const void*> in;  // each thread's contribution
   std::vector<std::optional<std::string>> errors;
   std::vector<std::int64_t> ints;     // combined integer results
@@ -44,18 +43,18 @@ struct GroupShared {
   std::shared_ptr<const void> object;
   std::optional<std::string> agreed;
   std::vector<std::string> hosts;
-  // gather() among threads only: a copy of each thread's contribution, in two halves used by
-  // turns (one cache line or more per thread, so that no two threads write the same line).
+  // gather() among threads only: each thread's contribution, in two halves used by turns
+  // (odd and even gathers). A slot's first cache line holds the number of the gather it
+  // holds and, up to kSmall values (the regression's per-epoch sums), the values
+  // themselves: a waiting thread sees the number and the values in one transfer.
   struct alignas(64) Slot {
-    std::vector<double> values;
+    static constexpr std::size_t kSmall = 7;
+    std::atomic<std::uint32_t> gather{0};
+    std::uint32_t count = 0;
+    double small[kSmall] = {};
+    std::vector<double> values;  // more than kSmall values
   };
   std::array<std::vector<Slot>, 2> slots;
-  // Per thread, how many such gathers it has published (its own cache line): the other
-  // threads wait for this count instead of meeting at a barrier.
-  struct alignas(64) Published {
-    std::atomic<std::uint32_t> gathers{0};
-  };
-  std::vector<Published> published;
 };
 
 class GroupTeam final : public Team {
@@ -95,7 +94,6 @@ class GroupTeam final : public Team {
   int thread_, threads_;
   Team* between_;
   int process_ = 0, processes_ = 1;
-  int turn_ = 0;  // which half of s_.slots this thread's next gather() uses
   std::uint32_t gathers_ = 0;  // gathers among threads only so far (the same count on every thread)
   int spins_;      // how long a wait spins before it sleeps
 };

@@ -22,9 +22,10 @@ void jitter(std::mt19937& gen) {
   for (int i = spin(gen); i > 0; --i) sink = sink + i;
 }
 
-// Values of thread t's contribution to call c: a size that changes from call to call,
+// Values of thread t's contribution to call c: a size that changes from call to call
+// (1 to 3 values, which travel in the slot's own cache line, or 8 to 12, which do not),
 // and values that name the call, the thread and the position.
-int count_of(int call, int t) { return 1 + (call + t) % 3; }
+int count_of(int call, int t) { return (call + t) % 4 == 3 ? 8 + (call + t) % 5 : 1 + (call + t) % 3; }
 double value_of(int call, int t, int i) { return call * 1000.0 + t * 10.0 + i; }
 
 // rounds calls on `threads` threads: gathers, with a sum every fifth call; returns the
