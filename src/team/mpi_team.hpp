@@ -7,6 +7,7 @@
 
 #include <mpi.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -39,11 +40,16 @@ class MpiLibrary {
 std::string mpi_library_version();
 
 // One worker per rank of a communicator, the collectives mapped one to one onto
-// MPI's. Integer sums use MPI_INT64_T, which is exact, so the reduction order MPI
-// picks does not matter; gathers move bits.
+// MPI's, except a gather of a few values per rank among ranks that all share one node,
+// which goes through a shared-memory window (mpi_team.cpp). Integer sums use
+// MPI_INT64_T, which is exact, so the reduction order MPI picks does not matter;
+// gathers move bits.
 class MpiTeam final : public Team {
  public:
   explicit MpiTeam(MPI_Comm comm);
+  ~MpiTeam() override;  // collective where a node window was made (see gather())
+  MpiTeam(const MpiTeam&) = delete;
+  MpiTeam& operator=(const MpiTeam&) = delete;
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -68,8 +74,12 @@ class MpiTeam final : public Team {
   std::pair<int, int> min_max(int value);
 
  private:
+  // Gathers of a few values among ranks that all share one node (mpi_team.cpp).
+  struct NodeSlots;
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
+  bool node_checked_ = false;
+  std::unique_ptr<NodeSlots> node_;  // null: not all on one node (or simulated)
 };
 
 }  // namespace hpcb
