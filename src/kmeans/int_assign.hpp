@@ -17,6 +17,9 @@
 // those that leaves too (a few per ten thousand) the float kernel's values of all k
 // centroids and pick() among them, as assign() does.
 //
+// From kIntAmxMinK centroids, where the CPU has AMX, the int16 sums of 32 rows at a time
+// come from AMX tiles instead (amx_dots.hpp: the same integers), with the int16 margin.
+//
 // It gives labels only (the solver's inertia comes from the M-step's sums), and only
 // where the bound is sure to hold: see IntCentroids::usable().
 #pragma once
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "kmeans/aligned.hpp"
+#include "kmeans/amx_dots.hpp"
 #include "kmeans/kmeans_core.hpp"
 
 namespace hpcb::kmeans {
@@ -42,6 +46,10 @@ struct IntCentroids {
   int shift8 = 0;
   std::int64_t stride8 = 0;  // d rounded up to 64
   aligned_vector<std::int8_t> values8;
+  // The int16 values again, as AMX tiles read them (amx_dots.hpp): where the CPU and the
+  // kernel allow AMX, and from kIntAmxMinK centroids, these sums replace both passes above
+  // for the rows that come 32 at a time.
+  AmxCentroids amx;
   std::vector<double> norms;
   double norm_max = 0;  // >= max |c| over the centroids
   float scale = 1;
@@ -56,6 +64,10 @@ struct IntCentroids {
 bool int_assign_built();
 inline constexpr std::int64_t kIntAssignMinD = 256;
 inline constexpr int kIntBytesMaxK = 64;  // the int8 first pass up to this many centroids
+// AMX from this many centroids (a tile holds 16): measured on MNIST (kmeans_seq, Lloyd,
+// against the VNNI passes, same run), k = 10 1.1x slower, 16 1.15-1.2x faster, 24 1.07x,
+// 32 1.3x, 64 1.55x, 100 1.5x, 256 1.7x faster.
+inline constexpr int kIntAmxMinK = 16;
 
 // The sum of each row's values (x_j, unscaled): they bound the centroids' rounding in the
 // margin, and never change, so callers compute them once.
