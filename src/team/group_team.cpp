@@ -29,25 +29,20 @@ std::vector<C> process_counts(std::span<const C> counts, int threads) {
   return out;
 }
 
-// Returns once `flag` holds `target`: spinning first (the other thread is usually well
-// under a microsecond away), then asleep in the kernel (a futex), so that more threads
-// than cores do not spin away each other's time.
-void wait_for(const std::atomic<std::uint32_t>& flag, std::uint32_t target, int spins) {
-  for (int i = 0; i < spins; ++i) {
-    if (flag.load(std::memory_order_acquire) == target) return;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-  for (std::uint32_t now; (now = flag.load(std::memory_order_acquire)) != target;) flag.wait(now, std::memory_order_acquire);
+// Returns once the stamp reads `target`: spinning first (the other thread is usually
+// well under a microsecond away), then asleep in the kernel (a futex), so that more
+// threads than cores do not spin away each other's time.
+void wait_for(std::uint32_t& word, std::uint32_t target, int spins) {
+  if (spin_for_stamp(word, target, spins)) return;
+  const std::atomic_ref<std::uint32_t> s(word);
+  for (std::uint32_t now; (now = s.load(std::memory_order_acquire)) != target;) s.wait(now, std::memory_order_acquire);
 }
 
 }  // namespace
 
 GroupTeam::GroupTeam(GroupShared& shared, int thread, int threads, Team* processes)
     : s_(shared), thread_(thread), threads_(threads), between_(processes),
-      // Spin long only where every thread has a core of its own (libgomp's barrier does the same).
-      spins_(threads <= omp_get_num_procs() ? 1 << 14 : 64) {
+      spins_(spins_before_rest(threads, omp_get_num_procs())) {
   if (between_) {
     process_ = between_->rank();
     processes_ = between_->size();
@@ -134,28 +129,24 @@ void GroupTeam::sum_scatter(std::span<const std::int64_t> in, std::span<const in
 void GroupTeam::gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) {
   Stopwatch w(comm_s_);
   if (!between_) {
-    // Threads only: no barrier. Each thread copies its part into its slot in this gather's
-    // half of s_.slots and stamps it with the gather's number; once every other thread's
-    // slot bears that number it assembles the result itself. A thread writes the same
-    // half again two gathers later, and only after every other thread has stamped the
-    // next gather, which each does only once it has read this one. (So a slot being
-    // waited for holds this gather's number or the one two before.)
+    // Threads only: no barrier, stamped slots (team/stamped_slot.hpp, which says why the
+    // two halves make it safe for a thread to run one gather ahead).
     const std::uint32_t g = ++gathers_;
     auto& half = s_.slots[g & 1];
     GroupShared::Slot& own = half[static_cast<std::size_t>(thread_)];
-    own.count = static_cast<std::uint32_t>(mine.size());
-    if (mine.size() <= GroupShared::Slot::kSmall)
-      std::copy(mine.begin(), mine.end(), own.small);
+    own.stamped.count = static_cast<std::uint32_t>(mine.size());
+    if (mine.size() <= StampedSlot::kSmall)
+      std::copy(mine.begin(), mine.end(), own.stamped.small);
     else
       own.values.assign(mine.begin(), mine.end());
-    own.gather.store(g, std::memory_order_release);
-    own.gather.notify_all();
+    stamp(own.stamped, g);
+    std::atomic_ref<std::uint32_t>(own.stamped.gather).notify_all();
     auto at = all.begin();
     for (int t = 0; t < threads_; ++t) {
-      const GroupShared::Slot& slot = half[static_cast<std::size_t>(t)];
-      if (t != thread_) wait_for(slot.gather, g, spins_);
-      const double* from = slot.count <= GroupShared::Slot::kSmall ? slot.small : slot.values.data();
-      at = std::copy_n(from, slot.count, at);
+      GroupShared::Slot& slot = half[static_cast<std::size_t>(t)];
+      if (t != thread_) wait_for(slot.stamped.gather, g, spins_);
+      const double* from = slot.stamped.count <= StampedSlot::kSmall ? slot.stamped.small : slot.values.data();
+      at = std::copy_n(from, slot.stamped.count, at);
     }
     return;
   }

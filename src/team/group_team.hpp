@@ -17,13 +17,13 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "team/stamped_slot.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
@@ -43,16 +43,11 @@ struct GroupShared {
   std::shared_ptr<const void> object;
   std::optional<std::string> agreed;
   std::vector<std::string> hosts;
-  // gather() among threads only: each thread's contribution, in two halves used by turns
-  // (odd and even gathers). A slot's first cache line holds the number of the gather it
-  // holds and, up to kSmall values (the regression's per-epoch sums), the values
-  // themselves: a waiting thread sees the number and the values in one transfer.
-  struct alignas(64) Slot {
-    static constexpr std::size_t kSmall = 7;
-    std::atomic<std::uint32_t> gather{0};
-    std::uint32_t count = 0;
-    double small[kSmall] = {};
-    std::vector<double> values;  // more than kSmall values
+  // gather() among threads only (team/stamped_slot.hpp): each thread's contribution, in two
+  // halves used by turns; more than StampedSlot::kSmall values go in `values`.
+  struct Slot {
+    StampedSlot stamped;
+    std::vector<double> values;
   };
   std::array<std::vector<Slot>, 2> slots;
 };

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/timer.hpp"
 #include "team/host_name.hpp"
+#include "team/stamped_slot.hpp"
 
 namespace hpcb {
 
@@ -41,47 +41,21 @@ MpiTeam::MpiTeam(MPI_Comm comm) : comm_(comm) {
   MPI_Comm_size(comm_, &size_);
 }
 
-// Gathers of at most kSmall values per rank among ranks that all share one node go
-// through an MPI-3 shared-memory window instead of MPI_Allgatherv: each rank writes its
-// values and the gather's number into its own cache line of the window and reads the
-// others' lines, one cache-line transfer each and no MPI call (the regression's one
-// gather per epoch). The protocol is GroupTeam::gather's among threads
-// (group_team.cpp): two halves used by turns, a slot stamped with the gather's number
-// after its values are written, so a rank writes a half again only after every other
-// rank has stamped the next gather, which each does only after reading this one.
-// Waiting spins, then yields the core (a futex could not be shared between processes
-// without more machinery; ranks usually have a core each). Not in the simulated build:
-// SimGrid's ranks are threads of one process, and their time is simulated.
+// Gathers of at most StampedSlot::kSmall values per rank among ranks that all share one
+// node go through an MPI-3 shared-memory window of stamped slots (team/stamped_slot.hpp,
+// the protocol GroupTeam::gather uses among threads) instead of MPI_Allgatherv: each rank
+// reads the others' values in one cache-line transfer each, and makes no MPI call (the
+// regression's one gather per epoch). Waiting spins, then yields the core (a futex
+// could not be shared between processes without more machinery; ranks usually have a
+// core each). Not in the simulated build: SimGrid's ranks are threads of one process,
+// and their time is simulated.
 struct MpiTeam::NodeSlots {
-  static constexpr std::size_t kSmall = 7;
-  struct alignas(64) Slot {
-    std::uint32_t gather;  // the number of the gather whose values the slot holds (atomic_ref)
-    std::uint32_t count;
-    double small[kSmall];
-  };
   MPI_Comm node = MPI_COMM_NULL;
   MPI_Win win = MPI_WIN_NULL;
-  Slot* slots = nullptr;  // 2 x size: half (gather & 1), then rank
+  StampedSlot* slots = nullptr;  // 2 x size: half (gather & 1), then rank
   std::uint32_t gathers = 0;
   int spins = 0;
 };
-
-#ifndef HPCB_SMPI
-namespace {
-static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free, "the slots' stamps are shared between processes");
-
-void wait_for(std::uint32_t& stamp, std::uint32_t target, int spins) {
-  const std::atomic_ref<std::uint32_t> s(stamp);
-  for (int i = 0; i < spins; ++i) {
-    if (s.load(std::memory_order_acquire) == target) return;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-  while (s.load(std::memory_order_acquire) != target) sched_yield();
-}
-}  // namespace
-#endif
 
 MpiTeam::~MpiTeam() {
   if (!node_) return;
@@ -122,7 +96,7 @@ void MpiTeam::gather(std::span<const double> mine, std::span<const int> counts, 
 #ifndef HPCB_SMPI
   // Every rank sees the same counts, so all take the same path; the window is made at the
   // first gather that could use it (collective, as the gather itself is).
-  if (size_ > 1 && *std::max_element(counts.begin(), counts.end()) <= static_cast<int>(NodeSlots::kSmall)) {
+  if (size_ > 1 && *std::max_element(counts.begin(), counts.end()) <= static_cast<int>(StampedSlot::kSmall)) {
     if (!node_checked_) {
       node_checked_ = true;
       MPI_Comm node = MPI_COMM_NULL;
@@ -134,31 +108,31 @@ void MpiTeam::gather(std::span<const double> mine, std::span<const int> counts, 
       } else {
         auto n = std::make_unique<NodeSlots>();
         n->node = node;
-        const auto bytes = static_cast<MPI_Aint>(2 * static_cast<std::size_t>(size_) * sizeof(NodeSlots::Slot));
+        const auto bytes = static_cast<MPI_Aint>(2 * static_cast<std::size_t>(size_) * sizeof(StampedSlot));
         void* base = nullptr;
-        MPI_Win_allocate_shared(rank_ == 0 ? bytes : 0, sizeof(NodeSlots::Slot), MPI_INFO_NULL, node, &base, &n->win);
+        MPI_Win_allocate_shared(rank_ == 0 ? bytes : 0, sizeof(StampedSlot), MPI_INFO_NULL, node, &base, &n->win);
         MPI_Aint got = 0;
         int unit = 0;
         MPI_Win_shared_query(n->win, 0, &got, &unit, &base);
-        n->slots = static_cast<NodeSlots::Slot*>(base);
+        n->slots = static_cast<StampedSlot*>(base);
         if (rank_ == 0) std::memset(base, 0, static_cast<std::size_t>(bytes));
         MPI_Win_lock_all(MPI_MODE_NOCHECK, n->win);
         MPI_Barrier(node);  // the zeroed slots visible to all before the first stamp
-        const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n->spins = size_ <= cores ? 1 << 14 : 64;
+        n->spins = spins_before_rest(size_, sysconf(_SC_NPROCESSORS_ONLN));
         node_ = std::move(n);
       }
     }
     if (node_) {
       const std::uint32_t g = ++node_->gathers;
-      NodeSlots::Slot* half = node_->slots + static_cast<std::size_t>(g & 1) * static_cast<std::size_t>(size_);
-      NodeSlots::Slot& own = half[rank_];
+      StampedSlot* half = node_->slots + static_cast<std::size_t>(g & 1) * static_cast<std::size_t>(size_);
+      StampedSlot& own = half[rank_];
       own.count = static_cast<std::uint32_t>(mine.size());
       std::copy(mine.begin(), mine.end(), own.small);
-      std::atomic_ref<std::uint32_t>(own.gather).store(g, std::memory_order_release);
+      stamp(own, g);
       auto at = all.begin();
       for (int r = 0; r < size_; ++r) {
-        if (r != rank_) wait_for(half[r].gather, g, node_->spins);
+        if (r != rank_)
+          while (!spin_for_stamp(half[r].gather, g, node_->spins)) sched_yield();
         at = std::copy_n(half[r].small, counts[static_cast<std::size_t>(r)], at);
       }
       return;
