@@ -273,18 +273,20 @@ def phase_rows(rows):
             continue
         out.append([r.name.split("/", 1)[1], os.path.basename(r.source), fmt.si_time(per)]
                    + [f"{fmt.si_time(c[k])} ({100 * c[k] / per:.0f}%)" for k, _ in PHASES]
-                   + [f"{100 * c['moved_fraction']:.2f}%" if "moved_fraction" in c else "n/a",
-                      f"{100 * c['distance_fraction']:.1f}%" if "distance_fraction" in c else "n/a"])
+                   + [f"{100 * c[k]:{'.2f' if k == 'moved_fraction' else '.1f'}}%" if k in c else "n/a"
+                      for k in ("moved_fraction", "distance_fraction", "rows_read_fraction")])
     return out
 
 
 PHASE_HEADER = ["algorithm", "file", "per iteration"] + [label for _, label in PHASES] + \
-               ["rows moved per iteration", "distances computed"]
+               ["rows moved per iteration", "distances computed", "rows read"]
 PHASE_CAPTION = ("Where one k-means iteration's time goes (`BM_KMeansRun`: the solver on one worker, MNIST, k = 10, "
                  "from the first 10 images to convergence; CPU time per iteration, medians): prep readies the E-step "
                  "for new centroids (packing; the pruned algorithms' centroid drifts), the E-step tests bounds and "
                  "computes distances, the M-step sums are updated by the rows that moved, means divides them "
-                 "(collectives apart). Phases are wall time and need not add up to the CPU time exactly.")
+                 "(collectives apart). Phases are wall time and need not add up to the CPU time exactly. Rows read: "
+                 "the rows whose values an E-step read (each costs a trip to memory: the pruned E-steps' time follows "
+                 "them more than the distances).")
 
 ROOFLINE_HEADER = ["benchmark", "file", "GFLOP/s", "x best SGEMM", "GB/s of input", "x streaming pass"]
 ROOFLINE_CAPTION = ("Where the kernels stand: each benchmark's flop rate against the fastest OpenBLAS SGEMM "

@@ -226,6 +226,7 @@ template <class T>
 void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
   if (algorithm_ == Algorithm::lloyd) {
     evaluations_ += (hi - lo) * k_;
+    rows_read_ += hi - lo;
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (Q_.usable())
         return assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo, labels + lo);
@@ -236,6 +237,7 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels)
   block_lo_ = lo;
   block_margins(lo, hi);
   if (!pruning_) {  // the first E-step: every value, which also sets every bound
+    rows_read_ += hi - lo;
     list_.clear();
     for (std::int64_t i = lo; i < hi; ++i) list_.push_back(i);
     full(list_, labels);
@@ -373,6 +375,7 @@ void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* lab
     if (settled(i)) continue;
     (stale_[static_cast<std::size_t>(i)] ? stale_rows_ : list_).push_back(i);
   }
+  rows_read_ += static_cast<std::int64_t>(stale_rows_.size() + list_.size());
   refresh_own(stale_rows_, labels);
   for (std::int64_t i : stale_rows_)
     if (!settled(i)) list_.push_back(i);
@@ -433,6 +436,7 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
     const float tau = tau_[static_cast<std::size_t>(i - lo)];
     const std::size_t flagged = elkan_flags<true>(i, tau, labels);
     if (flagged == 0 && !std::isnan(tau)) continue;
+    if (stale_[static_cast<std::size_t>(i)] || flagged > 0) ++rows_read_;  // its own value, or the flagged ones'
     if (stale_[static_cast<std::size_t>(i)]) {
       stale_rows_.push_back(i);
       continue;

@@ -305,9 +305,10 @@ class Lloyd {
     res.sizes.assign(sz(k_), 0);
     for (std::int32_t l : labels_) ++res.sizes[sz(l)];
     team_.sum(res.sizes);
-    std::vector<std::int64_t> evals{estep_.evaluations()};
+    std::vector<std::int64_t> evals{estep_.evaluations(), estep_.rows_read()};
     team_.sum(evals);
     res.distance_evals = evals[0];
+    res.rows_read = evals[1];
   }
 
   // Quality against the true labels: a k x L contingency table, summed exactly.

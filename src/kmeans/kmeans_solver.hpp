@@ -52,6 +52,7 @@ struct Result {
   std::vector<std::int32_t> labels;   // this worker's rows
   std::int64_t empty_cluster_events = 0;  // iterations x clusters left empty (kept in place)
   std::int64_t distance_evals = 0;        // (row, centroid) values the E-steps computed, all workers
+  std::int64_t rows_read = 0;             // rows whose values they read, once per E-step (EStep::rows_read())
   // Against the true labels, when the data has them.
   bool has_quality = false;
   double accuracy = 0, nmi = 0;

@@ -352,8 +352,19 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
   // These centroids jump too much for Hamerly's one bound to help much; at
   // worst it computes the own value and then all k.
   EXPECT_LE(hamerly.evaluations(), lloyd.evaluations() / k * (k + 1));
+  // Rows read: Lloyd every row of every E-step; the pruned forms every row of the first one
+  // and at most every row of each, and for each row they read one value at least and its own
+  // and all k at most.
+  EXPECT_EQ(lloyd.rows_read(), n * 25);
+  for (const EStep<T>* e : {&hamerly, &elkan}) {
+    EXPECT_GE(e->rows_read(), n);
+    EXPECT_LE(e->rows_read(), lloyd.rows_read());
+    EXPECT_GE(e->evaluations(), e->rows_read());
+    EXPECT_LE(e->evaluations(), e->rows_read() * (k + 1));
+  }
   if (expect_savings) {
     EXPECT_LT(elkan.evaluations(), lloyd.evaluations());
+    EXPECT_LT(elkan.rows_read(), lloyd.rows_read());
   }
 }
 
