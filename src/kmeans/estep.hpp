@@ -6,10 +6,11 @@
 //            exact integer dot products where the CPU has AVX-512 VNNI, int_assign.hpp)
 //   hamerly  one lower bound per row on the distance to the second-nearest
 //            centroid (Hamerly 2010): a row whose bound clears its own
-//            centroid's value keeps its label after one value, else all k
+//            centroid's distance keeps its label with no value computed, else all k
 //   elkan    one lower bound per (row, centroid) and the centroid-centroid
 //            distances (Elkan 2003): only the centroids whose bound does not
-//            clear the row's own value are evaluated
+//            clear the row's own distance are evaluated, or all k where that
+//            is more than a few (all_values())
 //
 // Why this is exact although the kernel rounds: the bounds are kept on the
 // exact distances (triangle inequality in real arithmetic, every bound update
@@ -19,10 +20,13 @@
 // skipped centroid's computed value could neither beat nor tie it. The own
 // value itself is the kernel's (cached while the centroid does not move at
 // all); a row whose centroid moved keeps only an upper bound on its exact
-// distance (grown by the move, Elkan's u) and computes its own value only when
-// a test on that bound fails, so most rows cost a few bound comparisons. The
-// labels are Lloyd's bits; the E-step reports no distances (the solver's
-// inertia trace comes from the M-step's sums).
+// distance (grown by the move, Elkan's u), and most rows cost a few bound
+// comparisons. A row whose test fails is read from memory, and on MNIST that
+// read, more than the values computed on it, is the cost (make bench:
+// rows_read_fraction): so Hamerly then takes all k values at once, and Elkan
+// does where a few of its centroids are flagged, which also gives every bound
+// afresh. The labels are Lloyd's bits; the E-step reports no distances (the
+// solver's inertia trace comes from the M-step's sums).
 //
 // Bounds are per row, so they partition with the rows: every worker keeps
 // the bounds of its own rows, and no step depends on another worker's rows.
@@ -76,6 +80,7 @@ class EStep {
   template <bool Decay>
   std::size_t elkan_flags(std::int64_t i, float tau, const std::int32_t* labels);
   void elkan_candidates(std::int64_t i, std::size_t flagged, float tau);
+  bool all_values(std::size_t flagged) const;
   void values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& centroid, D* out);
   void block_margins(std::int64_t lo, std::int64_t hi);
   void block_thresholds(std::int64_t lo, std::int64_t hi);

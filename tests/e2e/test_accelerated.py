@@ -78,10 +78,12 @@ class AcceleratedIsLloyd(unittest.TestCase):
             # deterministic), as fractions of Lloyd's n k (iterations + 1): hamerly 0.376 and
             # elkan 0.165 while every row whose centroid moved recomputed its own value
             # (commit 062a150), 0.330 and 0.129 since a row does so only when a test on its
-            # upper bound fails (de6b22c). The limits sit between the two, so they catch a
-            # return to the eager own values and a pruning that stopped working (ratio 1.0).
-            self.assertLess(recs[("hamerly", "seq", 1)]["result"]["distance_evals"], 0.355 * lloyd)
-            self.assertLess(recs[("elkan", "seq", 1)]["result"]["distance_evals"], 0.145 * lloyd)
+            # upper bound fails (de6b22c); 0.339 and 0.255 since a row read takes all k values
+            # (Hamerly always, Elkan where 1 in 8 centroids are flagged: fewer rows read, more
+            # values; estep.cpp, all_values()). The limits sit a little above, so they catch a
+            # pruning that stopped working (ratio 1.0) or grew much weaker.
+            self.assertLess(recs[("hamerly", "seq", 1)]["result"]["distance_evals"], 0.37 * lloyd)
+            self.assertLess(recs[("elkan", "seq", 1)]["result"]["distance_evals"], 0.28 * lloyd)
 
     def test_mnist_owner_mstep_iteration_limit(self):
         # Stopped by the iteration limit, so the last E-step runs against moved centroids.
