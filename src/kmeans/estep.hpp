@@ -63,6 +63,12 @@ class EStep {
   // E-step (the bounds refer to them), writes the new labels (as assign()).
   void run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
 
+  // A self-check for tests: whether the bounds of rows [lo, hi) hold after this E-step,
+  // against the exact distances (long double, from the rows and centroids as the kernel
+  // holds them): every lower bound at most the distance it bounds, every upper bound at
+  // least the distance to the row's own centroid. True for Lloyd (no bounds).
+  bool bounds_hold(std::int64_t lo, std::int64_t hi, const std::int32_t* labels) const;
+
   // (row, centroid) values computed so far; Lloyd computes k per row and E-step.
   std::int64_t evaluations() const { return evaluations_; }
   // Rows whose values an E-step read, summed over the E-steps so far (a row once per E-step):

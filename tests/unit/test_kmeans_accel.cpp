@@ -329,6 +329,9 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
     ASSERT_EQ(lab[0], direct) << "step " << step;
     if (check_reference) check_lloyd_against_reference(cs, C, direct.data(), dist.data());
     for (int a = 1; a < 3; ++a) ASSERT_EQ(lab[a], lab[0]) << "algorithm " << a << " step " << step;
+    // And the bounds behind them hold (a bound a little too tight may leave every label right).
+    ASSERT_TRUE(hamerly.bounds_hold(0, n, lab[1].data())) << "hamerly, step " << step;
+    ASSERT_TRUE(elkan.bounds_hold(0, n, lab[2].data())) << "elkan, step " << step;
     // Next centroids: Lloyd's means, then some disturbed: centroid 0 stands
     // still every other step, one jumps far, one copies another, the rest
     // drift by an amount that shrinks with the steps.
@@ -385,6 +388,10 @@ TEST(PrunedEStep, ValuesNearOverflowAndUnderflow) {
   check_pruned_equals_lloyd<float>(200, 4, 6, 8, 6e18, false, false);
   check_pruned_equals_lloyd<float>(200, 4, 6, 9, 1e-21, false, false);
   check_pruned_equals_lloyd<double>(200, 4, 6, 10, 1e150, false, false);
+  // Eight centroids and more: the bounds from all k values are formed eight at a time.
+  check_pruned_equals_lloyd<float>(200, 4, 19, 11, 6e18, false, false);
+  check_pruned_equals_lloyd<float>(200, 4, 19, 12, 1e-21, false, false);
+  check_pruned_equals_lloyd<double>(200, 4, 19, 13, 1e150, false, false);
 }
 
 TEST(PrunedEStep, OneClusterAndDuplicateRows) {
