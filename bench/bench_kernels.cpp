@@ -168,7 +168,7 @@ void BM_AssignInt(benchmark::State& state) {
     kmeans::row_sums(X, n, d, sums.data());
     for (auto _ : state) {
       for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock)
-        kmeans::assign_uint8(X + r * d, std::min(kMaxRowsPerBlock, n - r), d, P, Q, xx.data() + r, sums.data() + r,
+        kmeans::assign_uint8(X + r * d, std::min(kMaxRowsPerBlock, n - r), d, P, Q, xx.data() + r, sums.data() + r, nullptr,
                              labels.data() + r);
       benchmark::DoNotOptimize(labels.data());
     }

@@ -190,6 +190,12 @@ EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t
       xx_(static_cast<std::size_t>(rows)) {
   // The row norms never change: once here instead of once per E-step.
   row_norms<T>(X, rows, d, scale, xx_.data());
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    if (d <= kChunkMaskMaxD) {  // which chunks of each row the kernels may skip
+      live_.resize(static_cast<std::size_t>(rows));
+      row_chunk_masks(X, rows, d, live_.data());
+    }
+  }
   if (algorithm_ == Algorithm::lloyd) return;
   const auto n = static_cast<std::size_t>(rows);
   own_.resize(n);
@@ -294,7 +300,8 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels)
     rows_read_ += hi - lo;
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (Q_.usable())
-        return assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo, labels + lo);
+        return assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo,
+                            live_.empty() ? nullptr : live_.data() + lo, labels + lo);
     }
     lloyd_dist_.resize(static_cast<std::size_t>(hi - lo));
     return assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, lloyd_dist_.data());
@@ -339,7 +346,8 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels)
     ptrs_[r] = X_ + rows[r] * d_;
     xxs_[r] = xx_[static_cast<std::size_t>(rows[r])];
   }
-  values<T>(ptrs_.data(), static_cast<std::int64_t>(n), d_, scale_, xxs_.data(), C_, nullptr, k_, vals_.data());
+  values<T>(ptrs_.data(), static_cast<std::int64_t>(n), d_, scale_, xxs_.data(), C_, nullptr, k_, vals_.data(),
+            live_of(rows));
   evaluations_ += static_cast<std::int64_t>(n * k);
   for (std::size_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
@@ -361,6 +369,17 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels)
       lower_from_values<D>(v, k, eps, lb);
     }
   }
+}
+
+// The chunk masks of the listed rows (live_rows_, in their order) for values() to skip
+// their chunks of zeros, or nullptr: no masks (not uint8 rows), or centroids not all finite
+// (0 times an infinite centroid value is NaN, not nothing).
+template <class T>
+const std::uint64_t* EStep<T>::live_of(const std::vector<std::int64_t>& rows) {
+  if (live_.empty() || !std::isfinite(norm_max_)) return nullptr;
+  live_rows_.resize(rows.size());
+  for (std::size_t r = 0; r < rows.size(); ++r) live_rows_[r] = live_[static_cast<std::size_t>(rows[r])];
+  return live_rows_.data();
 }
 
 // Row i's own value is v (its centroid's kernel value, this E-step): its bound
@@ -394,12 +413,15 @@ void EStep<T>::values_by_centroid(const std::vector<std::int64_t>& rows, const s
     ptrs_[s] = X_ + i * d_;
     xxs_[s] = xx_[static_cast<std::size_t>(i)];
   }
+  const std::uint64_t* live = live_of(rows);
+  if (live)  // in the order of ptrs_
+    for (std::size_t s = 0; s < n; ++s) live_rows_[s] = live_[static_cast<std::size_t>(rows[order_[s]])];
   for (int c = 0; c < k_; ++c) {
     const auto b = static_cast<std::size_t>(offsets_[static_cast<std::size_t>(c)]);
     const auto e = static_cast<std::size_t>(offsets_[static_cast<std::size_t>(c) + 1]);
     if (b < e)
       values<T>(ptrs_.data() + b, static_cast<std::int64_t>(e - b), d_, scale_, xxs_.data() + b, C_, &c, 1,
-                vals_.data() + b);
+                vals_.data() + b, live ? live + b : nullptr);
   }
   for (std::size_t s = 0; s < n; ++s) out[order_[s]] = vals_[s];
   evaluations_ += static_cast<std::int64_t>(n);

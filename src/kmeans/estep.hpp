@@ -80,6 +80,7 @@ class EStep {
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels);
   void set_own(std::size_t i, D v, double eps);
+  const std::uint64_t* live_of(const std::vector<std::int64_t>& rows);
   void refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
   void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
   void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
@@ -98,6 +99,8 @@ class EStep {
   int k_;
   ValueError error_;
   std::vector<D> xx_;  // |x|^2 of every row, as the kernel sums it
+  std::vector<std::uint64_t> live_;  // uint8 rows: row_chunk_masks(), the chunks of zeros to skip
+  std::vector<std::uint64_t> live_rows_;  // scratch: those of listed rows
 
   PackedCentroids<D> C_;
   IntCentroids Q_;                   // lloyd on uint8 rows: the centroids for assign_uint8(), when usable()

@@ -79,8 +79,10 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
 
 // Labels of `rows` uint8 rows (used as X * scale, the scale Q was made for), those
 // assign() gives with C (the same centroids, pack_centroids()); xx: the rows'
-// row_norms(); sums: the rows' row_sums(), or nullptr to compute them here. Q must be usable().
+// row_norms(); sums: the rows' row_sums(), or nullptr to compute them here; live: the
+// rows' row_chunk_masks() (their chunks of zeros are skipped), or nullptr. Q must be usable().
 void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, const PackedCentroids<float>& C,
-                  const IntCentroids& Q, const float* xx, const std::uint32_t* sums, std::int32_t* labels);
+                  const IntCentroids& Q, const float* xx, const std::uint32_t* sums, const std::uint64_t* live,
+                  std::int32_t* labels);
 
 }  // namespace hpcb::kmeans

@@ -40,43 +40,59 @@ vec<D> splat(D v) {
 // products in order over the padded row (one fused multiply-add each), then
 // hsums() reduces it by a fixed tree: the operations for a (row, centroid) pair
 // are the same whatever R, G and the other rows and centroids are.
+//
+// live: the chunks to add (bit i: chunk i), the others being zeros in all R rows: a zero
+// row value adds x c = +-0 to a sum that is never -0 (it starts at +0, and a rounded sum is
+// -0 only from two -0), which changes no bit, for finite centroids. ~0: every chunk.
 template <class T, class D, int R, int G>
-void dot_tile(const T* const* x, std::int64_t d, vec<D> scale, const D* c, std::int64_t step, D* out) {
+void dot_tile(const T* const* x, std::int64_t d, vec<D> scale, const D* c0, std::int64_t step, D* out,
+              std::uint64_t live = ~std::uint64_t{0}) {
   constexpr int W = kWidth<D>;
   vec<D> acc[R * G];
 #pragma GCC unroll 32
   for (int i = 0; i < R * G; ++i) acc[i] = vec<D>{};  // unrolled into register zeroing, not a memset call
-  auto chunk = [&](const vec<D>* xv) {
+  auto chunk = [&](const vec<D>* xv, std::int64_t i) {
+    const D* c = c0 + i * step;
     for (int g = 0; g < G; ++g) {
       const vec<D> cv = load<D>(c + g * W);
       for (int r = 0; r < R; ++r) acc[r * G + g] = madd<D>(xv[r], cv, acc[r * G + g]);
     }
-    c += step;
   };
   const std::int64_t full = d / W * W;
-  for (std::int64_t j = 0; j < full; j += W) {
-    vec<D> xv[R];
-    for (int r = 0; r < R; ++r) xv[r] = load_scaled<T, D>(x[r] + j, scale);
-    chunk(xv);
+  if (live == ~std::uint64_t{0}) {
+    for (std::int64_t j = 0; j < full; j += W) {
+      vec<D> xv[R];
+      for (int r = 0; r < R; ++r) xv[r] = load_scaled<T, D>(x[r] + j, scale);
+      chunk(xv, j / W);
+    }
+  } else {
+    const std::int64_t chunks = full / W;
+    for (std::uint64_t left = chunks >= 64 ? live : live & ((std::uint64_t{1} << chunks) - 1); left; left &= left - 1) {
+      const std::int64_t i = __builtin_ctzll(left);
+      vec<D> xv[R];
+      for (int r = 0; r < R; ++r) xv[r] = load_scaled<T, D>(x[r] + i * W, scale);
+      chunk(xv, i);
+    }
   }
-  if (full < d) {  // the last chunk: the row's tail, then zeros (as the centroids' padding)
+  if (full < d && (live == ~std::uint64_t{0} || (live >> (full / W) & 1))) {  // the last chunk: the row's tail, then zeros (as the centroids' padding)
     vec<D> xv[R];
     for (int r = 0; r < R; ++r) {
       T tail[W] = {};
       std::memcpy(tail, x[r] + full, static_cast<std::size_t>(d - full) * sizeof(T));
       xv[r] = load_scaled<T, D>(tail, scale);
     }
-    chunk(xv);
+    chunk(xv, full / W);
   }
   hsums<D, R * G>(acc, out);
 }
 
 // dot_tile with G chosen at run time (1 <= g <= kMaxGroup).
 template <class T, class D, int R, int G = kMaxGroup>
-void dot_group(int g, const T* const* x, std::int64_t d, vec<D> scale, const D* c, std::int64_t step, D* out) {
+void dot_group(int g, const T* const* x, std::int64_t d, vec<D> scale, const D* c, std::int64_t step, D* out,
+               std::uint64_t live = ~std::uint64_t{0}) {
   if constexpr (G >= 1) {
-    if (g == G) return dot_tile<T, D, R, G>(x, d, scale, c, step, out);
-    dot_group<T, D, R, G - 1>(g, x, d, scale, c, step, out);
+    if (g == G) return dot_tile<T, D, R, G>(x, d, scale, c, step, out, live);
+    dot_group<T, D, R, G - 1>(g, x, d, scale, c, step, out, live);
   }
 }
 
@@ -84,10 +100,10 @@ void dot_group(int g, const T* const* x, std::int64_t d, vec<D> scale, const D* 
 // of row r into out[r * stride + i].
 template <class T, class D, int R>
 void group_values(const T* const* x, std::int64_t d, vec<D> scale, const D* xx, const PackedCentroids<D>& C, int c0,
-                  int g, D* out, std::int64_t stride) {
+                  int g, D* out, std::int64_t stride, std::uint64_t live = ~std::uint64_t{0}) {
   constexpr int W = kWidth<D>;
   D dots[R * kMaxGroup];
-  dot_group<T, D, R>(g, x, d, scale, C.first_chunk(c0, W), C.chunk_step(c0, W), dots);
+  dot_group<T, D, R>(g, x, d, scale, C.first_chunk(c0, W), C.chunk_step(c0, W), dots, live);
   for (int r = 0; r < R; ++r)
     for (int i = 0; i < g; ++i)
       out[r * stride + i] = sq_value<D>(xx[r], dots[r * g + i], C.norms[static_cast<std::size_t>(c0 + i)]);
@@ -98,11 +114,11 @@ void group_values(const T* const* x, std::int64_t d, vec<D> scale, const D* xx, 
 // one per tile.
 template <class T, class D, int R>
 void tile_values(const T* const* x, std::int64_t d, vec<D> scale, const D* xx, const PackedCentroids<D>& C,
-                 const int* cs, int m, D* out) {
+                 const int* cs, int m, D* out, std::uint64_t live) {
   for (int i0 = 0; i0 < m;) {
     const int c0 = cs ? cs[i0] : i0;
     const int g = cs ? 1 : C.size_of_group(c0);
-    group_values<T, D, R>(x, d, scale, xx, C, c0, g, out + i0, m);
+    group_values<T, D, R>(x, d, scale, xx, C, c0, g, out + i0, m, live);
     i0 += g;
   }
 }
@@ -366,6 +382,15 @@ void assign_by_tiles(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> sc
   }
 }
 
+void row_chunk_masks(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::uint64_t* masks) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::uint8_t* x = X + i * d;
+    std::uint64_t m = 0;
+    for (std::int64_t j = 0; j < d; ++j) m |= std::uint64_t{x[j] != 0} << (j / 16);
+    masks[i] = m;
+  }
+}
+
 template <class T>
 void row_norms(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, dist_t<T>* xx) {
   using D = dist_t<T>;
@@ -374,10 +399,19 @@ void row_norms(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, d
 
 template <class T>
 void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T> scale, const dist_t<T>* xx,
-            const PackedCentroids<dist_t<T>>& C, const int* cs, int m, dist_t<T>* out) {
+            const PackedCentroids<dist_t<T>>& C, const int* cs, int m, dist_t<T>* out, const std::uint64_t* live) {
   using D = dist_t<T>;
   constexpr int W = kWidth<D>;
   const vec<D> s = splat<D>(scale);
+  // The chunks of the listed rows that hold a nonzero value (row_chunk_masks(): chunks of 16,
+  // those of a float kernel's registers).
+  if constexpr (W != 16) live = nullptr;
+  auto live_of = [&](std::int64_t r0, int rs) {
+    std::uint64_t u = 0;
+    if (!live) return ~u;
+    for (int r = 0; r < rs; ++r) u |= live[r0 + r];
+    return u;
+  };
   std::int64_t i = 0;
   if (cs && m == 1) {
     // One centroid for all rows (the pruned E-step's own-centroid values):
@@ -389,7 +423,7 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
     const D cc = C.norms[static_cast<std::size_t>(c)];
     D dots[R];
     auto run = [&]<int Rows>() {
-      dot_tile<T, D, Rows, 1>(rows + i, d, s, first, step, dots);
+      dot_tile<T, D, Rows, 1>(rows + i, d, s, first, step, dots, live_of(i, Rows));
       for (int r = 0; r < Rows; ++r) out[i + r] = sq_value<D>(xx[i + r], dots[r], cc);
       i += Rows;
     };
@@ -400,8 +434,8 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
     return;
   }
   for (; i + kTileRows <= n_rows; i += kTileRows)
-    tile_values<T, D, kTileRows>(rows + i, d, s, xx + i, C, cs, m, out + i * m);
-  for (; i < n_rows; ++i) tile_values<T, D, 1>(rows + i, d, s, xx + i, C, cs, m, out + i * m);
+    tile_values<T, D, kTileRows>(rows + i, d, s, xx + i, C, cs, m, out + i * m, live_of(i, kTileRows));
+  for (; i < n_rows; ++i) tile_values<T, D, 1>(rows + i, d, s, xx + i, C, cs, m, out + i * m, live_of(i, 1));
 }
 
 template <class T>
@@ -588,7 +622,8 @@ template PackedCentroids<double> pack_centroids<double>(const double*, int, std:
   template void assign<T>(const T*, std::int64_t, std::int64_t, dist_t<T>, const PackedCentroids<dist_t<T>>&, \
                           const dist_t<T>*, std::int32_t*, dist_t<T>*);                                  \
   template void values<T>(const T* const*, std::int64_t, std::int64_t, dist_t<T>, const dist_t<T>*,      \
-                          const PackedCentroids<dist_t<T>>&, const int*, int, dist_t<T>*);               \
+                          const PackedCentroids<dist_t<T>>&, const int*, int, dist_t<T>*,                \
+                          const std::uint64_t*);                                                        \
   template double sq_distance<T>(const T*, const double*, std::int64_t, double);                        \
   template void accumulate<T>(const T*, std::int64_t, std::int64_t, int, int, const std::int32_t*,      \
                               std::int64_t*, std::int64_t*);                                             \

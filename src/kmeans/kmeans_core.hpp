@@ -84,10 +84,12 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
 // The values of selected (row, centroid) pairs, bit for bit those assign()
 // compares: rows[i] points at a row of d values, xx[i] is its row norm; for
 // each row, the m centroids listed in cs (all k in order when cs is nullptr,
-// m = k). out: n_rows x m, row-major.
+// m = k). out: n_rows x m, row-major. live: nullptr, or the rows' row_chunk_masks(),
+// whose chunks of zeros are then skipped (the same bits, where the centroids are finite).
 template <class T>
 void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T> scale, const dist_t<T>* xx,
-            const PackedCentroids<dist_t<T>>& C, const int* cs, int m, dist_t<T>* out);
+            const PackedCentroids<dist_t<T>>& C, const int* cs, int m, dist_t<T>* out,
+            const std::uint64_t* live = nullptr);
 
 // Lloyd's choice among the k values of one row: the smallest, ties to the lower
 // index (NaN values never win); dist is the chosen value clamped at 0.
@@ -118,6 +120,11 @@ struct ValueError {
 };
 template <class D>
 ValueError value_error(std::int64_t d);
+
+// Per row, which of its chunks of 16 values hold a nonzero value (bit c: values [16 c,
+// 16 c + 16)), for kernels that skip chunks of zeros; d at most kChunkMaskMaxD.
+inline constexpr std::int64_t kChunkMaskMaxD = 1024;
+void row_chunk_masks(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::uint64_t* masks);
 
 // Squared distance in double precision, |x * scale - c|^2, or |x * scale|^2
 // when c is nullptr (for the reported inertia, its trace and k-means++; with

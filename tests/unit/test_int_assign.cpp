@@ -58,8 +58,8 @@ int compare(const Rows& r, const std::vector<double>& C, int k) {
   std::vector<std::int32_t> want(n), got(n), got2(n);
   std::vector<float> dist(n);
   assign<std::uint8_t>(r.X.data(), r.n, r.d, r.scale, P, r.xx.data(), want.data(), dist.data());
-  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), r.sums.data(), got.data());
-  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), nullptr, got2.data());
+  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), r.sums.data(), nullptr, got.data());
+  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), nullptr, nullptr, got2.data());
   int differ = 0;
   for (std::size_t i = 0; i < n; ++i) {
     differ += want[i] != got[i] || want[i] != got2[i];
@@ -167,7 +167,7 @@ TEST(IntAssign, TiesGoToTheLowerIndex) {
   ASSERT_TRUE(Q.usable());
   std::vector<std::int32_t> got(static_cast<std::size_t>(r.n)), want(got.size());
   std::vector<float> dist(got.size());
-  assign_uint8(r.X.data(), r.n, d, P, Q, r.xx.data(), r.sums.data(), got.data());
+  assign_uint8(r.X.data(), r.n, d, P, Q, r.xx.data(), r.sums.data(), nullptr, got.data());
   assign<std::uint8_t>(r.X.data(), r.n, d, scale, P, r.xx.data(), want.data(), dist.data());
   int odd = 0;
   for (std::int64_t i = 0; i < r.n; ++i) {

@@ -307,10 +307,21 @@ void check_lloyd_against_reference(const Case<T>& cs, const std::vector<double>&
 // distances are checked against the reference).
 template <class T>
 void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned seed, double spread = 1.0,
-                               bool expect_savings = true, bool check_reference = true) {
+                               bool expect_savings = true, bool check_reference = true, bool sparse = false) {
   using D = dist_t<T>;
   Case<T> cs(n, d, k, seed, spread);
   std::mt19937 gen(seed + 1);
+  if (sparse) {
+    // Rows with runs of zeros, as MNIST's margins: chunks of 16 values the kernels skip (each
+    // with probability 1/2), and a run of zeros from a random place.
+    for (std::int64_t i = 0; i < n; ++i) {
+      T* x = cs.X.data() + i * d;
+      for (std::int64_t j = 0; j < d; j += 16)
+        if (gen() % 2) std::fill(x + j, x + std::min(d, j + 16), T{0});
+      const std::int64_t from = static_cast<std::int64_t>(gen() % static_cast<unsigned>(d));
+      std::fill(x + from, x + std::min(d, from + 40), T{0});
+    }
+  }
   EStep<T> lloyd(Algorithm::lloyd, cs.X.data(), n, d, cs.scale, k);
   EStep<T> hamerly(Algorithm::hamerly, cs.X.data(), n, d, cs.scale, k);
   EStep<T> elkan(Algorithm::elkan, cs.X.data(), n, d, cs.scale, k);
@@ -374,6 +385,9 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
 TEST(PrunedEStep, EqualsLloydBitForBit) {
   check_pruned_equals_lloyd<std::uint8_t>(300, 40, 6, 1);
   check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 2);
+  // Sparse rows, whose chunks of zeros the kernels skip (d = 300: a partial last chunk).
+  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 14, 1.0, true, true, true);
+  check_pruned_equals_lloyd<std::uint8_t>(200, 300, 13, 15, 1.0, true, true, true);
   check_pruned_equals_lloyd<float>(400, 17, 9, 3);
   check_pruned_equals_lloyd<float>(300, 3, 20, 4);
   check_pruned_equals_lloyd<double>(300, 8, 5, 5);
