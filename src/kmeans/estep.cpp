@@ -285,7 +285,44 @@ void EStep<T>::block_margins(std::int64_t lo, std::int64_t hi) {
 // when the own value is stale.
 template <class T>
 void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
-  for (std::int64_t i = lo; i < hi; ++i) {
+  std::int64_t i = lo;
+#if defined(__AVX512F__)
+  // Eight rows at a time, the same operations as threshold_of_value() and
+  // threshold_of_upper() (a square root per row, one after the other, took longer than
+  // the rest of a row's tests).
+  const __m512d out = _mm512_set1_pd(kOut), tiny = _mm512_set1_pd(0x1p-1000), zero = _mm512_setzero_pd(),
+                most = _mm512_set1_pd(std::numeric_limits<double>::max()), grow = _mm512_set1_pd(1 + 0x1p-23),
+                least = _mm512_set1_pd(0x1p-140);
+  const __m256 nan = _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN());
+  for (; i + 8 <= hi; i += 8) {
+    const auto row = static_cast<std::size_t>(i), r = static_cast<std::size_t>(i - lo);
+    __m512d own;
+    if constexpr (std::is_same_v<D, float>)
+      own = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(own_.data() + row));
+    else
+      own = _mm512_loadu_pd(own_.data() + row);
+    const __m512d eps = _mm512_loadu_pd(eps_.data() + r);
+    const __m512d up = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(upper_.data() + row));
+    std::uint64_t stale_bytes;
+    std::memcpy(&stale_bytes, stale_.data() + row, 8);
+    const __mmask8 stale = _mm512_cmpneq_epi64_mask(
+        _mm512_maskz_cvtepu8_epi64(0xFF, _mm_cvtsi64_si128(static_cast<long long>(stale_bytes))), _mm512_setzero_si512());
+    // threshold_of_value(): t = (own + eps) kOut, no bound where own is not finite or t is NaN.
+    const __m512d tv = _mm512_mul_pd(_mm512_add_pd(own, eps), out);
+    const __mmask8 value_ok = _mm512_cmp_pd_mask(_mm512_abs_pd(own), most, _CMP_LE_OQ) &
+                              _mm512_cmp_pd_mask(tv, tv, _CMP_ORD_Q);
+    const __m512d tv0 = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
+    // threshold_of_upper(): t = (upper^2 + 2 eps) kOut, no bound where t is NaN.
+    const __m512d tu = _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(up, up), _mm512_add_pd(eps, eps)), out);
+    const __mmask8 upper_ok = _mm512_cmp_pd_mask(tu, tu, _CMP_ORD_Q);
+    const __m512d t = _mm512_mask_blend_pd(stale, tv0, tu);
+    const __mmask8 ok = static_cast<__mmask8>((stale & upper_ok) | (~stale & value_ok));
+    const __m512d u = _mm512_mul_pd(_mm512_maskz_sqrt_pd(0xFF, _mm512_add_pd(t, tiny)), out);
+    const __m256 tau = _mm512_maskz_cvtpd_ps(0xFF, _mm512_add_pd(_mm512_mul_pd(u, grow), least));
+    _mm256_storeu_ps(tau_.data() + r, _mm256_mask_blend_ps(ok, nan, tau));
+  }
+#endif
+  for (; i < hi; ++i) {
     const auto r = static_cast<std::size_t>(i - lo);
     const auto row = static_cast<std::size_t>(i);
     tau_[r] = stale_[row] ? threshold_of_upper(upper_[row], eps_[r])

@@ -386,7 +386,11 @@ void row_chunk_masks(const std::uint8_t* X, std::int64_t rows, std::int64_t d, s
   for (std::int64_t i = 0; i < rows; ++i) {
     const std::uint8_t* x = X + i * d;
     std::uint64_t m = 0;
-    for (std::int64_t j = 0; j < d; ++j) m |= std::uint64_t{x[j] != 0} << (j / 16);
+    for (std::int64_t j = 0; j < d; j += 16) {  // a chunk as two words (the last one zero-padded)
+      std::uint64_t w[2] = {0, 0};
+      std::memcpy(w, x + j, static_cast<std::size_t>(std::min<std::int64_t>(16, d - j)));
+      m |= std::uint64_t{(w[0] | w[1]) != 0} << (j / 16);
+    }
     masks[i] = m;
   }
 }
