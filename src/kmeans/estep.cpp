@@ -355,7 +355,28 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels)
   // A row whose centroid moved no longer knows its own value, only that the
   // exact distance grew by at most the move. The value is computed when a bound
   // test needs it, not for every row: most rows keep their label on the bound.
-  for (std::int64_t i = lo; i < hi; ++i) {
+  std::int64_t i = lo;
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+  // Sixteen rows at a time, grow()'s operations; a centroid moved exactly where its move_ is
+  // above 0 (float_up() of a positive bound is).
+  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  const __m512 moves16 = _mm512_loadu_ps(move_.data());  // kp_ >= 16 entries
+  for (; i + 16 <= hi; i += 16) {
+    const auto row = static_cast<std::size_t>(i);
+    const __m512i a = _mm512_loadu_si512(labels + i);
+    // (Masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized in its own header.)
+    const __m512 move = kp_ == 16 ? _mm512_maskz_permutexvar_ps(0xFFFF, a, moves16)
+                                  : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, a, move_.data(), 4);
+    const __mmask16 moved = _mm512_cmp_ps_mask(move, _mm512_setzero_ps(), _CMP_GT_OQ);
+    const __m512 u = _mm512_add_ps(_mm512_loadu_ps(upper_.data() + row), move);
+    const __mmask16 finite = _mm512_cmp_ps_mask(_mm512_abs_ps(u), inf, _CMP_LT_OQ);
+    const __m512 grown = _mm512_mask_blend_ps(
+        finite, u, _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(u), _mm512_set1_epi32(1))));
+    _mm512_mask_storeu_ps(upper_.data() + row, moved, grown);
+    _mm_mask_storeu_epi8(stale_.data() + row, moved, _mm_set1_epi8(1));
+  }
+#endif
+  for (; i < hi; ++i) {
     const auto row = static_cast<std::size_t>(i);
     const auto a = static_cast<std::size_t>(labels[i]);
     if (!moved_[a]) continue;
