@@ -586,17 +586,19 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
   pair_rows_.clear();
   pair_cents_.clear();
   stale_rows_.clear();
+  std::int64_t read = 0;
   for (std::int64_t i = lo; i < hi; ++i) {
     const float tau = tau_[static_cast<std::size_t>(i - lo)];
     const std::size_t flagged = elkan_flags<true>(i, tau, labels);
     if (flagged == 0 && !std::isnan(tau)) continue;
-    if (stale_[static_cast<std::size_t>(i)] || flagged > 0) ++rows_read_;  // its own value, or the flagged ones'
+    if (stale_[static_cast<std::size_t>(i)] || flagged > 0) ++read;  // its own value, or the flagged ones'
     if (stale_[static_cast<std::size_t>(i)]) {  // its own value first, unless all k will do
       (all_values(flagged) ? list_ : stale_rows_).push_back(i);
       continue;
     }
     elkan_candidates(i, flagged, tau);
   }
+  rows_read_ += read;
   refresh_own(stale_rows_, labels);
   for (std::int64_t i : stale_rows_) {
     const auto r = static_cast<std::size_t>(i);

@@ -386,7 +386,14 @@ void row_chunk_masks(const std::uint8_t* X, std::int64_t rows, std::int64_t d, s
   for (std::int64_t i = 0; i < rows; ++i) {
     const std::uint8_t* x = X + i * d;
     std::uint64_t m = 0;
-    for (std::int64_t j = 0; j < d; j += 16) {  // a chunk as two words (the last one zero-padded)
+    std::int64_t j = 0;
+#if defined(__AVX512BW__)
+    for (; j + 64 <= d; j += 64) {  // 64 bytes at a time: which are nonzero, then per 16
+      const std::uint64_t nz = _mm512_test_epi8_mask(_mm512_loadu_si512(x + j), _mm512_set1_epi8(-1));
+      for (int q = 0; q < 4; ++q) m |= std::uint64_t{(nz >> (16 * q) & 0xFFFF) != 0} << (j / 16 + q);
+    }
+#endif
+    for (; j < d; j += 16) {  // a chunk as two words (the last one zero-padded)
       std::uint64_t w[2] = {0, 0};
       std::memcpy(w, x + j, static_cast<std::size_t>(std::min<std::int64_t>(16, d - j)));
       m |= std::uint64_t{(w[0] | w[1]) != 0} << (j / 16);
