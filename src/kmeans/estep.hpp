@@ -121,7 +121,7 @@ class EStep {
   std::vector<char> stale_;   // per row: own_ is of an earlier position of the centroid
   std::vector<float> upper_;  // per row: upper bound on the exact distance to its own centroid
   std::vector<float> lower_;  // hamerly: per row; elkan: per row, kp_ centroids; lower bounds on exact distances
-  std::size_t kp_ = 0;        // elkan: k rounded up to the SIMD width, the bounds' row length
+  std::size_t kp_ = 0;        // k rounded up to the SIMD width: move_'s length and (elkan) the bounds' row length
 
   std::int64_t evaluations_ = 0, rows_read_ = 0;
   // Scratch, kept between blocks so that no block allocates.

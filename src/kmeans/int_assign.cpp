@@ -39,9 +39,10 @@ constexpr int kTileRows = 2;  // 2 x 12 accumulators, 2 row chunks and a centroi
 // Bytes false: q int16, chunks of 32 (chunk i of centroid g at c + (i * G + g) * 32), the
 // rows widened to int16, vpdpwssd; Bytes true: q int8, chunks of 64, the rows' bytes as
 // they are, vpdpbusd (unsigned times signed bytes, four products per lane).
-// Only the chunks whose bit is set in `live` (chunk i: bit i): a chunk of zeros in every
-// row adds nothing to an integer sum (MNIST rows are mostly margin: 29% of their 64-byte
-// chunks are zeros, 31% of the 32-value ones in both rows of a pair).
+// Of the first 64 chunks, only those whose bit is set in `live` (chunk i: bit i; every chunk
+// from the 65th on): a chunk of zeros in every row adds nothing to an integer sum (MNIST rows
+// are mostly margin: 29% of their 64-byte chunks are zeros, 31% of the 32-value ones in both
+// rows of a pair).
 template <int R, int G, bool Bytes>
 [[gnu::noinline]] void int_dot_tile(const std::uint8_t* const* x, std::int64_t d, const void* centroids,
                                     std::uint64_t live, std::int32_t* out) {
@@ -54,10 +55,14 @@ template <int R, int G, bool Bytes>
   // One loop for every chunk, the last one masked (zero-extended; the centroids' padding is
   // zero too), on GCC's own vector type: with a separate tail, or on __m512i, GCC 12 kept
   // some accumulators on the stack.
-  for (std::uint64_t left_chunks = live; left_chunks; left_chunks &= left_chunks - 1) {
-    const int chunk = __builtin_ctzll(left_chunks);
-    const std::int64_t j = std::int64_t{chunk} * kStep;
-    const char* c = c0 + std::int64_t{chunk} * G * 64;
+  const std::int64_t chunks = (d + kStep - 1) / kStep;
+  for (std::int64_t base = 0; base < chunks; base += 64)
+  for (std::uint64_t left_chunks = (base == 0 ? live : ~std::uint64_t{0}) &
+                                   (chunks - base >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (chunks - base)) - 1);
+       left_chunks; left_chunks &= left_chunks - 1) {
+    const std::int64_t chunk = base + __builtin_ctzll(left_chunks);
+    const std::int64_t j = chunk * kStep;
+    const char* c = c0 + chunk * G * 64;
     const std::int64_t left = d - j;
     vi xv[R];
     if constexpr (Bytes) {
@@ -85,16 +90,15 @@ template <int R, int G, bool Bytes>
 }
 
 // The chunks of `step` values (32 or 64) that hold a nonzero value in any of R rows, from
-// the rows' masks of 16-value chunks (row_chunk_masks(); nullptr: every chunk).
+// the rows' masks of 16-value chunks (row_chunk_masks(), d <= kChunkMaskMaxD; nullptr:
+// every chunk), as int_dot_tile() takes them.
 template <int R>
-std::uint64_t live_chunks(const std::uint64_t* masks, int step, std::int64_t d) {
-  const std::int64_t chunks = (d + step - 1) / step;
-  const std::uint64_t all = chunks >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << chunks) - 1;
-  if (!masks) return all;
+std::uint64_t live_chunks(const std::uint64_t* masks, int step) {
+  if (!masks) return ~std::uint64_t{0};
   std::uint64_t m = 0;
   for (int r = 0; r < R; ++r) m |= masks[r];
-  if (step == 64) return _pext_u64(m | m >> 1 | m >> 2 | m >> 3, 0x1111111111111111ULL) & all;
-  return _pext_u64(m | m >> 1, 0x5555555555555555ULL) & all;
+  if (step == 64) return _pext_u64(m | m >> 1 | m >> 2 | m >> 3, 0x1111111111111111ULL);
+  return _pext_u64(m | m >> 1, 0x5555555555555555ULL);
 }
 
 // sum_j x_j, by sums of absolute differences from zero (eight bytes per 64-bit lane).
@@ -151,7 +155,7 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   // masks: the R rows' row_chunk_masks(), or nullptr.
   auto fill = [&]<int R, bool Bytes>(const std::uint8_t* const* x, const std::uint64_t* masks, double* out) {
     const double to_value = Bytes ? to_value8 : to_value16;
-    const std::uint64_t chunks = live_chunks<R>(masks, Bytes ? 64 : kChunk, d);
+    const std::uint64_t chunks = live_chunks<R>(masks, Bytes ? 64 : kChunk);
     for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
       const int g = std::min(kMaxGroup, k - c0);
       const void* q = Bytes ? static_cast<const void*>(Q.values8.data() + c0 * Q.stride8)

@@ -83,7 +83,7 @@ TEST(IntAssign, LabelsAreTheFloatKernels) {
   if (!integer_path_built()) return;
   std::mt19937 gen(7);
   for (float scale : {1.0f / 255, 1.0f})
-    for (std::int64_t d : {256, 300, 784})
+    for (std::int64_t d : {256, 300, 784, 4500})  // 4500: more than 64 chunks in both passes
       for (int k : {1, 5, 12, 13, 25, 70}) {  // 70: above kIntBytesMaxK, the int16 pass alone
         SCOPED_TRACE("scale=" + std::to_string(scale) + " d=" + std::to_string(d) + " k=" + std::to_string(k));
         const Rows r = random_rows(41, d, scale, gen);  // 20 row pairs and a last row
