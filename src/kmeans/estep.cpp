@@ -49,45 +49,13 @@ float decay(float lower, float move) {
 }
 
 // |a - b| (exact real distance of two D vectors, b = nullptr: |a|) from a double sum of d
-// squares in 32 partial sums (four vectors of eight lanes, lane l of vector q taking features
-// 32 i + 8 q + l) and a fixed tree, so a square passes through at most d / 32 + 6 additions,
-// whose relative error (d + 4) ulps covers. (These sums run on every worker at every
-// E-step: k (k + 1) / 2 + 2 k of them, 65 at k = 10. One vector of eight sums, a chain of
-// d / 8 dependent additions, took 21 us per E-step on MNIST; a single chain of d, 68 us.)
+// squares (sq_distance_fast(): a square passes through at most d / 32 + 6 additions), whose
+// relative error (d + 4) ulps covers. (These sums run on every worker at every E-step, k (k
+// + 1) / 2 + 2 k of them, 65 at k = 10: in one chain of eight sums, a chain of d / 8
+// dependent additions, they took 21 us per E-step on MNIST; in a single chain of d, 68 us.)
 template <class D>
 double sq_sum_diff(const D* a, const D* b, std::int64_t d) {
-  constexpr int L = 8, Q = 4;
-  using v8 = double __attribute__((vector_size(L * sizeof(double))));
-  typedef D d8 __attribute__((vector_size(L * sizeof(D))));
-  auto lanes = [](const D* p) {
-#if defined(__AVX512F__)
-    // One conversion (GCC 12 splits __builtin_convertvector in two); zero-masked, as the
-    // plain form trips GCC 12's -Wmaybe-uninitialized in its own header.
-    if constexpr (std::is_same_v<D, float>) return (v8)_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p));
-#endif
-    d8 v;
-    std::memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, v8);
-  };
-  v8 acc[Q] = {};
-  std::int64_t j = 0;
-  for (; j + Q * L <= d; j += Q * L)
-    for (int q = 0; q < Q; ++q) {
-      v8 t = lanes(a + j + q * L);
-      if (b) t -= lanes(b + j + q * L);
-      acc[q] += t * t;
-    }
-  for (int l = 0; j + l < d; ++l) {
-    double t = static_cast<double>(a[j + l]);
-    if (b) t -= static_cast<double>(b[j + l]);
-    acc[l / L][l % L] += t * t;
-  }
-  const v8 sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-  double lane[L];
-  std::memcpy(lane, &sum, sizeof lane);
-  for (int width = L / 2; width >= 1; width /= 2)
-    for (int l = 0; l < width; ++l) lane[l] += lane[l + width];
-  return lane[0];
+  return sq_distance_fast<D, D>(a, b, d, 1.0);
 }
 
 template <class D>
@@ -234,17 +202,18 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids) {
   norm_max_ = 0;
   for (std::size_t c = 0; c < k; ++c) norm_max_ = std::max(norm_max_, dist_up<D>(row(now_, c), nullptr, d_));
   if (pruning_) {
-    moved_.assign(k, 0);
     move_.assign(kp_, 0.0f);
     move_max_ = move_second_ = 0;
     move_argmax_ = -1;
     for (std::size_t c = 0; c < k; ++c) {
       // Bits, not values (memcmp runs vectorised; std::equal on floats did not): the same
       // bits give the same kernel values, and a centroid whose bits changed, even between -0
-      // and 0, is treated as moved, with a move of 0 (a valid bound, only less tight).
-      moved_[c] = std::memcmp(row(now_, c), row(before_, c), d * sizeof(D)) != 0;
-      if (!moved_[c]) continue;
+      // and 0, is treated as moved. A moved centroid's move_ is above 0 (float_up() of a
+      // positive bound; infinite where a value was not finite, NaN to it: a move not known
+      // bounds nothing), an unmoved one's exactly 0.
+      if (std::memcmp(row(now_, c), row(before_, c), d * sizeof(D)) == 0) continue;
       move_[c] = float_up(dist_up<D>(row(now_, c), row(before_, c), d_));
+      if (std::isnan(move_[c])) move_[c] = std::numeric_limits<float>::infinity();
       if (move_[c] > move_max_) {
         move_second_ = move_max_;
         move_max_ = move_[c];
@@ -358,7 +327,7 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels)
   std::int64_t i = lo;
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
   // Sixteen rows at a time, grow()'s operations; a centroid moved exactly where its move_ is
-  // above 0 (float_up() of a positive bound is).
+  // above 0 (set_centroids()).
   const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
   const __m512 moves16 = _mm512_loadu_ps(move_.data());  // kp_ >= 16 entries
   for (; i + 16 <= hi; i += 16) {
@@ -379,7 +348,7 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels)
   for (; i < hi; ++i) {
     const auto row = static_cast<std::size_t>(i);
     const auto a = static_cast<std::size_t>(labels[i]);
-    if (!moved_[a]) continue;
+    if (!(move_[a] > 0)) continue;
     stale_[row] = 1;
     upper_[row] = grow(upper_[row], move_[a]);
   }
@@ -429,14 +398,16 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels)
   }
 }
 
-// The chunk masks of the listed rows (live_rows_, in their order) for values() to skip
-// their chunks of zeros, or nullptr: no masks (not uint8 rows), or centroids not all finite
-// (0 times an infinite centroid value is NaN, not nothing).
+// The chunk masks of the listed rows (live_rows_: those of rows[order[r]], or of rows[r]
+// without an order) for values() to skip their chunks of zeros; nullptr where there are no
+// masks (not uint8 rows) or a centroid value is infinite (0 times it is NaN, not nothing;
+// a NaN value makes the centroid's values NaN through its norm either way).
 template <class T>
-const std::uint64_t* EStep<T>::live_of(const std::vector<std::int64_t>& rows) {
+const std::uint64_t* EStep<T>::live_of(const std::vector<std::int64_t>& rows, const std::size_t* order) {
   if (live_.empty() || !std::isfinite(norm_max_)) return nullptr;
   live_rows_.resize(rows.size());
-  for (std::size_t r = 0; r < rows.size(); ++r) live_rows_[r] = live_[static_cast<std::size_t>(rows[r])];
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    live_rows_[r] = live_[static_cast<std::size_t>(rows[order ? order[r] : r])];
   return live_rows_.data();
 }
 
@@ -471,9 +442,7 @@ void EStep<T>::values_by_centroid(const std::vector<std::int64_t>& rows, const s
     ptrs_[s] = X_ + i * d_;
     xxs_[s] = xx_[static_cast<std::size_t>(i)];
   }
-  const std::uint64_t* live = live_of(rows);
-  if (live)  // in the order of ptrs_
-    for (std::size_t s = 0; s < n; ++s) live_rows_[s] = live_[static_cast<std::size_t>(rows[order_[s]])];
+  const std::uint64_t* live = live_of(rows, order_.data());
   for (int c = 0; c < k_; ++c) {
     const auto b = static_cast<std::size_t>(offsets_[static_cast<std::size_t>(c)]);
     const auto e = static_cast<std::size_t>(offsets_[static_cast<std::size_t>(c) + 1]);

@@ -80,7 +80,7 @@ class EStep {
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels);
   void set_own(std::size_t i, D v, double eps);
-  const std::uint64_t* live_of(const std::vector<std::int64_t>& rows);
+  const std::uint64_t* live_of(const std::vector<std::int64_t>& rows, const std::size_t* order = nullptr);
   void refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
   void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
   void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
@@ -108,8 +108,7 @@ class EStep {
   std::vector<D> now_, before_;  // the centroids rounded to D (k x d): this E-step's and the last one's
   bool pruning_ = false;         // bounds hold for every row (from the second E-step on)
   // Per centroid, for this E-step; bounds are float, rounded outwards.
-  std::vector<char> moved_;          // its D values changed since the last E-step
-  std::vector<float> move_;          // |now - before|, rounded up (elkan: padded to kp_ with 0)
+  std::vector<float> move_;          // |now - before|, rounded up; 0 where not moved (padded to kp_ with 0)
   float move_max_ = 0, move_second_ = 0;
   int move_argmax_ = -1;
   double norm_max_ = 0;              // max |c|, rounded up

@@ -417,7 +417,7 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
   // The chunks of the listed rows that hold a nonzero value (row_chunk_masks(): chunks of 16,
   // those of a float kernel's registers).
   if constexpr (W != 16) live = nullptr;
-  auto live_of = [&](std::int64_t r0, int rs) {
+  auto live_union = [&](std::int64_t r0, int rs) {
     std::uint64_t u = 0;
     if (!live) return ~u;
     for (int r = 0; r < rs; ++r) u |= live[r0 + r];
@@ -434,7 +434,7 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
     const D cc = C.norms[static_cast<std::size_t>(c)];
     D dots[R];
     auto run = [&]<int Rows>() {
-      dot_tile<T, D, Rows, 1>(rows + i, d, s, first, step, dots, live_of(i, Rows));
+      dot_tile<T, D, Rows, 1>(rows + i, d, s, first, step, dots, live_union(i, Rows));
       for (int r = 0; r < Rows; ++r) out[i + r] = sq_value<D>(xx[i + r], dots[r], cc);
       i += Rows;
     };
@@ -445,8 +445,8 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
     return;
   }
   for (; i + kTileRows <= n_rows; i += kTileRows)
-    tile_values<T, D, kTileRows>(rows + i, d, s, xx + i, C, cs, m, out + i * m, live_of(i, kTileRows));
-  for (; i < n_rows; ++i) tile_values<T, D, 1>(rows + i, d, s, xx + i, C, cs, m, out + i * m, live_of(i, 1));
+    tile_values<T, D, kTileRows>(rows + i, d, s, xx + i, C, cs, m, out + i * m, live_union(i, kTileRows));
+  for (; i < n_rows; ++i) tile_values<T, D, 1>(rows + i, d, s, xx + i, C, cs, m, out + i * m, live_union(i, 1));
 }
 
 template <class T>
@@ -464,50 +464,62 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
 namespace {
 
 // sq_distance(), with c or (WithC false) without it: the origin's zeros would
-// change no bit (x - 0 is x), so they are not read.
-template <bool WithC, class T, class C>
+// change no bit (x - 0 is x), so they are not read. Q chains of eight lanes (chain q,
+// lane l takes features 8 Q i + 8 q + l), added pairwise, then a fixed tree over the lanes.
+template <bool WithC, int Q, class T, class C>
 double sq_lanes(const T* x, const C* c, std::int64_t d, double scale) {
-  // Eight independent partial sums (lane l takes features l, l + 8, ...) and
-  // a fixed tree: one fixed order, whatever the vector width. Written on GCC's
-  // vector types, bytes widened by AVX-512 where built: GCC 12 converts uint8 to
-  // double one element at a time, in its own vectorisation of the scalar form and in
-  // __builtin_convertvector (the last E-step's inertia pass took 3.5 ms on MNIST,
-  // as long as four Lloyd iterations).
+  // Eight independent partial sums per chain and a fixed tree: one fixed order, whatever
+  // the vector width. Written on GCC's vector types, widened by AVX-512 where built: GCC
+  // 12 converts uint8 to double one element at a time, in its own vectorisation of the
+  // scalar form and in __builtin_convertvector (the last E-step's inertia pass took 3.5 ms
+  // on MNIST, as long as four Lloyd iterations), and float in two halves.
   constexpr int L = 8;
   using v8 = double __attribute__((vector_size(L * sizeof(double))));
   auto lanes = [](const auto* p) {
     using E = std::remove_cv_t<std::remove_pointer_t<decltype(p)>>;
     typedef E e8 __attribute__((vector_size(L * sizeof(E))));
 #if defined(__AVX512VL__)
-    if constexpr (std::is_same_v<E, std::uint8_t>)  // (zero-masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized)
+    // (Zero-masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized.)
+    if constexpr (std::is_same_v<E, std::uint8_t>)
       return (v8)_mm512_maskz_cvtepi32_pd(0xFF, _mm256_maskz_cvtepu8_epi32(0xFF, _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+    if constexpr (std::is_same_v<E, float>) return (v8)_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p));
 #endif
     e8 v;
     std::memcpy(&v, p, sizeof v);
     return __builtin_convertvector(v, v8);
   };
-  v8 acc = {};
+  v8 acc[Q] = {};
   std::int64_t j = 0;
-  for (; j + L <= d; j += L) {
-    v8 t = lanes(x + j) * scale;
-    if constexpr (WithC) t -= lanes(c + j);
-    acc += t * t;
-  }
+  for (; j + Q * L <= d; j += Q * L)
+    for (int q = 0; q < Q; ++q) {
+      v8 t = lanes(x + j + q * L) * scale;
+      if constexpr (WithC) t -= lanes(c + j + q * L);
+      acc[q] += t * t;
+    }
   for (int l = 0; j + l < d; ++l) {
     double t = static_cast<double>(x[j + l]) * scale;
     if constexpr (WithC) t -= static_cast<double>(c[j + l]);
-    acc[l] += t * t;
+    acc[l / L][l % L] += t * t;
   }
+  for (int width = Q / 2; width >= 1; width /= 2)
+    for (int q = 0; q < width; ++q) acc[q] += acc[q + width];
   for (int width = L / 2; width >= 1; width /= 2)
-    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
-  return acc[0];
+    for (int l = 0; l < width; ++l) acc[0][l] += acc[0][l + width];
+  return acc[0][0];
 }
 
 }  // namespace
 
 template <class T, class C>
+double sq_distance_fast(const T* x, const C* c, std::int64_t d, double scale) {
+  return c ? sq_lanes<true, 4>(x, c, d, scale) : sq_lanes<false, 4>(x, c, d, scale);
+}
+template double sq_distance_fast<float, float>(const float*, const float*, std::int64_t, double);
+template double sq_distance_fast<double, double>(const double*, const double*, std::int64_t, double);
+
+template <class T, class C>
 double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
-  return c ? sq_lanes<true>(x, c, d, scale) : sq_lanes<false>(x, c, d, scale);
+  return c ? sq_lanes<true, 1>(x, c, d, scale) : sq_lanes<false, 1>(x, c, d, scale);
 }
 
 namespace {

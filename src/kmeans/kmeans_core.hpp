@@ -132,6 +132,12 @@ void row_chunk_masks(const std::uint8_t* X, std::int64_t rows, std::int64_t d, s
 // and a fixed tree, one fixed order.
 template <class T, class C = double>
 double sq_distance(const T* x, const C* c, std::int64_t d, double scale);
+// The same sum in four chains of eight partial sums (added pairwise, then the same tree): a
+// fixed order, but not sq_distance()'s, so other bits; four times its throughput, for sums
+// whose order no result depends on (the pruned E-step's bounds, which need only the error
+// bound: a square passes through at most d / 32 + 6 additions). T = C = float or double.
+template <class T, class C>
+double sq_distance_fast(const T* x, const C* c, std::int64_t d, double scale);
 
 // The M-step in exact integer arithmetic, so sums never depend on the order in
 // which workers add them: each value becomes the integer round(x * 2^shift)

@@ -307,7 +307,8 @@ void check_lloyd_against_reference(const Case<T>& cs, const std::vector<double>&
 // distances are checked against the reference).
 template <class T>
 void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned seed, double spread = 1.0,
-                               bool expect_savings = true, bool check_reference = true, bool sparse = false) {
+                               bool expect_savings = true, bool check_reference = true, bool sparse = false,
+                               bool nan_steps = false) {
   using D = dist_t<T>;
   Case<T> cs(n, d, k, seed, spread);
   std::mt19937 gen(seed + 1);
@@ -332,13 +333,18 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
   std::normal_distribution<double> g(0, 1);
   for (int step = 0; step < 25; ++step) {
     EStep<T>* all[3] = {&lloyd, &hamerly, &elkan};
+    // nan_steps: every fourth step, centroid 1 has a NaN value (its values are NaN, which
+    // never win), and the next step it is finite again somewhere else.
+    const bool with_nan = nan_steps && k > 1 && step % 4 == 2;
+    std::vector<double> Cs = C;
+    if (with_nan) Cs[static_cast<std::size_t>(d)] = std::numeric_limits<double>::quiet_NaN();
     for (int a = 0; a < 3; ++a) {
-      all[a]->set_centroids(C);
+      all[a]->set_centroids(Cs);
       for (std::int64_t lo = 0; lo < n; lo += 50) all[a]->run_block(lo, std::min(n, lo + 50), lab[a].data());
     }
-    assign<T>(cs.X.data(), n, d, cs.scale, pack_centroids<D>(C.data(), k, d), nullptr, direct.data(), dist.data());
+    assign<T>(cs.X.data(), n, d, cs.scale, pack_centroids<D>(Cs.data(), k, d), nullptr, direct.data(), dist.data());
     ASSERT_EQ(lab[0], direct) << "step " << step;
-    if (check_reference) check_lloyd_against_reference(cs, C, direct.data(), dist.data());
+    if (check_reference && !with_nan) check_lloyd_against_reference(cs, C, direct.data(), dist.data());
     for (int a = 1; a < 3; ++a) ASSERT_EQ(lab[a], lab[0]) << "algorithm " << a << " step " << step;
     // And the bounds behind them hold (a bound a little too tight may leave every label right).
     ASSERT_TRUE(hamerly.bounds_hold(0, n, lab[1].data())) << "hamerly, step " << step;
@@ -406,6 +412,11 @@ TEST(PrunedEStep, ValuesNearOverflowAndUnderflow) {
   check_pruned_equals_lloyd<float>(200, 4, 19, 11, 6e18, false, false);
   check_pruned_equals_lloyd<float>(200, 4, 19, 12, 1e-21, false, false);
   check_pruned_equals_lloyd<double>(200, 4, 19, 13, 1e150, false, false);
+}
+
+TEST(PrunedEStep, ACentroidNaNForAStep) {
+  check_pruned_equals_lloyd<float>(400, 17, 9, 16, 1.0, false, true, false, true);
+  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 17, 1.0, false, true, true, true);
 }
 
 TEST(PrunedEStep, OneClusterAndDuplicateRows) {
