@@ -99,6 +99,19 @@ inline std::uint32_t lane_bits(vec<std::int32_t> m) {
 #endif
 }
 
+// The smallest of the 16 float lanes (no NaN among them), in every lane: min is exact, so
+// the order does not matter. Vector extensions, not intrinsics: GCC 12's _mm512_min_ps,
+// _mm512_shuffle_f32x4 and _mm512_reduce_min_ps trip -Wmaybe-uninitialized in its own header.
+inline vec<float> min_lanes(vec<float> v) {
+  using lanes = vec<std::int32_t>;
+  auto min = [](vec<float> a, vec<float> b) { return a < b ? a : b; };
+  v = min(v, __builtin_shuffle(v, lanes{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7}));
+  v = min(v, __builtin_shuffle(v, lanes{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11}));
+  v = min(v, __builtin_shuffle(v, lanes{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
+  v = min(v, __builtin_shuffle(v, lanes{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
+  return v;
+}
+
 // Horizontal sum in a fixed order: halves added pairwise (lane l + lane l + W/2,
 // then l + W/4, ...).
 template <class D>

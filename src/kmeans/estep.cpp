@@ -108,6 +108,45 @@ void lower_from_values(const D* v, std::size_t k, double eps, float* out) {
   for (; c < k; ++c) out[c] = lower_from_value(static_cast<double>(v[c]), eps);
 }
 
+// pick()'s label among k values, and the smallest value of the others: -1 (no bound) where
+// one of them is NaN, +inf where there is none (k = 1).
+struct Nearest {
+  std::int32_t label;
+  double second;
+};
+template <class D>
+Nearest nearest_two(const D* v, int k) {
+#if defined(__AVX512F__)
+  // At most 16 float values: one vector, the same comparisons (min is exact). Hamerly on
+  // 1e6 x 64 floats, k = 16: 0.82x the time per iteration of the scalar loop, which took as
+  // long as computing the values; on MNIST, k = 10: 0.92x (medians of 5, interleaved).
+  if constexpr (std::is_same_v<D, float>) {
+    if (k <= simd::kWidth<float>) {
+      const auto lanes = static_cast<__mmask16>((1u << k) - 1);
+      const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+      const __m512 x = _mm512_mask_loadu_ps(inf, lanes, v);
+      const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+      const __m512 numbers = _mm512_mask_mov_ps(x, nan, inf);
+      const __m512 least = (__m512)simd::min_lanes((simd::vec<float>)numbers);
+      // pick(): the first lane holding the least value below inf, else 0.
+      const __mmask16 at = _mm512_cmp_ps_mask(numbers, least, _CMP_EQ_OQ);
+      const int label = _mm512_cvtss_f32(least) < std::numeric_limits<float>::infinity() ? __builtin_ctz(at) : 0;
+      const auto own = static_cast<__mmask16>(1u << label);
+      if (nan & ~own) return {label, -1.0};
+      const __m512 others = _mm512_mask_mov_ps(numbers, own, inf);
+      return {label, static_cast<double>(_mm512_cvtss_f32((__m512)simd::min_lanes((simd::vec<float>)others)))};
+    }
+  }
+#endif
+  std::int32_t label;
+  D chosen;
+  pick<D>(v, k, label, chosen);
+  double second = std::numeric_limits<double>::infinity();
+  for (int c = 0; c < k; ++c)
+    if (c != label) second = std::isnan(v[c]) ? -1.0 : std::min(second, static_cast<double>(v[c]));
+  return {label, second};
+}
+
 // The threshold tau of a row, from its own centroid's kernel value own:
 // tau^2 >= own + eps, so the own centroid is at exact distance <= tau (own is at
 // most eps below the exact squared distance), and a centroid at exact distance
@@ -379,21 +418,19 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels)
   for (std::size_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
     const D* v = vals_.data() + r * k;
-    D chosen;
-    pick<D>(v, k_, labels[i], chosen);
-    const auto a = static_cast<std::size_t>(labels[i]);
     const double eps = eps_[i - static_cast<std::size_t>(block_lo_)];
-    set_own(i, v[a], eps);
     if (algorithm_ == Algorithm::hamerly) {
-      // The nearest other centroid bounds them all (no bound past a NaN).
-      double second = std::numeric_limits<double>::infinity();
-      for (std::size_t c = 0; c < k; ++c)
-        if (c != a) second = std::isnan(v[c]) ? -1.0 : std::min(second, static_cast<double>(v[c]));
-      // No other centroid (k = 1): nothing can ever compete.
-      lower_[i] = k == 1 ? std::numeric_limits<float>::infinity() : lower_from_value(second, eps);
+      // The nearest other centroid bounds them all; no other centroid (k = 1): nothing
+      // can ever compete.
+      const Nearest near = nearest_two<D>(v, k_);
+      labels[i] = near.label;
+      set_own(i, v[near.label], eps);
+      lower_[i] = k == 1 ? std::numeric_limits<float>::infinity() : lower_from_value(near.second, eps);
     } else {
-      float* lb = lower_.data() + i * kp_;
-      lower_from_values<D>(v, k, eps, lb);
+      D chosen;
+      pick<D>(v, k_, labels[i], chosen);
+      set_own(i, v[labels[i]], eps);
+      lower_from_values<D>(v, k, eps, lower_.data() + i * kp_);
     }
   }
 }
