@@ -507,24 +507,54 @@ void EStep<T>::refresh_own(const std::vector<std::int64_t>& rows, const std::int
 
 template <class T>
 void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
-  // Branch-free first (vectorised): decay every bound by the largest move of
-  // any other centroid since it was set.
-  for (std::int64_t i = lo; i < hi; ++i) {
-    const auto r = static_cast<std::size_t>(i);
-    const int a = labels[i];
-    lower_[r] = decay(lower_[r], a == move_argmax_ ? move_second_ : move_max_);
-  }
-  // A row keeps its label when no other centroid can be within tau; the rest take all k,
+  // Decay every bound by the largest move of any other centroid since it was set. A row
+  // keeps its label when no other centroid can be within tau; the rest take all k,
   // also those that knew only an upper bound on their own value: computing that value
   // first, and all k only where the bound still failed, read more rows and took longer
   // (MNIST, kmeans_seq, medians of 3-7, interleaved: all k at once 0.85x the time at k = 10,
   // 0.93x at 16, 1.0x at 64 and 256).
-  list_.clear();
-  for (std::int64_t i = lo; i < hi; ++i) {
-    const float tau = tau_[static_cast<std::size_t>(i - lo)];
-    if (!(lower_[static_cast<std::size_t>(i)] > tau || half_gap_[static_cast<std::size_t>(labels[i])] > tau))
-      list_.push_back(i);
+  list_.resize(static_cast<std::size_t>(hi - lo));
+  std::int64_t* failed = list_.data();
+  std::int64_t i = lo;
+#if defined(__AVX512F__)
+  // Sixteen rows at a time, the same operations (decay(): a subtraction, then the next float
+  // down, or 0); the failed rows' numbers stored compressed. Hamerly on 1e6 x 64 floats,
+  // k = 16, 20 iterations: 0.80x the time per iteration of the scalar loops; MNIST 0.97x
+  // (medians of 7 and 5, interleaved).
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i argmax = _mm512_set1_epi32(move_argmax_);
+  const __m512 max = _mm512_set1_ps(move_max_), second = _mm512_set1_ps(move_second_);
+  const bool few = k_ <= 16;
+  const __m512 gaps16 = few ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << k_) - 1), half_gap_.data()) : zero;
+  for (; i + 16 <= hi; i += 16) {
+    const auto row = static_cast<std::size_t>(i);
+    const __m512i a = _mm512_loadu_si512(labels + i);
+    const __m512 move = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(a, argmax), max, second);
+    const __m512 l = _mm512_sub_ps(_mm512_loadu_ps(lower_.data() + row), move);
+    const __m512 lower = _mm512_maskz_mov_ps(
+        _mm512_cmp_ps_mask(l, zero, _CMP_GT_OQ),
+        _mm512_castsi512_ps(_mm512_sub_epi32(_mm512_castps_si512(l), _mm512_set1_epi32(1))));
+    _mm512_storeu_ps(lower_.data() + row, lower);
+    const __m512 gap = few ? _mm512_maskz_permutexvar_ps(0xFFFF, a, gaps16)
+                           : _mm512_mask_i32gather_ps(zero, 0xFFFF, a, half_gap_.data(), 4);
+    const __m512 tau = _mm512_loadu_ps(tau_.data() + (i - lo));
+    const auto fail = static_cast<__mmask16>(
+        ~(_mm512_cmp_ps_mask(lower, tau, _CMP_GT_OQ) | _mm512_cmp_ps_mask(gap, tau, _CMP_GT_OQ)));
+    const __m512i at = _mm512_add_epi64(_mm512_set1_epi64(i), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm512_mask_compressstoreu_epi64(failed, static_cast<__mmask8>(fail), at);
+    failed += std::popcount(static_cast<unsigned>(fail & 0xFF));
+    _mm512_mask_compressstoreu_epi64(failed, static_cast<__mmask8>(fail >> 8), _mm512_add_epi64(at, _mm512_set1_epi64(8)));
+    failed += std::popcount(static_cast<unsigned>(fail >> 8));
   }
+#endif
+  for (; i < hi; ++i) {
+    const auto r = static_cast<std::size_t>(i);
+    const int a = labels[i];
+    lower_[r] = decay(lower_[r], a == move_argmax_ ? move_second_ : move_max_);
+    const float tau = tau_[static_cast<std::size_t>(i - lo)];
+    if (!(lower_[r] > tau || half_gap_[static_cast<std::size_t>(a)] > tau)) *failed++ = i;
+  }
+  list_.resize(static_cast<std::size_t>(failed - list_.data()));
   rows_read_ += static_cast<std::int64_t>(list_.size());
   full(list_, labels);
 }
