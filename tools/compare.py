@@ -303,41 +303,45 @@ def nlreg_argv(args, backend, workers):
     return launch(args, "nlreg", backend, workers, ["--data", REGR, "--epochs", str(EPOCHS), "--lr", str(LR)])
 
 
+ALGORITHMS = ("lloyd", "hamerly", "elkan")
+
+
+def toolkit_algorithms(args, cores, reps, record_lines, X, truth, init, tmp, k, **data):
+    """Rows of the toolkit's three algorithms, seq and omp on all cores, from one init file."""
+    rows = []
+    for backend, workers in [("seq", 1), ("omp", cores)]:
+        for algorithm in ALGORITHMS:
+            row, r = toolkit_kmeans_row(args, kmeans_argv(args, backend, workers, algorithm, init, k=k, **data),
+                                        os.path.join(tmp, "out.h5"), reps, record_lines, X, truth)
+            rows.append(dict(row, impl=f"toolkit {algorithm}", backend=backend, threads=workers,
+                             record_inertia=r["inertia"], record_accuracy=r["accuracy"],
+                             distance_fraction=r["distance_evals"] / (X.shape[0] * k * (r["iterations"] + 1))))
+    return rows
+
+
 def toolkit_kmeans(args, cores, reps, record_lines):
     import h5py
     import numpy as np
     X, truth = mnist()
-    rows = []
     with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
         init = os.path.join(tmp, "init.h5")
         with h5py.File(MNIST, "r") as f:
             first = f["X"][:K].astype(np.float64) / 255.0  # scaled units, as /X's scale attribute
         with h5py.File(init, "w") as f:
             f["centroids"] = first
-        for backend, workers in [("seq", 1), ("omp", cores)]:
-            for algorithm in ("lloyd", "hamerly", "elkan"):
-                row, r = toolkit_kmeans_row(args, kmeans_argv(args, backend, workers, algorithm, init),
-                                            os.path.join(tmp, "out.h5"), reps, record_lines, X, truth)
-                rows.append(dict(row, impl=f"toolkit {algorithm}", backend=backend, threads=workers,
-                                 record_inertia=r["inertia"], record_accuracy=r["accuracy"],
-                                 distance_fraction=r["distance_evals"] / (X.shape[0] * K * (r["iterations"] + 1))))
-    return rows
+        return toolkit_algorithms(args, cores, reps, record_lines, X, truth, init, tmp, K)
 
 
 def toolkit_scale(args, cores, reps, record_lines, data, tmp):
-    """Toolkit Lloyd on the scale case's blobs (seq, and omp on all cores)."""
+    """The toolkit's three algorithms on the scale case's blobs (seq, and omp on all cores)."""
     import h5py
     import numpy as np
     X, truth = blobs(data)
     init = os.path.join(tmp, "init-scale.h5")
     with h5py.File(init, "w") as f:
         f["centroids"] = X[:SCALE_K].astype(np.float64)  # scale 1: rows are scaled units
-    rows = []
-    for backend, workers in [("seq", 1), ("omp", cores)]:
-        argv = kmeans_argv(args, backend, workers, "lloyd", init, data=data, k=SCALE_K, iters=SCALE_ITERS)
-        row, _ = toolkit_kmeans_row(args, argv, os.path.join(tmp, "out-scale.h5"), reps, record_lines, X, truth)
-        rows.append(dict(row, impl="toolkit lloyd", backend=backend, threads=workers))
-    return rows
+    return toolkit_algorithms(args, cores, reps, record_lines, X, truth, init, tmp, SCALE_K, data=data,
+                              iters=SCALE_ITERS)
 
 
 def make_blobs(args, rows, tmp):
@@ -370,11 +374,13 @@ def median_ms(row):
     return 1e3 * statistics.median(row["per_iter_s"])
 
 
-def print_kmeans(rows):
-    print(f"\nk-means, MNIST (n=10000, d=784), k={K}, init: the first {K} images, at most {ITERS} iterations, tol 0;"
-          f" median of {len(rows[0]['per_iter_s'])} runs")
+def print_clustering(rows, stream_s=None):
+    """One k-means table: each library row's time over the toolkit's same algorithm at the same
+    threads (faiss against Lloyd), each pruned toolkit row's over toolkit Lloyd's ('L'), and with
+    stream_s a 1-thread row's iteration over one streaming pass."""
     print(f"{'implementation':<24}{'threads':>8}{'iters':>7}{'ms/iter':>10}{'vs toolkit':>12}"
-          f"{'inertia':>15}{'accuracy':>10}{'dist. computed':>16}  BLAS core")
+          + (f"{'x stream':>10}" if stream_s else "")
+          + f"{'inertia':>18}{'accuracy':>10}{'dist. computed':>16}  BLAS core")
     base = {(r["impl"].split()[1], r["threads"]): median_ms(r) for r in rows if r["impl"].startswith("toolkit")}
     for r in rows:
         ms = median_ms(r)
@@ -383,30 +389,29 @@ def print_kmeans(rows):
         ratio = f"{ms / ref:.2f}x" if ref and not r["impl"].startswith("toolkit") else "" if ref else "-"
         if r["impl"].startswith("toolkit") and family != "lloyd":
             ratio = f"{ms / base[('lloyd', r['threads'])]:.2f}x L"
+        bound = f"{ms / (1e3 * stream_s):.2f}" if stream_s and r["threads"] == 1 else ""
         frac = f"{100 * r['distance_fraction']:.1f}%" if "distance_fraction" in r else ""
         name = r["impl"] + (f" ({r['backend']})" if "backend" in r else "")
-        print(f"{name:<24}{r['threads']:>8}{r['iterations']:>7}{ms:>10.3f}{ratio:>12}{r['inertia']:>15.2f}"
-              f"{r['accuracy']:>10.4f}{frac:>16}  {r.get('blas_core') or '-'}")
+        print(f"{name:<24}{r['threads']:>8}{r['iterations']:>7}{ms:>10.3f}{ratio:>12}"
+              + (f"{bound:>10}" if stream_s else "")
+              + f"{r['inertia']:>18.2f}{r['accuracy']:>10.4f}{frac:>16}  {r.get('blas_core') or '-'}")
     print("vs toolkit: a library's time over the toolkit's (same algorithm, same threads; faiss against Lloyd);"
           " 'L': a pruned toolkit algorithm's time over toolkit Lloyd's;"
           " BLAS core: the OpenBLAS kernel set the row's process loaded (the toolkit's kernels make no BLAS call)")
+
+
+def print_kmeans(rows):
+    print(f"\nk-means, MNIST (n=10000, d=784), k={K}, init: the first {K} images, at most {ITERS} iterations, tol 0;"
+          f" median of {len(rows[0]['per_iter_s'])} runs")
+    print_clustering(rows)
 
 
 def print_scale(section):
     rows = section["rows"]
     print(f"\nk-means at scale, {section['dataset']}, k={SCALE_K}, init: the first {SCALE_K} rows, "
           f"{SCALE_ITERS} iterations, tol 0; median of {len(rows[0]['per_iter_s'])} runs")
-    print(f"{'implementation':<24}{'threads':>8}{'ms/iter':>10}{'vs toolkit':>12}{'x stream':>10}"
-          f"{'inertia':>18}{'accuracy':>10}  BLAS core")
-    base = {r["threads"]: median_ms(r) for r in rows if r["impl"].startswith("toolkit")}
     stream = section.get("stream_pass")
-    for r in rows:
-        ms = median_ms(r)
-        ratio = f"{ms / base[r['threads']]:.2f}x" if not r["impl"].startswith("toolkit") and r["threads"] in base else ""
-        bound = f"{ms / (1e3 * stream['median_s']):.2f}" if stream and r["threads"] == 1 else ""
-        name = r["impl"] + (f" ({r['backend']})" if "backend" in r else "")
-        print(f"{name:<24}{r['threads']:>8}{ms:>10.3f}{ratio:>12}{bound:>10}{r['inertia']:>18.2f}{r['accuracy']:>10.4f}"
-              f"  {r.get('blas_core') or '-'}")
+    print_clustering(rows, stream["median_s"] if stream else None)
     if stream:
         print(f"stream: one pass over the {stream['bytes'] / 1e6:.0f} MB of rows (numpy column sums, 1 thread) takes "
               f"{1e3 * stream['median_s']:.2f} ms (median); x stream: a 1-thread row's iteration over that pass")
@@ -508,15 +513,16 @@ def main():
                                 f"seed {SCALE_SEED})", "k": SCALE_K, "max_iter": SCALE_ITERS, "tol": 0,
                      "init": f"first {SCALE_K} rows", "rows": toolkit_scale(args, cores, args.reps, record_lines,
                                                                               data, tmp)}
-            if available("sklearn"):
+            for peer, label in (("sklearn-lloyd", "sklearn lloyd"), ("sklearn-elkan", "sklearn elkan")):
+                if not available("sklearn"):
+                    skipped.append(f"{label} at scale: sklearn is not installed")
+                    continue
                 for threads in thread_counts:
-                    result, why = run_peer("sklearn-lloyd", threads, args.reps, args.blas_env, data)
+                    result, why = run_peer(peer, threads, args.reps, args.blas_env, data)
                     if result is None:
-                        skipped.append(f"sklearn lloyd at scale x{threads}: {why}")
+                        skipped.append(f"{label} at scale x{threads}: {why}")
                     else:
-                        scale["rows"].append(dict(result, impl="sklearn lloyd", threads=threads))
-            else:
-                skipped.append("sklearn lloyd at scale: sklearn is not installed")
+                        scale["rows"].append(dict(result, impl=label, threads=threads))
             result, why = run_peer("stream-pass", 1, args.reps, args.blas_env, data)
             if result:
                 scale["stream_pass"] = dict(result, impl="numpy column sums", threads=1,

@@ -225,21 +225,28 @@ class TestPeers(unittest.TestCase):
         row = {"backend": None, "iterations": 20, "inertia": 379561817.4, "accuracy": 0.7397}
         data["kmeans_scale"] = {
             "dataset": "blobs 1000000 x 64 float32", "k": 16, "max_iter": 20, "tol": 0, "init": "first 16 rows",
-            "rows": [dict(row, impl="toolkit lloyd", backend="seq", threads=1, per_iter_s=[0.060, 0.057, 0.055]),
-                     dict(row, impl="sklearn lloyd", threads=1, per_iter_s=[0.114, 0.120, 0.150])],
+            "rows": [dict(row, impl="toolkit lloyd", backend="seq", threads=1, per_iter_s=[0.060, 0.057, 0.055],
+                          distance_fraction=1.0),
+                     dict(row, impl="toolkit hamerly", backend="seq", threads=1, per_iter_s=[0.019, 0.015, 0.018],
+                          distance_fraction=0.182),
+                     dict(row, impl="sklearn lloyd", threads=1, per_iter_s=[0.114, 0.120, 0.150]),
+                     dict(row, impl="sklearn elkan", threads=1, per_iter_s=[0.160, 0.171, 0.150])],
             "stream_pass": {"per_pass_s": [0.030, 0.020, 0.031]}}
         loaded.side["compare"] = [("c.json", data)]
         cmp = peers.load(loaded)
-        self.assertEqual([r.ratio for r in cmp.scale], [None, 0.120 / 0.057])
-        # medians: 57 ms and 120 ms over a 30 ms pass
+        # Hamerly against toolkit Lloyd, sklearn Lloyd against toolkit Lloyd; no toolkit Elkan row:
+        # sklearn Elkan has no base.
+        self.assertEqual([r.ratio for r in cmp.scale], [None, 0.018 / 0.057, 0.120 / 0.057, None])
+        # medians: 57, 18, 120 and 160 ms over a 30 ms pass
         self.assertEqual(cmp.stream_sentence(),
                          "One pass over the same rows (numpy column sums, one thread, measured in the same run) takes "
                          "30.00 ms (median); one iteration on one thread takes toolkit lloyd (seq) 1.90x, "
-                         "sklearn lloyd 4.00x of that pass.")
-        self.assertIn("k-means at scale: the final inertia of all 2 rows is 379561817.40", " ".join(cmp.agreement()))
+                         "toolkit hamerly (seq) 0.60x, sklearn lloyd 4.00x, sklearn elkan 5.33x of that pass.")
+        self.assertIn("k-means at scale: the final inertia of all 4 rows is 379561817.40", " ".join(cmp.agreement()))
         text = str(compose.compare_blocks(cmp, 0))
         self.assertIn("k-means at scale", text)
         self.assertIn("'sklearn lloyd', '1', '20', '3', '120 ms'", text)
+        self.assertIn("'18.2%'", text)
 
     def test_no_scale_case_in_older_files(self):
         loaded = records.Loaded()
