@@ -192,28 +192,35 @@ vf decay_v(vf lower, vf move) {
 }  // namespace
 
 template <class T>
-EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t d, D scale, int k)
+EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t d, D scale, int k, RowPass pass)
     : algorithm_(algorithm), X_(X), rows_(rows), d_(d), scale_(scale), k_(k), error_(value_error<D>(d)),
       xx_(static_cast<std::size_t>(rows)) {
-  // The row norms never change: once here instead of once per E-step.
-  row_norms<T>(X, rows, d, scale, xx_.data());
-  if constexpr (std::is_same_v<T, std::uint8_t>) {
-    if (d <= kChunkMaskMaxD) {  // which chunks of each row the kernels may skip
-      live_.resize(static_cast<std::size_t>(rows));
-      row_chunk_masks(X, rows, d, live_.data());
-    }
-  }
-  if (algorithm_ == Algorithm::lloyd) return;
   const auto n = static_cast<std::size_t>(rows);
-  own_.resize(n);
-  upper_.resize(n);
-  stale_.assign(n, 0);
-  norm_.resize(n);
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    if (d <= kChunkMaskMaxD) live_.resize(n);  // which chunks of each row the kernels may skip
+  }
+  if (algorithm_ != Algorithm::lloyd) {
+    own_.resize(n);
+    upper_.resize(n);
+    stale_.assign(n, 0);
+    norm_.resize(n);
+    kp_ = (static_cast<std::size_t>(k) + kLanes - 1) / kLanes * kLanes;
+    lower_.assign(algorithm_ == Algorithm::elkan ? n * kp_ : n, 0.0f);
+    masks_.resize(kp_ / kLanes);
+  }
+  if (pass == RowPass::in_constructor) prepare_rows(0, rows);
+}
+
+// The rows never change: their norms and chunk masks once, instead of once per E-step.
+template <class T>
+void EStep<T>::prepare_rows(std::int64_t lo, std::int64_t hi) {
+  row_norms<T>(X_ + lo * d_, hi - lo, d_, scale_, xx_.data() + lo);
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    if (!live_.empty()) row_chunk_masks(X_ + lo * d_, hi - lo, d_, live_.data() + lo);
+  }
   // |x| from the kernel's |x|^2, which is at most rel/2 low.
-  for (std::size_t i = 0; i < n; ++i) norm_[i] = float_up(up(std::sqrt(up(static_cast<double>(xx_[i]) * (1 + error_.rel)))));
-  kp_ = (static_cast<std::size_t>(k) + kLanes - 1) / kLanes * kLanes;
-  lower_.assign(algorithm_ == Algorithm::elkan ? n * kp_ : n, 0.0f);
-  masks_.resize(kp_ / kLanes);
+  for (auto i = static_cast<std::size_t>(lo); i < norm_.size() && i < static_cast<std::size_t>(hi); ++i)
+    norm_[i] = float_up(up(std::sqrt(up(static_cast<double>(xx_[i]) * (1 + error_.rel)))));
 }
 
 template <class T>

@@ -52,8 +52,14 @@ class EStep {
   using D = dist_t<T>;
 
   // X: this worker's `rows` rows (d values each, used as X * scale), which
-  // must outlive the EStep.
-  EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t d, D scale, int k);
+  // must outlive the EStep. What the E-steps keep per row (norms, chunk masks) comes from
+  // one pass over the rows: in the constructor, or (RowPass::by_caller) by the caller's
+  // prepare_rows() over every row before the first set_centroids(), in blocks of its
+  // choice, so that it can do its own work on each block in the same pass.
+  enum class RowPass { in_constructor, by_caller };
+  EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t d, D scale, int k,
+        RowPass pass = RowPass::in_constructor);
+  void prepare_rows(std::int64_t lo, std::int64_t hi);
 
   // The centroids of the next E-step (k x d, scaled units); call once per
   // E-step, before its blocks.

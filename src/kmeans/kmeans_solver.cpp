@@ -187,7 +187,7 @@ class Lloyd {
   Lloyd(Team& team, const Points& p, const Params& prm)
       : team_(team), p_(p), prm_(prm), layout_(layout_of(team, p)), inertia_sum_(layout_), k_(prm.k), d_(p.d), stride_(p.d + 1),
         estep_(prm.algorithm, p.row<T>(layout_.my_rows().first), layout_.my_rows().second - layout_.my_rows().first,
-               p.d, static_cast<D>(p.scale), prm.k) {
+               p.d, static_cast<D>(p.scale), prm.k, EStep<T>::RowPass::by_caller) {
     std::tie(b0_, b1_) = layout_.my_blocks();
     std::tie(r0_, r1_) = layout_.my_rows();
     // Fixed-point shift for the exact M-step, from the global largest |x|.
@@ -344,12 +344,16 @@ class Lloyd {
            (sq_distance(mean, old, d_, 1.0) - sq_distance<double, double>(mean, nullptr, d_, 1.0));
   }
 
-  // Sum of |x|^2 (scaled units) over all rows, in the fixed tree order. Collective.
+  // Sum of |x|^2 (scaled units) over all rows, in the fixed tree order. Collective. The
+  // E-step's own pass over the rows goes block by block with it, each block read from memory
+  // once (10^7 x 64 floats: the two passes took 0.45 s of the 0.49 s of init).
   double sum_of_squares() {
     std::vector<double> leaves(sz(b1_ - b0_));
-    for (std::int64_t b = b0_; b < b1_; ++b)
+    for (std::int64_t b = b0_; b < b1_; ++b) {
+      estep_.prepare_rows(layout_.block_begin(b) - r0_, layout_.block_end(b) - r0_);
       for (std::int64_t i = layout_.block_begin(b); i < layout_.block_end(b); ++i)
         leaves[sz(b - b0_)] += sq_distance<T, double>(p_.row<T>(i), nullptr, d_, p_.scale);
+    }
     return inertia_sum_(team_, leaves, 1)[0];
   }
 
