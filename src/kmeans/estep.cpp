@@ -82,28 +82,52 @@ float lower_from_value(double v, double eps) {
   return static_cast<float>(s > 0 ? s : 0.0);
 }
 
-// lower_from_value() of k values at once, the same operations eight lanes at a time (a
-// square root per value, one after the other, was most of the time full() spends per row).
+#if defined(__AVX512F__)
+// lower_from_value() of eight values at once, the same operations.
+inline __m256 lower_from_value8(__m512d x, __m512d eps) {
+  const __m512d in = _mm512_set1_pd(kIn), zero = _mm512_setzero_pd();
+  const __mmask8 finite = _mm512_cmp_pd_mask(_mm512_abs_pd(x), _mm512_set1_pd(std::numeric_limits<double>::max()),
+                                             _CMP_LE_OQ);
+  __m512d t = _mm512_maskz_mul_pd(finite, _mm512_sub_pd(x, eps), in);
+  t = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(t, zero, _CMP_GT_OQ), t);
+  __m512d r = _mm512_sub_pd(_mm512_mul_pd(_mm512_mul_pd(_mm512_maskz_sqrt_pd(0xFF, t), in),
+                                          _mm512_set1_pd(1 - 0x1p-23)), _mm512_set1_pd(0x1p-140));
+  r = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(r, zero, _CMP_GT_OQ), r);
+  return _mm512_maskz_cvtpd_ps(0xFF, r);  // (zero-masked forms: see sq_sum_diff())
+}
+
+// threshold_of_value() (below) of eight values at once, the same operations as it and as
+// EStep::block_thresholds().
+inline __m256 threshold_of_value8(__m512d own, __m512d eps) {
+  const __m512d out = _mm512_set1_pd(kOut);
+  const __m512d t = _mm512_mul_pd(_mm512_add_pd(own, eps), out);
+  const __mmask8 ok = _mm512_cmp_pd_mask(_mm512_abs_pd(own), _mm512_set1_pd(std::numeric_limits<double>::max()),
+                                         _CMP_LE_OQ) & _mm512_cmp_pd_mask(t, t, _CMP_ORD_Q);
+  const __m512d t0 = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(t, _mm512_setzero_pd(), _CMP_GT_OQ), t);
+  const __m512d u = _mm512_mul_pd(_mm512_maskz_sqrt_pd(0xFF, _mm512_add_pd(t0, _mm512_set1_pd(0x1p-1000))), out);
+  const __m256 tau = _mm512_maskz_cvtpd_ps(
+      0xFF, _mm512_add_pd(_mm512_mul_pd(u, _mm512_set1_pd(1 + 0x1p-23)), _mm512_set1_pd(0x1p-140)));
+  return _mm256_mask_blend_ps(ok, _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN()), tau);
+}
+
+// Up to eight D values from p (lanes beyond n zero), as doubles.
+template <class D>
+__m512d load8(const D* p, std::size_t n) {
+  const auto m = static_cast<__mmask8>(n >= 8 ? 0xFF : (1u << n) - 1);
+  if constexpr (std::is_same_v<D, float>)
+    return _mm512_maskz_cvtps_pd(0xFF, _mm256_maskz_loadu_ps(m, p));
+  else
+    return _mm512_maskz_loadu_pd(m, p);
+}
+#endif
+
+// lower_from_value() of k values at once, eight lanes at a time (a square root per value,
+// one after the other, was most of the time full() spends per row).
 template <class D>
 void lower_from_values(const D* v, std::size_t k, double eps, float* out) {
   std::size_t c = 0;
 #if defined(__AVX512F__)
-  const __m512d e = _mm512_set1_pd(eps), in = _mm512_set1_pd(kIn), shrink = _mm512_set1_pd(1 - 0x1p-23),
-                tiny = _mm512_set1_pd(0x1p-140), zero = _mm512_setzero_pd(),
-                most = _mm512_set1_pd(std::numeric_limits<double>::max());
-  for (; c + 8 <= k; c += 8) {
-    __m512d x;
-    if constexpr (std::is_same_v<D, float>)
-      x = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(v + c));
-    else
-      x = _mm512_loadu_pd(v + c);
-    const __mmask8 finite = _mm512_cmp_pd_mask(_mm512_abs_pd(x), most, _CMP_LE_OQ);
-    __m512d t = _mm512_maskz_mul_pd(finite, _mm512_sub_pd(x, e), in);
-    t = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(t, zero, _CMP_GT_OQ), t);
-    __m512d r = _mm512_sub_pd(_mm512_mul_pd(_mm512_mul_pd(_mm512_maskz_sqrt_pd(0xFF, t), in), shrink), tiny);
-    r = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(r, zero, _CMP_GT_OQ), r);
-    _mm256_storeu_ps(out + c, _mm512_maskz_cvtpd_ps(0xFF, r));  // (zero-masked forms: see sq_sum_diff())
-  }
+  for (; c + 8 <= k; c += 8) _mm256_storeu_ps(out + c, lower_from_value8(load8<D>(v + c, 8), _mm512_set1_pd(eps)));
 #endif
   for (; c < k; ++c) out[c] = lower_from_value(static_cast<double>(v[c]), eps);
 }
@@ -422,23 +446,63 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels)
   values<T>(ptrs_.data(), static_cast<std::int64_t>(n), d_, scale_, xxs_.data(), C_, nullptr, k_, vals_.data(),
             live_of(rows));
   evaluations_ += static_cast<std::int64_t>(n * k);
+  if (algorithm_ == Algorithm::hamerly) return hamerly_bounds(rows, labels);
   for (std::size_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
     const D* v = vals_.data() + r * k;
     const double eps = eps_[i - static_cast<std::size_t>(block_lo_)];
-    if (algorithm_ == Algorithm::hamerly) {
-      // The nearest other centroid bounds them all; no other centroid (k = 1): nothing
-      // can ever compete.
-      const Nearest near = nearest_two<D>(v, k_);
-      labels[i] = near.label;
-      set_own(i, v[near.label], eps);
-      lower_[i] = k == 1 ? std::numeric_limits<float>::infinity() : lower_from_value(near.second, eps);
-    } else {
-      D chosen;
-      pick<D>(v, k_, labels[i], chosen);
-      set_own(i, v[labels[i]], eps);
-      lower_from_values<D>(v, k, eps, lower_.data() + i * kp_);
-    }
+    D chosen;
+    pick<D>(v, k_, labels[i], chosen);
+    set_own(i, v[labels[i]], eps);
+    lower_from_values<D>(v, k, eps, lower_.data() + i * kp_);
+  }
+}
+
+// Hamerly's labels and bounds from all k values of the listed rows (vals_): the own value
+// gives the upper bound and threshold (set_own()), the nearest other centroid the lower
+// bound; no other centroid (k = 1): nothing can ever compete. The square roots eight rows
+// at a time, every row through the same vector code, bit for bit the scalar forms (checked
+// on MNIST, digits, blobs and the unit cases): blobs 1e6 x 64, k = 16, 0.94x the time per
+// iteration of one row at a time; MNIST k = 10, 0.97x (medians of 7, interleaved).
+template <class T>
+void EStep<T>::hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_t* labels) {
+  const std::size_t n = rows.size();
+  const auto k = static_cast<std::size_t>(k_);
+  own_vals_.resize(n);
+  seconds_.resize(n);
+  row_eps_.resize(n);
+  taus_.resize(n);
+  lows_.resize(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto i = static_cast<std::size_t>(rows[r]);
+    const D* v = vals_.data() + r * k;
+    const Nearest near = nearest_two<D>(v, k_);
+    labels[i] = near.label;
+    own_vals_[r] = v[near.label];
+    seconds_[r] = near.second;
+    row_eps_[r] = eps_[i - static_cast<std::size_t>(block_lo_)];
+  }
+  const float none = std::numeric_limits<float>::infinity();
+#if defined(__AVX512F__)
+  for (std::size_t r = 0; r < n; r += 8) {
+    const auto m = static_cast<__mmask8>(n - r >= 8 ? 0xFF : (1u << (n - r)) - 1);
+    const __m512d eps = load8<double>(row_eps_.data() + r, n - r);
+    _mm256_mask_storeu_ps(taus_.data() + r, m, threshold_of_value8(load8<D>(own_vals_.data() + r, n - r), eps));
+    _mm256_mask_storeu_ps(lows_.data() + r, m,
+                          k == 1 ? _mm256_set1_ps(none) : lower_from_value8(load8<double>(seconds_.data() + r, n - r), eps));
+  }
+#else
+  for (std::size_t r = 0; r < n; ++r) {
+    taus_[r] = threshold_of_value(static_cast<double>(own_vals_[r]), row_eps_[r]);
+    lows_[r] = k == 1 ? none : lower_from_value(seconds_[r], row_eps_[r]);
+  }
+#endif
+  for (std::size_t r = 0; r < n; ++r) {  // set_own()'s writes, and the lower bound
+    const auto i = static_cast<std::size_t>(rows[r]);
+    own_[i] = own_vals_[r];
+    stale_[i] = 0;
+    upper_[i] = tau_[i - static_cast<std::size_t>(block_lo_)] = taus_[r];
+    lower_[i] = lows_[r];
   }
 }
 

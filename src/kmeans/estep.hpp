@@ -85,6 +85,7 @@ class EStep {
 
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels);
+  void hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_t* labels);
   void set_own(std::size_t i, D v, double eps);
   const std::uint64_t* live_of(const std::vector<std::int64_t>& rows, const std::size_t* order = nullptr);
   void refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
@@ -135,6 +136,8 @@ class EStep {
   std::vector<std::size_t> order_;
   std::vector<const T*> ptrs_;
   std::vector<D> xxs_, vals_, pair_vals_, own_vals_, lloyd_dist_;
+  std::vector<double> seconds_, row_eps_;
+  std::vector<float> taus_, lows_;
   std::int64_t block_lo_ = 0;  // first row of the block being assigned
   std::vector<double> eps_;    // per row of the block: the kernel's error bound (value_error())
   std::vector<float> tau_;     // per row of the block: see threshold_of_value(), threshold_of_upper()
