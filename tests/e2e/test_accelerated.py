@@ -5,7 +5,7 @@ distances.
 
 Each dataset runs Lloyd sequentially as the reference, then every algorithm
 sequentially, with 2 and 3 OpenMP threads and with 2 and 3 MPI ranks (and,
-for some, 2 ranks x 2 threads of the hybrid executable). Beside
+for some, 2 ranks x 2 threads of the hybrid executable; two with 4 and 7). Beside
 the real datasets, two synthetic ones aim at the places where pruning could
 go wrong: exact ties (integer points, duplicated rows, centroids that
 coincide) and near-ties that only the float rounding of the kernel decides.
@@ -16,7 +16,7 @@ import unittest
 import h5py
 import numpy as np
 
-from tests.e2e.util import MNIST_ITERS, appended_record, DATA, TempDir, read_records, run, write_points, write_xy
+from tests.e2e.util import MNIST_ITERS, SANITIZED, appended_record, DATA, TempDir, read_records, run, write_points, write_xy
 
 ALGORITHMS = ["lloyd", "hamerly", "elkan"]
 CONFIGS = [("seq", 1), ("omp", 2), ("omp", 3), ("mpi", 2), ("mpi", 3)]
@@ -96,6 +96,21 @@ class AcceleratedIsLloyd(unittest.TestCase):
         with TempDir() as tmp:
             self.check(records(tmp, os.path.join(DATA, "blobs-small.h5"),
                                ["--k", "8", "--iters", "50", "--init", "kmeans++", "--seed", "7"]))
+
+    def test_float32_and_uint8_at_4_and_7_workers(self):
+        # The worker counts of the bitwise suite beyond 3, for every algorithm: float32 rows
+        # at small d (the column kernels: values_by_columns()) with 4 and 7 threads and ranks,
+        # and MNIST's uint8 rows (the tiles with chunks of zeros skipped) with 4 and 7 threads
+        # and 4 ranks (7 ranks on this 2-core machine take 4 s a run, whatever the data).
+        # Under the sanitizers, 7 only, as the bitwise suite.
+        counts = (7,) if SANITIZED else (4, 7)
+        threads = [("seq", 1)] + [("omp", w) for w in counts]
+        with TempDir() as tmp:
+            self.check(records(tmp, os.path.join(DATA, "blobs-small.h5"), ["--k", "12", "--iters", "30", "--seed", "11"],
+                               configs=threads + [("mpi", w) for w in counts]))
+        with TempDir() as tmp:
+            self.check(records(tmp, os.path.join(DATA, "mnist10k.h5"), ["--k", "10", "--iters", "10", "--seed", "3"],
+                               configs=threads + [("mpi", counts[0])]))
 
     def test_blobs_float64(self):
         with TempDir() as tmp:
