@@ -470,6 +470,14 @@ def local_check_blocks(checks):
     return out
 
 
+def _clustering_table(rows, caption):
+    """The k-means comparison table of these PeerRows: times, ratio to the base row, quality."""
+    return ("table", ["implementation", "threads", "iterations", "runs", "median per iteration", "min..max",
+                      "compared with", "time ratio", "inertia", "accuracy", "distances computed"],
+            [_peer_cells(r) + [_quality(r.raw, "inertia", 2), _quality(r.raw, "accuracy", 4), _distances(r)]
+             for r in rows], caption)
+
+
 def _distances(row):
     """A k-means row's share of Lloyd's distances, or '-' (libraries do not say)."""
     f = row.raw.get("distance_fraction")
@@ -506,26 +514,22 @@ def compare_blocks(comparison, n_records):
                         "are unreliable.**" if isinstance(load, (int, float)) and load > 0.5 else "")))
     if comparison.kmeans:
         out.append(("h", 3, "k-means"))
-        out.append(("table", ["implementation", "threads", "iterations", "runs", "median per iteration", "min..max",
-                              "compared with", "time ratio", "inertia", "accuracy", "distances computed"],
-                    [_peer_cells(r) + [_quality(r.raw, "inertia", 2), _quality(r.raw, "accuracy", 4),
-                                       _distances(r)] for r in comparison.kmeans],
-                    "Time ratio: this row's median over that of the row it is compared with (above 1: slower). A "
-                    "library is compared with the toolkit's same algorithm at the same threads (faiss with Lloyd), "
-                    "toolkit Hamerly and Elkan with toolkit Lloyd, toolkit Lloyd on all cores with itself on one. "
-                    "Inertia (float64, [0, 1] pixels) and accuracy (Hungarian) recomputed the same way for all."))
+        out.append(_clustering_table(
+            comparison.kmeans,
+            "Time ratio: this row's median over that of the row it is compared with (above 1: slower). A "
+            "library is compared with the toolkit's same algorithm at the same threads (faiss with Lloyd), "
+            "toolkit Hamerly and Elkan with toolkit Lloyd, toolkit Lloyd on all cores with itself on one. "
+            "Inertia (float64, [0, 1] pixels) and accuracy (Hungarian) recomputed the same way for all."))
     if comparison.scale:
         sc = d.get("kmeans_scale") or {}
         out.append(("h", 3, "k-means at scale"))
         out.append(("p", f"{sc.get('dataset', '?')}, k = {sc.get('k', '?')}, initial centroids {sc.get('init', '?')}, "
                          f"{sc.get('max_iter', '?')} iterations, tol {sc.get('tol', '?')}."))
-        out.append(("table", ["implementation", "threads", "iterations", "runs", "median per iteration", "min..max",
-                              "compared with", "time ratio", "inertia", "accuracy", "distances computed"],
-                    [_peer_cells(r) + [_quality(r.raw, "inertia", 2), _quality(r.raw, "accuracy", 4),
-                                       _distances(r)] for r in comparison.scale],
-                    "As the MNIST table: a library is compared with the toolkit's same algorithm at the same "
-                    "threads, toolkit Hamerly and Elkan with toolkit Lloyd, toolkit Lloyd on all cores with itself "
-                    "on one; inertia in float64, accuracy against the blobs' generating centres (Hungarian)."))
+        out.append(_clustering_table(
+            comparison.scale,
+            "As the MNIST table: a library is compared with the toolkit's same algorithm at the same "
+            "threads, toolkit Hamerly and Elkan with toolkit Lloyd, toolkit Lloyd on all cores with itself "
+            "on one; inertia in float64, accuracy against the blobs' generating centres (Hungarian)."))
         stream = comparison.stream_sentence()
         if stream:
             out.append(("p", stream))
