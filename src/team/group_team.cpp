@@ -100,10 +100,16 @@ void GroupTeam::sum(std::span<std::int64_t> values) {
     const std::size_t lo = n * t / T, hi = n * (t + 1) / T;
     // (Every thread published its own `values`, which are not const.)
     auto array = [&](std::size_t u) { return static_cast<std::int64_t*>(const_cast<void*>(s_.in[u])); };
-    for (std::size_t i = lo; i < hi; ++i) {
-      std::int64_t total = 0;
-      for (std::size_t u = 0; u < T; ++u) total += array(u)[i];
-      for (std::size_t u = 0; u < T; ++u) array(u)[i] = total;
+    if (T == 2) {  // the common pair, vectorised (the general loop below runs an element at a time)
+      std::int64_t* __restrict a = array(0);
+      std::int64_t* __restrict b = array(1);
+      for (std::size_t i = lo; i < hi; ++i) a[i] = b[i] = a[i] + b[i];
+    } else {
+      for (std::size_t i = lo; i < hi; ++i) {
+        std::int64_t total = 0;
+        for (std::size_t u = 0; u < T; ++u) total += array(u)[i];
+        for (std::size_t u = 0; u < T; ++u) array(u)[i] = total;
+      }
     }
     sync();
     return;
