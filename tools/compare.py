@@ -306,12 +306,13 @@ def nlreg_argv(args, backend, workers):
 ALGORITHMS = ("lloyd", "hamerly", "elkan")
 
 
-def toolkit_algorithms(args, cores, reps, record_lines, X, truth, init, tmp, k, **data):
-    """Rows of the toolkit's three algorithms, seq and omp on all cores, from one init file."""
+def toolkit_algorithms(args, cores, reps, record_lines, X, truth, init, tmp, k, **options):
+    """Rows of the toolkit's three algorithms, seq and omp on all cores, from one init file (options:
+    kmeans_argv()'s data and iters)."""
     rows = []
     for backend, workers in [("seq", 1), ("omp", cores)]:
         for algorithm in ALGORITHMS:
-            row, r = toolkit_kmeans_row(args, kmeans_argv(args, backend, workers, algorithm, init, k=k, **data),
+            row, r = toolkit_kmeans_row(args, kmeans_argv(args, backend, workers, algorithm, init, k=k, **options),
                                         os.path.join(tmp, "out.h5"), reps, record_lines, X, truth)
             rows.append(dict(row, impl=f"toolkit {algorithm}", backend=backend, threads=workers,
                              record_inertia=r["inertia"], record_accuracy=r["accuracy"],

@@ -96,18 +96,30 @@ inline __m256 lower_from_value8(__m512d x, __m512d eps) {
   return _mm512_maskz_cvtpd_ps(0xFF, r);  // (zero-masked forms: see sq_sum_diff())
 }
 
-// threshold_of_value() (below) of eight values at once, the same operations as it and as
-// EStep::block_thresholds().
-inline __m256 threshold_of_value8(__m512d own, __m512d eps) {
-  const __m512d out = _mm512_set1_pd(kOut);
-  const __m512d t = _mm512_mul_pd(_mm512_add_pd(own, eps), out);
-  const __mmask8 ok = _mm512_cmp_pd_mask(_mm512_abs_pd(own), _mm512_set1_pd(std::numeric_limits<double>::max()),
-                                         _CMP_LE_OQ) & _mm512_cmp_pd_mask(t, t, _CMP_ORD_Q);
-  const __m512d t0 = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(t, _mm512_setzero_pd(), _CMP_GT_OQ), t);
-  const __m512d u = _mm512_mul_pd(_mm512_maskz_sqrt_pd(0xFF, _mm512_add_pd(t0, _mm512_set1_pd(0x1p-1000))), out);
+// threshold_of_value()'s square, t = (own + eps) kOut clamped at 0, eight lanes at a time;
+// ok: the lanes where it gives a bound (own finite, t not NaN).
+inline __m512d value_square8(__m512d own, __m512d eps, __mmask8& ok) {
+  const __m512d t = _mm512_mul_pd(_mm512_add_pd(own, eps), _mm512_set1_pd(kOut));
+  ok = _mm512_cmp_pd_mask(_mm512_abs_pd(own), _mm512_set1_pd(std::numeric_limits<double>::max()), _CMP_LE_OQ) &
+       _mm512_cmp_pd_mask(t, t, _CMP_ORD_Q);
+  return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(t, _mm512_setzero_pd(), _CMP_GT_OQ), t);
+}
+
+// The threshold from its square t (>= 0), the last steps of threshold_of_value() and
+// threshold_of_upper() eight lanes at a time; NaN (no bound) outside ok.
+inline __m256 threshold_from_square8(__m512d t, __mmask8 ok) {
+  const __m512d u = _mm512_mul_pd(_mm512_maskz_sqrt_pd(0xFF, _mm512_add_pd(t, _mm512_set1_pd(0x1p-1000))),
+                                  _mm512_set1_pd(kOut));
   const __m256 tau = _mm512_maskz_cvtpd_ps(
       0xFF, _mm512_add_pd(_mm512_mul_pd(u, _mm512_set1_pd(1 + 0x1p-23)), _mm512_set1_pd(0x1p-140)));
   return _mm256_mask_blend_ps(ok, _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN()), tau);
+}
+
+// threshold_of_value() (below) of eight values at once, the same operations.
+inline __m256 threshold_of_value8(__m512d own, __m512d eps) {
+  __mmask8 ok;
+  const __m512d t = value_square8(own, eps, ok);
+  return threshold_from_square8(t, ok);
 }
 
 // Up to eight D values from p (lanes beyond n zero), as doubles.
@@ -243,7 +255,8 @@ void EStep<T>::prepare_rows(std::int64_t lo, std::int64_t hi) {
     if (!live_.empty()) row_chunk_masks(X_ + lo * d_, hi - lo, d_, live_.data() + lo);
   }
   // |x| from the kernel's |x|^2, which is at most rel/2 low.
-  for (auto i = static_cast<std::size_t>(lo); i < norm_.size() && i < static_cast<std::size_t>(hi); ++i)
+  if (norm_.empty()) return;  // Lloyd keeps no bounds
+  for (auto i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi); ++i)
     norm_[i] = float_up(up(std::sqrt(up(static_cast<double>(xx_[i]) * (1 + error_.rel)))));
 }
 
@@ -329,36 +342,21 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
   // Eight rows at a time, the same operations as threshold_of_value() and
   // threshold_of_upper() (a square root per row, one after the other, took longer than
   // the rest of a row's tests).
-  const __m512d out = _mm512_set1_pd(kOut), tiny = _mm512_set1_pd(0x1p-1000), zero = _mm512_setzero_pd(),
-                most = _mm512_set1_pd(std::numeric_limits<double>::max()), grow = _mm512_set1_pd(1 + 0x1p-23),
-                least = _mm512_set1_pd(0x1p-140);
-  const __m256 nan = _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN());
   for (; i + 8 <= hi; i += 8) {
     const auto row = static_cast<std::size_t>(i), r = static_cast<std::size_t>(i - lo);
-    __m512d own;
-    if constexpr (std::is_same_v<D, float>)
-      own = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(own_.data() + row));
-    else
-      own = _mm512_loadu_pd(own_.data() + row);
     const __m512d eps = _mm512_loadu_pd(eps_.data() + r);
     const __m512d up = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(upper_.data() + row));
     std::uint64_t stale_bytes;
     std::memcpy(&stale_bytes, stale_.data() + row, 8);
     const __mmask8 stale = _mm512_cmpneq_epi64_mask(
         _mm512_maskz_cvtepu8_epi64(0xFF, _mm_cvtsi64_si128(static_cast<long long>(stale_bytes))), _mm512_setzero_si512());
-    // threshold_of_value(): t = (own + eps) kOut, no bound where own is not finite or t is NaN.
-    const __m512d tv = _mm512_mul_pd(_mm512_add_pd(own, eps), out);
-    const __mmask8 value_ok = _mm512_cmp_pd_mask(_mm512_abs_pd(own), most, _CMP_LE_OQ) &
-                              _mm512_cmp_pd_mask(tv, tv, _CMP_ORD_Q);
-    const __m512d tv0 = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(tv, zero, _CMP_GT_OQ), tv);
+    __mmask8 value_ok;
+    const __m512d tv = value_square8(load8<D>(own_.data() + row, 8), eps, value_ok);
     // threshold_of_upper(): t = (upper^2 + 2 eps) kOut, no bound where t is NaN.
-    const __m512d tu = _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(up, up), _mm512_add_pd(eps, eps)), out);
+    const __m512d tu = _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(up, up), _mm512_add_pd(eps, eps)), _mm512_set1_pd(kOut));
     const __mmask8 upper_ok = _mm512_cmp_pd_mask(tu, tu, _CMP_ORD_Q);
-    const __m512d t = _mm512_mask_blend_pd(stale, tv0, tu);
     const __mmask8 ok = static_cast<__mmask8>((stale & upper_ok) | (~stale & value_ok));
-    const __m512d u = _mm512_mul_pd(_mm512_maskz_sqrt_pd(0xFF, _mm512_add_pd(t, tiny)), out);
-    const __m256 tau = _mm512_maskz_cvtpd_ps(0xFF, _mm512_add_pd(_mm512_mul_pd(u, grow), least));
-    _mm256_storeu_ps(tau_.data() + r, _mm256_mask_blend_ps(ok, nan, tau));
+    _mm256_storeu_ps(tau_.data() + r, threshold_from_square8(_mm512_mask_blend_pd(stale, tv, tu), ok));
   }
 #endif
   for (; i < hi; ++i) {
