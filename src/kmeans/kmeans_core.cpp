@@ -612,20 +612,61 @@ template <class T>
 std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
                      const std::int32_t* to, std::int64_t* sums, std::int64_t* counts) {
   const double factor = std::ldexp(1.0, shift);
-  std::int64_t moved = 0;
-  for (std::int64_t i = 0; i < rows; ++i) {
-    if (from[i] == to[i]) continue;
-    ++moved;
+  auto move_row = [&](std::int64_t i) {
     const T* x = X + i * d;
     std::int64_t* out = sums + static_cast<std::int64_t>(from[i]) * d;
     std::int64_t* in = sums + static_cast<std::int64_t>(to[i]) * d;
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      // Eight bytes at a time, only the groups of eight that hold a nonzero value (MNIST
+      // rows are mostly margin; a zero changes no sum), found 64 bytes at a time.
+      for (std::int64_t j0 = 0; j0 < d; j0 += 64) {
+        const std::int64_t left = d - j0;
+        const auto m = left >= 64 ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << left) - 1);
+        const __m512i bytes = _mm512_maskz_loadu_epi8(m, x + j0);
+        // Past d: zero bytes (masked load) and the sums' lanes left as they are (masked stores).
+        for (auto groups = static_cast<unsigned>(_mm512_test_epi64_mask(bytes, bytes)); groups; groups &= groups - 1) {
+          const int g = __builtin_ctz(groups);
+          const std::int64_t j = j0 + 8 * g;
+          const auto lanes = static_cast<__mmask8>(d - j >= 8 ? 0xFF : (1u << (d - j)) - 1);
+          const __m512i v = _mm512_maskz_cvtepu8_epi64(lanes, _mm_maskz_loadu_epi8(lanes, x + j));
+          _mm512_mask_storeu_epi64(out + j, lanes, _mm512_sub_epi64(_mm512_maskz_loadu_epi64(lanes, out + j), v));
+          _mm512_mask_storeu_epi64(in + j, lanes, _mm512_add_epi64(_mm512_maskz_loadu_epi64(lanes, in + j), v));
+        }
+      }
+      return;
+    }
+#endif
     for (std::int64_t j = 0; j < d; ++j) {
       const std::int64_t v = std::is_integral_v<T> ? static_cast<std::int64_t>(x[j]) : fixed_point(x[j], factor);
       out[j] -= v;
       in[j] += v;
     }
+  };
+  std::int64_t moved = 0;
+  std::int64_t i = 0;
+#if defined(__AVX512F__)
+  // The rows that moved, sixteen labels at a time (most did not). With the uint8 path above,
+  // against GCC's vectorisation of the plain loops (interleaved, kmeans_seq): Hamerly on
+  // 10^6 x 64 floats, k = 16, 0.94x the time per iteration; MNIST k = 10, make bench's sums_s
+  // 37.7 -> 29.5 us per iteration, the iteration 0.97-1.0x.
+  for (; i + 16 <= rows; i += 16) {
+    for (auto m = static_cast<unsigned>(_mm512_cmpneq_epi32_mask(_mm512_loadu_si512(from + i), _mm512_loadu_si512(to + i)));
+         m; m &= m - 1) {
+      const std::int64_t r = i + __builtin_ctz(m);
+      move_row(r);
+      --counts[from[r]];
+      ++counts[to[r]];
+      ++moved;
+    }
+  }
+#endif
+  for (; i < rows; ++i) {
+    if (from[i] == to[i]) continue;
+    move_row(i);
     --counts[from[i]];
     ++counts[to[i]];
+    ++moved;
   }
   return moved;
 }
