@@ -122,6 +122,26 @@ inline __m256 threshold_of_value8(__m512d own, __m512d eps) {
   return threshold_from_square8(t, ok);
 }
 
+// A per-centroid table of k floats, looked up for sixteen labels at once: one permute of a
+// register where the table fits one (k <= 16), else a gather.
+class ByLabel16 {
+ public:
+  ByLabel16(const float* table, int k)
+      : table_(table), in_register_(k <= 16),
+        register_(in_register_ ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << k) - 1), table)
+                               : _mm512_setzero_ps()) {}
+  __m512 operator()(__m512i labels) const {
+    // (Masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized in its own header.)
+    return in_register_ ? _mm512_maskz_permutexvar_ps(0xFFFF, labels, register_)
+                        : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, labels, table_, 4);
+  }
+
+ private:
+  const float* table_;
+  bool in_register_;
+  __m512 register_;
+};
+
 // Up to eight D values from p (lanes beyond n zero), as doubles.
 template <class D>
 __m512d load8(const D* p, std::size_t n) {
@@ -397,13 +417,11 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels)
   // Sixteen rows at a time, grow()'s operations; a centroid moved exactly where its move_ is
   // above 0 (set_centroids()).
   const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
-  const __m512 moves16 = _mm512_loadu_ps(move_.data());  // kp_ >= 16 entries
+  const ByLabel16 move_of(move_.data(), k_);
   for (; i + 16 <= hi; i += 16) {
     const auto row = static_cast<std::size_t>(i);
     const __m512i a = _mm512_loadu_si512(labels + i);
-    // (Masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized in its own header.)
-    const __m512 move = kp_ == 16 ? _mm512_maskz_permutexvar_ps(0xFFFF, a, moves16)
-                                  : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, a, move_.data(), 4);
+    const __m512 move = move_of(a);
     const __mmask16 moved = _mm512_cmp_ps_mask(move, _mm512_setzero_ps(), _CMP_GT_OQ);
     const __m512 u = _mm512_add_ps(_mm512_loadu_ps(upper_.data() + row), move);
     const __mmask16 finite = _mm512_cmp_ps_mask(_mm512_abs_ps(u), inf, _CMP_LT_OQ);
@@ -593,8 +611,7 @@ void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* lab
   const __m512 zero = _mm512_setzero_ps();
   const __m512i argmax = _mm512_set1_epi32(move_argmax_);
   const __m512 max = _mm512_set1_ps(move_max_), second = _mm512_set1_ps(move_second_);
-  const bool few = k_ <= 16;
-  const __m512 gaps16 = few ? _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << k_) - 1), half_gap_.data()) : zero;
+  const ByLabel16 gap_of(half_gap_.data(), k_);
   for (; i + 16 <= hi; i += 16) {
     const auto row = static_cast<std::size_t>(i);
     const __m512i a = _mm512_loadu_si512(labels + i);
@@ -604,8 +621,7 @@ void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* lab
         _mm512_cmp_ps_mask(l, zero, _CMP_GT_OQ),
         _mm512_castsi512_ps(_mm512_sub_epi32(_mm512_castps_si512(l), _mm512_set1_epi32(1))));
     _mm512_storeu_ps(lower_.data() + row, lower);
-    const __m512 gap = few ? _mm512_maskz_permutexvar_ps(0xFFFF, a, gaps16)
-                           : _mm512_mask_i32gather_ps(zero, 0xFFFF, a, half_gap_.data(), 4);
+    const __m512 gap = gap_of(a);
     const __m512 tau = _mm512_loadu_ps(tau_.data() + (i - lo));
     const auto fail = static_cast<__mmask16>(
         ~(_mm512_cmp_ps_mask(lower, tau, _CMP_GT_OQ) | _mm512_cmp_ps_mask(gap, tau, _CMP_GT_OQ)));
