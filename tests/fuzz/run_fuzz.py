@@ -101,7 +101,12 @@ def triage(binary, artifact, extra_env):
         text = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as e:
         return "hdf5" if "libhdf5" in str(e.stderr or "") else "ours", "replay hung past 60 s"
-    if proc.returncode == 0:
+    return classify(text, proc.returncode)
+
+
+def classify(text, returncode):
+    """The verdict on one replay's output and exit status (triage())."""
+    if returncode == 0:
         return "gone", "does not fail when replayed alone"
     if "terminate called after throwing" in text or "uncaught exception" in text:
         m = re.search(r"what\(\):\s*(.*)", text)
@@ -119,9 +124,12 @@ def triage(binary, artifact, extra_env):
     # An overflow of a buffer our code allocated is ours even inside HDF5 (we passed
     # it too small). Not so a use-after-free: HDF5 keeps no pointer of ours past a
     # call, so a freed block of ours that HDF5 reads was reused behind a dangling
-    # pointer of its own.
+    # pointer of its own. Nor an access beside a block of ours that was already freed
+    # (ASan names the nearest block, here with where it was freed): we no longer held
+    # it, so we passed it to no one; HDF5 read past memory of its own.
     overflow = "overflow" in kind or "underflow" in kind
-    if overflow and origin and any(OURS.search(l) for l in frames(origin) or origin[:1]):
+    freed = bool(origin) and "freed by thread" in origin[0]
+    if overflow and origin and not freed and any(OURS.search(l) for l in frames(origin) or origin[:1]):
         return "ours", f"{kind}: memory of our code overrun, from {top.strip() if top else '?'}"
     if top is None:
         return "ours", f"{kind}: no usable stack"
