@@ -12,6 +12,9 @@
 //            clear the row's own distance are evaluated, or all k where that
 //            is more than a few (all_values())
 //
+// All k values of a row, for uint8 rows and k <= 16, come from the row's nonzeros alone
+// (lane_rows.hpp, the same bits) where that takes fewer multiply-adds (lanes_wanted()).
+//
 // Why this is exact although the kernel rounds: the bounds are kept on the
 // exact distances (triangle inequality in real arithmetic, every bound update
 // rounded outwards), and a centroid is skipped only when its exact-distance
@@ -39,6 +42,7 @@
 #include "common/names.hpp"
 #include "kmeans/int_assign.hpp"
 #include "kmeans/kmeans_core.hpp"
+#include "kmeans/lane_rows.hpp"
 
 namespace hpcb::kmeans {
 
@@ -98,6 +102,7 @@ class EStep {
   void values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& centroid, D* out);
   void block_margins(std::int64_t lo, std::int64_t hi);
   void block_thresholds(std::int64_t lo, std::int64_t hi);
+  bool lanes_wanted() const;
 
   Algorithm algorithm_;
   const T* X_;
@@ -108,6 +113,11 @@ class EStep {
   std::vector<D> xx_;  // |x|^2 of every row, as the kernel sums it
   std::vector<std::uint64_t> live_;  // uint8 rows: row_chunk_masks(), the chunks of zeros to skip
   std::vector<std::uint64_t> live_rows_;  // scratch: those of listed rows
+  // Pruned E-steps on uint8 rows, k <= 16: the rows by their nonzeros, for the values of all k
+  // (lane_rows.hpp), where that form takes fewer multiply-adds (lanes_wanted()); built by
+  // prepare_rows(), kept once every row is in (lanes_ready_).
+  LaneRows lanes_;
+  bool lanes_building_ = false, lanes_ready_ = false;
 
   PackedCentroids<D> C_;
   IntCentroids Q_;                   // lloyd on uint8 rows: the centroids for assign_uint8(), when usable()

@@ -345,7 +345,7 @@ void values_by_columns_of(std::int64_t chunks, const T* const* rows, std::int64_
 }  // namespace
 
 template <class D>
-PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d) {
+PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d, ColumnForm columns) {
   constexpr int W = kWidth<D>;
   PackedCentroids<D> p;
   p.k = k;
@@ -362,7 +362,7 @@ PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d) {
     for (std::int64_t j = 0; j < p.stride; j += W, dst += p.chunk_step(c, W)) std::copy_n(row.data() + j, W, dst);
   }
 #if defined(__AVX512F__)
-  if (std::is_same_v<D, float> && use_columns(d, k)) {
+  if (std::is_same_v<D, float> && (use_columns(d, k) || columns == ColumnForm::always)) {
     p.kp = (k + W - 1) / W * W;
     p.columns.assign(static_cast<std::size_t>(p.stride * p.kp), D(0));
     for (int c = 0; c < k; ++c)
@@ -456,7 +456,7 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
   if constexpr (std::is_same_v<D, float>) {
     // Every centroid at small d: the column form (the same bits; it adds the chunks of
     // zeros too, which change none).
-    if (!cs && !C.columns.empty())
+    if (!cs && use_columns(d, C.k))
       return values_by_columns_of<T>(C.stride / W, rows, n_rows, d, scale, xx, C, out);
   }
 #endif
@@ -491,7 +491,7 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
             const dist_t<T>* xx, std::int32_t* labels, dist_t<T>* dist) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<dist_t<T>, float>) {
-    if (!C.columns.empty())
+    if (use_columns(d, C.k))
       return assign_by_columns_of<T>(C.stride / kWidth<float>, X, rows, d, scale, C, xx, labels, dist);
   }
 #endif
@@ -705,11 +705,11 @@ double max_abs(const T* X, std::int64_t count) {
   }
 }
 
-template PackedCentroids<float> pack_centroids<float>(const double*, int, std::int64_t);
+template PackedCentroids<float> pack_centroids<float>(const double*, int, std::int64_t, ColumnForm);
 template double sq_distance<float, float>(const float*, const float*, std::int64_t, double);
 template ValueError value_error<float>(std::int64_t);
 template ValueError value_error<double>(std::int64_t);
-template PackedCentroids<double> pack_centroids<double>(const double*, int, std::int64_t);
+template PackedCentroids<double> pack_centroids<double>(const double*, int, std::int64_t, ColumnForm);
 
 #define HPCB_KMEANS_INSTANTIATE(T)                                                                       \
   template void row_norms<T>(const T*, std::int64_t, std::int64_t, dist_t<T>, dist_t<T>*);              \

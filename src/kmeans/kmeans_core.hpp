@@ -36,8 +36,9 @@ struct PackedCentroids {
   std::int64_t d = 0, stride = 0;  // stride: d rounded up to the vector width
   aligned_vector<D> values;        // k x stride, in the group layout
   std::vector<D> norms;            // k: |c|^2, summed as the kernel sums |x|^2
-  // Small d (AVX-512, float distances): the same centroids by columns, in blocks of one
-  // vector width W of centroids, feature-major within a block: centroid c's feature j at
+  // Small d (AVX-512, float distances), or any d when asked (ColumnForm::always, for
+  // lane_rows.hpp): the same centroids by columns, in blocks of one vector width W of
+  // centroids, feature-major within a block: centroid c's feature j at
   // columns[(c / W * stride + j) * W + c % W], k rounded up to kp (zeros beyond k and
   // beyond d), for assign()'s centroids-in-lanes form; empty otherwise.
   aligned_vector<D> columns;
@@ -51,9 +52,12 @@ struct PackedCentroids {
   int size_of_group(int c) const { return std::min(group, k - c / group * group); }
 };
 
-// C: k x d centroids in scaled units (double), rounded to D.
+// C: k x d centroids in scaled units (double), rounded to D. The columns (float, AVX-512)
+// where assign() takes the column form, or always.
+enum class ColumnForm { where_assign_uses_it, always };
 template <class D>
-PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d);
+PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d,
+                                  ColumnForm columns = ColumnForm::where_assign_uses_it);
 
 // The one formula of every distance the E-step compares, in D arithmetic:
 // |x|^2 - 2 x.c + |c|^2. Every function below computes each (row, centroid)

@@ -1,0 +1,58 @@
+// uint8 rows held by their nonzero values, for the values of every centroid (k <= 16) of a few
+// scattered rows: the rows the pruned E-steps' bounds did not settle. Bit for bit values().
+//
+// values() adds, in lane l of a 16-lane accumulator per centroid, the products x[16 m + l] c[16 m
+// + l] over the chunks m in order, then the 16 lanes by a fixed tree (kmeans_core.cpp:
+// dot_tile(), hsums()). Here lane l's sums of all 16 centroids are one vector: for each nonzero
+// x[16 m + l] in turn, x broadcast times the centroids' feature 16 m + l (PackedCentroids::
+// columns) into accumulator l, and the tree's additions are vertical, as the column form does at
+// small d. A zero value adds x c = +-0 to a sum that is never -0, which changes no bit (finite
+// centroids), so only the nonzeros are visited: on MNIST 151 of a row's 784 values, where
+// values() takes ten multiply-adds for each of the 29 chunks of 16 that hold one. The nonzeros
+// are stored round by round, round t holding each lane's t-th nonzero (a lane with fewer holds
+// zeros: the same +0), so that every round is sixteen independent multiply-adds with no branch
+// (a loop per lane, each ending at its own count, mispredicted its way to 1.2x the time of
+// values()); the longest lane sets a row's rounds (11.3 on MNIST, for 9.4 nonzeros a lane).
+//
+// A nonzero is 16 bits: its chunk m (below kLaneRowsMaxD / 16) above its byte.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kmeans/kmeans_core.hpp"
+
+namespace hpcb::kmeans {
+
+inline constexpr int kLaneRowsMaxK = 16;  // one vector of centroids
+inline constexpr std::int64_t kLaneRowsMaxD = 4096;
+
+// Whether this build has the lane kernel (AVX-512).
+bool lane_rows_built();
+
+class LaneRows {
+ public:
+  // Rows [size(), size() + rows) of d values: appended in order, block by block.
+  void append(const std::uint8_t* X, std::int64_t rows, std::int64_t d);
+  std::int64_t size() const { return static_cast<std::int64_t>(rounds_.size()); }
+  // Multiply-adds over all rows: 16 per round.
+  std::int64_t work() const { return static_cast<std::int64_t>(entries_.size()); }
+  std::int64_t bytes() const {
+    return static_cast<std::int64_t>(entries_.size() * sizeof(std::uint16_t) + rounds_.size() * sizeof(std::uint16_t) +
+                                     start_.size() * sizeof(std::int64_t));
+  }
+  void clear();
+
+  // The values of the listed rows against the k <= 16 centroids of C, out[r * k + c], as
+  // values() computes them (xx: every row's row_norms(), by row number; scale: the rows'). C
+  // must hold its columns (pack_centroids() with ColumnForm::always) and finite centroids.
+  void values(const std::int64_t* rows, std::int64_t n, float scale, const float* xx,
+              const PackedCentroids<float>& C, float* out) const;
+
+ private:
+  std::vector<std::int64_t> start_;     // per row: its first entry (a multiple of 16)
+  std::vector<std::uint16_t> rounds_;   // per row
+  std::vector<std::uint16_t> entries_;  // round-major: lane l's t-th nonzero at start + 16 t + l
+};
+
+}  // namespace hpcb::kmeans

@@ -1,0 +1,96 @@
+// LaneRows::values() against values(): the same bits for every (row, centroid), whatever the
+// rows' zeros, d and k, and whichever rows are listed.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kmeans/kmeans_core.hpp"
+#include "kmeans/lane_rows.hpp"
+
+namespace hpcb::kmeans {
+namespace {
+
+// n rows of d bytes: row 0 all zeros, row 1 all 255, the rest with a share `density` of
+// nonzero bytes, in runs (as strokes are in images), anywhere in [1, 255].
+std::vector<std::uint8_t> sparse_rows(std::int64_t n, std::int64_t d, double density, std::mt19937& g) {
+  std::vector<std::uint8_t> X(static_cast<std::size_t>(n * d), 0);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::uniform_int_distribution<int> byte(1, 255);
+  for (std::int64_t j = 0; j < d; ++j) X[static_cast<std::size_t>(d + j)] = 255;
+  for (std::int64_t i = 2; i < n; ++i)
+    for (std::int64_t j = 0; j < d; ++j)
+      if (u(g) < density || (j > 0 && X[static_cast<std::size_t>(i * d + j - 1)] && u(g) < 0.5))
+        X[static_cast<std::size_t>(i * d + j)] = static_cast<std::uint8_t>(byte(g));
+  return X;
+}
+
+void expect_values_of_the_kernel(std::int64_t d, int k, float scale, double density) {
+  SCOPED_TRACE("d = " + std::to_string(d) + ", k = " + std::to_string(k) + ", scale " + std::to_string(scale));
+  std::mt19937 g(static_cast<unsigned>(d * 131 + k));
+  const std::int64_t n = 40;
+  const std::vector<std::uint8_t> X = sparse_rows(n, d, density, g);
+  // Centroids of mixed signs and magnitudes, so that the products round.
+  std::normal_distribution<double> normal(0.3, 0.7);
+  std::vector<double> C(static_cast<std::size_t>(k * d));
+  for (double& c : C) c = normal(g) * (scale == 1.0f ? 100.0 : 1.0);
+  const PackedCentroids<float> P = pack_centroids<float>(C.data(), k, d, ColumnForm::always);
+  std::vector<float> xx(static_cast<std::size_t>(n));
+  row_norms<std::uint8_t>(X.data(), n, d, scale, xx.data());
+
+  LaneRows lanes;  // in two blocks, as the solver's blocks come
+  lanes.append(X.data(), n / 3, d);
+  lanes.append(X.data() + n / 3 * d, n - n / 3, d);
+  ASSERT_EQ(lanes.size(), n);
+
+  // Every other row, backwards: the rows listed need not be in order or adjacent.
+  std::vector<std::int64_t> rows;
+  for (std::int64_t i = n - 1; i >= 0; i -= 2) rows.push_back(i);
+  rows.push_back(0);
+  rows.push_back(1);
+  const auto m = static_cast<std::int64_t>(rows.size());
+  std::vector<const std::uint8_t*> ptrs;
+  std::vector<float> xxs;
+  for (std::int64_t i : rows) {
+    ptrs.push_back(X.data() + i * d);
+    xxs.push_back(xx[static_cast<std::size_t>(i)]);
+  }
+  std::vector<float> want(static_cast<std::size_t>(m * k)), got(static_cast<std::size_t>(m * k), -1.0f);
+  values<std::uint8_t>(ptrs.data(), m, d, scale, xxs.data(), P, nullptr, k, want.data());
+  lanes.values(rows.data(), m, scale, xx.data(), P, got.data());
+  for (std::int64_t r = 0; r < m; ++r)
+    for (int c = 0; c < k; ++c) {
+      const auto t = static_cast<std::size_t>(r * k + c);
+      EXPECT_EQ(std::memcmp(&want[t], &got[t], sizeof(float)), 0)
+          << "row " << rows[static_cast<std::size_t>(r)] << ", centroid " << c << ": " << got[t] << " against "
+          << want[t];
+    }
+}
+
+TEST(LaneRows, ValuesBitForBitThoseOfTheKernel) {
+  if (!lane_rows_built()) GTEST_SKIP() << "no AVX-512 in this build: the lane form is not built";
+  for (std::int64_t d : {1, 5, 15, 16, 17, 100, 131, 784, 1000})
+    for (int k : {1, 3, 10, 16}) {
+      expect_values_of_the_kernel(d, k, 1.0f / 255.0f, 0.15);
+      expect_values_of_the_kernel(d, k, 1.0f, 0.5);
+    }
+}
+
+TEST(LaneRows, HoldsTheNonzerosRoundByRound) {
+  // One row, d = 40 (chunks of 16: 0-15, 16-31, 32-39): lane 3 holds x[3] and x[35], lane 4
+  // x[20]; two rounds of sixteen (lane 3's count), 32 multiply-adds.
+  std::vector<std::uint8_t> x(40, 0);
+  x[3] = 7;
+  x[35] = 9;
+  x[20] = 1;
+  LaneRows lanes;
+  lanes.append(x.data(), 1, 40);
+  EXPECT_EQ(lanes.work(), 32);
+  lanes.append(std::vector<std::uint8_t>(40, 0).data(), 1, 40);  // a row of zeros: no round
+  EXPECT_EQ(lanes.work(), 32);
+  EXPECT_EQ(lanes.size(), 2);
+}
+
+}  // namespace
+}  // namespace hpcb::kmeans
