@@ -254,7 +254,9 @@ EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t
   const auto n = static_cast<std::size_t>(rows);
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     if (d <= kChunkMaskMaxD) live_.resize(n);  // which chunks of each row the kernels may skip
-    lanes_building_ = algorithm != Algorithm::lloyd && k <= kLaneRowsMaxK && !live_.empty() && lane_rows_built();
+    lanes_building_ = algorithm != Algorithm::lloyd && k <= kLaneRowsMaxK && d <= kLaneRowsMaxD && !live_.empty() &&
+                      lane_rows_built();
+    if (lanes_building_) lanes_.reserve(rows, d);
   }
   if (algorithm_ != Algorithm::lloyd) {
     own_.resize(n);

@@ -25,15 +25,18 @@
 namespace hpcb::kmeans {
 
 inline constexpr int kLaneRowsMaxK = 16;  // one vector of centroids
-inline constexpr std::int64_t kLaneRowsMaxD = 4096;
+inline constexpr std::int64_t kLaneRowsMaxD = 1024;  // chunks of 16 below 64
 
 // Whether this build has the lane kernel (AVX-512).
 bool lane_rows_built();
 
 class LaneRows {
  public:
-  // Rows [size(), size() + rows) of d values: appended in order, block by block.
+  // Rows [size(), size() + rows) of d <= kLaneRowsMaxD values: appended in order, block by block.
   void append(const std::uint8_t* X, std::int64_t rows, std::int64_t d);
+  // Room for `rows` rows of d values whose entries take at most their bytes (the E-step drops
+  // the form past that), so that appending never moves what is held.
+  void reserve(std::int64_t rows, std::int64_t d);
   std::int64_t size() const { return static_cast<std::int64_t>(rounds_.size()); }
   // Multiply-adds over all rows: 16 per round.
   std::int64_t work() const { return static_cast<std::int64_t>(entries_.size()); }
