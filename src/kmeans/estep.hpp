@@ -86,6 +86,9 @@ class EStep {
   // values computed, set the time (make bench: BM_KMeansRun's rows_read_fraction, and
   // BM_OwnValues over every 3rd row against every row).
   std::int64_t rows_read() const { return rows_read_; }
+  // This worker's rows by their nonzeros, where the E-step reads them in that form (for
+  // relabel()); nullptr otherwise.
+  const LaneRows* lane_rows() const { return lanes_ready_ ? &lanes_ : nullptr; }
 
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels);

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "common/simd.hpp"
+#include "kmeans/lane_rows.hpp"
 
 namespace hpcb::kmeans {
 namespace {
@@ -610,7 +611,8 @@ void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift,
 
 template <class T>
 std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
-                     const std::int32_t* to, std::int64_t* sums, std::int64_t* counts) {
+                     const std::int32_t* to, std::int64_t* sums, std::int64_t* counts, const LaneRows* nonzeros,
+                     std::int64_t lanes_row0) {
   const double factor = std::ldexp(1.0, shift);
   std::int64_t moved = 0;
   auto move_row = [&](std::int64_t i) {  // row i from cluster from[i] to to[i]: its count and sums
@@ -620,6 +622,9 @@ std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, c
     const T* x = X + i * d;
     std::int64_t* out = sums + static_cast<std::int64_t>(from[i]) * d;
     std::int64_t* in = sums + static_cast<std::int64_t>(to[i]) * d;
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (nonzeros) return nonzeros->move(lanes_row0 + i, d, out, in);
+    }
 #if defined(__AVX512F__) && defined(__AVX512BW__)
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       // Eight bytes at a time, only the groups of eight that hold a nonzero value (MNIST
@@ -632,7 +637,15 @@ std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, c
         for (auto groups = static_cast<unsigned>(_mm512_test_epi64_mask(bytes, bytes)); groups; groups &= groups - 1) {
           const int g = __builtin_ctz(groups);
           const std::int64_t j = j0 + 8 * g;
-          const auto lanes = static_cast<__mmask8>(d - j >= 8 ? 0xFF : (1u << (d - j)) - 1);
+          if (d - j >= 8) {  // (unmasked: masked stores cost more on some CPUs)
+            std::uint64_t eight;
+            std::memcpy(&eight, x + j, 8);
+            const __m512i v = _mm512_maskz_cvtepu8_epi64(0xFF, _mm_cvtsi64_si128(static_cast<long long>(eight)));
+            _mm512_storeu_si512(out + j, _mm512_sub_epi64(_mm512_loadu_si512(out + j), v));
+            _mm512_storeu_si512(in + j, _mm512_add_epi64(_mm512_loadu_si512(in + j), v));
+            continue;
+          }
+          const auto lanes = static_cast<__mmask8>((1u << (d - j)) - 1);
           const __m512i v = _mm512_maskz_cvtepu8_epi64(lanes, _mm_maskz_loadu_epi8(lanes, x + j));
           _mm512_mask_storeu_epi64(out + j, lanes, _mm512_sub_epi64(_mm512_maskz_loadu_epi64(lanes, out + j), v));
           _mm512_mask_storeu_epi64(in + j, lanes, _mm512_add_epi64(_mm512_maskz_loadu_epi64(lanes, in + j), v));
@@ -722,7 +735,7 @@ template PackedCentroids<double> pack_centroids<double>(const double*, int, std:
   template void accumulate<T>(const T*, std::int64_t, std::int64_t, int, int, const std::int32_t*,      \
                               std::int64_t*, std::int64_t*);                                             \
   template std::int64_t relabel<T>(const T*, std::int64_t, std::int64_t, int, const std::int32_t*, const std::int32_t*, \
-                           std::int64_t*, std::int64_t*);                                                  \
+                           std::int64_t*, std::int64_t*, const LaneRows*, std::int64_t);                   \
   template double max_abs<T>(const T*, std::int64_t);
 HPCB_KMEANS_INSTANTIATE(std::uint8_t)
 HPCB_KMEANS_INSTANTIATE(float)

@@ -249,7 +249,7 @@ class Lloyd {
       const auto host_block = HostClock::now();
       if (counted_)
         res.moved += relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(),
-                                counts_.data());
+                                counts_.data(), estep_.lane_rows(), lo - r0_);
       else
         accumulate<T>(p_.row<T>(lo), hi - lo, d_, k_, shift_, block_labels, sums_.data(), counts_.data());
       host_sums += HostClock::now() - host_block;

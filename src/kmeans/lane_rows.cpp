@@ -138,6 +138,19 @@ void LaneRows::append(const std::uint8_t* X, std::int64_t rows, std::int64_t d) 
   }
 }
 
+void LaneRows::move(std::int64_t i, std::int64_t d, std::int64_t* out, std::int64_t* in) const {
+  const std::uint16_t* e = entries_.data() + start_[static_cast<std::size_t>(i)];
+  for (int t = rounds_[static_cast<std::size_t>(i)]; t > 0; --t, e += kW)
+    for (int l = 0; l < kW; ++l) {
+      // A padding entry (value 0, chunk 0) changes nothing; its lane may lie past d (d < 16),
+      // so its place is kept within the row.
+      const std::int64_t j = std::min<std::int64_t>((e[l] >> 8) * kW + l, d - 1);
+      const std::int64_t v = e[l] & 0xFF;
+      out[j] -= v;
+      in[j] += v;
+    }
+}
+
 #if defined(__AVX512F__)
 namespace {
 

@@ -52,6 +52,9 @@ class LaneRows {
   void values(const std::int64_t* rows, std::int64_t n, float scale, const float* xx,
               const PackedCentroids<float>& C, float* out) const;
 
+  // Row i's values (of d) subtracted from out[0, d) and added to in[0, d): relabel()'s move.
+  void move(std::int64_t i, std::int64_t d, std::int64_t* out, std::int64_t* in) const;
+
  private:
   std::vector<std::int64_t> start_;     // per row: its first entry (a multiple of 16)
   std::vector<std::uint16_t> rounds_;   // per row

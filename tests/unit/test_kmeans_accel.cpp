@@ -428,7 +428,7 @@ TEST(PrunedEStep, OneClusterAndDuplicateRows) {
 // vector path, which skips groups of eight zeros: rows with runs of zeros, d past a multiple
 // of 64 and not a multiple of 8 (the masked last group), and d below 8.
 template <class T>
-void relabel_equals_a_recount(std::int64_t d, int shift) {
+void relabel_equals_a_recount(std::int64_t d, int shift, bool by_nonzeros = false) {
   std::mt19937 gen(9);
   const std::int64_t n = 300;
   const int k = 5;
@@ -442,9 +442,14 @@ void relabel_equals_a_recount(std::int64_t d, int shift) {
   for (std::size_t i = 0; i < to.size(); ++i) to[i] = i % 3 ? from[i] : u(gen);
   std::vector<std::int64_t> s1(static_cast<std::size_t>(k * d)), c1(static_cast<std::size_t>(k)), s2 = s1, c2 = c1;
   accumulate<T>(X.data(), n, d, k, shift, from.data(), s1.data(), c1.data());
-  const std::int64_t moved = relabel<T>(X.data(), n, d, shift, from.data(), to.data(), s1.data(), c1.data());
+  // uint8: also from the rows' nonzeros (LaneRows), as the pruned E-steps hold them.
+  LaneRows lanes;
+  if constexpr (std::is_same_v<T, std::uint8_t>) lanes.append(X.data(), n, d);
+  const LaneRows* by_lanes = by_nonzeros ? &lanes : nullptr;
+  const std::int64_t moved =
+      relabel<T>(X.data(), n, d, shift, from.data(), to.data(), s1.data(), c1.data(), by_lanes, 0);
   accumulate<T>(X.data(), n, d, k, shift, to.data(), s2.data(), c2.data());
-  EXPECT_EQ(s1, s2) << "d " << d;
+  EXPECT_EQ(s1, s2) << "d " << d << (by_nonzeros ? ", from the nonzeros" : "");
   EXPECT_EQ(c1, c2) << "d " << d;
   std::int64_t changed = 0;  // the rows relabel() reports as moved (Result::moved sums them)
   for (std::size_t i = 0; i < to.size(); ++i) changed += from[i] != to[i];
@@ -454,7 +459,10 @@ void relabel_equals_a_recount(std::int64_t d, int shift) {
 
 TEST(Relabel, EqualsARecount) {
   for (int shift : {0, 20}) relabel_equals_a_recount<float>(13, shift);
-  for (std::int64_t d : {1, 5, 13, 64, 100, 131}) relabel_equals_a_recount<std::uint8_t>(d, 0);
+  for (std::int64_t d : {1, 5, 13, 64, 100, 131}) {
+    relabel_equals_a_recount<std::uint8_t>(d, 0);
+    relabel_equals_a_recount<std::uint8_t>(d, 0, true);
+  }
 }
 
 }  // namespace
