@@ -8,6 +8,8 @@
 //   AssignInt       the same on MNIST by exact integer dot products (AVX-512 VNNI), as
 //                   Lloyd runs it there
 //   OwnValues       the pruned E-step's own-centroid values (8 rows per tile)
+//   FailedRowValues all k values of scattered MNIST rows, as the pruned E-steps take them for
+//                   the rows their bounds leave: by the tiles, and from the rows' nonzeros
 //   Sgemm           OpenBLAS sgemm on the same shapes: the reference for a GEMM path
 //   Accumulate      full M-step (fixed-point integer sums)
 //   Relabel         incremental M-step, 5% of the rows changing cluster
@@ -35,6 +37,7 @@
 #include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
 #include "kmeans/kmeans_solver.hpp"
+#include "kmeans/lane_rows.hpp"
 #include "kmeans/points.hpp"
 #include "nlreg/nlreg_core.hpp"
 #include "team/layout.hpp"
@@ -208,6 +211,57 @@ void BM_OwnValues(benchmark::State& state) {
 }
 BENCHMARK(BM_OwnValues<std::uint8_t>)->Args({10000, 784, 1})->Args({30000, 784, 3})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_OwnValues<float>)->Args({100000, 64, 1})->Unit(benchmark::kMicrosecond);
+
+// All k values of scattered MNIST rows (every `every`-th: 5, about the share of rows Hamerly's
+// bounds leave per iteration), as the pruned E-steps take them: by values() with the rows'
+// chunks of zeros skipped (arg 1 = 0), or from the rows' nonzeros (1: LaneRows, lane_rows.hpp;
+// the same bits). The first k images as the centroids. GFLOP/s counts the 2 d k flops of every
+// value, zeros included (effective rates: both forms skip zeros). Args: every, lanes, k.
+void BM_FailedRowValues(benchmark::State& state) {
+  const std::int64_t every = state.range(0);
+  const bool by_lanes = state.range(1) != 0;
+  const int k = static_cast<int>(state.range(2));
+  if (by_lanes && !kmeans::lane_rows_built()) {
+    state.SkipWithError("no AVX-512 in this build");
+    return;
+  }
+  on_mnist(state, [&](Team&, const Points& p) {
+    const std::int64_t d = p.d;
+    const auto* X = p.row<std::uint8_t>(0);
+    std::vector<double> C(static_cast<std::size_t>(k * d));
+    for (std::size_t i = 0; i < C.size(); ++i) C[i] = X[i] * p.scale;
+    const auto P = kmeans::pack_centroids<float>(C.data(), k, d, kmeans::ColumnForm::always);
+    const auto scale = static_cast<float>(p.scale);
+    std::vector<float> xx(static_cast<std::size_t>(p.n));
+    kmeans::row_norms<std::uint8_t>(X, p.n, d, scale, xx.data());
+    std::vector<std::uint64_t> live(static_cast<std::size_t>(p.n));
+    kmeans::row_chunk_masks(X, p.n, d, live.data());
+    kmeans::LaneRows lanes;
+    if (by_lanes) lanes.append(X, p.n, d);
+    std::vector<std::int64_t> rows;
+    std::vector<const std::uint8_t*> ptrs;
+    std::vector<float> xxs;
+    std::vector<std::uint64_t> lives;
+    for (std::int64_t i = 0; i < p.n; i += every) {
+      rows.push_back(i);
+      ptrs.push_back(p.row<std::uint8_t>(i));
+      xxs.push_back(xx[static_cast<std::size_t>(i)]);
+      lives.push_back(live[static_cast<std::size_t>(i)]);
+    }
+    const auto n = static_cast<std::int64_t>(rows.size());
+    std::vector<float> out(static_cast<std::size_t>(n * k));
+    for (auto _ : state) {
+      if (by_lanes)
+        lanes.values(rows.data(), n, scale, xx.data(), P, out.data());
+      else
+        kmeans::values<std::uint8_t>(ptrs.data(), n, d, scale, xxs.data(), P, nullptr, k, out.data(), lives.data());
+      benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * n);
+    flops(state, 2.0 * static_cast<double>(n * d) * k);
+  });
+}
+BENCHMARK(BM_FailedRowValues)->Args({5, 0, 10})->Args({5, 1, 10})->Unit(benchmark::kMicrosecond);
 
 // OpenBLAS sgemm of the E-step's dot products, a block of 256 float rows times
 // the k x d centroids, block by block: what a GEMM path would cost before
