@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kmeans/aligned.hpp"
 #include "kmeans/kmeans_core.hpp"
 
 namespace hpcb::kmeans {
@@ -58,7 +59,9 @@ class LaneRows {
  private:
   std::vector<std::int64_t> start_;     // per row: its first entry (a multiple of 16)
   std::vector<std::uint16_t> rounds_;   // per row
-  std::vector<std::uint16_t> entries_;  // round-major: lane l's t-th nonzero at start + 16 t + l
+  // Round-major: lane l's t-th nonzero at start + 16 t + l. Bulk: every entry is written (no
+  // zero fill first), and the pages come huge where the system allows (fewer first-touch faults).
+  bulk_vector<std::uint16_t> entries_;
 };
 
 }  // namespace hpcb::kmeans
