@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <type_traits>
 
 #if defined(__AVX512F__)
@@ -256,7 +257,13 @@ EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t
     if (d <= kChunkMaskMaxD) live_.resize(n);  // which chunks of each row the kernels may skip
     lanes_building_ = algorithm != Algorithm::lloyd && k <= kLaneRowsMaxK && d <= kLaneRowsMaxD && !live_.empty() &&
                       lane_rows_built();
-    if (lanes_building_) lanes_.reserve(rows, d);
+    if (lanes_building_) {
+      try {
+        lanes_.reserve(rows, d);
+      } catch (const std::bad_alloc&) {  // an aid, not a need: values() serves without it
+        lanes_building_ = false;
+      }
+    }
   }
   if (algorithm_ != Algorithm::lloyd) {
     own_.resize(n);
@@ -277,10 +284,14 @@ void EStep<T>::prepare_rows(std::int64_t lo, std::int64_t hi) {
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     if (!live_.empty()) row_chunk_masks(X_ + lo * d_, hi - lo, d_, live_.data() + lo);
     if (lanes_building_) {
-      // Blocks in order (as the solver gives them), and no larger than the rows themselves,
-      // else values() serves alone.
-      const bool in_order = lo == lanes_.size();
-      if (in_order) lanes_.append(X_ + lo * d_, hi - lo, d_);
+      // Blocks in order (as the solver gives them), no larger than the rows themselves, and
+      // memory to hold them, else values() serves alone.
+      bool in_order = lo == lanes_.size();
+      try {
+        if (in_order) lanes_.append(X_ + lo * d_, hi - lo, d_);
+      } catch (const std::bad_alloc&) {
+        in_order = false;  // (dropped as below)
+      }
       if (!in_order || lanes_.bytes() > hi * d_) {
         lanes_building_ = false;
         lanes_.clear();
