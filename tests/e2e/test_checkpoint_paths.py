@@ -104,11 +104,13 @@ class CheckpointPaths(unittest.TestCase):
         cls.tmp = TempDir().__enter__()
         rng = np.random.default_rng(16)
         # Uniform in the unit square: no cluster structure, so Lloyd's centroids keep
-        # drifting for dozens of iterations (12,000 rows: a fixed point after about 66).
+        # drifting for many iterations. 50,000 rows (about 150 iterations): the periodic
+        # checkpoint the tests wait for exists from the 5th iteration until the run removes it
+        # at the end, and 12,000 rows (a fixed point after about 66 iterations, 35 ms for
+        # Hamerly, about 20 ms for Lloyd at 2 threads with --mstep owner) left that window
+        # between two 20 ms polls: the run ended first (exit 0, twice in CI).
         cls.f32 = cls.tmp.file("uniform-f32.h5")
-        write_points(cls.f32, rng.random((12000, 2)).astype(np.float32))
-        # 50,000 rows (about 150 iterations): Hamerly ran the 12,000 in 35 ms, and a SIGTERM
-        # sent on the first checkpoint once arrived after the end of the run (exit 0 in CI).
+        write_points(cls.f32, rng.random((50000, 2)).astype(np.float32))
         cls.f64 = cls.tmp.file("uniform-f64.h5")
         write_points(cls.f64, rng.random((50000, 2)))
         cls.quad = cls.tmp.file("quad.h5")
