@@ -346,7 +346,7 @@ void values_by_columns_of(std::int64_t chunks, const T* const* rows, std::int64_
 }  // namespace
 
 template <class D>
-PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d, ColumnForm columns) {
+PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] ColumnForm columns) {
   constexpr int W = kWidth<D>;
   PackedCentroids<D> p;
   p.k = k;
