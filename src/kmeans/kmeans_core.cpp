@@ -246,7 +246,7 @@ template <class T, int NC, int R, class Each>
     const __m512 cc = _mm512_maskz_loadu_ps(lanes, C.norms.data() + c0);
     for (int r = 0; r < R; ++r)
       each(r, c0, lanes,
-           _mm512_add_ps(_mm512_sub_ps(_mm512_set1_ps(xx[r]), _mm512_mul_ps(_mm512_set1_ps(2.0f), dot[r])), cc));
+           sq_value16(_mm512_set1_ps(xx[r]), dot[r], cc));
   }
 }
 

@@ -31,10 +31,6 @@ using LaneMajor = std::array<std::uint16_t, kW * kMaxChunks>;  // lane l's t-th 
 // Row x (d <= kLaneRowsMaxD) into lane-major form: lane l's nonzeros in chunk order, each as
 // (chunk << 8) | value, then zero entries up to 64. Returns the longest lane's count.
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__) && defined(__AVX512VBMI2__)
-// A 64 x 16 byte transpose (chunks x lanes; bytes within 64-byte blocks, then 32-bit words by
-// four butterfly stages), then each lane's nonzeros compressed, 32 at a time. Without branches
-// on the values: the scalar form below, a chain of dependent stores, took 1 us a row (MNIST:
-// 10 ms of start-up for 10,000 rows); a branch per nonzero, mispredicted, as long.
 // The permutes' indices, made at compile time (built per row, stored narrow and loaded wide,
 // they cost more than the transpose). Byte 4 l + q of a block <- byte 16 q + l.
 alignas(64) constexpr auto kToLanes = [] {
@@ -62,6 +58,10 @@ alignas(64) constexpr auto kChunkIds = [] {
   return a;
 }();
 
+// A 64 x 16 byte transpose (chunks x lanes; bytes within 64-byte blocks, then 32-bit words by
+// four butterfly stages), then each lane's nonzeros compressed, 32 at a time. Without branches
+// on the values: a branch per nonzero, mispredicted, took 1 us a row (MNIST: 10 ms of start-up
+// for 10,000 rows), and a branch-free scalar form as long.
 int lane_major(const std::uint8_t* x, std::int64_t d, LaneMajor& out) {
   // (The zero-masked forms of the intrinsics: the plain ones trip GCC 12's -Wmaybe-uninitialized.)
   __m512i w[kW];  // block b: chunks 4b .. 4b+3; after the byte permute, word l = lane l's four bytes
@@ -168,7 +168,6 @@ template <int L = 0, int S = 1>
 
 void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, const float* xx,
                       const PackedCentroids<float>& C, float* out) const {
-  constexpr int W = 16;
   // A byte's value as load_scaled() forms it: converted, then times scale, rounded to float.
   alignas(64) float scaled[256];
   for (int v = 0; v < 256; ++v) scaled[v] = static_cast<float>(v) * scale;
@@ -178,24 +177,20 @@ void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, con
   const float* cols = C.columns.data();
   for (std::int64_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
-    __m512 acc[W];
+    __m512 acc[kW];
 #pragma GCC unroll 16
-    for (int l = 0; l < W; ++l) acc[l] = _mm512_setzero_ps();
+    for (int l = 0; l < kW; ++l) acc[l] = _mm512_setzero_ps();
     const std::uint16_t* e = entries_.data() + start_[i];
-    for (int t = rounds_[i]; t > 0; --t, e += W) {
+    for (int t = rounds_[i]; t > 0; --t, e += kW) {
       // Written out for all 16 lanes: a loop the compiler must unroll keeps acc in registers.
 #pragma GCC unroll 16
-      for (int l = 0; l < W; ++l) {
+      for (int l = 0; l < kW; ++l) {
         const unsigned v = e[l];
         acc[l] = _mm512_fmadd_ps(_mm512_set1_ps(scaled[v & 0xFF]),
-                                 _mm512_load_ps(cols + (static_cast<std::size_t>(v >> 8) * W + l) * W), acc[l]);
+                                 _mm512_load_ps(cols + (static_cast<std::size_t>(v >> 8) * kW + l) * kW), acc[l]);
       }
     }
-    const __m512 dot = lane_tree(acc);
-    // sq_value()'s operations: xx - 2 dot + cc.
-    const __m512 value =
-        _mm512_add_ps(_mm512_sub_ps(_mm512_set1_ps(xx[i]), _mm512_mul_ps(_mm512_set1_ps(2.0f), dot)), cc);
-    _mm512_mask_storeu_ps(out + r * k, lanes, value);
+    _mm512_mask_storeu_ps(out + r * k, lanes, sq_value16(_mm512_set1_ps(xx[i]), lane_tree(acc), cc));
   }
 }
 #else
