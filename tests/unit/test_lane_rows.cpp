@@ -105,6 +105,18 @@ TEST(LaneRows, TakenByThePrunedEStepsOnSparseRows) {
     EXPECT_EQ(EStep<std::uint8_t>(a, dense.data(), n, d, scale, 10).lane_rows(), nullptr);
   }
   EXPECT_EQ(EStep<std::uint8_t>(Algorithm::lloyd, sparse.data(), n, d, scale, 10).lane_rows(), nullptr);
+
+  // Rows prepared by the caller: block by block in order, the form is built; a block out of
+  // order drops it (values() serves alone).
+  EStep<std::uint8_t> in_order(Algorithm::hamerly, sparse.data(), n, d, scale, 10, EStep<std::uint8_t>::RowPass::by_caller);
+  in_order.prepare_rows(0, 20);
+  in_order.prepare_rows(20, n);
+  EXPECT_EQ(in_order.lane_rows() != nullptr, lane_rows_built());
+  EStep<std::uint8_t> out_of_order(Algorithm::hamerly, sparse.data(), n, d, scale, 10,
+                                   EStep<std::uint8_t>::RowPass::by_caller);
+  out_of_order.prepare_rows(20, n);
+  out_of_order.prepare_rows(0, 20);
+  EXPECT_EQ(out_of_order.lane_rows(), nullptr);
 }
 
 TEST(LaneRows, HoldsTheNonzerosRoundByRound) {
