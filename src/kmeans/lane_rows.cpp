@@ -166,6 +166,18 @@ template <int L = 0, int S = 1>
 
 }  // namespace
 
+void LaneRows::prefetch_row(std::size_t i) const {
+  const auto* p = reinterpret_cast<const char*>(entries_.data() + start_[i]);
+  const std::size_t bytes = std::size_t{rounds_[i]} * kW * sizeof(std::uint16_t);
+  for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+}
+
+// The rows the E-step lists are scattered (those its bounds left), so each starts with a trip
+// to memory the hardware prefetcher cannot foresee: the entries of the row two ahead are
+// asked for first. BM_FailedRowValues (every 5th MNIST row) 0.88x the time of no prefetch
+// (one row ahead 0.92x; medians of 3, interleaved).
+constexpr std::int64_t kAhead = 2;
+
 void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, const float* xx,
                       const PackedCentroids<float>& C, float* out) const {
   // A byte's value as load_scaled() forms it: converted, then times scale, rounded to float.
@@ -180,6 +192,7 @@ void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, con
     __m512 acc[kW];
 #pragma GCC unroll 16
     for (int l = 0; l < kW; ++l) acc[l] = _mm512_setzero_ps();
+    if (r + kAhead < n) prefetch_row(static_cast<std::size_t>(rows[r + kAhead]));
     const std::uint16_t* e = entries_.data() + start_[i];
     for (int t = rounds_[i]; t > 0; --t, e += kW) {
       // Written out for all 16 lanes: a loop the compiler must unroll keeps acc in registers.

@@ -57,6 +57,9 @@ class LaneRows {
   void move(std::int64_t i, std::int64_t d, std::int64_t* out, std::int64_t* in) const;
 
  private:
+  // Row i's entries asked from memory ahead of their use (values()).
+  void prefetch_row(std::size_t i) const;
+
   std::vector<std::int64_t> start_;     // per row: its first entry (a multiple of 16)
   std::vector<std::uint16_t> rounds_;   // per row
   // Round-major: lane l's t-th nonzero at start + 16 t + l. Bulk: every entry is written (no
