@@ -698,6 +698,11 @@ int choose_shift(std::int64_t n, double max_abs) {
   return 61 - e_max - e_n;
 }
 
+bool sums_fit_int32(std::int64_t n, std::int64_t max_value) {
+  constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
+  return n >= 0 && max_value >= 0 && n <= kMax / std::max<std::int64_t>(max_value, 1);
+}
+
 template <class T>
 double max_abs(const T* X, std::int64_t count) {
   if constexpr (std::is_floating_point_v<T>) {

@@ -179,6 +179,10 @@ std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, c
 // and rounded, sum to less than 2^62 in magnitude.
 int choose_shift(std::int64_t n, double max_abs);
 
+// Whether the M-step's sums of n rows of integer values in [0, max_value] fit in 32 bits:
+// every partial sum, the total, and the counts (so Team::sum_int32() may add them).
+bool sums_fit_int32(std::int64_t n, std::int64_t max_value);
+
 // Largest |value| among `count` values; not finite (inf or NaN) when a value is
 // not: so one pass both checks the input and gives the M-step's scale.
 template <class T>

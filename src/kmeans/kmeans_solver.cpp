@@ -193,6 +193,8 @@ class Lloyd {
     // Fixed-point shift for the exact M-step, from the global largest |x|.
     // (p.max_abs covers at least this worker's rows; the maximum over the team is the global one.)
     shift_ = std::is_integral_v<T> ? 0 : choose_shift(p.n, team.max(p.max_abs));
+    // uint8 rows (up to 8.4 million): sums of at most n 255 travel as int32 (Team::sum_int32()).
+    if constexpr (std::is_unsigned_v<T>) sums_int32_ = sums_fit_int32(p.n, std::numeric_limits<T>::max());
     to_scaled_ = std::ldexp(p.scale, -shift_);
     sum_sq_ = sum_of_squares();
   }
@@ -289,7 +291,7 @@ class Lloyd {
         break;
       }
       case MStep::reduce:
-        team_.sum(packed_);
+        sums_int32_ ? team_.sum_int32(packed_) : team_.sum(packed_);
         finalize(res, 0, k_, packed_.data(), next.data());
         for (int c = 0; c < k_; ++c) terms_[sz(c)] = trace_term(res, c, packed_[sz(c * stride_ + d_)], &next[sz(c * d_)]);
         break;
@@ -385,6 +387,7 @@ class Lloyd {
   const std::int64_t d_, stride_;  // per cluster: d sums, then the count
   std::int64_t b0_ = 0, b1_ = 0, r0_ = 0, r1_ = 0;
   int shift_ = 0;
+  bool sums_int32_ = false;
   double to_scaled_ = 1;
   EStep<T> estep_;
   double sum_sq_ = 0;

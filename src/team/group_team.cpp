@@ -75,19 +75,20 @@ void GroupTeam::barrier() {
   sync();
 }
 
-void GroupTeam::sum_published(std::size_t n) {
+void GroupTeam::sum_published(std::size_t n, bool int32) {
   if (thread_ == 0) {
     s_.ints.assign(n, 0);
     for (int t = 0; t < threads_; ++t) {
       const auto* v = static_cast<const std::int64_t*>(s_.in[static_cast<std::size_t>(t)]);
       for (std::size_t i = 0; i < n; ++i) s_.ints[i] += v[i];
     }
-    if (between_) between_->sum(s_.ints);
+    if (between_) int32 ? between_->sum_int32(s_.ints) : between_->sum(s_.ints);
   }
   sync();
 }
 
-void GroupTeam::sum(std::span<std::int64_t> values) {
+// (Among threads the width changes nothing: int32 matters only between the processes.)
+void GroupTeam::sum_as(std::span<std::int64_t> values, bool int32) {
   Stopwatch w(comm_s_);
   publish(values.data());
   if (!between_) {
@@ -114,7 +115,7 @@ void GroupTeam::sum(std::span<std::int64_t> values) {
     sync();
     return;
   }
-  sum_published(values.size());
+  sum_published(values.size(), int32);
   std::copy(s_.ints.begin(), s_.ints.end(), values.begin());
   sync();
 }

@@ -66,7 +66,8 @@ class GroupTeam final : public Team {
   const void* native_comm() const override { return between_ ? between_->native_comm() : nullptr; }
 
   void barrier() override;
-  void sum(std::span<std::int64_t> values) override;
+  void sum(std::span<std::int64_t> values) override { sum_as(values, false); }
+  void sum_int32(std::span<std::int64_t> values) override { sum_as(values, true); }
   void sum_scatter(std::span<const std::int64_t> in, std::span<const int> counts, std::span<std::int64_t> out) override;
   void gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) override;
   void gather_to_first(std::span<const std::int32_t> mine, std::span<const std::int64_t> counts,
@@ -80,7 +81,10 @@ class GroupTeam final : public Team {
  private:
   void publish(const void* p);  // stage 1: contribution visible, all threads arrived
   void sync();                  // a plain barrier inside a collective
-  void sum_published(std::size_t n);  // s_.ints = sum of the published int64 arrays (all groups), then sync
+  // s_.ints = sum of the published int64 arrays (all groups; between them by sum_int32()
+  // where int32), then sync.
+  void sum_published(std::size_t n, bool int32 = false);
+  void sum_as(std::span<std::int64_t> values, bool int32);
   // This process's threads' contributions, in worker order: one contiguous segment of the result.
   template <class T, class C>
   std::vector<T> concat_published(std::span<const C> counts) const;

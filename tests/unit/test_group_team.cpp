@@ -5,9 +5,14 @@
 // change size from call to call; every result is checked against what it must be.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <random>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "team/group_team.hpp"
@@ -65,6 +70,51 @@ TEST(GroupTeam, GatherAndSumAmongTwoThreads) { EXPECT_EQ(wrong_values(2, 20000),
 TEST(GroupTeam, GatherAndSumAmongThreeThreads) { EXPECT_EQ(wrong_values(3, 10000), 0); }
 // More threads than this machine's cores: the waits sleep instead of spinning.
 TEST(GroupTeam, GatherAndSumAmongSevenThreads) { EXPECT_EQ(wrong_values(7, 3000), 0); }
+
+// The team between processes as one process alone would see it, counting which sum it was
+// asked for.
+class OneProcess final : public Team {
+ public:
+  int int64_sums = 0, int32_sums = 0;
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int group_first() const override { return 0; }
+  int group_size() const override { return 1; }
+  void barrier() override {}
+  void sum(std::span<std::int64_t>) override { ++int64_sums; }
+  void sum_int32(std::span<std::int64_t>) override { ++int32_sums; }
+  void sum_scatter(std::span<const std::int64_t> in, std::span<const int>, std::span<std::int64_t> out) override {
+    std::copy(in.begin(), in.end(), out.begin());
+  }
+  void gather(std::span<const double> mine, std::span<const int>, std::span<double> all) override {
+    std::copy(mine.begin(), mine.end(), all.begin());
+  }
+  void gather_to_first(std::span<const std::int32_t> mine, std::span<const std::int64_t>,
+                       std::span<std::int32_t> all) override {
+    std::copy(mine.begin(), mine.end(), all.begin());
+  }
+  double max(double value) override { return value; }
+  std::shared_ptr<const void> share(std::shared_ptr<const void> from_first) override { return from_first; }
+  std::optional<std::string> agree(const std::optional<std::string>& mine) override { return mine; }
+  std::vector<std::string> hosts() override { return {"here"}; }
+};
+
+// A hybrid group's sums: the threads' total, passed on between the processes by the width
+// the caller gave (sum_int32() moves half the bytes under MPI).
+TEST(GroupTeam, HybridSumKeepsItsWidthBetweenProcesses) {
+  OneProcess processes;
+  std::atomic<long> wrong{0};
+  run_group(3, &processes, [&](Team& team) {
+    std::vector<std::int64_t> a{1, team.rank()}, b{2, 10 * team.rank()};
+    team.sum(a);
+    team.sum_int32(b);
+    if (a != std::vector<std::int64_t>{3, 3} || b != std::vector<std::int64_t>{6, 30}) ++wrong;
+    return 0;
+  });
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(processes.int64_sums, 1);
+  EXPECT_EQ(processes.int32_sums, 1);
+}
 
 }  // namespace
 }  // namespace hpcb

@@ -100,6 +100,18 @@ TEST(ChooseShift, NoOverflowAndFullUseOfTheRange) {
   EXPECT_EQ(choose_shift(10, 0.0), 0);
 }
 
+TEST(SumsFitInt32, UpToTheLastRowThatCannotOverflow) {
+  // uint8 rows: n 255 <= 2^31 - 1 up to 8,421,504 rows.
+  EXPECT_TRUE(sums_fit_int32(8421504, 255));
+  EXPECT_FALSE(sums_fit_int32(8421505, 255));
+  EXPECT_TRUE(sums_fit_int32(10000, 255));  // MNIST
+  // All zeros: only the counts, at most n.
+  EXPECT_TRUE(sums_fit_int32(2147483647, 0));
+  EXPECT_FALSE(sums_fit_int32(2147483648, 0));
+  EXPECT_FALSE(sums_fit_int32(-1, 255));
+  EXPECT_FALSE(sums_fit_int32(10, -1));
+}
+
 TEST(MaxAbs, LargestMagnitudeOrNotFinite) {
   // One pass gives both the M-step's scale and the input's finiteness check.
   std::vector<float> x(1000);
