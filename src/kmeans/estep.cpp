@@ -323,7 +323,7 @@ template <class T>
 void EStep<T>::set_centroids(const std::vector<double>& centroids) {
   const auto k = static_cast<std::size_t>(k_);
   const auto d = static_cast<std::size_t>(d_);
-  C_ = pack_centroids<D>(centroids.data(), k_, d_, lanes_ready_ ? ColumnForm::always : ColumnForm::where_assign_uses_it);
+  pack_centroids<D>(centroids.data(), k_, d_, lanes_ready_ ? ColumnForm::always : ColumnForm::where_assign_uses_it, C_);
   if (algorithm_ == Algorithm::lloyd) {
     // uint8 rows: the integer E-step (the same labels), where it is built and applies.
     if constexpr (std::is_same_v<T, std::uint8_t>) {

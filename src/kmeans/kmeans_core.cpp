@@ -346,14 +346,21 @@ void values_by_columns_of(std::int64_t chunks, const T* const* rows, std::int64_
 }  // namespace
 
 template <class D>
-PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] ColumnForm columns) {
-  constexpr int W = kWidth<D>;
+PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d, ColumnForm columns) {
   PackedCentroids<D> p;
+  pack_centroids(C, k, d, columns, p);
+  return p;
+}
+
+template <class D>
+void pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] ColumnForm columns, PackedCentroids<D>& p) {
+  constexpr int W = kWidth<D>;
+  const bool same_shape = p.k == k && p.d == d;
   p.k = k;
   p.group = kMaxGroup;
   p.d = d;
   p.stride = (d + W - 1) / W * W;
-  p.values.assign(static_cast<std::size_t>(k * p.stride), D(0));
+  p.values.resize(static_cast<std::size_t>(k * p.stride));  // every entry written below
   p.norms.resize(static_cast<std::size_t>(k));
   std::vector<D> row(static_cast<std::size_t>(p.stride));
   for (int c = 0; c < k; ++c) {
@@ -365,13 +372,22 @@ PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d, [[mayb
 #if defined(__AVX512F__)
   if (std::is_same_v<D, float> && (use_columns(d, k) || columns == ColumnForm::always)) {
     p.kp = (k + W - 1) / W * W;
-    p.columns.assign(static_cast<std::size_t>(p.stride * p.kp), D(0));
-    for (int c = 0; c < k; ++c)
-      for (std::int64_t j = 0; j < d; ++j)  // block c / W, feature j, lane c % W; rounded as row[] is
-        p.columns[static_cast<std::size_t>((c / W * p.stride + j) * W + c % W)] = static_cast<D>(C[c * d + j]);
+    // The padding (lanes past k, features past d) is zero from the first packing of this
+    // shape on, and the writes below never touch it.
+    const auto size = static_cast<std::size_t>(p.stride * p.kp);
+    if (!same_shape || p.columns.size() != size) p.columns.assign(size, D(0));
+    // Block c / W, feature j, lane c % W; rounded as row[] is. Feature by feature, so that
+    // each vector of the columns is written whole (centroid by centroid, every write went
+    // to another line: MNIST's 50 KB does not stay in L1).
+    for (int c0 = 0; c0 < k; c0 += W)
+      for (std::int64_t j = 0; j < d; ++j)
+        for (int c = c0; c < std::min(k, c0 + W); ++c)
+          p.columns[static_cast<std::size_t>((c0 / W * p.stride + j) * W + c - c0)] = static_cast<D>(C[c * d + j]);
+    return;
   }
 #endif
-  return p;
+  p.columns.clear();
+  p.kp = 0;
 }
 
 // assign() by the feature-in-lanes tiles: the rows in blocks of `block` rows, and within a
@@ -724,10 +740,12 @@ double max_abs(const T* X, std::int64_t count) {
 }
 
 template PackedCentroids<float> pack_centroids<float>(const double*, int, std::int64_t, ColumnForm);
+template void pack_centroids<float>(const double*, int, std::int64_t, ColumnForm, PackedCentroids<float>&);
 template double sq_distance<float, float>(const float*, const float*, std::int64_t, double);
 template ValueError value_error<float>(std::int64_t);
 template ValueError value_error<double>(std::int64_t);
 template PackedCentroids<double> pack_centroids<double>(const double*, int, std::int64_t, ColumnForm);
+template void pack_centroids<double>(const double*, int, std::int64_t, ColumnForm, PackedCentroids<double>&);
 
 #define HPCB_KMEANS_INSTANTIATE(T)                                                                       \
   template void row_norms<T>(const T*, std::int64_t, std::int64_t, dist_t<T>, dist_t<T>*);              \

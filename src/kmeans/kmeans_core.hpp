@@ -62,6 +62,10 @@ enum class ColumnForm { where_assign_uses_it, always };
 template <class D>
 PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d,
                                   ColumnForm columns = ColumnForm::where_assign_uses_it);
+// The same into p, reusing its storage: the E-step packs every iteration (MNIST k = 10: 81 KB
+// that were allocated and zeroed each time).
+template <class D>
+void pack_centroids(const double* C, int k, std::int64_t d, ColumnForm columns, PackedCentroids<D>& p);
 
 // The one formula of every distance the E-step compares, in D arithmetic:
 // |x|^2 - 2 x.c + |c|^2. Every function below computes each (row, centroid)

@@ -1,6 +1,7 @@
 // The k-means kernels and metrics on inputs small enough to check by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 #include <random>
@@ -110,6 +111,33 @@ TEST(SumsFitInt32, UpToTheLastRowThatCannotOverflow) {
   EXPECT_FALSE(sums_fit_int32(2147483648, 0));
   EXPECT_FALSE(sums_fit_int32(-1, 255));
   EXPECT_FALSE(sums_fit_int32(10, -1));
+}
+
+// Packing into a used PackedCentroids (the E-step's, every iteration) gives what a fresh
+// packing gives, also after another shape: the columns' zero padding included.
+TEST(PackCentroids, IntoUsedStorageAsFresh) {
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<double> u(-2, 2);
+  auto centroids = [&](int k, std::int64_t d) {
+    std::vector<double> C(static_cast<std::size_t>(k * d));
+    for (double& c : C) c = u(gen);
+    return C;
+  };
+  PackedCentroids<float> used;
+  struct Shape { int k; std::int64_t d; ColumnForm form; };
+  // (20, 37) then (17, 40): columns of the same size, other padding.
+  for (const Shape& s : {Shape{20, 37, ColumnForm::always}, Shape{20, 37, ColumnForm::always}, Shape{17, 40, ColumnForm::always},
+                         Shape{3, 5, ColumnForm::always}, Shape{20, 37, ColumnForm::where_assign_uses_it}}) {
+    const auto C = centroids(s.k, s.d);
+    pack_centroids<float>(C.data(), s.k, s.d, s.form, used);
+    const auto fresh = pack_centroids<float>(C.data(), s.k, s.d, s.form);
+    EXPECT_EQ(used.k, fresh.k);
+    EXPECT_EQ(used.stride, fresh.stride);
+    EXPECT_EQ(used.kp, fresh.kp);
+    EXPECT_TRUE(std::equal(used.values.begin(), used.values.end(), fresh.values.begin(), fresh.values.end()));
+    EXPECT_EQ(used.norms, fresh.norms);
+    EXPECT_TRUE(std::equal(used.columns.begin(), used.columns.end(), fresh.columns.begin(), fresh.columns.end()));
+  }
 }
 
 TEST(MaxAbs, LargestMagnitudeOrNotFinite) {
