@@ -5,17 +5,14 @@
 // change size from call to call; every result is checked against what it must be.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <memory>
-#include <optional>
 #include <random>
 #include <span>
-#include <string>
 #include <vector>
 
 #include "team/group_team.hpp"
+#include "team/one_worker.hpp"
 
 namespace hpcb {
 namespace {
@@ -73,30 +70,11 @@ TEST(GroupTeam, GatherAndSumAmongSevenThreads) { EXPECT_EQ(wrong_values(7, 3000)
 
 // The team between processes as one process alone would see it, counting which sum it was
 // asked for.
-class OneProcess final : public Team {
+class OneProcess final : public OneWorkerTeam {
  public:
   int int64_sums = 0, int32_sums = 0;
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  int group_first() const override { return 0; }
-  int group_size() const override { return 1; }
-  void barrier() override {}
   void sum(std::span<std::int64_t>) override { ++int64_sums; }
   void sum_int32(std::span<std::int64_t>) override { ++int32_sums; }
-  void sum_scatter(std::span<const std::int64_t> in, std::span<const int>, std::span<std::int64_t> out) override {
-    std::copy(in.begin(), in.end(), out.begin());
-  }
-  void gather(std::span<const double> mine, std::span<const int>, std::span<double> all) override {
-    std::copy(mine.begin(), mine.end(), all.begin());
-  }
-  void gather_to_first(std::span<const std::int32_t> mine, std::span<const std::int64_t>,
-                       std::span<std::int32_t> all) override {
-    std::copy(mine.begin(), mine.end(), all.begin());
-  }
-  double max(double value) override { return value; }
-  std::shared_ptr<const void> share(std::shared_ptr<const void> from_first) override { return from_first; }
-  std::optional<std::string> agree(const std::optional<std::string>& mine) override { return mine; }
-  std::vector<std::string> hosts() override { return {"here"}; }
 };
 
 // A hybrid group's sums: the threads' total, passed on between the processes by the width
