@@ -170,14 +170,14 @@ void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift,
 // (from[i] != to[i]), moves its fixed-point values (as accumulate() forms them)
 // from sums[from[i]] to sums[to[i]], and its count. Integer arithmetic, so
 // the sums equal what accumulate() would give for the new labels, exactly.
-// Returns the number of rows that moved. lanes (uint8 rows): the same rows by their
+// Returns the number of rows that moved. nonzeros (uint8 rows): the same rows by their
 // nonzeros (row i is its row lanes_row0 + i), read instead of X: a row moves only after the
 // E-step read it, in that form where it holds one, so that is what is still in the cache.
 class LaneRows;
 template <class T>
 std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,
-                     const std::int32_t* to, std::int64_t* sums, std::int64_t* counts, const LaneRows* lanes = nullptr,
-                     std::int64_t lanes_row0 = 0);
+                     const std::int32_t* to, std::int64_t* sums, std::int64_t* counts,
+                     const LaneRows* nonzeros = nullptr, std::int64_t lanes_row0 = 0);
 
 // Largest shift such that n values of magnitude <= max_abs, scaled by 2^shift
 // and rounded, sum to less than 2^62 in magnitude.
