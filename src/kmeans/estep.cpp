@@ -246,6 +246,10 @@ vf decay_v(vf lower, vf move) {
   return l > 0 ? (vf)((vi)l - 1) : vf{};
 }
 
+// a + b (both >= 0 or NaN) rounded up: the sum, then the next float up (+inf goes to NaN,
+// which clears nothing).
+vf sum_up_v(vf a, vf b) { return (vf)((vi)(a + b) + 1); }
+
 }  // namespace
 
 template <class T>
@@ -272,6 +276,7 @@ EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t
     norm_.resize(n);
     kp_ = (static_cast<std::size_t>(k) + kLanes - 1) / kLanes * kLanes;
     lower_.assign(algorithm_ == Algorithm::elkan ? n * kp_ : n, 0.0f);
+    if (algorithm_ == Algorithm::elkan) floor_.assign(n, 0.0f);
     masks_.resize(kp_ / kLanes);
   }
   if (pass == RowPass::in_constructor) prepare_rows(0, rows);
@@ -356,6 +361,7 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids) {
       if (std::memcmp(row(now_, c), row(before_, c), d * sizeof(D)) == 0) continue;
       move_[c] = float_up(dist_up<D>(row(now_, c), row(before_, c), d_));
       if (std::isnan(move_[c])) move_[c] = std::numeric_limits<float>::infinity();
+      if (algorithm_ == Algorithm::elkan) drift_[c] = up(drift_[c] + static_cast<double>(move_[c]));
       if (move_[c] > move_max_) {
         move_second_ = move_max_;
         move_max_ = move_[c];
@@ -365,6 +371,7 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids) {
       }
     }
   }
+  if (algorithm_ == Algorithm::elkan) set_drift();
   // Centroid-centroid distances: for a row at exact distance <= tau from its
   // centroid a, a centroid c with |a - c| > 2 tau is more than tau away.
   const float inf = std::numeric_limits<float>::infinity();
@@ -377,6 +384,40 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids) {
       half_gap_[a] = std::min(half_gap_[a], half);
       half_gap_[c] = std::min(half_gap_[c], half);
     }
+}
+
+// Elkan's stored bounds less drift_ bound the exact distances (see drift_): drift_up_ and
+// drift_down_ as floats for the tests and the stores. A drift past the largest centroid
+// norm (the bounds' scale: a float bound then keeps fewer of its bits), or not finite (a
+// move not known), is taken into the bounds once, in one pass that decays every bound by it,
+// and starts again from 0.
+template <class T>
+void EStep<T>::set_drift() {
+  const auto k = static_cast<std::size_t>(k_);
+  drift_.resize(kp_, 0.0);
+  drift_up_.assign(kp_, 0.0f);
+  drift_down_.assign(kp_, 0.0f);
+  bool rebase = false;
+  for (std::size_t c = 0; c < k; ++c) rebase |= !(drift_[c] <= norm_max_);
+  for (std::size_t c = 0; c < k; ++c) drift_up_[c] = float_up(drift_[c]);
+  if (rebase) {
+    for (std::size_t r = 0; r < static_cast<std::size_t>(rows_); ++r)
+      for (std::size_t q = 0; q < kp_ / kLanes; ++q) {
+        float* lb = lower_.data() + r * kp_ + q * kLanes;
+        const vf l = decay_v(load(lb), load(drift_up_.data() + q * kLanes));
+        std::memcpy(lb, &l, sizeof l);
+      }
+    std::fill(drift_.begin(), drift_.end(), 0.0);
+    std::fill(drift_up_.begin(), drift_up_.end(), 0.0f);
+  }
+  for (std::size_t c = 0; c < k; ++c) drift_down_[c] = float_down(drift_[c]);
+}
+
+// A fresh lower bound v on the distance to centroid c, as stored: v + drift_[c], rounded down.
+template <class T>
+float EStep<T>::with_drift(float v, std::size_t c) const {
+  const float s = v + drift_down_[c];
+  return s > 0 ? next_down(s) : 0.0f;
 }
 
 // eps_: the kernel's worst error for each row of the block against any
@@ -446,6 +487,7 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels)
     list_.clear();
     for (std::int64_t i = lo; i < hi; ++i) list_.push_back(i);
     full(list_, labels);
+    if (algorithm_ == Algorithm::elkan) refresh_floor(list_, labels);
     return;
   }
   // A row whose centroid moved no longer knows its own value, only that the
@@ -516,7 +558,12 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels)
     D chosen;
     pick<D>(v, k_, labels[i], chosen);
     set_own(i, v[labels[i]], eps);
-    lower_from_values<D>(v, k, eps, lower_.data() + i * kp_);
+    float* lb = lower_.data() + i * kp_;
+    lower_from_values<D>(v, k, eps, lb);
+    for (std::size_t q = 0; q < kp_ / kLanes; ++q) {  // stored with the drift (lanes past k: 0 + 0)
+      const vf l = decay_v(load(lb + q * kLanes), -load(drift_down_.data() + q * kLanes));
+      std::memcpy(lb + q * kLanes, &l, sizeof l);
+    }
   }
 }
 
@@ -640,15 +687,27 @@ void EStep<T>::refresh_own(const std::vector<std::int64_t>& rows, const std::int
 
 template <class T>
 void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
-  // Decay every bound by the largest move of any other centroid since it was set. A row
-  // keeps its label when no other centroid can be within tau; the rest take all k,
+  // A row keeps its label when no other centroid can be within tau; the rest take all k,
   // also those that knew only an upper bound on their own value: computing that value
   // first, and all k only where the bound still failed, read more rows and took longer
   // (MNIST, kmeans_seq, medians of 3-7, interleaved: all k at once 0.85x the time at k = 10,
   // 0.93x at 16, 1.0x at 64 and 256).
+  unsettled_rows(lo, hi, labels, lower_.data(), list_);
+  rows_read_ += static_cast<std::int64_t>(list_.size());
+  full(list_, labels);
+}
+
+// Into `out`, the rows of [lo, hi) that a lower bound on the distance to every centroid but
+// their own (floor: Hamerly's lower_, Elkan's floor_) does not settle: first every bound
+// decays by the largest move of any other centroid since it was set; a row keeps its label
+// where its bound, or half the distance from its centroid to the nearest other one, clears
+// its tau.
+template <class T>
+void EStep<T>::unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32_t* labels, float* floor,
+                              std::vector<std::int64_t>& out) {
   // (8 past the rows: the vector loop stores whole vectors of row numbers.)
-  list_.resize(static_cast<std::size_t>(hi - lo) + 8);
-  std::int64_t* failed = list_.data();
+  out.resize(static_cast<std::size_t>(hi - lo) + 8);
+  std::int64_t* failed = out.data();
   std::int64_t i = lo;
 #if defined(__AVX512F__)
   // Sixteen rows at a time, the same operations (decay(): a subtraction, then the next float
@@ -663,11 +722,11 @@ void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* lab
     const auto row = static_cast<std::size_t>(i);
     const __m512i a = _mm512_loadu_si512(labels + i);
     const __m512 move = _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(a, argmax), max, second);
-    const __m512 l = _mm512_sub_ps(_mm512_loadu_ps(lower_.data() + row), move);
+    const __m512 l = _mm512_sub_ps(_mm512_loadu_ps(floor + row), move);
     const __m512 lower = _mm512_maskz_mov_ps(
         _mm512_cmp_ps_mask(l, zero, _CMP_GT_OQ),
         _mm512_castsi512_ps(_mm512_sub_epi32(_mm512_castps_si512(l), _mm512_set1_epi32(1))));
-    _mm512_storeu_ps(lower_.data() + row, lower);
+    _mm512_storeu_ps(floor + row, lower);
     const __m512 gap = gap_of(a);
     const __m512 tau = _mm512_loadu_ps(tau_.data() + (i - lo));
     const auto fail = static_cast<__mmask16>(
@@ -685,35 +744,49 @@ void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* lab
   for (; i < hi; ++i) {
     const auto r = static_cast<std::size_t>(i);
     const int a = labels[i];
-    lower_[r] = decay(lower_[r], a == move_argmax_ ? move_second_ : move_max_);
+    floor[r] = decay(floor[r], a == move_argmax_ ? move_second_ : move_max_);
     const float tau = tau_[static_cast<std::size_t>(i - lo)];
-    if (!(lower_[r] > tau || half_gap_[static_cast<std::size_t>(a)] > tau)) *failed++ = i;
+    if (!(floor[r] > tau || half_gap_[static_cast<std::size_t>(a)] > tau)) *failed++ = i;
   }
-  list_.resize(static_cast<std::size_t>(failed - list_.data()));
-  rows_read_ += static_cast<std::int64_t>(list_.size());
-  full(list_, labels);
+  out.resize(static_cast<std::size_t>(failed - out.data()));
+}
+
+// Elkan: floor_ of the listed rows afresh from their k bounds (less the drift, rounded down),
+// the least but that of the own centroid; +inf where there is no other centroid.
+template <class T>
+void EStep<T>::refresh_floor(const std::vector<std::int64_t>& rows, const std::int32_t* labels) {
+  const vf inf = vf{} + std::numeric_limits<float>::infinity();
+  vi lane{};
+  for (int l = 0; l < static_cast<int>(kLanes); ++l) lane[l] = l;
+  for (std::int64_t i : rows) {
+    const auto r = static_cast<std::size_t>(i);
+    const float* lb = lower_.data() + r * kp_;
+    vf least = inf;
+    for (std::size_t q = 0; q < kp_ / kLanes; ++q) {
+      const vi c = lane + static_cast<std::int32_t>(q * kLanes);
+      const vf l = decay_v(load(lb + q * kLanes), load(drift_up_.data() + q * kLanes));
+      const vf b = (c == labels[i]) | (c >= k_) ? inf : l;
+      least = least < b ? least : b;
+    }
+    floor_[r] = simd::min_lanes(least)[0];
+  }
 }
 
 // Elkan's tests for row i against the centroids 16 at a time: into masks_, the
 // centroids other than its own that might be within tau (neither their lower
 // bound nor half their distance to the own centroid clears them; padding
 // lanes have half-distance inf and are never flagged). Returns how many.
-// Decay: first lower every bound by its centroid's move (once per E-step).
 template <class T>
-template <bool Decay>
 std::size_t EStep<T>::elkan_flags(std::int64_t i, float tau, const std::int32_t* labels) {
   const auto a = static_cast<std::size_t>(labels[i]);
-  float* lb = lower_.data() + static_cast<std::size_t>(i) * kp_;
+  const float* lb = lower_.data() + static_cast<std::size_t>(i) * kp_;
   const float* hb = half_between_.data() + a * kp_;
   const vf tv = vf{} + tau;
   std::size_t flagged = 0;
   for (std::size_t q = 0; q < kp_ / kLanes; ++q) {
-    vf l = load(lb + q * kLanes);
-    if constexpr (Decay) {
-      l = decay_v(l, load(move_.data() + q * kLanes));
-      std::memcpy(lb + q * kLanes, &l, sizeof l);
-    }
-    masks_[q] = lane_bits(~(l > tv) & ~(load(hb + q * kLanes) > tv));
+    // The stored bound less the drift clears tau where it clears tau + drift, rounded up.
+    const vf t = sum_up_v(tv, load(drift_up_.data() + q * kLanes));
+    masks_[q] = lane_bits(~(load(lb + q * kLanes) > t) & ~(load(hb + q * kLanes) > tv));
     if (q == a / kLanes) masks_[q] &= ~(std::uint32_t{1} << (a % kLanes));
     flagged += static_cast<std::size_t>(std::popcount(masks_[q]));
   }
@@ -758,9 +831,11 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
   pair_cents_.clear();
   stale_rows_.clear();
   std::int64_t read = 0;
-  for (std::int64_t i = lo; i < hi; ++i) {
+  // Hamerly's test first, on floor_: most rows settle on it without their k bounds read.
+  unsettled_rows(lo, hi, labels, floor_.data(), unsettled_);
+  for (std::int64_t i : unsettled_) {
     const float tau = tau_[static_cast<std::size_t>(i - lo)];
-    const std::size_t flagged = elkan_flags<true>(i, tau, labels);
+    const std::size_t flagged = elkan_flags(i, tau, labels);
     if (flagged == 0 && !std::isnan(tau)) continue;
     if (stale_[static_cast<std::size_t>(i)] || flagged > 0) ++read;  // its own value, or the flagged ones'
     if (stale_[static_cast<std::size_t>(i)]) {  // its own value first, unless all k will do
@@ -773,10 +848,10 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
   refresh_own(stale_rows_, labels);
   for (std::int64_t i : stale_rows_) {
     const auto r = static_cast<std::size_t>(i);
-    lower_[r * kp_ + static_cast<std::size_t>(labels[i])] =
-        lower_from_value(static_cast<double>(own_[r]), eps_[static_cast<std::size_t>(i - lo)]);
+    const auto a = static_cast<std::size_t>(labels[i]);
+    lower_[r * kp_ + a] = with_drift(lower_from_value(static_cast<double>(own_[r]), eps_[static_cast<std::size_t>(i - lo)]), a);
     const float tau = tau_[static_cast<std::size_t>(i - lo)];
-    elkan_candidates(i, elkan_flags<false>(i, tau, labels), tau);
+    elkan_candidates(i, elkan_flags(i, tau, labels), tau);
   }
   full(list_, labels);
 
@@ -791,12 +866,13 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
     const int c = pair_cents_[p];
     const D v = pair_vals_[p];
     const double eps = eps_[static_cast<std::size_t>(i - lo)];
-    lower_[r * kp_ + static_cast<std::size_t>(c)] = lower_from_value(static_cast<double>(v), eps);
+    lower_[r * kp_ + static_cast<std::size_t>(c)] = with_drift(lower_from_value(static_cast<double>(v), eps), static_cast<std::size_t>(c));
     if (v < own_[r] || (v == own_[r] && c < labels[i])) {
       labels[i] = c;
       set_own(r, v, eps);
     }
   }
+  refresh_floor(unsettled_, labels);
 }
 
 template <class T>
@@ -827,8 +903,12 @@ bool EStep<T>::bounds_hold(std::int64_t lo, std::int64_t hi, const std::int32_t*
         if (c != a) second = std::min(second, dist[c]);
       if (k > 1 && above(lower_[r], second)) return false;
     } else {
+      long double second = std::numeric_limits<long double>::infinity();
       for (std::size_t c = 0; c < k; ++c)
-        if (above(lower_[r * kp_ + c], dist[c])) return false;
+        if (c != a) second = std::min(second, dist[c]);
+      if (above(floor_[r], second)) return false;
+      for (std::size_t c = 0; c < k; ++c)
+        if (static_cast<long double>(lower_[r * kp_ + c]) - drift_[c] > dist[c] * (1 + 0x1p-40L)) return false;
     }
   }
   return true;

@@ -10,7 +10,9 @@
 //   elkan    one lower bound per (row, centroid) and the centroid-centroid
 //            distances (Elkan 2003): only the centroids whose bound does not
 //            clear the row's own distance are evaluated, or all k where that
-//            is more than a few (all_values())
+//            is more than a few (all_values()); Hamerly's test first, on a bound
+//            kept from the k (floor_), and the k bounds decayed lazily (drift_),
+//            so that a row it settles touches none of them
 //
 // All k values of a row, for uint8 rows and k <= 16, come from the row's nonzeros alone
 // (lane_rows.hpp, the same bits) where that takes fewer multiply-adds (lanes_wanted()).
@@ -97,9 +99,13 @@ class EStep {
   const std::uint64_t* live_of(const std::vector<std::int64_t>& rows, const std::size_t* order = nullptr);
   void refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
   void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
+  void unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32_t* labels, float* floor,
+                      std::vector<std::int64_t>& out);
+  void refresh_floor(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
   void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
-  template <bool Decay>
   std::size_t elkan_flags(std::int64_t i, float tau, const std::int32_t* labels);
+  void set_drift();
+  float with_drift(float v, std::size_t c) const;
   void elkan_candidates(std::int64_t i, std::size_t flagged, float tau);
   bool all_values(std::size_t flagged) const;
   void values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& centroid, D* out);
@@ -140,11 +146,20 @@ class EStep {
   std::vector<char> stale_;   // per row: own_ is of an earlier position of the centroid
   std::vector<float> upper_;  // per row: upper bound on the exact distance to its own centroid
   std::vector<float> lower_;  // hamerly: per row; elkan: per row, kp_ centroids; lower bounds on exact distances
+  // Elkan: per centroid (kp_), the sum of its moves since its bounds were last decayed, rounded
+  // up. A stored bound B of row r and centroid c says |x_r - c| >= B - drift_[c] (the triangle
+  // inequality, move by move), so a move costs an add to drift_, not a pass over the n x k
+  // bounds; a fresh bound v is stored as v + drift_[c] (rounded down).
+  std::vector<double> drift_;
+  // Elkan: per row, a lower bound on the exact distance to every centroid but its own (Hamerly's
+  // bound, from the k bounds): tested first, so that a row it settles reads none of them.
+  std::vector<float> floor_;
+  std::vector<float> drift_up_, drift_down_;  // drift_ as floats, rounded up and down
   std::size_t kp_ = 0;        // k rounded up to the SIMD width: move_'s length and (elkan) the bounds' row length
 
   std::int64_t evaluations_ = 0, rows_read_ = 0;
   // Scratch, kept between blocks so that no block allocates.
-  std::vector<std::int64_t> list_, pair_rows_, stale_rows_;
+  std::vector<std::int64_t> list_, pair_rows_, stale_rows_, unsettled_;
   std::vector<int> pair_cents_, own_cents_, offsets_, fill_;
   std::vector<std::size_t> order_;
   std::vector<const T*> ptrs_;

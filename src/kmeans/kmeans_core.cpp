@@ -355,7 +355,7 @@ PackedCentroids<D> pack_centroids(const double* C, int k, std::int64_t d, Column
 template <class D>
 void pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] ColumnForm columns, PackedCentroids<D>& p) {
   constexpr int W = kWidth<D>;
-  const bool same_shape = p.k == k && p.d == d;
+  [[maybe_unused]] const bool same_shape = p.k == k && p.d == d;  // (read where the columns are built)
   p.k = k;
   p.group = kMaxGroup;
   p.d = d;
