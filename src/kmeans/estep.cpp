@@ -158,11 +158,16 @@ __m512d load8(const D* p, std::size_t n) {
 // one after the other, was most of the time full() spends per row).
 template <class D>
 void lower_from_values(const D* v, std::size_t k, double eps, float* out) {
-  std::size_t c = 0;
 #if defined(__AVX512F__)
-  for (; c + 8 <= k; c += 8) _mm256_storeu_ps(out + c, lower_from_value8(load8<D>(v + c, 8), _mm512_set1_pd(eps)));
+  // The last few too (k = 10: two scalar square roots a row took as long as the eight).
+  for (std::size_t c = 0; c < k; c += 8) {
+    const std::size_t n = std::min<std::size_t>(8, k - c);
+    _mm256_mask_storeu_ps(out + c, static_cast<__mmask8>(n == 8 ? 0xFF : (1u << n) - 1),
+                          lower_from_value8(load8<D>(v + c, n), _mm512_set1_pd(eps)));
+  }
+#else
+  for (std::size_t c = 0; c < k; ++c) out[c] = lower_from_value(static_cast<double>(v[c]), eps);
 #endif
-  for (; c < k; ++c) out[c] = lower_from_value(static_cast<double>(v[c]), eps);
 }
 
 // pick()'s label among k values, and the smallest value of the others: -1 (no bound) where
