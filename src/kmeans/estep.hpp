@@ -151,10 +151,10 @@ class EStep {
   // inequality, move by move), so a move costs an add to drift_, not a pass over the n x k
   // bounds; a fresh bound v is stored as v + drift_[c] (rounded down).
   std::vector<double> drift_;
+  std::vector<float> drift_up_, drift_down_;  // drift_ as floats, rounded up and down
   // Elkan: per row, a lower bound on the exact distance to every centroid but its own (Hamerly's
   // bound, from the k bounds): tested first, so that a row it settles reads none of them.
   std::vector<float> floor_;
-  std::vector<float> drift_up_, drift_down_;  // drift_ as floats, rounded up and down
   std::size_t kp_ = 0;        // k rounded up to the SIMD width: move_'s length and (elkan) the bounds' row length
 
   std::int64_t evaluations_ = 0, rows_read_ = 0;
