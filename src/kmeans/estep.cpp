@@ -251,6 +251,9 @@ vf decay_v(vf lower, vf move) {
   return l > 0 ? (vf)((vi)l - 1) : vf{};
 }
 
+// with_drift() on 16 bounds at once: v + drift, then the next float down, or 0.
+vf with_drift_v(vf v, vf drift_down) { return decay_v(v, -drift_down); }
+
 // a + b (both >= 0 or NaN) rounded up: the sum, then the next float up (+inf goes to NaN,
 // which clears nothing).
 vf sum_up_v(vf a, vf b) { return (vf)((vi)(a + b) + 1); }
@@ -566,7 +569,7 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels)
     float* lb = lower_.data() + i * kp_;
     lower_from_values<D>(v, k, eps, lb);
     for (std::size_t q = 0; q < kp_ / kLanes; ++q) {  // stored with the drift (lanes past k: 0 + 0)
-      const vf l = decay_v(load(lb + q * kLanes), -load(drift_down_.data() + q * kLanes));
+      const vf l = with_drift_v(load(lb + q * kLanes), load(drift_down_.data() + q * kLanes));
       std::memcpy(lb + q * kLanes, &l, sizeof l);
     }
   }
@@ -710,8 +713,9 @@ void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* lab
 template <class T>
 void EStep<T>::unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32_t* labels, float* floor,
                               std::vector<std::int64_t>& out) {
-  // (8 past the rows: the vector loop stores whole vectors of row numbers.)
-  out.resize(static_cast<std::size_t>(hi - lo) + 8);
+  // (The vector loop stores whole vectors of 8 row numbers: for rows [i, i + 16) at most up to
+  // entry i + 15 - lo, so within the hi - lo entries.)
+  out.resize(static_cast<std::size_t>(hi - lo));
   std::int64_t* failed = out.data();
   std::int64_t i = lo;
 #if defined(__AVX512F__)
@@ -898,23 +902,19 @@ bool EStep<T>::bounds_hold(std::int64_t lo, std::int64_t hi, const std::int32_t*
     }
     // The long double sums err by far less than the float bounds' outward steps; a
     // relative 2^-40 absorbs them.
-    auto above = [](float bound, long double exact) { return bound > exact * (1 + 0x1p-40L); };
+    auto above = [](long double bound, long double exact) { return bound > exact * (1 + 0x1p-40L); };
     const auto r = static_cast<std::size_t>(i);
     const auto a = static_cast<std::size_t>(labels[i]);
     if (upper_[r] < dist[a] * (1 - 0x1p-40L)) return false;  // (NaN, no bound, passes)
-    if (algorithm_ == Algorithm::hamerly) {
-      long double second = std::numeric_limits<long double>::infinity();
+    // The bound to every other centroid: Hamerly's only one, Elkan's first test.
+    long double second = std::numeric_limits<long double>::infinity();
+    for (std::size_t c = 0; c < k; ++c)
+      if (c != a) second = std::min(second, dist[c]);
+    const float floor = algorithm_ == Algorithm::hamerly ? lower_[r] : floor_[r];
+    if (k > 1 && above(floor, second)) return false;
+    if (algorithm_ == Algorithm::elkan)
       for (std::size_t c = 0; c < k; ++c)
-        if (c != a) second = std::min(second, dist[c]);
-      if (k > 1 && above(lower_[r], second)) return false;
-    } else {
-      long double second = std::numeric_limits<long double>::infinity();
-      for (std::size_t c = 0; c < k; ++c)
-        if (c != a) second = std::min(second, dist[c]);
-      if (above(floor_[r], second)) return false;
-      for (std::size_t c = 0; c < k; ++c)
-        if (static_cast<long double>(lower_[r * kp_ + c]) - drift_[c] > dist[c] * (1 + 0x1p-40L)) return false;
-    }
+        if (above(static_cast<long double>(lower_[r * kp_ + c]) - drift_[c], dist[c])) return false;
   }
   return true;
 }
