@@ -576,6 +576,21 @@ double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
   return c ? sq_lanes<true, 1>(x, c, d, scale) : sq_lanes<false, 1>(x, c, d, scale);
 }
 
+void row_square_sums(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::int64_t* out) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::uint8_t* x = X + i * d;
+    std::int64_t sum = 0;
+    // In uint32 pieces of 2^16 values (each below 2^32), which GCC vectorises.
+    for (std::int64_t j0 = 0; j0 < d; j0 += std::int64_t{1} << 16) {
+      std::uint32_t part = 0;
+      for (std::int64_t j = j0, end = std::min(d, j0 + (std::int64_t{1} << 16)); j < end; ++j)
+        part += std::uint32_t{x[j]} * x[j];
+      sum += part;
+    }
+    out[i] = sum;
+  }
+}
+
 namespace {
 
 // round(x * factor), half away from zero; |x * factor| < 2^62 by choose_shift(),

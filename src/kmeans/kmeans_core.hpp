@@ -144,6 +144,11 @@ ValueError value_error(std::int64_t d);
 inline constexpr std::int64_t kChunkMaskMaxD = 1024;
 void row_chunk_masks(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::uint64_t* masks);
 
+// Per uint8 row, the sum of its squared values x_j^2 (unscaled), exactly: at most d 255^2, so
+// int64 holds it (and the sum over n rows while n d < 2^63 / 255^2, see kMaxExactSquares).
+inline constexpr std::int64_t kMaxExactSquares = std::numeric_limits<std::int64_t>::max() / (255 * 255);
+void row_square_sums(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::int64_t* out);
+
 // Squared distance in double precision, |x * scale - c|^2, or |x * scale|^2
 // when c is nullptr (for the reported inertia, its trace and k-means++; with
 // C = T = dist_t, the pruned E-step's centroid distances): eight partial sums

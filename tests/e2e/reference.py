@@ -24,6 +24,14 @@ def accuracy(labels, truth):
     return table[rows, cols].sum() / len(labels)
 
 
+def check_inertia(test, data, labels, centroids, record):
+    """The record's inertia is the sum over the rows of the squared distance to their labelled
+    centroid, in double precision from the definition (to 1e-12 of it), converged or not."""
+    X, _ = scaled_points(data)
+    dist = ((X - centroids[labels]) ** 2).sum()
+    test.assertAlmostEqual(record["result"]["inertia"], dist, delta=1e-12 * dist)
+
+
 def check_converged_lloyd(test, data, labels, centroids, record):
     """A converged Lloyd result is a fixed point, checked in double precision from the
     definition: every centroid is the mean of its rows, every row's label is its nearest

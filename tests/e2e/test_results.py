@@ -7,6 +7,7 @@ import unittest
 import h5py
 import numpy as np
 
+from tests.e2e.reference import check_inertia
 from tests.e2e.util import appended_record, DATA, TempDir, read_records, run, write_points, write_xy
 
 REQUIRED = {
@@ -70,6 +71,26 @@ class HandWorkedKMeans(unittest.TestCase):
             self.assertGreater(r["empty_cluster_events"], 0)
             self.assertIsNone(r["accuracy"])
             self.assertEqual(r["inertia"], 0.25 + 0.25)
+
+
+    def test_inertia_before_convergence(self):
+        # Stopped after three iterations, the final centroids are not the means of their rows, so
+        # the inertia's term for the means' distance to the centroids counts (uint8 rows: from the
+        # clusters' exact moments; float rows: row by row), at any worker count and algorithm.
+        with TempDir() as tmp:
+            for name in ("digits.h5", "mnist10k.h5", "blobs-small.h5", "blobs-f64.h5"):
+                data = os.path.join(DATA, name)
+                for backend, workers, algorithm in (("seq", 1, "lloyd"), ("omp", 2, "hamerly"), ("mpi", 3, "elkan")):
+                    with self.subTest(data=name, backend=backend):
+                        out = tmp.file("o.h5")
+                        proc = run("kmeans", backend, workers, ["--data", data, "--k", "10", "--iters", "3",
+                                                                "--algorithm", algorithm, "--record", tmp.records,
+                                                                "--out", out, "--quiet"])
+                        self.assertEqual(proc.returncode, 0, proc.stderr)
+                        rec = appended_record(proc)
+                        self.assertFalse(rec["result"]["converged"])
+                        with h5py.File(out, "r") as f:
+                            check_inertia(self, data, f["labels"][...], f["centroids"][...], rec)
 
 
 class RegressionClosedForm(unittest.TestCase):
