@@ -333,11 +333,13 @@ bool EStep<T>::lanes_wanted() const {
 }
 
 template <class T>
-void EStep<T>::set_centroids(const std::vector<double>& centroids) {
+void EStep<T>::set_centroids(const std::vector<double>& centroids, Bounds bounds) {
   const auto k = static_cast<std::size_t>(k_);
   const auto d = static_cast<std::size_t>(d_);
   pack_centroids<D>(centroids.data(), k_, d_, lanes_ready_ ? ColumnForm::always : ColumnForm::where_assign_uses_it, C_);
-  if (algorithm_ == Algorithm::lloyd) {
+  lloyd_step_ = algorithm_ == Algorithm::lloyd || bounds == Bounds::skip;
+  if (lloyd_step_) {
+    now_.clear();  // no bounds kept: the next E-step that keeps them starts them (pruning_ false)
     // uint8 rows: the integer E-step (the same labels), where it is built and applies.
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (d_ >= kIntAssignMinD) Q_ = quantize_centroids(centroids.data(), k_, d_, scale_);
@@ -477,7 +479,7 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
 
 template <class T>
 void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
-  if (algorithm_ == Algorithm::lloyd) {
+  if (lloyd_step_) {
     evaluations_ += (hi - lo) * k_;
     rows_read_ += hi - lo;
     if constexpr (std::is_same_v<T, std::uint8_t>) {
@@ -886,7 +888,7 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
 
 template <class T>
 bool EStep<T>::bounds_hold(std::int64_t lo, std::int64_t hi, const std::int32_t* labels) const {
-  if (algorithm_ == Algorithm::lloyd) return true;
+  if (lloyd_step_) return true;
   const auto k = static_cast<std::size_t>(k_);
   const auto d = static_cast<std::size_t>(d_);
   std::vector<long double> dist(k);

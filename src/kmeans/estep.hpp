@@ -14,6 +14,10 @@
 //            kept from the k (floor_), and the k bounds decayed lazily (drift_),
 //            so that a row it settles touches none of them
 //
+// The solver may run a pruned algorithm's E-step as Lloyd's (Bounds::skip: while the
+// centroids still move far, when most rows would fail their bounds); the next E-step to keep
+// bounds then starts them afresh, as the first does.
+//
 // All k values of a row, for uint8 rows and k <= 16, come from the row's nonzeros alone
 // (lane_rows.hpp, the same bits) where that takes fewer multiply-adds (lanes_wanted()).
 //
@@ -68,8 +72,12 @@ class EStep {
   void prepare_rows(std::int64_t lo, std::int64_t hi);
 
   // The centroids of the next E-step (k x d, scaled units); call once per
-  // E-step, before its blocks.
-  void set_centroids(const std::vector<double>& centroids);
+  // E-step, before its blocks. Bounds::skip (pruned algorithms): this E-step is Lloyd's (every
+  // value; on uint8 rows the integer kernel), keeping no bounds, and the next one that keeps
+  // them starts them afresh, as the first E-step does: the cheaper course while most rows
+  // would fail their bounds anyway (the solver's keep_bounds()).
+  enum class Bounds { keep, skip };
+  void set_centroids(const std::vector<double>& centroids, Bounds bounds = Bounds::keep);
 
   // Rows [lo, hi) of this worker's rows: reads the labels of the previous
   // E-step (the bounds refer to them), writes the new labels (as assign()).
@@ -78,7 +86,7 @@ class EStep {
   // A self-check for tests: whether the bounds of rows [lo, hi) hold after this E-step,
   // against the exact distances (long double, from the rows and centroids as the kernel
   // holds them): every lower bound at most the distance it bounds, every upper bound at
-  // least the distance to the row's own centroid. True for Lloyd (no bounds).
+  // least the distance to the row's own centroid. True for Lloyd's E-steps (no bounds).
   bool bounds_hold(std::int64_t lo, std::int64_t hi, const std::int32_t* labels) const;
 
   // (row, centroid) values computed so far; Lloyd computes k per row and E-step.
@@ -88,9 +96,10 @@ class EStep {
   // values computed, set the time (make bench: BM_KMeansRun's rows_read_fraction, and
   // BM_OwnValues over every 3rd row against every row).
   std::int64_t rows_read() const { return rows_read_; }
-  // This worker's rows by their nonzeros, where the E-step reads them in that form (for
-  // relabel()); nullptr otherwise.
-  const LaneRows* lane_rows() const { return lanes_ready_ ? &lanes_ : nullptr; }
+  // This worker's rows by their nonzeros, where this E-step reads them in that form (for
+  // relabel(): the form the E-step has just read); nullptr otherwise (a Lloyd E-step reads
+  // the rows themselves).
+  const LaneRows* lane_rows() const { return lanes_ready_ && !lloyd_step_ ? &lanes_ : nullptr; }
 
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels);
@@ -128,6 +137,7 @@ class EStep {
   LaneRows lanes_;
   bool lanes_building_ = false, lanes_ready_ = false;
 
+  bool lloyd_step_ = false;  // this E-step is Lloyd's (algorithm lloyd, or Bounds::skip)
   PackedCentroids<D> C_;
   IntCentroids Q_;                   // lloyd on uint8 rows: the centroids for assign_uint8(), when usable()
   std::vector<std::uint32_t> sums_;  // and the rows' row_sums()

@@ -304,11 +304,13 @@ void check_lloyd_against_reference(const Case<T>& cs, const std::vector<double>&
 // Drives the three E-steps with the same sequence of centroids, which move
 // the way Lloyd's do, jump, stand still, coincide, and checks that the labels
 // agree bit for bit at every step (and Lloyd's with assign()'s, whose
-// distances are checked against the reference).
+// distances are checked against the reference). skip_steps: the pruned E-steps of steps 0-2
+// and of each step after a jump (many rows change label) are Lloyd's (EStep::Bounds::skip),
+// and the steps after them start their bounds afresh.
 template <class T>
 void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned seed, double spread = 1.0,
                                bool expect_savings = true, bool check_reference = true, bool sparse = false,
-                               bool nan_steps = false) {
+                               bool nan_steps = false, bool skip_steps = false) {
   using D = dist_t<T>;
   Case<T> cs(n, d, k, seed, spread);
   std::mt19937 gen(seed + 1);
@@ -331,6 +333,7 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
   for (auto& l : lab) l.assign(static_cast<std::size_t>(n), 0);
   std::vector<double> C = cs.C;
   std::normal_distribution<double> g(0, 1);
+  bool skipped_last = false;
   for (int step = 0; step < 25; ++step) {
     EStep<T>* all[3] = {&lloyd, &hamerly, &elkan};
     // nan_steps: every fourth step, centroid 1 has a NaN value (its values are NaN, which
@@ -338,10 +341,16 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
     const bool with_nan = nan_steps && k > 1 && step % 4 == 2;
     std::vector<double> Cs = C;
     if (with_nan) Cs[static_cast<std::size_t>(d)] = std::numeric_limits<double>::quiet_NaN();
+    const bool skip = skip_steps && (step < 3 || step % 5 == 4);
     for (int a = 0; a < 3; ++a) {
-      all[a]->set_centroids(Cs);
+      const std::int64_t read_before = all[a]->rows_read();
+      all[a]->set_centroids(Cs, skip ? EStep<T>::Bounds::skip : EStep<T>::Bounds::keep);
       for (std::int64_t lo = 0; lo < n; lo += 50) all[a]->run_block(lo, std::min(n, lo + 50), lab[a].data());
+      // A Lloyd E-step reads every row, and so does the first to keep bounds after one (it
+      // starts them), whatever bounds the E-step kept before.
+      if (skip || skipped_last) EXPECT_EQ(all[a]->rows_read() - read_before, n) << "algorithm " << a << " step " << step;
     }
+    skipped_last = skip;
     assign<T>(cs.X.data(), n, d, cs.scale, pack_centroids<D>(Cs.data(), k, d), nullptr, direct.data(), dist.data());
     ASSERT_EQ(lab[0], direct) << "step " << step;
     if (check_reference && !with_nan) check_lloyd_against_reference(cs, C, direct.data(), dist.data());
@@ -417,6 +426,14 @@ TEST(PrunedEStep, ValuesNearOverflowAndUnderflow) {
 TEST(PrunedEStep, ACentroidNaNForAStep) {
   check_pruned_equals_lloyd<float>(400, 17, 9, 16, 1.0, false, true, false, true);
   check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 17, 1.0, false, true, true, true);
+}
+
+// Some E-steps Lloyd's (as the solver runs them until the centroids settle), the bounds
+// started again after them: the same labels, and bounds that hold.
+TEST(PrunedEStep, StepsWithoutBounds) {
+  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 18, 1.0, false, true, true, false, true);
+  check_pruned_equals_lloyd<float>(400, 17, 9, 19, 1.0, false, true, false, false, true);
+  check_pruned_equals_lloyd<double>(300, 8, 5, 20, 1.0, false, true, false, false, true);
 }
 
 TEST(PrunedEStep, OneClusterAndDuplicateRows) {
