@@ -267,6 +267,7 @@ EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t
   const auto n = static_cast<std::size_t>(rows);
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     if (d <= kChunkMaskMaxD) live_.resize(n);  // which chunks of each row the kernels may skip
+    if (d >= kIntAssignMinD && int_assign_built()) sums_.resize(n);  // for the integer kernel
     lanes_building_ = algorithm != Algorithm::lloyd && k <= kLaneRowsMaxK && d <= kLaneRowsMaxD && !live_.empty() &&
                       lane_rows_built();
     if (lanes_building_) {
@@ -296,6 +297,7 @@ void EStep<T>::prepare_rows(std::int64_t lo, std::int64_t hi) {
   row_norms<T>(X_ + lo * d_, hi - lo, d_, scale_, xx_.data() + lo);
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     if (!live_.empty()) row_chunk_masks(X_ + lo * d_, hi - lo, d_, live_.data() + lo);
+    if (!sums_.empty()) row_sums(X_ + lo * d_, hi - lo, d_, sums_.data() + lo);
     if (lanes_building_) {
       // Blocks in order (as the solver gives them), no larger than the rows themselves, and
       // memory to hold them, else values() serves alone.
@@ -342,11 +344,7 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids, Bounds bounds
     now_.clear();  // no bounds kept: the next E-step that keeps them starts them (pruning_ false)
     // uint8 rows: the integer E-step (the same labels), where it is built and applies.
     if constexpr (std::is_same_v<T, std::uint8_t>) {
-      if (d_ >= kIntAssignMinD) Q_ = quantize_centroids(centroids.data(), k_, d_, scale_);
-      if (Q_.usable() && sums_.empty()) {  // the rows' sums, once
-        sums_.resize(static_cast<std::size_t>(rows_));
-        row_sums(X_, rows_, d_, sums_.data());
-      }
+      if (!sums_.empty()) Q_ = quantize_centroids(centroids.data(), k_, d_, scale_);
     }
     return;
   }

@@ -140,7 +140,7 @@ class EStep {
   bool lloyd_step_ = false;  // this E-step is Lloyd's (algorithm lloyd, or Bounds::skip)
   PackedCentroids<D> C_;
   IntCentroids Q_;                   // lloyd on uint8 rows: the centroids for assign_uint8(), when usable()
-  std::vector<std::uint32_t> sums_;  // and the rows' row_sums()
+  std::vector<std::uint32_t> sums_;  // and the rows' row_sums(), where that kernel is built (prepare_rows())
   std::vector<D> now_, before_;  // the centroids rounded to D (k x d): this E-step's and the last one's
   bool pruning_ = false;         // bounds hold for every row (from the second E-step on)
   // Per centroid, for this E-step; bounds are float, rounded outwards.

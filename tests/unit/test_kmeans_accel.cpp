@@ -348,7 +348,9 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
       for (std::int64_t lo = 0; lo < n; lo += 50) all[a]->run_block(lo, std::min(n, lo + 50), lab[a].data());
       // A Lloyd E-step reads every row, and so does the first to keep bounds after one (it
       // starts them), whatever bounds the E-step kept before.
-      if (skip || skipped_last) EXPECT_EQ(all[a]->rows_read() - read_before, n) << "algorithm " << a << " step " << step;
+      if (skip || skipped_last) {
+        EXPECT_EQ(all[a]->rows_read() - read_before, n) << "algorithm " << a << " step " << step;
+      }
     }
     skipped_last = skip;
     assign<T>(cs.X.data(), n, d, cs.scale, pack_centroids<D>(Cs.data(), k, d), nullptr, direct.data(), dist.data());
