@@ -148,8 +148,12 @@ class EStep {
   float move_max_ = 0, move_second_ = 0;
   int move_argmax_ = -1;
   double norm_max_ = 0;              // max |c|, rounded up
-  std::vector<float> half_between_;  // elkan: k x kp_, half the centroid distances, rounded down (padding: inf)
+  std::vector<double> norm_up_;      // per centroid: |c|, rounded up
+  std::vector<float> half_between_;  // k x kp_: half the centroid distances, rounded down (diagonal: inf)
   std::vector<float> half_gap_;      // half the distance to the nearest other centroid, rounded down
+  // The moves since norm_up_ and half_between_ were last computed exactly (the largest of each
+  // E-step, added up), and how far they may go before they are again (set_centroids()).
+  double slack_ = 0, slack_budget_ = 0;
 
   std::vector<float> norm_;   // per row: |x|, rounded up
   std::vector<D> own_;        // per row: the value of its own centroid (as labelled), unless stale

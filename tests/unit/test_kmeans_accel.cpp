@@ -304,17 +304,28 @@ void check_lloyd_against_reference(const Case<T>& cs, const std::vector<double>&
 // Drives the three E-steps with the same sequence of centroids, which move
 // the way Lloyd's do, jump, stand still, coincide, and checks that the labels
 // agree bit for bit at every step (and Lloyd's with assign()'s, whose
-// distances are checked against the reference). skip_steps: the pruned E-steps of steps 0-2
-// and of each step after a jump (many rows change label) are Lloyd's (EStep::Bounds::skip),
-// and the steps after them start their bounds afresh.
+// distances are checked against the reference).
+struct PrunedCase {
+  double spread = 1.0;          // of the data and the centroids' moves
+  bool expect_savings = true;   // Elkan computes fewer values and reads fewer rows than Lloyd
+  bool check_reference = true;  // Lloyd's distances against the long double reference
+  bool sparse = false;          // rows with runs of zeros
+  bool nan_steps = false;       // every fourth step, centroid 1 has a NaN value
+  // The pruned E-steps of steps 0-2 and of each step after a jump (many rows change label)
+  // Lloyd's (EStep::Bounds::skip); the steps after them start their bounds afresh.
+  bool skip_steps = false;
+  // The centroids' random moves after Lloyd's means, times spread / (1 + step): small ones
+  // let the E-steps keep their centroid distances from the moves rather than recompute them.
+  double drift = 0.3;
+  bool disturb = true;  // centroid 0 still every other step, jumps, one centroid copying another
+};
 template <class T>
-void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned seed, double spread = 1.0,
-                               bool expect_savings = true, bool check_reference = true, bool sparse = false,
-                               bool nan_steps = false, bool skip_steps = false) {
+void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned seed, PrunedCase pc = {}) {
+  const double spread = pc.spread;
   using D = dist_t<T>;
   Case<T> cs(n, d, k, seed, spread);
   std::mt19937 gen(seed + 1);
-  if (sparse) {
+  if (pc.sparse) {
     // Rows with runs of zeros, as MNIST's margins: chunks of 16 values the kernels skip (each
     // with probability 1/2), and a run of zeros from a random place.
     for (std::int64_t i = 0; i < n; ++i) {
@@ -338,10 +349,10 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
     EStep<T>* all[3] = {&lloyd, &hamerly, &elkan};
     // nan_steps: every fourth step, centroid 1 has a NaN value (its values are NaN, which
     // never win), and the next step it is finite again somewhere else.
-    const bool with_nan = nan_steps && k > 1 && step % 4 == 2;
+    const bool with_nan = pc.nan_steps && k > 1 && step % 4 == 2;
     std::vector<double> Cs = C;
     if (with_nan) Cs[static_cast<std::size_t>(d)] = std::numeric_limits<double>::quiet_NaN();
-    const bool skip = skip_steps && (step < 3 || step % 5 == 4);
+    const bool skip = pc.skip_steps && (step < 3 || step % 5 == 4);
     for (int a = 0; a < 3; ++a) {
       const std::int64_t read_before = all[a]->rows_read();
       all[a]->set_centroids(Cs, skip ? EStep<T>::Bounds::skip : EStep<T>::Bounds::keep);
@@ -355,7 +366,7 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
     skipped_last = skip;
     assign<T>(cs.X.data(), n, d, cs.scale, pack_centroids<D>(Cs.data(), k, d), nullptr, direct.data(), dist.data());
     ASSERT_EQ(lab[0], direct) << "step " << step;
-    if (check_reference && !with_nan) check_lloyd_against_reference(cs, C, direct.data(), dist.data());
+    if (pc.check_reference && !with_nan) check_lloyd_against_reference(cs, C, direct.data(), dist.data());
     for (int a = 1; a < 3; ++a) ASSERT_EQ(lab[a], lab[0]) << "algorithm " << a << " step " << step;
     // And the bounds behind them hold (a bound a little too tight may leave every label right).
     ASSERT_TRUE(hamerly.bounds_hold(0, n, lab[1].data())) << "hamerly, step " << step;
@@ -370,15 +381,15 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
       ++counts[c];
       for (std::int64_t j = 0; j < d; ++j) sums[c * static_cast<std::size_t>(d) + static_cast<std::size_t>(j)] += static_cast<double>(cs.X[static_cast<std::size_t>(i * d + j)]) * cs.scale;
     }
-    for (int c = (step % 2 == 0 ? 1 : 0); c < k; ++c)
+    for (int c = (pc.disturb && step % 2 == 0 ? 1 : 0); c < k; ++c)
       for (std::int64_t j = 0; j < d; ++j) {
         double& v = C[static_cast<std::size_t>(c * d + j)];
         if (counts[static_cast<std::size_t>(c)] > 0) v = sums[static_cast<std::size_t>(c * d + j)] / static_cast<double>(counts[static_cast<std::size_t>(c)]);
-        v += g(gen) * 0.3 * spread / (1 + step);
+        v += g(gen) * pc.drift * spread / (1 + step);
       }
-    if (k > 2 && step % 5 == 3)
+    if (pc.disturb && k > 2 && step % 5 == 3)
       for (std::int64_t j = 0; j < d; ++j) C[static_cast<std::size_t>(2 * d + j)] += 3 * spread * g(gen);
-    if (k > 3 && step % 7 == 4) std::copy_n(C.begin(), d, C.begin() + 3 * d);  // centroid 3 := centroid 0
+    if (pc.disturb && k > 3 && step % 7 == 4) std::copy_n(C.begin(), d, C.begin() + 3 * d);  // centroid 3 := centroid 0
   }
   // These centroids jump too much for Hamerly's one bound to help much; at
   // worst it computes the own value and then all k.
@@ -393,7 +404,7 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
     EXPECT_GE(e->evaluations(), e->rows_read());
     EXPECT_LE(e->evaluations(), e->rows_read() * (k + 1));
   }
-  if (expect_savings) {
+  if (pc.expect_savings) {
     EXPECT_LT(elkan.evaluations(), lloyd.evaluations());
     EXPECT_LT(elkan.rows_read(), lloyd.rows_read());
   }
@@ -403,8 +414,8 @@ TEST(PrunedEStep, EqualsLloydBitForBit) {
   check_pruned_equals_lloyd<std::uint8_t>(300, 40, 6, 1);
   check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 2);
   // Sparse rows, whose chunks of zeros the kernels skip (d = 300: a partial last chunk).
-  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 14, 1.0, true, true, true);
-  check_pruned_equals_lloyd<std::uint8_t>(200, 300, 13, 15, 1.0, true, true, true);
+  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 14, {.sparse = true});
+  check_pruned_equals_lloyd<std::uint8_t>(200, 300, 13, 15, {.sparse = true});
   check_pruned_equals_lloyd<float>(400, 17, 9, 3);
   check_pruned_equals_lloyd<float>(300, 3, 20, 4);
   check_pruned_equals_lloyd<double>(300, 8, 5, 5);
@@ -416,26 +427,34 @@ TEST(PrunedEStep, ValuesNearOverflowAndUnderflow) {
   // and values deep in the subnormal range.
   // No reference there: the kernel's values overflow or lose everything to
   // underflow by design, so only the agreement of the three E-steps is checked.
-  check_pruned_equals_lloyd<float>(200, 4, 6, 8, 6e18, false, false);
-  check_pruned_equals_lloyd<float>(200, 4, 6, 9, 1e-21, false, false);
-  check_pruned_equals_lloyd<double>(200, 4, 6, 10, 1e150, false, false);
+  check_pruned_equals_lloyd<float>(200, 4, 6, 8, {.spread = 6e18, .expect_savings = false, .check_reference = false});
+  check_pruned_equals_lloyd<float>(200, 4, 6, 9, {.spread = 1e-21, .expect_savings = false, .check_reference = false});
+  check_pruned_equals_lloyd<double>(200, 4, 6, 10, {.spread = 1e150, .expect_savings = false, .check_reference = false});
   // Eight centroids and more: the bounds from all k values are formed eight at a time.
-  check_pruned_equals_lloyd<float>(200, 4, 19, 11, 6e18, false, false);
-  check_pruned_equals_lloyd<float>(200, 4, 19, 12, 1e-21, false, false);
-  check_pruned_equals_lloyd<double>(200, 4, 19, 13, 1e150, false, false);
+  check_pruned_equals_lloyd<float>(200, 4, 19, 11, {.spread = 6e18, .expect_savings = false, .check_reference = false});
+  check_pruned_equals_lloyd<float>(200, 4, 19, 12, {.spread = 1e-21, .expect_savings = false, .check_reference = false});
+  check_pruned_equals_lloyd<double>(200, 4, 19, 13, {.spread = 1e150, .expect_savings = false, .check_reference = false});
 }
 
 TEST(PrunedEStep, ACentroidNaNForAStep) {
-  check_pruned_equals_lloyd<float>(400, 17, 9, 16, 1.0, false, true, false, true);
-  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 17, 1.0, false, true, true, true);
+  check_pruned_equals_lloyd<float>(400, 17, 9, 16, {.expect_savings = false, .nan_steps = true});
+  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 17, {.expect_savings = false, .sparse = true, .nan_steps = true});
 }
 
 // Some E-steps Lloyd's (as the solver runs them until the centroids settle), the bounds
 // started again after them: the same labels, and bounds that hold.
 TEST(PrunedEStep, StepsWithoutBounds) {
-  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 18, 1.0, false, true, true, false, true);
-  check_pruned_equals_lloyd<float>(400, 17, 9, 19, 1.0, false, true, false, false, true);
-  check_pruned_equals_lloyd<double>(300, 8, 5, 20, 1.0, false, true, false, false, true);
+  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 18, {.expect_savings = false, .sparse = true, .skip_steps = true});
+  check_pruned_equals_lloyd<float>(400, 17, 9, 19, {.expect_savings = false, .skip_steps = true});
+  check_pruned_equals_lloyd<double>(300, 8, 5, 20, {.expect_savings = false, .skip_steps = true});
+}
+
+// Centroids that settle, moving little: the E-steps bound their centroid norms and distances
+// from the moves, recomputing them once the moves add up.
+TEST(PrunedEStep, SmallMoves) {
+  check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 21, {.expect_savings = false, .sparse = true, .drift = 1e-3, .disturb = false});
+  check_pruned_equals_lloyd<float>(400, 17, 9, 22, {.expect_savings = false, .drift = 1e-3, .disturb = false});
+  check_pruned_equals_lloyd<double>(300, 8, 5, 23, {.expect_savings = false, .drift = 1e-3, .disturb = false});
 }
 
 TEST(PrunedEStep, OneClusterAndDuplicateRows) {
