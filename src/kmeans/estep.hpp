@@ -75,7 +75,7 @@ class EStep {
   // E-step, before its blocks. Bounds::skip (pruned algorithms): this E-step is Lloyd's (every
   // value; on uint8 rows the integer kernel), keeping no bounds, and the next one that keeps
   // them starts them afresh, as the first E-step does: the cheaper course while most rows
-  // would fail their bounds anyway (the solver's keep_bounds()).
+  // would fail their bounds anyway (the solver decides: kSettledDrop).
   enum class Bounds { keep, skip };
   void set_centroids(const std::vector<double>& centroids, Bounds bounds = Bounds::keep);
 
