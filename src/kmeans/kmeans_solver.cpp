@@ -297,11 +297,7 @@ class Lloyd {
   // cluster keeps its centroid and counts one event in res. Appends the
   // inertia of the E-step's assignment to res.inertia_trace (trace_term()).
   std::vector<double> m_step(Result& res) {
-    for (int c = 0; c < k_; ++c) {
-      std::copy_n(sums_.begin() + static_cast<std::ptrdiff_t>(c * d_), d_,
-                  packed_.begin() + static_cast<std::ptrdiff_t>(c * stride_));
-      packed_[sz(c * stride_ + d_)] = counts_[sz(c)];
-    }
+    pack_sums(packed_, stride_);
     std::vector<double> next = res.centroids;
     switch (prm_.mstep) {
       case MStep::owner: {
@@ -415,6 +411,14 @@ class Lloyd {
     }
   }
 
+  // Each cluster's local sums and count at out[c * width], as the collectives carry them.
+  void pack_sums(std::vector<std::int64_t>& out, std::int64_t width) const {
+    for (int c = 0; c < k_; ++c) {
+      std::copy_n(sums_.begin() + static_cast<std::ptrdiff_t>(c * d_), d_, out.begin() + static_cast<std::ptrdiff_t>(c * width));
+      out[sz(c * width + d_)] = counts_[sz(c)];
+    }
+  }
+
   // A cluster's mean (scaled units) from its global sums and count > 0.
   void mean_of(const std::int64_t* sums, std::int64_t count, double* out) const {
     for (std::int64_t j = 0; j < d_; ++j) out[j] = static_cast<double>(sums[j]) * to_scaled_ / static_cast<double>(count);
@@ -432,11 +436,7 @@ class Lloyd {
     __extension__ using Wide = __int128;
     const std::int64_t width = d_ + 2;  // per cluster: the d sums, the count, Q
     std::vector<std::int64_t> moments(sz(k_) * sz(width));
-    for (int c = 0; c < k_; ++c) {
-      std::copy_n(sums_.begin() + static_cast<std::ptrdiff_t>(c * d_), d_,
-                  moments.begin() + static_cast<std::ptrdiff_t>(c * width));
-      moments[sz(c * width + d_)] = counts_[sz(c)];
-    }
+    pack_sums(moments, width);
     for (std::size_t i = 0; i < labels_.size(); ++i) moments[sz(labels_[i] * width + d_ + 1)] += row_sq_[i];
     team_.sum(moments);
     const double s2 = p_.scale * p_.scale;

@@ -8,6 +8,7 @@
 #include <limits>
 #include <cstring>
 
+#include "kmeans/int_assign.hpp"
 #include "kmeans/kmeans_core.hpp"
 #include "kmeans/kmeans_solver.hpp"
 #include "kmeans/metrics.hpp"
@@ -86,6 +87,31 @@ TEST(Accumulate, BytesAddUpExactly) {
   EXPECT_EQ(sums[2], 7);
   EXPECT_EQ(sums[3], 9);
   EXPECT_EQ(counts[0], 2);
+}
+
+// The per-row integer constants of uint8 rows: the byte sums (the integer kernel's margin,
+// 64 bytes an instruction where built) and the sums of squares (the inertia's moments), against
+// plain loops, at widths around the vector's 64 bytes and with bytes up to 255.
+TEST(RowSums, SumsAndSquareSumsAreExact) {
+  std::mt19937 gen(31);
+  for (std::int64_t d : {1, 7, 63, 64, 65, 300, 784}) {
+    const std::int64_t n = 5;
+    std::vector<std::uint8_t> X(static_cast<std::size_t>(n * d));
+    for (auto& v : X) v = static_cast<std::uint8_t>(gen() % 4 == 0 ? 255 : gen() % 256);
+    std::vector<std::uint32_t> sums(static_cast<std::size_t>(n));
+    std::vector<std::int64_t> squares(static_cast<std::size_t>(n));
+    row_sums(X.data(), n, d, sums.data());
+    row_square_sums(X.data(), n, d, squares.data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::uint64_t sum = 0, square = 0;
+      for (std::int64_t j = 0; j < d; ++j) {
+        sum += X[static_cast<std::size_t>(i * d + j)];
+        square += std::uint64_t{X[static_cast<std::size_t>(i * d + j)]} * X[static_cast<std::size_t>(i * d + j)];
+      }
+      EXPECT_EQ(sums[static_cast<std::size_t>(i)], sum) << "d " << d;
+      EXPECT_EQ(static_cast<std::uint64_t>(squares[static_cast<std::size_t>(i)]), square) << "d " << d;
+    }
+  }
 }
 
 TEST(ChooseShift, NoOverflowAndFullUseOfTheRange) {
