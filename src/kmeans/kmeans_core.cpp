@@ -576,6 +576,43 @@ double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
   return c ? sq_lanes<true, 1>(x, c, d, scale) : sq_lanes<false, 1>(x, c, d, scale);
 }
 
+MeanSquares cluster_mean(const std::int64_t* sums, std::int64_t count, double to_scaled, const double* old, std::int64_t d,
+                         double* out) {
+  // sq_lanes<.., 1>()'s order for both squares: lane l of one chain takes features 8 i + l.
+  constexpr int L = 8;
+  using v8 = double __attribute__((vector_size(L * sizeof(double))));
+  using i8 = std::int64_t __attribute__((vector_size(L * sizeof(std::int64_t))));
+  // One division per cluster, not per value (a vector division takes ten times a
+  // multiplication's issue slots: 2.5 of those 7.8 us).
+  const double factor = to_scaled / static_cast<double>(count);
+  v8 move{}, norm{};
+  std::int64_t j = 0;
+  for (; j + L <= d; j += L) {
+    i8 s;
+    v8 c;
+    std::memcpy(&s, sums + j, sizeof s);
+    std::memcpy(&c, old + j, sizeof c);
+    const v8 m = __builtin_convertvector(s, v8) * factor;
+    std::memcpy(out + j, &m, sizeof m);
+    const v8 t = m - c;
+    move += t * t;
+    norm += m * m;
+  }
+  for (int l = 0; j + l < d; ++l) {
+    const double m = static_cast<double>(sums[j + l]) * factor;
+    out[j + l] = m;
+    const double t = m - old[j + l];
+    move[l] += t * t;
+    norm[l] += m * m;
+  }
+  for (int width = L / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) {
+      move[l] += move[l + width];
+      norm[l] += norm[l + width];
+    }
+  return {move[0], norm[0]};
+}
+
 void row_square_sums(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::int64_t* out) {
   for (std::int64_t i = 0; i < rows; ++i) {
     const std::uint8_t* x = X + i * d;

@@ -162,6 +162,19 @@ double sq_distance(const T* x, const C* c, std::int64_t d, double scale);
 template <class T, class C>
 double sq_distance_fast(const T* x, const C* c, std::int64_t d, double scale);
 
+// A cluster's mean from its exact integer sums and count > 0, out[j] = sums[j] * (to_scaled /
+// count) in scaled units (two roundings, as sums[j] * to_scaled / count had), and in the same
+// pass the two squares the M-step takes of it, each summed in sq_distance()'s order (the bits
+// of sq_distance(out, old, d, 1) and of sq_distance(out, nullptr, d, 1)): |out - old|^2, its
+// move from the centroid `old`, and |out|^2. (Three passes over the k x d values, each square a
+// chain of its own, and a division per value took 6 of the 7.8 us of MNIST's M-step at k = 10;
+// this takes 1.8.)
+struct MeanSquares {
+  double move = 0, norm = 0;
+};
+MeanSquares cluster_mean(const std::int64_t* sums, std::int64_t count, double to_scaled, const double* old, std::int64_t d,
+                         double* out);
+
 // The M-step in exact integer arithmetic, so sums never depend on the order in
 // which workers add them: each value becomes the integer round(x * 2^shift)
 // (uint8 values are integers already: shift 0), added into sums[label * d + j];

@@ -215,18 +215,19 @@ class Lloyd {
   void allocate() {
     labels_.resize(sz(r1_ - r0_));
     leaves_.resize(sz(b1_ - b0_));
-    terms_.resize(sz(k_));
+    terms_.resize(2 * sz(k_));
+    next_.resize(sz(k_) * sz(d_));
     packed_.resize(sz(k_) * sz(stride_));
     sums_.resize(sz(k_) * sz(d_));
     counts_.resize(sz(k_));
     owner_counts_.resize(sz(team_.size()));
     owner_values_.resize(sz(team_.size()));
-    owner_clusters_.resize(sz(team_.size()));
+    owner_terms_.resize(sz(team_.size()));
     for (int w = 0; w < team_.size(); ++w) {
       const auto [c0, c1] = owned_clusters(k_, team_.size(), w);
       owner_counts_[sz(w)] = static_cast<int>((c1 - c0) * stride_);
       owner_values_[sz(w)] = static_cast<int>((c1 - c0) * d_);
-      owner_clusters_[sz(w)] = c1 - c0;
+      owner_terms_[sz(w)] = 2 * (c1 - c0);
     }
     before_.resize(sz(kMaxRowsPerBlock));
   }
@@ -293,35 +294,41 @@ class Lloyd {
     return moments_ ? moment_inertia(res.centroids) : inertia_sum_(team_, leaves_, 1)[0];
   }
 
-  // The next centroids from the sums, by the M-step strategy; an empty
-  // cluster keeps its centroid and counts one event in res. Appends the
-  // inertia of the E-step's assignment to res.inertia_trace (trace_term()).
-  std::vector<double> m_step(Result& res) {
-    pack_sums(packed_, stride_);
-    std::vector<double> next = res.centroids;
+  // The next centroids from the sums, by the M-step strategy, into res.centroids; an empty
+  // cluster keeps its centroid and counts one event in res. Appends the inertia of the
+  // E-step's assignment to res.inertia_trace (finalize()), and returns the sum of the
+  // centroids' squared moves (the same on every worker: for --tol).
+  double m_step(Result& res) {
     switch (prm_.mstep) {
       case MStep::owner: {
+        pack_sums(packed_, stride_);
         const auto [c0, c1] = owned_clusters(k_, team_.size(), team_.rank());
         std::vector<std::int64_t> mine(sz(c1 - c0) * sz(stride_));
         team_.sum_scatter(packed_, owner_counts_, mine);
-        std::vector<double> means(sz(c1 - c0) * sz(d_)), terms;
-        finalize(res, c0, c1, mine.data(), means.data());
-        for (int c = c0; c < c1; ++c)
-          terms.push_back(trace_term(res, c, mine[sz((c - c0) * stride_ + d_)], &means[sz((c - c0) * d_)]));
-        team_.gather(means, owner_values_, next);
-        team_.gather(terms, owner_clusters_, terms_);
+        std::vector<double> means(sz(c1 - c0) * sz(d_)), terms(2 * sz(c1 - c0));
+        finalize(res, c0, c1, {mine.data(), stride_, mine.data() + d_, stride_}, means.data(), terms.data());
+        team_.gather(means, owner_values_, next_);
+        team_.gather(terms, owner_terms_, terms_);
         break;
       }
       case MStep::reduce:
+        if (team_.size() == 1) {  // the local sums are the global ones (no copy for a collective)
+          finalize(res, 0, k_, {sums_.data(), d_, counts_.data(), 1}, next_.data(), terms_.data());
+          break;
+        }
+        pack_sums(packed_, stride_);
         sums_int32_ ? team_.sum_int32(packed_) : team_.sum(packed_);
-        finalize(res, 0, k_, packed_.data(), next.data());
-        for (int c = 0; c < k_; ++c) terms_[sz(c)] = trace_term(res, c, packed_[sz(c * stride_ + d_)], &next[sz(c * d_)]);
+        finalize(res, 0, k_, {packed_.data(), stride_, packed_.data() + d_, stride_}, next_.data(), terms_.data());
         break;
     }
-    double inertia = sum_sq_;
-    for (double t : terms_) inertia += t;
+    double inertia = sum_sq_, moved = 0;
+    for (int c = 0; c < k_; ++c) {
+      inertia += terms_[2 * sz(c)];
+      moved += terms_[2 * sz(c) + 1];
+    }
     res.inertia_trace.push_back(inertia);
-    return next;
+    res.centroids.swap(next_);
+    return moved;
   }
 
   // The final labels' cluster sizes and the distances the E-steps computed, over all workers.
@@ -354,20 +361,6 @@ class Lloyd {
   std::vector<std::int32_t> take_labels() { return std::move(labels_); }
 
  private:
-  // The trace's inertia comes from the M-step's exact sums, not from the
-  // E-step's distances, so no E-step has to compute the value of every row's
-  // own centroid (the pruned ones skip rows whose bounds settle them). For a
-  // cluster of n rows with mean m, held by centroid c during the E-step:
-  //   sum |x - c|^2 = sum |x|^2 + n (|m - c|^2 - |m|^2),
-  // so the inertia is sum_sq_ (every row's |x|^2, once) plus one term per
-  // cluster, each formed by one worker, summed in cluster order by all.
-  double trace_term(const Result& res, int c, std::int64_t count, const double* mean) const {
-    if (count == 0) return 0;
-    const double* old = &res.centroids[sz(c) * sz(d_)];
-    return static_cast<double>(count) *
-           (sq_distance(mean, old, d_, 1.0) - sq_distance<double, double>(mean, nullptr, d_, 1.0));
-  }
-
   // Sum of |x|^2 (scaled units) over all rows: in the fixed tree order, or (moments_) from the
   // rows' exact integer row_sq_, kept for moment_inertia(). Collective. The E-step's own pass
   // over the rows goes block by block with it, each block read from memory once (10^7 x 64
@@ -392,22 +385,43 @@ class Lloyd {
     return static_cast<double>(total[0]) * (p_.scale * p_.scale);
   }
 
-  // Means of clusters [c0, c1) from their global integer sums; an empty
-  // cluster keeps its previous centroid (deterministic, and it may gain rows
-  // again in a later iteration).
-  void finalize(Result& res, int c0, int c1, const std::int64_t* global, double* out) {
+  // Where the collectives left the global sums: cluster c's d sums at sums + c * stride, its
+  // count at counts[c * count_stride] (c from the first cluster passed).
+  struct GlobalSums {
+    const std::int64_t* sums;
+    std::int64_t stride;
+    const std::int64_t* counts;
+    std::int64_t count_stride;
+  };
+
+  // Means of clusters [c0, c1) from their global integer sums into out, and per cluster into
+  // terms its trace term and its squared move; an empty cluster keeps its previous centroid
+  // (deterministic, and it may gain rows again in a later iteration) and moves 0.
+  //
+  // The trace's inertia comes from the M-step's exact sums, not from the E-step's distances,
+  // so no E-step has to compute the value of every row's own centroid (the pruned ones skip
+  // rows whose bounds settle them). For a cluster of n rows with mean m, held by centroid c
+  // during the E-step:
+  //   sum |x - c|^2 = sum |x|^2 + n (|m - c|^2 - |m|^2),
+  // so the inertia is sum_sq_ (every row's |x|^2, once) plus one term per cluster, each formed
+  // by one worker, summed in cluster order by all; |m - c|^2 is also the cluster's move.
+  void finalize(Result& res, int c0, int c1, GlobalSums global, double* out, double* terms) {
     for (int c = c0; c < c1; ++c) {
-      const std::int64_t* s = global + (c - c0) * stride_;
-      const std::int64_t count = s[d_];
+      const std::int64_t count = global.counts[(c - c0) * global.count_stride];
       double* dst = out + static_cast<std::int64_t>(c - c0) * d_;
+      double* term = terms + 2 * (c - c0);
+      const double* old = &res.centroids[sz(c) * sz(d_)];
       if (count == 0) {
-        // Counted by the cluster's owner (with "reduce" every worker finalises
-        // every cluster: worker 0 counts), so the sum over workers is the total.
+        // Counted by the cluster's owner (with "reduce" every worker finalises every
+        // cluster: worker 0 counts), so the sum over workers is the total.
         if (prm_.mstep == MStep::owner || team_.rank() == 0) ++res.empty_cluster_events;
-        std::copy_n(res.centroids.begin() + static_cast<std::ptrdiff_t>(c * d_), d_, dst);
+        std::copy_n(old, d_, dst);
+        term[0] = term[1] = 0;
         continue;
       }
-      mean_of(s, count, dst);
+      const MeanSquares m = cluster_mean(global.sums + (c - c0) * global.stride, count, to_scaled_, old, d_, dst);
+      term[0] = static_cast<double>(count) * (m.move - m.norm);
+      term[1] = m.move;
     }
   }
 
@@ -419,15 +433,10 @@ class Lloyd {
     }
   }
 
-  // A cluster's mean (scaled units) from its global sums and count > 0.
-  void mean_of(const std::int64_t* sums, std::int64_t count, double* out) const {
-    for (std::int64_t j = 0; j < d_; ++j) out[j] = static_cast<double>(sums[j]) * to_scaled_ / static_cast<double>(count);
-  }
-
   // The inertia of the current labels against `centroids` from each cluster's exact moments
   // (uint8 rows): for a cluster of n rows x, used as s x, with integer sums S = sum x and
   // Q = sum |x|^2 (row_sq_),
-  //   sum |s x - c|^2 = s^2 (n Q - |S|^2) / n + n |m - c|^2,   m = s S / n (mean_of()),
+  //   sum |s x - c|^2 = s^2 (n Q - |S|^2) / n + n |m - c|^2,   m = s S / n (cluster_mean()),
   // the spread about the mean from an exact integer numerator, and the mean's distance to the
   // centroid, 0 where the centroid is that mean (at convergence). Unlike a sum over the rows'
   // distances, nothing cancels and no row is read again (that pass, 1.4 ms, was 4% of a
@@ -448,9 +457,8 @@ class Lloyd {
       if (n == 0) continue;
       Wide spread = static_cast<Wide>(n) * m[d_ + 1];  // n Q - |S|^2 >= 0 (Cauchy-Schwarz)
       for (std::int64_t j = 0; j < d_; ++j) spread -= static_cast<Wide>(m[j]) * m[j];
-      mean_of(m, n, mean.data());
-      inertia += static_cast<double>(spread) / static_cast<double>(n) * s2 +
-                 static_cast<double>(n) * sq_distance(mean.data(), &centroids[sz(c) * sz(d_)], d_, 1.0);
+      const double to_centroid = cluster_mean(m, n, to_scaled_, &centroids[sz(c) * sz(d_)], d_, mean.data()).move;
+      inertia += static_cast<double>(spread) / static_cast<double>(n) * s2 + static_cast<double>(n) * to_centroid;
     }
     return inertia;
   }
@@ -473,9 +481,11 @@ class Lloyd {
   bool moments_ = false;
   std::vector<std::int64_t> row_sq_;
   std::vector<std::int32_t> labels_;
-  std::vector<double> leaves_, terms_;
+  std::vector<double> leaves_;
+  std::vector<double> terms_;  // per cluster: its trace term and its move (finalize())
+  std::vector<double> next_;   // the M-step's new centroids, swapped into the result
   std::vector<std::int64_t> packed_, sums_, counts_;
-  std::vector<int> owner_counts_, owner_values_, owner_clusters_;
+  std::vector<int> owner_counts_, owner_values_, owner_terms_;
   std::vector<std::int32_t> before_;
   bool counted_ = false;  // sums and counts hold the current labels
   bool settled_ = false;  // an iteration has lowered the inertia by less than kSettledDrop
@@ -515,11 +525,8 @@ Result run_typed(Team& team, const Points& p, const Params& prm) {
   for (int it = res.iterations; it < prm.max_iter; ++it) {
     lloyd.e_step(res.centroids, true, res);
     const double t_means = now_s(), comm_before = team.comm_s();
-    std::vector<double> next = lloyd.m_step(res);
+    const double moved = lloyd.m_step(res);
     res.means_s += now_s() - t_means - (team.comm_s() - comm_before);
-    // Every worker sums the same k x d values in the same (vectorised) order.
-    const double moved = sq_distance(next.data(), res.centroids.data(), static_cast<std::int64_t>(next.size()), 1.0);
-    res.centroids = std::move(next);
     res.iterations = it + 1;
     if (moved <= prm.tol) {
       res.converged = true;

@@ -114,6 +114,31 @@ TEST(RowSums, SumsAndSquareSumsAreExact) {
   }
 }
 
+// cluster_mean(): the mean value by value as its formula says, and its two squares bit for bit
+// sq_distance()'s (the inertia trace's terms keep their bits), at lengths with and without a
+// partial last vector; negative sums too (fixed-point floats).
+TEST(ClusterMean, MeanAndSquaresAsTheirFormulas) {
+  std::mt19937 gen(32);
+  for (std::int64_t d : {1, 5, 8, 13, 64, 784}) {
+    for (int trial = 0; trial < 20; ++trial) {  // (a sum in another order often rounds alike)
+      std::vector<std::int64_t> sums(static_cast<std::size_t>(d));
+      std::vector<double> old(static_cast<std::size_t>(d)), mean(static_cast<std::size_t>(d));
+      for (std::size_t j = 0; j < sums.size(); ++j) {
+        sums[j] = static_cast<std::int64_t>(gen() % 2000000) - 500000;
+        old[j] = static_cast<double>(gen() % 1000) / 97.0;
+      }
+      const std::int64_t count = 7 + static_cast<std::int64_t>(gen() % 1000);
+      const double to_scaled = 1.0 / 255;
+      const MeanSquares m = cluster_mean(sums.data(), count, to_scaled, old.data(), d, mean.data());
+      const double factor = to_scaled / static_cast<double>(count);
+      for (std::size_t j = 0; j < sums.size(); ++j)
+        ASSERT_EQ(mean[j], static_cast<double>(sums[j]) * factor) << "d " << d << " j " << j;
+      EXPECT_EQ(m.move, sq_distance(mean.data(), old.data(), d, 1.0)) << "d " << d;
+      EXPECT_EQ(m.norm, (sq_distance<double, double>(mean.data(), nullptr, d, 1.0))) << "d " << d;
+    }
+  }
+}
+
 TEST(ChooseShift, NoOverflowAndFullUseOfTheRange) {
   for (std::int64_t n : {1L, 1000L, 10000000L}) {
     for (double m : {1e-3, 1.0, 255.0, 1e6}) {
