@@ -154,22 +154,6 @@ __m512d load8(const D* p, std::size_t n) {
 }
 #endif
 
-// lower_from_value() of k values at once, eight lanes at a time (a square root per value,
-// one after the other, was most of the time full() spends per row).
-template <class D>
-void lower_from_values(const D* v, std::size_t k, double eps, float* out) {
-#if defined(__AVX512F__)
-  // The last few too (k = 10: two scalar square roots a row took as long as the eight).
-  for (std::size_t c = 0; c < k; c += 8) {
-    const std::size_t n = std::min<std::size_t>(8, k - c);
-    _mm256_mask_storeu_ps(out + c, static_cast<__mmask8>(n == 8 ? 0xFF : (1u << n) - 1),
-                          lower_from_value8(load8<D>(v + c, n), _mm512_set1_pd(eps)));
-  }
-#else
-  for (std::size_t c = 0; c < k; ++c) out[c] = lower_from_value(static_cast<double>(v[c]), eps);
-#endif
-}
-
 // pick()'s label among k values, and the smallest value of the others: -1 (no bound) where
 // one of them is NaN, +inf where there is none (k = 1).
 struct Nearest {
@@ -253,6 +237,30 @@ vf decay_v(vf lower, vf move) {
 
 // with_drift() on 16 bounds at once: v + drift, then the next float down, or 0.
 vf with_drift_v(vf v, vf drift_down) { return decay_v(v, -drift_down); }
+
+// Elkan's fresh bounds of one row as stored (with_drift_v()): lower_from_value() of each of
+// its k values v, plus the centroid's drift, into out[0, kp) (lanes past k: 0 + 0), sixteen
+// lanes formed in registers and stored once. (Formed eight at a time by two masked stores
+// and read back as one vector for the drift, the read waited for both stores to retire: 41%
+// of full()'s time on MNIST.)
+template <class D>
+void fresh_lower_bounds(const D* v, std::size_t k, std::size_t kp, double eps, const float* drift_down, float* out) {
+  for (std::size_t c0 = 0; c0 < kp; c0 += kLanes) {
+    vf l{};
+#if defined(__AVX512F__)
+    // Two halves of eight square roots (k = 10: two scalar square roots a row took as long as
+    // the eight); values past k load as 0, whose bound is 0.
+    auto half = [&](std::size_t c) {
+      return lower_from_value8(load8<D>(v + c, c < k ? std::min<std::size_t>(8, k - c) : 0), _mm512_set1_pd(eps));
+    };
+    l = (vf)_mm512_insertf32x8(_mm512_castps256_ps512(half(c0)), half(c0 + 8), 1);
+#else
+    for (std::size_t c = c0; c < std::min(k, c0 + kLanes); ++c) l[c - c0] = lower_from_value(static_cast<double>(v[c]), eps);
+#endif
+    const vf stored = with_drift_v(l, load(drift_down + c0));
+    std::memcpy(out + c0, &stored, sizeof stored);
+  }
+}
 
 // a + b (both >= 0 or NaN) rounded up: the sum, then the next float up (+inf goes to NaN,
 // which clears nothing).
@@ -581,15 +589,9 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels)
     const auto i = static_cast<std::size_t>(rows[r]);
     const D* v = vals_.data() + r * k;
     const double eps = eps_[i - static_cast<std::size_t>(block_lo_)];
-    D chosen;
-    pick<D>(v, k_, labels[i], chosen);
+    labels[i] = nearest_two<D>(v, k_).label;  // pick()'s, in one vector where k <= 16
     set_own(i, v[labels[i]], eps);
-    float* lb = lower_.data() + i * kp_;
-    lower_from_values<D>(v, k, eps, lb);
-    for (std::size_t q = 0; q < kp_ / kLanes; ++q) {  // stored with the drift (lanes past k: 0 + 0)
-      const vf l = with_drift_v(load(lb + q * kLanes), load(drift_down_.data() + q * kLanes));
-      std::memcpy(lb + q * kLanes, &l, sizeof l);
-    }
+    fresh_lower_bounds<D>(v, k, kp_, eps, drift_down_.data(), lower_.data() + i * kp_);
   }
 }
 
@@ -876,9 +878,11 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
   for (std::int64_t i : stale_rows_) {
     const auto r = static_cast<std::size_t>(i);
     const auto a = static_cast<std::size_t>(labels[i]);
-    lower_[r * kp_ + a] = with_drift(lower_from_value(static_cast<double>(own_[r]), eps_[static_cast<std::size_t>(i - lo)]), a);
     const float tau = tau_[static_cast<std::size_t>(i - lo)];
     elkan_candidates(i, elkan_flags(i, tau, labels), tau);
+    // After the flags, which pass over the own centroid's bound: stored before, it held up
+    // their vector read of the row's bounds until the store retired.
+    lower_[r * kp_ + a] = with_drift(lower_from_value(static_cast<double>(own_[r]), eps_[static_cast<std::size_t>(i - lo)]), a);
   }
   full(list_, labels);
 
