@@ -93,6 +93,46 @@ class HandWorkedKMeans(unittest.TestCase):
                             check_inertia(self, data, f["labels"][...], f["centroids"][...], rec)
 
 
+    def test_tol_stops_at_the_first_small_move(self):
+        # --tol T stops after the first iteration whose centroids moved by at most T in all (the
+        # sum over clusters of their squared moves): the moves worked out in numpy from runs
+        # stopped after 1, 2, ... iterations; the same stop and the same centroids for every
+        # backend and algorithm.
+        with TempDir() as tmp:
+            data, init = os.path.join(DATA, "digits.h5"), tmp.file("init.h5")
+            with h5py.File(data, "r") as f:
+                scale = float(f["X"].attrs.get("scale", 1.0))
+                first = f["X"][:10].astype(np.float64) * scale
+            with h5py.File(init, "w") as f:
+                f["centroids"] = first
+            base = ["--data", data, "--k", "10", "--init", init, "--record", tmp.records, "--quiet"]
+            centroids = [first]
+            for iters in range(1, 9):
+                out = tmp.file(f"o{iters}.h5")
+                proc = run("kmeans", "seq", 1, base + ["--iters", str(iters), "--tol", "0", "--out", out])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                with h5py.File(out, "r") as f:
+                    centroids.append(f["centroids"][...])
+            moves = [float(np.sum((centroids[i] - centroids[i - 1]) ** 2)) for i in range(1, len(centroids))]
+            # The stop: the last iteration whose move is below every earlier one, with T a hair
+            # below the earlier ones (the solver sums the squares in another order: 1e-15 apart),
+            # so that a total short of any part of some move stops too early.
+            expected = max(i + 1 for i in range(1, len(moves)) if moves[i] < min(moves[:i]))
+            tol = min(moves[:expected - 1]) * (1 - 1e-6)
+            self.assertLess(moves[expected - 1], tol * (1 - 1e-6), moves)
+            for backend, workers, algorithm in (("seq", 1, "lloyd"), ("omp", 3, "hamerly"), ("mpi", 2, "elkan")):
+                with self.subTest(backend=backend):
+                    out = tmp.file("tol.h5")
+                    proc = run("kmeans", backend, workers, base + ["--iters", "100", "--tol", repr(tol),
+                                                                   "--algorithm", algorithm, "--out", out])
+                    self.assertEqual(proc.returncode, 0, proc.stderr)
+                    r = appended_record(proc)["result"]
+                    self.assertEqual(r["iterations"], expected, moves)
+                    self.assertTrue(r["converged"])
+                    with h5py.File(out, "r") as f:
+                        np.testing.assert_array_equal(f["centroids"][...], centroids[expected])
+
+
 class RegressionClosedForm(unittest.TestCase):
     def test_converges_to_least_squares(self):
         # x in [-1, 1] keeps the problem well conditioned, so a large step
