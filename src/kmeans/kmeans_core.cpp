@@ -576,12 +576,16 @@ double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
   return c ? sq_lanes<true, 1>(x, c, d, scale) : sq_lanes<false, 1>(x, c, d, scale);
 }
 
-MeanSquares cluster_mean(const std::int64_t* sums, std::int64_t count, double to_scaled, const double* old, std::int64_t d,
+template <class S>
+MeanSquares cluster_mean(const S* sums, std::int64_t count, double to_scaled, const double* old, std::int64_t d,
                          double* out) {
   // sq_lanes<.., 1>()'s order for both squares: lane l of one chain takes features 8 i + l.
   constexpr int L = 8;
   using v8 = double __attribute__((vector_size(L * sizeof(double))));
-  using i8 = std::int64_t __attribute__((vector_size(L * sizeof(std::int64_t))));
+  using i64x8 = std::int64_t __attribute__((vector_size(L * sizeof(std::int64_t))));
+  using i32x8 = std::int32_t __attribute__((vector_size(L * sizeof(std::int32_t))));
+  using i8 = std::conditional_t<std::is_same_v<S, std::int64_t>, i64x8, i32x8>;
+  static_assert(std::is_same_v<S, std::int64_t> || std::is_same_v<S, std::int32_t>);
   // One division per cluster, not per value (a vector division takes ten times a
   // multiplication's issue slots: 2.5 of those 7.8 us).
   const double factor = to_scaled / static_cast<double>(count);
@@ -612,6 +616,8 @@ MeanSquares cluster_mean(const std::int64_t* sums, std::int64_t count, double to
     }
   return {move[0], norm[0]};
 }
+template MeanSquares cluster_mean<std::int64_t>(const std::int64_t*, std::int64_t, double, const double*, std::int64_t, double*);
+template MeanSquares cluster_mean<std::int32_t>(const std::int32_t*, std::int64_t, double, const double*, std::int64_t, double*);
 
 void row_square_sums(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::int64_t* out) {
   for (std::int64_t i = 0; i < rows; ++i) {

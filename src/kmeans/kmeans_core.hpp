@@ -172,7 +172,9 @@ double sq_distance_fast(const T* x, const C* c, std::int64_t d, double scale);
 struct MeanSquares {
   double move = 0, norm = 0;
 };
-MeanSquares cluster_mean(const std::int64_t* sums, std::int64_t count, double to_scaled, const double* old, std::int64_t d,
+// S: the sums' type, int64 or (as the collectives carry uint8 rows' sums) int32.
+template <class S>
+MeanSquares cluster_mean(const S* sums, std::int64_t count, double to_scaled, const double* old, std::int64_t d,
                          double* out);
 
 // The M-step in exact integer arithmetic, so sums never depend on the order in
@@ -202,7 +204,7 @@ std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, c
 int choose_shift(std::int64_t n, double max_abs);
 
 // Whether the M-step's sums of n rows of integer values in [0, max_value] fit in 32 bits:
-// every partial sum, the total, and the counts (so Team::sum_int32() may add them).
+// every partial sum, the total, and the counts (so they may travel as int32: Team::sum()).
 bool sums_fit_int32(std::int64_t n, std::int64_t max_value);
 
 // Largest |value| among `count` values; not finite (inf or NaN) when a value is

@@ -204,7 +204,7 @@ class Lloyd {
     // Fixed-point shift for the exact M-step, from the global largest |x|.
     // (p.max_abs covers at least this worker's rows; the maximum over the team is the global one.)
     shift_ = std::is_integral_v<T> ? 0 : choose_shift(p.n, team.max(p.max_abs));
-    // uint8 rows (up to 8.4 million): sums of at most n 255 travel as int32 (Team::sum_int32()).
+    // uint8 rows (up to 8.4 million): sums of at most n 255 travel as int32 (packed32_).
     if constexpr (std::is_unsigned_v<T>) sums_int32_ = sums_fit_int32(p.n, std::numeric_limits<T>::max());
     to_scaled_ = std::ldexp(p.scale, -shift_);
     if constexpr (std::is_same_v<T, std::uint8_t>) moments_ = p.n <= kMaxExactSquares / std::max<std::int64_t>(p.d, 1);
@@ -218,6 +218,7 @@ class Lloyd {
     terms_.resize(2 * sz(k_));
     next_.resize(sz(k_) * sz(d_));
     packed_.resize(sz(k_) * sz(stride_));
+    if (sums_int32_) packed32_.resize(sz(k_) * sz(stride_));
     sums_.resize(sz(k_) * sz(d_));
     counts_.resize(sz(k_));
     owner_counts_.resize(sz(team_.size()));
@@ -306,19 +307,26 @@ class Lloyd {
         std::vector<std::int64_t> mine(sz(c1 - c0) * sz(stride_));
         team_.sum_scatter(packed_, owner_counts_, mine);
         std::vector<double> means(sz(c1 - c0) * sz(d_)), terms(2 * sz(c1 - c0));
-        finalize(res, c0, c1, {mine.data(), stride_, mine.data() + d_, stride_}, means.data(), terms.data());
+        finalize(res, c0, c1, GlobalSums<std::int64_t>{mine.data(), stride_, mine.data() + d_, stride_}, means.data(),
+                 terms.data());
         team_.gather(means, owner_values_, next_);
         team_.gather(terms, owner_terms_, terms_);
         break;
       }
       case MStep::reduce:
         if (team_.size() == 1) {  // the local sums are the global ones (no copy for a collective)
-          finalize(res, 0, k_, {sums_.data(), d_, counts_.data(), 1}, next_.data(), terms_.data());
-          break;
+          finalize(res, 0, k_, GlobalSums<std::int64_t>{sums_.data(), d_, counts_.data(), 1}, next_.data(), terms_.data());
+        } else if (sums_int32_) {
+          pack_sums(packed32_, stride_);
+          team_.sum(std::span<std::int32_t>(packed32_));
+          finalize(res, 0, k_, GlobalSums<std::int32_t>{packed32_.data(), stride_, packed32_.data() + d_, stride_},
+                   next_.data(), terms_.data());
+        } else {
+          pack_sums(packed_, stride_);
+          team_.sum(std::span<std::int64_t>(packed_));
+          finalize(res, 0, k_, GlobalSums<std::int64_t>{packed_.data(), stride_, packed_.data() + d_, stride_},
+                   next_.data(), terms_.data());
         }
-        pack_sums(packed_, stride_);
-        sums_int32_ ? team_.sum_int32(packed_) : team_.sum(packed_);
-        finalize(res, 0, k_, {packed_.data(), stride_, packed_.data() + d_, stride_}, next_.data(), terms_.data());
         break;
     }
     double inertia = sum_sq_, moved = 0;
@@ -385,12 +393,14 @@ class Lloyd {
     return static_cast<double>(total[0]) * (p_.scale * p_.scale);
   }
 
-  // Where the collectives left the global sums: cluster c's d sums at sums + c * stride, its
-  // count at counts[c * count_stride] (c from the first cluster passed).
+  // Where the collectives left the global sums (S: int64, or int32 as uint8 rows' sums
+  // travel): cluster c's d sums at sums + c * stride, its count at counts[c * count_stride]
+  // (c from the first cluster passed).
+  template <class S>
   struct GlobalSums {
-    const std::int64_t* sums;
+    const S* sums;
     std::int64_t stride;
-    const std::int64_t* counts;
+    const S* counts;
     std::int64_t count_stride;
   };
 
@@ -405,7 +415,8 @@ class Lloyd {
   //   sum |x - c|^2 = sum |x|^2 + n (|m - c|^2 - |m|^2),
   // so the inertia is sum_sq_ (every row's |x|^2, once) plus one term per cluster, each formed
   // by one worker, summed in cluster order by all; |m - c|^2 is also the cluster's move.
-  void finalize(Result& res, int c0, int c1, GlobalSums global, double* out, double* terms) {
+  template <class S>
+  void finalize(Result& res, int c0, int c1, GlobalSums<S> global, double* out, double* terms) {
     for (int c = c0; c < c1; ++c) {
       const std::int64_t count = global.counts[(c - c0) * global.count_stride];
       double* dst = out + static_cast<std::int64_t>(c - c0) * d_;
@@ -425,11 +436,14 @@ class Lloyd {
     }
   }
 
-  // Each cluster's local sums and count at out[c * width], as the collectives carry them.
-  void pack_sums(std::vector<std::int64_t>& out, std::int64_t width) const {
+  // Each cluster's local sums and count at out[c * width], as the collectives carry them
+  // (I: int32 where sums_int32_).
+  template <class I>
+  void pack_sums(std::vector<I>& out, std::int64_t width) const {
     for (int c = 0; c < k_; ++c) {
-      std::copy_n(sums_.begin() + static_cast<std::ptrdiff_t>(c * d_), d_, out.begin() + static_cast<std::ptrdiff_t>(c * width));
-      out[sz(c * width + d_)] = counts_[sz(c)];
+      std::transform(sums_.begin() + static_cast<std::ptrdiff_t>(c * d_), sums_.begin() + static_cast<std::ptrdiff_t>((c + 1) * d_),
+                     out.begin() + static_cast<std::ptrdiff_t>(c * width), [](std::int64_t v) { return static_cast<I>(v); });
+      out[sz(c * width + d_)] = static_cast<I>(counts_[sz(c)]);
     }
   }
 
@@ -485,6 +499,7 @@ class Lloyd {
   std::vector<double> terms_;  // per cluster: its trace term and its move (finalize())
   std::vector<double> next_;   // the M-step's new centroids, swapped into the result
   std::vector<std::int64_t> packed_, sums_, counts_;
+  std::vector<std::int32_t> packed32_;  // packed_ where sums_int32_
   std::vector<int> owner_counts_, owner_values_, owner_terms_;
   std::vector<std::int32_t> before_;
   bool counted_ = false;  // sums and counts hold the current labels

@@ -75,20 +75,31 @@ void GroupTeam::barrier() {
   sync();
 }
 
-void GroupTeam::sum_published(std::size_t n, bool int32) {
+template <>
+std::vector<std::int64_t>& GroupTeam::combined<std::int64_t>() {
+  return s_.ints;
+}
+template <>
+std::vector<std::int32_t>& GroupTeam::combined<std::int32_t>() {
+  return s_.ints32;
+}
+
+template <class I>
+void GroupTeam::sum_published(std::size_t n) {
   if (thread_ == 0) {
-    s_.ints.assign(n, 0);
+    std::vector<I>& total = combined<I>();
+    total.assign(n, 0);
     for (int t = 0; t < threads_; ++t) {
-      const auto* v = static_cast<const std::int64_t*>(s_.in[static_cast<std::size_t>(t)]);
-      for (std::size_t i = 0; i < n; ++i) s_.ints[i] += v[i];
+      const auto* v = static_cast<const I*>(s_.in[static_cast<std::size_t>(t)]);
+      for (std::size_t i = 0; i < n; ++i) total[i] += v[i];
     }
-    if (between_) int32 ? between_->sum_int32(s_.ints) : between_->sum(s_.ints);
+    if (between_) between_->sum(std::span<I>(total));
   }
   sync();
 }
 
-// (Among threads the width changes nothing: int32 matters only between the processes.)
-void GroupTeam::sum_as(std::span<std::int64_t> values, bool int32) {
+template <class I>
+void GroupTeam::sum_of(std::span<I> values) {
   Stopwatch w(comm_s_);
   publish(values.data());
   if (!between_) {
@@ -100,14 +111,14 @@ void GroupTeam::sum_as(std::span<std::int64_t> values, bool int32) {
     const std::size_t n = values.size(), T = static_cast<std::size_t>(threads_), t = static_cast<std::size_t>(thread_);
     const std::size_t lo = n * t / T, hi = n * (t + 1) / T;
     // (Every thread published its own `values`, which are not const.)
-    auto array = [&](std::size_t u) { return static_cast<std::int64_t*>(const_cast<void*>(s_.in[u])); };
+    auto array = [&](std::size_t u) { return static_cast<I*>(const_cast<void*>(s_.in[u])); };
     if (T == 2) {  // the common pair, vectorised (the general loop below runs an element at a time)
-      std::int64_t* __restrict a = array(0);
-      std::int64_t* __restrict b = array(1);
+      I* __restrict a = array(0);
+      I* __restrict b = array(1);
       for (std::size_t i = lo; i < hi; ++i) a[i] = b[i] = a[i] + b[i];
     } else {
       for (std::size_t i = lo; i < hi; ++i) {
-        std::int64_t total = 0;
+        I total = 0;
         for (std::size_t u = 0; u < T; ++u) total += array(u)[i];
         for (std::size_t u = 0; u < T; ++u) array(u)[i] = total;
       }
@@ -115,8 +126,8 @@ void GroupTeam::sum_as(std::span<std::int64_t> values, bool int32) {
     sync();
     return;
   }
-  sum_published(values.size(), int32);
-  std::copy(s_.ints.begin(), s_.ints.end(), values.begin());
+  sum_published<I>(values.size());
+  std::copy(combined<I>().begin(), combined<I>().end(), values.begin());
   sync();
 }
 
@@ -126,7 +137,7 @@ void GroupTeam::sum_scatter(std::span<const std::int64_t> in, std::span<const in
   // vectors here (k clusters x (d + 1)) are small.
   Stopwatch w(comm_s_);
   publish(in.data());
-  sum_published(in.size());
+  sum_published<std::int64_t>(in.size());
   std::size_t offset = 0;
   for (int wkr = 0; wkr < rank(); ++wkr) offset += static_cast<std::size_t>(counts[static_cast<std::size_t>(wkr)]);
   std::copy_n(s_.ints.begin() + static_cast<std::ptrdiff_t>(offset), counts[static_cast<std::size_t>(rank())], out.begin());

@@ -37,6 +37,7 @@ struct GroupShared {
   std::vector<const void*> in;  // each thread's contribution
   std::vector<std::optional<std::string>> errors;
   std::vector<std::int64_t> ints;     // combined integer results
+  std::vector<std::int32_t> ints32;   // the same, of sum(std::span<std::int32_t>)
   std::vector<double> doubles;        // combined floating-point results
   std::vector<std::int32_t> labels;   // gather_to_first staging
   double scalar = 0;
@@ -66,8 +67,8 @@ class GroupTeam final : public Team {
   const void* native_comm() const override { return between_ ? between_->native_comm() : nullptr; }
 
   void barrier() override;
-  void sum(std::span<std::int64_t> values) override { sum_as(values, false); }
-  void sum_int32(std::span<std::int64_t> values) override { sum_as(values, true); }
+  void sum(std::span<std::int64_t> values) override { sum_of(values); }
+  void sum(std::span<std::int32_t> values) override { sum_of(values); }
   void sum_scatter(std::span<const std::int64_t> in, std::span<const int> counts, std::span<std::int64_t> out) override;
   void gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) override;
   void gather_to_first(std::span<const std::int32_t> mine, std::span<const std::int64_t> counts,
@@ -81,10 +82,15 @@ class GroupTeam final : public Team {
  private:
   void publish(const void* p);  // stage 1: contribution visible, all threads arrived
   void sync();                  // a plain barrier inside a collective
-  // s_.ints = sum of the published int64 arrays (all groups; between them by sum_int32()
-  // where int32), then sync.
-  void sum_published(std::size_t n, bool int32 = false);
-  void sum_as(std::span<std::int64_t> values, bool int32);
+  // Where the combined sums of I (int64 or int32) go: s_.ints or s_.ints32.
+  template <class I>
+  std::vector<I>& combined();
+  // combined<I>() = sum of the published arrays of n I (all groups: between them by the
+  // process team's sum of I, on thread 0), then sync.
+  template <class I>
+  void sum_published(std::size_t n);
+  template <class I>
+  void sum_of(std::span<I> values);
   // This process's threads' contributions, in worker order: one contiguous segment of the result.
   template <class T, class C>
   std::vector<T> concat_published(std::span<const C> counts) const;

@@ -100,12 +100,9 @@ void MpiTeam::sum(std::span<std::int64_t> values) {
 
 // On MNIST (k = 10: 7,850 values) between two ranks of one node an int32 all-reduce took
 // 0.65x the time of the int64 one (MPICH 4.0, 12 against 18 us whole; 7.4 against 15 in pieces).
-void MpiTeam::sum_int32(std::span<std::int64_t> values) {
+void MpiTeam::sum(std::span<std::int32_t> values) {
   Stopwatch w(comm_s_);
-  narrow_.resize(values.size());
-  std::transform(values.begin(), values.end(), narrow_.begin(), [](std::int64_t v) { return static_cast<std::int32_t>(v); });
-  allreduce_sum(narrow_.data(), narrow_.size(), MPI_INT32_T, comm_);
-  std::copy(narrow_.begin(), narrow_.end(), values.begin());
+  allreduce_sum(values.data(), values.size(), MPI_INT32_T, comm_);
 }
 
 namespace {

@@ -60,7 +60,7 @@ class MpiTeam final : public Team {
 
   void barrier() override;
   void sum(std::span<std::int64_t> values) override;
-  void sum_int32(std::span<std::int64_t> values) override;
+  void sum(std::span<std::int32_t> values) override;
   void sum_scatter(std::span<const std::int64_t> in, std::span<const int> counts,
                    std::span<std::int64_t> out) override;
   void gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) override;
@@ -81,7 +81,6 @@ class MpiTeam final : public Team {
   struct NodeSlots;
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
-  std::vector<std::int32_t> narrow_;  // sum_int32()'s values on the wire
   bool node_checked_ = false;
   std::unique_ptr<NodeSlots> node_;  // null: not all on one node (or simulated)
 };

@@ -17,6 +17,7 @@ class OneWorkerTeam : public Team {
   int group_size() const override { return 1; }
   void barrier() override {}
   void sum(std::span<std::int64_t>) override {}
+  void sum(std::span<std::int32_t>) override {}
   void sum_scatter(std::span<const std::int64_t> in, std::span<const int>,
                    std::span<std::int64_t> out) override {
     std::copy(in.begin(), in.end(), out.begin());

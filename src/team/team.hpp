@@ -40,10 +40,9 @@ class Team {
   virtual void barrier() = 0;
   // Exact all-reduce of 64-bit integers, in place.
   virtual void sum(std::span<std::int64_t> values) = 0;
-  // sum() of values the caller knows fit in 32 bits: every value, and every sum of any
-  // workers' values, within int32 (not checked). A backend may move them as 32-bit integers
-  // (MPI: half the bytes of sum(), the k-means M-step's sums of uint8 rows); the same result.
-  virtual void sum_int32(std::span<std::int64_t> values) { sum(values); }
+  // The same of 32-bit integers the caller knows will not overflow: every sum of any workers'
+  // values within int32 (not checked). Half the bytes (the k-means M-step's sums of uint8 rows).
+  virtual void sum(std::span<std::int32_t> values) = 0;
   // Reduce-scatter: every worker passes `in` (sum of counts elements); worker w
   // receives into `out` the element-wise sum over workers of its segment
   // counts[w] (segments in rank order).

@@ -30,7 +30,7 @@ void jitter(std::mt19937& gen) {
 int count_of(int call, int t) { return (call + t) % 4 == 3 ? 8 + (call + t) % 5 : 1 + (call + t) % 3; }
 double value_of(int call, int t, int i) { return call * 1000.0 + t * 10.0 + i; }
 
-// rounds calls on `threads` threads: gathers, with a sum every fifth call; returns the
+// rounds calls on `threads` threads: gathers, with two sums (int64, int32) every fifth call; returns the
 // number of wrong values seen by any thread.
 long wrong_values(int threads, int rounds) {
   std::atomic<long> wrong{0};
@@ -42,9 +42,12 @@ long wrong_values(int threads, int rounds) {
       jitter(gen);
       if (call % 5 == 4) {
         std::vector<std::int64_t> v{call, t, 1};
-        team.sum(v);
+        team.sum(std::span<std::int64_t>(v));
         const std::int64_t threads64 = threads;
         if (v[0] != call * threads64 || v[1] != threads64 * (threads64 - 1) / 2 || v[2] != threads64) ++wrong;
+        std::vector<std::int32_t> w{t, -call, 1, 7};  // the 32-bit sum, through the same steps
+        team.sum(std::span<std::int32_t>(w));
+        if (w != std::vector<std::int32_t>{threads * (threads - 1) / 2, -call * threads, threads, 7 * threads}) ++wrong;
         continue;
       }
       std::size_t total = 0;
@@ -74,19 +77,20 @@ class OneProcess final : public OneWorkerTeam {
  public:
   int int64_sums = 0, int32_sums = 0;
   void sum(std::span<std::int64_t>) override { ++int64_sums; }
-  void sum_int32(std::span<std::int64_t>) override { ++int32_sums; }
+  void sum(std::span<std::int32_t>) override { ++int32_sums; }
 };
 
-// A hybrid group's sums: the threads' total, passed on between the processes by the width
-// the caller gave (sum_int32() moves half the bytes under MPI).
+// A hybrid group's sums: the threads' total, passed on between the processes at the width
+// the caller gave (int32: half the bytes under MPI).
 TEST(GroupTeam, HybridSumKeepsItsWidthBetweenProcesses) {
   OneProcess processes;
   std::atomic<long> wrong{0};
   run_group(3, &processes, [&](Team& team) {
-    std::vector<std::int64_t> a{1, team.rank()}, b{2, 10 * team.rank()};
-    team.sum(a);
-    team.sum_int32(b);
-    if (a != std::vector<std::int64_t>{3, 3} || b != std::vector<std::int64_t>{6, 30}) ++wrong;
+    std::vector<std::int64_t> a{1, team.rank()};
+    std::vector<std::int32_t> b{2, 10 * team.rank()};
+    team.sum(std::span<std::int64_t>(a));
+    team.sum(std::span<std::int32_t>(b));
+    if (a != std::vector<std::int64_t>{3, 3} || b != std::vector<std::int32_t>{6, 30}) ++wrong;
     return 0;
   });
   EXPECT_EQ(wrong.load(), 0);

@@ -135,6 +135,13 @@ TEST(ClusterMean, MeanAndSquaresAsTheirFormulas) {
         ASSERT_EQ(mean[j], static_cast<double>(sums[j]) * factor) << "d " << d << " j " << j;
       EXPECT_EQ(m.move, sq_distance(mean.data(), old.data(), d, 1.0)) << "d " << d;
       EXPECT_EQ(m.norm, (sq_distance<double, double>(mean.data(), nullptr, d, 1.0))) << "d " << d;
+      // The same sums as int32 (as uint8 rows' sums travel): the same bits.
+      const std::vector<std::int32_t> narrow(sums.begin(), sums.end());
+      std::vector<double> mean32(mean.size());
+      const MeanSquares m32 = cluster_mean(narrow.data(), count, to_scaled, old.data(), d, mean32.data());
+      EXPECT_EQ(mean32, mean) << "d " << d;
+      EXPECT_EQ(m32.move, m.move) << "d " << d;
+      EXPECT_EQ(m32.norm, m.norm) << "d " << d;
     }
   }
 }

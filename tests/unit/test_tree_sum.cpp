@@ -30,6 +30,7 @@ class ThreadsForTest final : public Team {
   int group_size() const override { return size_; }
   void barrier() override { b_.sync.arrive_and_wait(); }
   void sum(std::span<std::int64_t>) override { FAIL() << "not used"; }
+  void sum(std::span<std::int32_t>) override { FAIL() << "not used"; }
   void sum_scatter(std::span<const std::int64_t>, std::span<const int>, std::span<std::int64_t>) override {}
   void gather(std::span<const double> mine, std::span<const int> counts, std::span<double> all) override {
     b_.in[static_cast<std::size_t>(rank_)] = mine.data();
