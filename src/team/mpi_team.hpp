@@ -43,8 +43,9 @@ std::string mpi_library_version();
 
 // One worker per rank of a communicator, the collectives mapped one to one onto
 // MPI's, except a gather of a few values per rank among ranks that all share one node,
-// which goes through a shared-memory window (mpi_team.cpp). Integer sums use
-// MPI_INT64_T, which is exact, so the reduction order MPI picks does not matter;
+// which goes through a shared-memory window, and a sum of 16 to 128 KB, which goes in
+// pieces below the transport's eager limit (mpi_team.cpp). Integer sums use MPI_INT64_T
+// or MPI_INT32_T, which are exact, so the reduction order MPI picks does not matter;
 // gathers move bits.
 class MpiTeam final : public Team {
  public:
