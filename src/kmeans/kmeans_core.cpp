@@ -517,6 +517,15 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
 
 namespace {
 
+// Eight partial sums of doubles, as sq_distance() keeps them (lane l of a chain takes features
+// 8 i + l), and their fixed tree: l + l+4, then l + l+2, then l + l+1.
+using Lanes8 = double __attribute__((vector_size(8 * sizeof(double))));
+double sum_lanes8(Lanes8 acc) {
+  for (int width = 4; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
+  return acc[0];
+}
+
 // sq_distance(), with c or (WithC false) without it: the origin's zeros would
 // change no bit (x - 0 is x), so they are not read. Q chains of eight lanes (chain q,
 // lane l takes features 8 Q i + 8 q + l), added pairwise, then a fixed tree over the lanes.
@@ -528,7 +537,7 @@ double sq_lanes(const T* x, const C* c, std::int64_t d, double scale) {
   // scalar form and in __builtin_convertvector (the last E-step's inertia pass took 3.5 ms
   // on MNIST, as long as four Lloyd iterations), and float in two halves.
   constexpr int L = 8;
-  using v8 = double __attribute__((vector_size(L * sizeof(double))));
+  using v8 = Lanes8;
   auto lanes = [](const auto* p) {
     using E = std::remove_cv_t<std::remove_pointer_t<decltype(p)>>;
     typedef E e8 __attribute__((vector_size(L * sizeof(E))));
@@ -557,9 +566,7 @@ double sq_lanes(const T* x, const C* c, std::int64_t d, double scale) {
   }
   for (int width = Q / 2; width >= 1; width /= 2)
     for (int q = 0; q < width; ++q) acc[q] += acc[q + width];
-  for (int width = L / 2; width >= 1; width /= 2)
-    for (int l = 0; l < width; ++l) acc[0][l] += acc[0][l + width];
-  return acc[0][0];
+  return sum_lanes8(acc[0]);
 }
 
 }  // namespace
@@ -579,9 +586,9 @@ double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
 template <class S>
 MeanSquares cluster_mean(const S* sums, std::int64_t count, double to_scaled, const double* old, std::int64_t d,
                          double* out) {
-  // sq_lanes<.., 1>()'s order for both squares: lane l of one chain takes features 8 i + l.
+  // sq_lanes<.., 1>()'s order for both squares: one chain of Lanes8, then sum_lanes8().
   constexpr int L = 8;
-  using v8 = double __attribute__((vector_size(L * sizeof(double))));
+  using v8 = Lanes8;
   using i64x8 = std::int64_t __attribute__((vector_size(L * sizeof(std::int64_t))));
   using i32x8 = std::int32_t __attribute__((vector_size(L * sizeof(std::int32_t))));
   using i8 = std::conditional_t<std::is_same_v<S, std::int64_t>, i64x8, i32x8>;
@@ -609,12 +616,7 @@ MeanSquares cluster_mean(const S* sums, std::int64_t count, double to_scaled, co
     move[l] += t * t;
     norm[l] += m * m;
   }
-  for (int width = L / 2; width >= 1; width /= 2)
-    for (int l = 0; l < width; ++l) {
-      move[l] += move[l + width];
-      norm[l] += norm[l + width];
-    }
-  return {move[0], norm[0]};
+  return {sum_lanes8(move), sum_lanes8(norm)};
 }
 template MeanSquares cluster_mean<std::int64_t>(const std::int64_t*, std::int64_t, double, const double*, std::int64_t, double*);
 template MeanSquares cluster_mean<std::int32_t>(const std::int32_t*, std::int64_t, double, const double*, std::int64_t, double*);

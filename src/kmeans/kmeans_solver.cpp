@@ -307,26 +307,16 @@ class Lloyd {
         std::vector<std::int64_t> mine(sz(c1 - c0) * sz(stride_));
         team_.sum_scatter(packed_, owner_counts_, mine);
         std::vector<double> means(sz(c1 - c0) * sz(d_)), terms(2 * sz(c1 - c0));
-        finalize(res, c0, c1, GlobalSums<std::int64_t>{mine.data(), stride_, mine.data() + d_, stride_}, means.data(),
-                 terms.data());
+        finalize(res, c0, c1, packed_view(mine.data()), means.data(), terms.data());
         team_.gather(means, owner_values_, next_);
         team_.gather(terms, owner_terms_, terms_);
         break;
       }
       case MStep::reduce:
-        if (team_.size() == 1) {  // the local sums are the global ones (no copy for a collective)
+        if (team_.size() == 1)  // the local sums are the global ones (no copy for a collective)
           finalize(res, 0, k_, GlobalSums<std::int64_t>{sums_.data(), d_, counts_.data(), 1}, next_.data(), terms_.data());
-        } else if (sums_int32_) {
-          pack_sums(packed32_, stride_);
-          team_.sum(std::span<std::int32_t>(packed32_));
-          finalize(res, 0, k_, GlobalSums<std::int32_t>{packed32_.data(), stride_, packed32_.data() + d_, stride_},
-                   next_.data(), terms_.data());
-        } else {
-          pack_sums(packed_, stride_);
-          team_.sum(std::span<std::int64_t>(packed_));
-          finalize(res, 0, k_, GlobalSums<std::int64_t>{packed_.data(), stride_, packed_.data() + d_, stride_},
-                   next_.data(), terms_.data());
-        }
+        else
+          sums_int32_ ? reduce_all(packed32_, res) : reduce_all(packed_, res);
         break;
     }
     double inertia = sum_sq_, moved = 0;
@@ -434,6 +424,21 @@ class Lloyd {
       term[0] = static_cast<double>(count) * (m.move - m.norm);
       term[1] = m.move;
     }
+  }
+
+  // The global sums as the collectives leave them packed (pack_sums() with width stride_).
+  template <class S>
+  GlobalSums<S> packed_view(const S* packed) const {
+    return {packed, stride_, packed + d_, stride_};
+  }
+
+  // The "reduce" M-step among several workers: the sums packed as I, added over the team,
+  // then every cluster finalised by every worker.
+  template <class I>
+  void reduce_all(std::vector<I>& packed, Result& res) {
+    pack_sums(packed, stride_);
+    team_.sum(std::span<I>(packed));
+    finalize(res, 0, k_, packed_view(packed.data()), next_.data(), terms_.data());
   }
 
   // Each cluster's local sums and count at out[c * width], as the collectives carry them
