@@ -294,7 +294,6 @@ EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t
     kp_ = (static_cast<std::size_t>(k) + kLanes - 1) / kLanes * kLanes;
     lower_.assign(algorithm_ == Algorithm::elkan ? n * kp_ : n, 0.0f);
     if (algorithm_ == Algorithm::elkan) floor_.assign(n, 0.0f);
-    masks_.resize(kp_ / kLanes);
   }
   if (pass == RowPass::in_constructor) prepare_rows(0, rows);
 }
@@ -454,23 +453,23 @@ float EStep<T>::with_drift(float v, std::size_t c) const {
   return s > 0 ? next_down(s) : 0.0f;
 }
 
-// eps_: the kernel's worst error for each row of the block against any
+// s.eps: the kernel's worst error for each row of the block against any
 // centroid, rel (|x| + max |c|)^2 + abs (value_error(); rel carries a factor 2
 // over the proven bound, kOut the rounding of this line).
 template <class T>
-void EStep<T>::block_margins(std::int64_t lo, std::int64_t hi) {
-  eps_.resize(static_cast<std::size_t>(hi - lo));
-  tau_.resize(static_cast<std::size_t>(hi - lo));
+void EStep<T>::block_margins(std::int64_t lo, std::int64_t hi, Scratch& s) const {
+  s.eps.resize(static_cast<std::size_t>(hi - lo));
+  s.tau.resize(static_cast<std::size_t>(hi - lo));
   for (std::int64_t i = lo; i < hi; ++i) {
-    const double s = static_cast<double>(norm_[static_cast<std::size_t>(i)]) + norm_max_;
-    eps_[static_cast<std::size_t>(i - lo)] = (error_.rel * s * s + error_.abs) * kOut;
+    const double r = static_cast<double>(norm_[static_cast<std::size_t>(i)]) + norm_max_;
+    s.eps[static_cast<std::size_t>(i - lo)] = (error_.rel * r * r + error_.abs) * kOut;
   }
 }
 
-// tau_, per row of the block: from its own value, or from its upper bound
+// s.tau, per row of the block: from its own value, or from its upper bound
 // when the own value is stale.
 template <class T>
-void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
+void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi, Scratch& s) const {
   std::int64_t i = lo;
 #if defined(__AVX512F__)
   // Eight rows at a time, the same operations as threshold_of_value() and
@@ -478,7 +477,7 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
   // the rest of a row's tests).
   for (; i + 8 <= hi; i += 8) {
     const auto row = static_cast<std::size_t>(i), r = static_cast<std::size_t>(i - lo);
-    const __m512d eps = _mm512_loadu_pd(eps_.data() + r);
+    const __m512d eps = _mm512_loadu_pd(s.eps.data() + r);
     const __m512d up = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(upper_.data() + row));
     std::uint64_t stale_bytes;
     std::memcpy(&stale_bytes, stale_.data() + row, 8);
@@ -490,38 +489,38 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi) {
     const __m512d tu = _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(up, up), _mm512_add_pd(eps, eps)), _mm512_set1_pd(kOut));
     const __mmask8 upper_ok = _mm512_cmp_pd_mask(tu, tu, _CMP_ORD_Q);
     const __mmask8 ok = static_cast<__mmask8>((stale & upper_ok) | (~stale & value_ok));
-    _mm256_storeu_ps(tau_.data() + r, threshold_from_square8(_mm512_mask_blend_pd(stale, tv, tu), ok));
+    _mm256_storeu_ps(s.tau.data() + r, threshold_from_square8(_mm512_mask_blend_pd(stale, tv, tu), ok));
   }
 #endif
   for (; i < hi; ++i) {
     const auto r = static_cast<std::size_t>(i - lo);
     const auto row = static_cast<std::size_t>(i);
-    tau_[r] = stale_[row] ? threshold_of_upper(upper_[row], eps_[r])
-                          : threshold_of_value(static_cast<double>(own_[row]), eps_[r]);
+    s.tau[r] = stale_[row] ? threshold_of_upper(upper_[row], s.eps[r])
+                          : threshold_of_value(static_cast<double>(own_[row]), s.eps[r]);
   }
 }
 
 template <class T>
-void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
+void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s) {
   if (lloyd_step_) {
-    evaluations_ += (hi - lo) * k_;
-    rows_read_ += hi - lo;
+    s.evaluations += (hi - lo) * k_;
+    s.rows_read += hi - lo;
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (Q_.usable())
         return assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo,
                             live_.empty() ? nullptr : live_.data() + lo, labels + lo);
     }
-    lloyd_dist_.resize(static_cast<std::size_t>(hi - lo));
-    return assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, lloyd_dist_.data());
+    s.lloyd_dist.resize(static_cast<std::size_t>(hi - lo));
+    return assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, s.lloyd_dist.data());
   }
-  block_lo_ = lo;
-  block_margins(lo, hi);
+  s.block_lo = lo;
+  block_margins(lo, hi, s);
   if (!pruning_) {  // the first E-step: every value, which also sets every bound
-    rows_read_ += hi - lo;
-    list_.clear();
-    for (std::int64_t i = lo; i < hi; ++i) list_.push_back(i);
-    full(list_, labels);
-    if (algorithm_ == Algorithm::elkan) refresh_floor(list_, labels);
+    s.rows_read += hi - lo;
+    s.list.clear();
+    for (std::int64_t i = lo; i < hi; ++i) s.list.push_back(i);
+    full(s.list, labels, s);
+    if (algorithm_ == Algorithm::elkan) refresh_floor(s.list, labels);
     return;
   }
   // A row whose centroid moved no longer knows its own value, only that the
@@ -553,176 +552,177 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels)
     stale_[row] = 1;
     upper_[row] = grow(upper_[row], move_[a]);
   }
-  block_thresholds(lo, hi);
+  block_thresholds(lo, hi, s);
   if (algorithm_ == Algorithm::hamerly)
-    hamerly_block(lo, hi, labels);
+    hamerly_block(lo, hi, labels, s);
   else
-    elkan_block(lo, hi, labels);
+    elkan_block(lo, hi, labels, s);
 }
 
 // All k values of the listed rows (of the current block): Lloyd's choice, and
 // fresh bounds.
 template <class T>
-void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels) {
+void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
   if (rows.empty()) return;
   const auto n = rows.size();
   const auto k = static_cast<std::size_t>(k_);
-  vals_.resize(n * k);
+  s.vals.resize(n * k);
   bool by_lanes = false;
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     by_lanes = lanes_ready_ && std::isfinite(norm_max_);  // (a zero times an infinite centroid is NaN)
-    if (by_lanes) lanes_.values(rows.data(), static_cast<std::int64_t>(n), scale_, xx_.data(), C_, vals_.data());
+    if (by_lanes) lanes_.values(rows.data(), static_cast<std::int64_t>(n), scale_, xx_.data(), C_, s.vals.data());
   }
   if (!by_lanes) {
-    ptrs_.resize(n);
-    xxs_.resize(n);
+    s.ptrs.resize(n);
+    s.xxs.resize(n);
     for (std::size_t r = 0; r < n; ++r) {
-      ptrs_[r] = X_ + rows[r] * d_;
-      xxs_[r] = xx_[static_cast<std::size_t>(rows[r])];
+      s.ptrs[r] = X_ + rows[r] * d_;
+      s.xxs[r] = xx_[static_cast<std::size_t>(rows[r])];
     }
-    values<T>(ptrs_.data(), static_cast<std::int64_t>(n), d_, scale_, xxs_.data(), C_, nullptr, k_, vals_.data(),
-              live_of(rows));
+    values<T>(s.ptrs.data(), static_cast<std::int64_t>(n), d_, scale_, s.xxs.data(), C_, nullptr, k_, s.vals.data(),
+              live_of(rows, s));
   }
-  evaluations_ += static_cast<std::int64_t>(n * k);
-  if (algorithm_ == Algorithm::hamerly) return hamerly_bounds(rows, labels);
+  s.evaluations += static_cast<std::int64_t>(n * k);
+  if (algorithm_ == Algorithm::hamerly) return hamerly_bounds(rows, labels, s);
   for (std::size_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
-    const D* v = vals_.data() + r * k;
-    const double eps = eps_[i - static_cast<std::size_t>(block_lo_)];
+    const D* v = s.vals.data() + r * k;
+    const double eps = s.eps[i - static_cast<std::size_t>(s.block_lo)];
     labels[i] = nearest_two<D>(v, k_).label;  // pick()'s, in one vector where k <= 16
-    set_own(i, v[labels[i]], eps);
+    set_own(i, v[labels[i]], eps, s);
     fresh_lower_bounds<D>(v, k, kp_, eps, drift_down_.data(), lower_.data() + i * kp_);
   }
 }
 
-// Hamerly's labels and bounds from all k values of the listed rows (vals_): the own value
+// Hamerly's labels and bounds from all k values of the listed rows (s.vals): the own value
 // gives the upper bound and threshold (set_own()), the nearest other centroid the lower
 // bound; no other centroid (k = 1): nothing can ever compete. The square roots eight rows
 // at a time, every row through the same vector code, bit for bit the scalar forms (checked
 // on MNIST, digits, blobs and the unit cases): blobs 1e6 x 64, k = 16, 0.94x the time per
 // iteration of one row at a time; MNIST k = 10, 0.97x (medians of 7, interleaved).
 template <class T>
-void EStep<T>::hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_t* labels) {
+void EStep<T>::hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
   const std::size_t n = rows.size();
   const auto k = static_cast<std::size_t>(k_);
-  own_vals_.resize(n);
-  seconds_.resize(n);
-  row_eps_.resize(n);
-  taus_.resize(n);
-  lows_.resize(n);
+  s.own_vals.resize(n);
+  s.seconds.resize(n);
+  s.row_eps.resize(n);
+  s.taus.resize(n);
+  s.lows.resize(n);
   for (std::size_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
-    const D* v = vals_.data() + r * k;
+    const D* v = s.vals.data() + r * k;
     const Nearest near = nearest_two<D>(v, k_);
     labels[i] = near.label;
-    own_vals_[r] = v[near.label];
-    seconds_[r] = near.second;
-    row_eps_[r] = eps_[i - static_cast<std::size_t>(block_lo_)];
+    s.own_vals[r] = v[near.label];
+    s.seconds[r] = near.second;
+    s.row_eps[r] = s.eps[i - static_cast<std::size_t>(s.block_lo)];
   }
   const float none = std::numeric_limits<float>::infinity();
 #if defined(__AVX512F__)
   for (std::size_t r = 0; r < n; r += 8) {
     const auto m = static_cast<__mmask8>(n - r >= 8 ? 0xFF : (1u << (n - r)) - 1);
-    const __m512d eps = load8<double>(row_eps_.data() + r, n - r);
-    _mm256_mask_storeu_ps(taus_.data() + r, m, threshold_of_value8(load8<D>(own_vals_.data() + r, n - r), eps));
-    _mm256_mask_storeu_ps(lows_.data() + r, m,
-                          k == 1 ? _mm256_set1_ps(none) : lower_from_value8(load8<double>(seconds_.data() + r, n - r), eps));
+    const __m512d eps = load8<double>(s.row_eps.data() + r, n - r);
+    _mm256_mask_storeu_ps(s.taus.data() + r, m, threshold_of_value8(load8<D>(s.own_vals.data() + r, n - r), eps));
+    _mm256_mask_storeu_ps(s.lows.data() + r, m,
+                          k == 1 ? _mm256_set1_ps(none) : lower_from_value8(load8<double>(s.seconds.data() + r, n - r), eps));
   }
 #else
   for (std::size_t r = 0; r < n; ++r) {
-    taus_[r] = threshold_of_value(static_cast<double>(own_vals_[r]), row_eps_[r]);
-    lows_[r] = k == 1 ? none : lower_from_value(seconds_[r], row_eps_[r]);
+    s.taus[r] = threshold_of_value(static_cast<double>(s.own_vals[r]), s.row_eps[r]);
+    s.lows[r] = k == 1 ? none : lower_from_value(s.seconds[r], s.row_eps[r]);
   }
 #endif
   for (std::size_t r = 0; r < n; ++r) {  // set_own()'s writes, and the lower bound
     const auto i = static_cast<std::size_t>(rows[r]);
-    own_[i] = own_vals_[r];
+    own_[i] = s.own_vals[r];
     stale_[i] = 0;
-    upper_[i] = tau_[i - static_cast<std::size_t>(block_lo_)] = taus_[r];
-    lower_[i] = lows_[r];
+    upper_[i] = s.tau[i - static_cast<std::size_t>(s.block_lo)] = s.taus[r];
+    lower_[i] = s.lows[r];
   }
 }
 
-// The chunk masks of the listed rows (live_rows_: those of rows[order[r]], or of rows[r]
+// The chunk masks of the listed rows (s.live_rows: those of rows[order[r]], or of rows[r]
 // without an order) for values() to skip their chunks of zeros; nullptr where there are no
 // masks (not uint8 rows) or a centroid value is infinite (0 times it is NaN, not nothing;
 // a NaN value makes the centroid's values NaN through its norm either way).
 template <class T>
-const std::uint64_t* EStep<T>::live_of(const std::vector<std::int64_t>& rows, const std::size_t* order) {
+const std::uint64_t* EStep<T>::live_of(const std::vector<std::int64_t>& rows, Scratch& s, const std::size_t* order) const {
   if (live_.empty() || !std::isfinite(norm_max_)) return nullptr;
-  live_rows_.resize(rows.size());
+  s.live_rows.resize(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r)
-    live_rows_[r] = live_[static_cast<std::size_t>(rows[order ? order[r] : r])];
-  return live_rows_.data();
+    s.live_rows[r] = live_[static_cast<std::size_t>(rows[order ? order[r] : r])];
+  return s.live_rows.data();
 }
 
 // Row i's own value is v (its centroid's kernel value, this E-step): its bound
 // and threshold follow from it.
 template <class T>
-void EStep<T>::set_own(std::size_t i, D v, double eps) {
+void EStep<T>::set_own(std::size_t i, D v, double eps, Scratch& s) {
   own_[i] = v;
   stale_[i] = 0;
   upper_[i] = threshold_of_value(static_cast<double>(v), eps);
-  tau_[i - static_cast<std::size_t>(block_lo_)] = upper_[i];
+  s.tau[i - static_cast<std::size_t>(s.block_lo)] = upper_[i];
 }
 
 // Values of the pairs (rows[p], cents[p]) into out[p], grouped by centroid so
 // that the kernel runs several rows against one centroid at a time.
 template <class T>
-void EStep<T>::values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& cents, D* out) {
+void EStep<T>::values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& cents, D* out,
+                                  Scratch& s) const {
   const std::size_t n = rows.size();
   if (n == 0) return;
   const auto k = static_cast<std::size_t>(k_);
-  offsets_.assign(k + 1, 0);
-  for (int c : cents) ++offsets_[static_cast<std::size_t>(c) + 1];
-  for (std::size_t c = 0; c < k; ++c) offsets_[c + 1] += offsets_[c];
-  fill_.assign(offsets_.begin(), offsets_.end() - 1);
-  order_.resize(n);
-  for (std::size_t p = 0; p < n; ++p) order_[static_cast<std::size_t>(fill_[static_cast<std::size_t>(cents[p])]++)] = p;
-  ptrs_.resize(n);
-  xxs_.resize(n);
-  vals_.resize(n);
-  for (std::size_t s = 0; s < n; ++s) {
-    const std::int64_t i = rows[order_[s]];
-    ptrs_[s] = X_ + i * d_;
-    xxs_[s] = xx_[static_cast<std::size_t>(i)];
+  s.offsets.assign(k + 1, 0);
+  for (int c : cents) ++s.offsets[static_cast<std::size_t>(c) + 1];
+  for (std::size_t c = 0; c < k; ++c) s.offsets[c + 1] += s.offsets[c];
+  s.fill.assign(s.offsets.begin(), s.offsets.end() - 1);
+  s.order.resize(n);
+  for (std::size_t p = 0; p < n; ++p) s.order[static_cast<std::size_t>(s.fill[static_cast<std::size_t>(cents[p])]++)] = p;
+  s.ptrs.resize(n);
+  s.xxs.resize(n);
+  s.vals.resize(n);
+  for (std::size_t q = 0; q < n; ++q) {
+    const std::int64_t i = rows[s.order[q]];
+    s.ptrs[q] = X_ + i * d_;
+    s.xxs[q] = xx_[static_cast<std::size_t>(i)];
   }
-  const std::uint64_t* live = live_of(rows, order_.data());
+  const std::uint64_t* live = live_of(rows, s, s.order.data());
   for (int c = 0; c < k_; ++c) {
-    const auto b = static_cast<std::size_t>(offsets_[static_cast<std::size_t>(c)]);
-    const auto e = static_cast<std::size_t>(offsets_[static_cast<std::size_t>(c) + 1]);
+    const auto b = static_cast<std::size_t>(s.offsets[static_cast<std::size_t>(c)]);
+    const auto e = static_cast<std::size_t>(s.offsets[static_cast<std::size_t>(c) + 1]);
     if (b < e)
-      values<T>(ptrs_.data() + b, static_cast<std::int64_t>(e - b), d_, scale_, xxs_.data() + b, C_, &c, 1,
-                vals_.data() + b, live ? live + b : nullptr);
+      values<T>(s.ptrs.data() + b, static_cast<std::int64_t>(e - b), d_, scale_, s.xxs.data() + b, C_, &c, 1,
+                s.vals.data() + b, live ? live + b : nullptr);
   }
-  for (std::size_t s = 0; s < n; ++s) out[order_[s]] = vals_[s];
-  evaluations_ += static_cast<std::int64_t>(n);
+  for (std::size_t q = 0; q < n; ++q) out[s.order[q]] = s.vals[q];
+  s.evaluations += static_cast<std::int64_t>(n);
 }
 
 // The own values of the listed rows (whose bound tests failed on the upper
 // bound alone), and their thresholds from them.
 template <class T>
-void EStep<T>::refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels) {
-  own_cents_.clear();
-  for (std::int64_t i : rows) own_cents_.push_back(labels[i]);
-  own_vals_.resize(rows.size());
-  values_by_centroid(rows, own_cents_, own_vals_.data());
+void EStep<T>::refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels, Scratch& s) {
+  s.own_cents.clear();
+  for (std::int64_t i : rows) s.own_cents.push_back(labels[i]);
+  s.own_vals.resize(rows.size());
+  values_by_centroid(rows, s.own_cents, s.own_vals.data(), s);
   for (std::size_t p = 0; p < rows.size(); ++p) {
     const auto i = static_cast<std::size_t>(rows[p]);
-    set_own(i, own_vals_[p], eps_[i - static_cast<std::size_t>(block_lo_)]);
+    set_own(i, s.own_vals[p], s.eps[i - static_cast<std::size_t>(s.block_lo)], s);
   }
 }
 
 template <class T>
-void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
+void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s) {
   // A row keeps its label when no other centroid can be within tau; the rest take all k,
   // also those that knew only an upper bound on their own value: computing that value
   // first, and all k only where the bound still failed, read more rows and took longer
   // (MNIST, kmeans_seq, medians of 3-7, interleaved: all k at once 0.85x the time at k = 10,
   // 0.93x at 16, 1.0x at 64 and 256).
-  unsettled_rows(lo, hi, labels, lower_.data(), list_);
-  rows_read_ += static_cast<std::int64_t>(list_.size());
-  full(list_, labels);
+  unsettled_rows(lo, hi, labels, lower_.data(), s.tau, s.list);
+  s.rows_read += static_cast<std::int64_t>(s.list.size());
+  full(s.list, labels, s);
 }
 
 // Into `out`, the rows of [lo, hi) that a lower bound on the distance to every centroid but
@@ -732,7 +732,7 @@ void EStep<T>::hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* lab
 // its tau.
 template <class T>
 void EStep<T>::unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32_t* labels, float* floor,
-                              std::vector<std::int64_t>& out) {
+                              const std::vector<float>& row_tau, std::vector<std::int64_t>& out) const {
   // (The vector loop stores whole vectors of 8 row numbers: for rows [i, i + 16) at most up to
   // entry i + 15 - lo, so within the hi - lo entries.)
   out.resize(static_cast<std::size_t>(hi - lo));
@@ -757,7 +757,7 @@ void EStep<T>::unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32
         _mm512_castsi512_ps(_mm512_sub_epi32(_mm512_castps_si512(l), _mm512_set1_epi32(1))));
     _mm512_storeu_ps(floor + row, lower);
     const __m512 gap = gap_of(a);
-    const __m512 tau = _mm512_loadu_ps(tau_.data() + (i - lo));
+    const __m512 tau = _mm512_loadu_ps(row_tau.data() + (i - lo));
     const auto fail = static_cast<__mmask16>(
         ~(_mm512_cmp_ps_mask(lower, tau, _CMP_GT_OQ) | _mm512_cmp_ps_mask(gap, tau, _CMP_GT_OQ)));
     const __m512i at = _mm512_add_epi64(_mm512_set1_epi64(i), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
@@ -774,7 +774,7 @@ void EStep<T>::unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32
     const auto r = static_cast<std::size_t>(i);
     const int a = labels[i];
     floor[r] = decay(floor[r], a == move_argmax_ ? move_second_ : move_max_);
-    const float tau = tau_[static_cast<std::size_t>(i - lo)];
+    const float tau = row_tau[static_cast<std::size_t>(i - lo)];
     if (!(floor[r] > tau || half_gap_[static_cast<std::size_t>(a)] > tau)) *failed++ = i;
   }
   out.resize(static_cast<std::size_t>(failed - out.data()));
@@ -801,12 +801,12 @@ void EStep<T>::refresh_floor(const std::vector<std::int64_t>& rows, const std::i
   }
 }
 
-// Elkan's tests for row i against the centroids 16 at a time: into masks_, the
+// Elkan's tests for row i against the centroids 16 at a time: into s.masks, the
 // centroids other than its own that might be within tau (neither their lower
 // bound nor half their distance to the own centroid clears them; padding
 // lanes have half-distance inf and are never flagged). Returns how many.
 template <class T>
-std::size_t EStep<T>::elkan_flags(std::int64_t i, float tau, const std::int32_t* labels) {
+std::size_t EStep<T>::elkan_flags(std::int64_t i, float tau, const std::int32_t* labels, Scratch& s) const {
   const auto a = static_cast<std::size_t>(labels[i]);
   const float* lb = lower_.data() + static_cast<std::size_t>(i) * kp_;
   const float* hb = half_between_.data() + a * kp_;
@@ -815,9 +815,9 @@ std::size_t EStep<T>::elkan_flags(std::int64_t i, float tau, const std::int32_t*
   for (std::size_t q = 0; q < kp_ / kLanes; ++q) {
     // The stored bound less the drift clears tau where it clears tau + drift, rounded up.
     const vf t = sum_up_v(tv, load(drift_up_.data() + q * kLanes));
-    masks_[q] = lane_bits(~(load(lb + q * kLanes) > t) & ~(load(hb + q * kLanes) > tv));
-    if (q == a / kLanes) masks_[q] &= ~(std::uint32_t{1} << (a % kLanes));
-    flagged += static_cast<std::size_t>(std::popcount(masks_[q]));
+    s.masks[q] = lane_bits(~(load(lb + q * kLanes) > t) & ~(load(hb + q * kLanes) > tv));
+    if (q == a / kLanes) s.masks[q] &= ~(std::uint32_t{1} << (a % kLanes));
+    flagged += static_cast<std::size_t>(std::popcount(s.masks[q]));
   }
   return flagged;
 }
@@ -835,75 +835,76 @@ bool EStep<T>::all_values(std::size_t flagged) const {
   return kAllValuesFrom * (flagged + 1) >= static_cast<std::size_t>(k_);
 }
 
-// Row i (own value known) with `flagged` centroids in masks_: all k at once where
+// Row i (own value known) with `flagged` centroids in s.masks: all k at once where
 // all_values() (or its own value is not finite: Lloyd's own choice), else the pairs.
 template <class T>
-void EStep<T>::elkan_candidates(std::int64_t i, std::size_t flagged, float tau) {
+void EStep<T>::elkan_candidates(std::int64_t i, std::size_t flagged, float tau, Scratch& s) const {
   if (flagged == 0) return;
   if (std::isnan(tau) || all_values(flagged)) {
-    list_.push_back(i);
+    s.list.push_back(i);
     return;
   }
   for (std::size_t q = 0; q < kp_ / kLanes; ++q)
-    for (std::uint32_t m = masks_[q]; m; m &= m - 1) {
-      pair_rows_.push_back(i);
-      pair_cents_.push_back(static_cast<int>(q * kLanes + static_cast<std::size_t>(std::countr_zero(m))));
+    for (std::uint32_t m = s.masks[q]; m; m &= m - 1) {
+      s.pair_rows.push_back(i);
+      s.pair_cents.push_back(static_cast<int>(q * kLanes + static_cast<std::size_t>(std::countr_zero(m))));
     }
 }
 
 template <class T>
-void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) {
+void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s) {
   // Rows the bounds settle keep their label. Rows that knew only an upper bound
   // on their own distance get their own value first and are tested again.
-  list_.clear();
-  pair_rows_.clear();
-  pair_cents_.clear();
-  stale_rows_.clear();
+  s.list.clear();
+  s.pair_rows.clear();
+  s.pair_cents.clear();
+  s.stale_rows.clear();
+  s.masks.resize(kp_ / kLanes);
   std::int64_t read = 0;
   // Hamerly's test first, on floor_: most rows settle on it without their k bounds read.
-  unsettled_rows(lo, hi, labels, floor_.data(), unsettled_);
-  for (std::int64_t i : unsettled_) {
-    const float tau = tau_[static_cast<std::size_t>(i - lo)];
-    const std::size_t flagged = elkan_flags(i, tau, labels);
+  unsettled_rows(lo, hi, labels, floor_.data(), s.tau, s.unsettled);
+  for (std::int64_t i : s.unsettled) {
+    const float tau = s.tau[static_cast<std::size_t>(i - lo)];
+    const std::size_t flagged = elkan_flags(i, tau, labels, s);
     if (flagged == 0 && !std::isnan(tau)) continue;
     if (stale_[static_cast<std::size_t>(i)] || flagged > 0) ++read;  // its own value, or the flagged ones'
     if (stale_[static_cast<std::size_t>(i)]) {  // its own value first, unless all k will do
-      (all_values(flagged) ? list_ : stale_rows_).push_back(i);
+      (all_values(flagged) ? s.list : s.stale_rows).push_back(i);
       continue;
     }
-    elkan_candidates(i, flagged, tau);
+    elkan_candidates(i, flagged, tau, s);
   }
-  rows_read_ += read;
-  refresh_own(stale_rows_, labels);
-  for (std::int64_t i : stale_rows_) {
+  s.rows_read += read;
+  refresh_own(s.stale_rows, labels, s);
+  for (std::int64_t i : s.stale_rows) {
     const auto r = static_cast<std::size_t>(i);
     const auto a = static_cast<std::size_t>(labels[i]);
-    const float tau = tau_[static_cast<std::size_t>(i - lo)];
-    elkan_candidates(i, elkan_flags(i, tau, labels), tau);
+    const float tau = s.tau[static_cast<std::size_t>(i - lo)];
+    elkan_candidates(i, elkan_flags(i, tau, labels, s), tau, s);
     // After the flags, which pass over the own centroid's bound: stored before, it held up
     // their vector read of the row's bounds until the store retired.
-    lower_[r * kp_ + a] = with_drift(lower_from_value(static_cast<double>(own_[r]), eps_[static_cast<std::size_t>(i - lo)]), a);
+    lower_[r * kp_ + a] = with_drift(lower_from_value(static_cast<double>(own_[r]), s.eps[static_cast<std::size_t>(i - lo)]), a);
   }
-  full(list_, labels);
+  full(s.list, labels, s);
 
   // The candidates, then per row the smallest value, ties to the lower index:
   // exactly Lloyd's choice, since every centroid not evaluated has a value
   // strictly above the own one.
-  pair_vals_.resize(pair_rows_.size());
-  values_by_centroid(pair_rows_, pair_cents_, pair_vals_.data());
-  for (std::size_t p = 0; p < pair_rows_.size(); ++p) {
-    const std::int64_t i = pair_rows_[p];
+  s.pair_vals.resize(s.pair_rows.size());
+  values_by_centroid(s.pair_rows, s.pair_cents, s.pair_vals.data(), s);
+  for (std::size_t p = 0; p < s.pair_rows.size(); ++p) {
+    const std::int64_t i = s.pair_rows[p];
     const auto r = static_cast<std::size_t>(i);
-    const int c = pair_cents_[p];
-    const D v = pair_vals_[p];
-    const double eps = eps_[static_cast<std::size_t>(i - lo)];
+    const int c = s.pair_cents[p];
+    const D v = s.pair_vals[p];
+    const double eps = s.eps[static_cast<std::size_t>(i - lo)];
     lower_[r * kp_ + static_cast<std::size_t>(c)] = with_drift(lower_from_value(static_cast<double>(v), eps), static_cast<std::size_t>(c));
     if (v < own_[r] || (v == own_[r] && c < labels[i])) {
       labels[i] = c;
-      set_own(r, v, eps);
+      set_own(r, v, eps, s);
     }
   }
-  refresh_floor(unsettled_, labels);
+  refresh_floor(s.unsettled, labels);
 }
 
 template <class T>

@@ -79,9 +79,36 @@ class EStep {
   enum class Bounds { keep, skip };
   void set_centroids(const std::vector<double>& centroids, Bounds bounds = Bounds::keep);
 
+  // What running a block writes besides its rows' own state (labels, bounds): buffers kept
+  // between blocks, so that no block allocates, and the counts. Each thread that runs blocks
+  // brings its own, so that two threads may run different blocks of one EStep at once (a
+  // thread of the process helping another finish its blocks: the solver's SharedBlocks);
+  // the EStep's own serves run_block(lo, hi, labels) and its counts evaluations() and
+  // rows_read().
+  struct Scratch {
+    std::int64_t evaluations = 0, rows_read = 0;
+    std::vector<std::int64_t> list, pair_rows, stale_rows, unsettled;
+    std::vector<int> pair_cents, own_cents, offsets, fill;
+    std::vector<std::size_t> order;
+    std::vector<const T*> ptrs;
+    std::vector<D> xxs, vals, pair_vals, own_vals, lloyd_dist;
+    std::vector<double> seconds, row_eps;
+    std::vector<float> taus, lows;
+    std::vector<std::uint64_t> live_rows;  // chunk masks of listed rows (live_of())
+    std::int64_t block_lo = 0;  // first row of the block being assigned
+    std::vector<double> eps;    // per row of the block: the kernel's error bound (value_error())
+    std::vector<float> tau;     // per row of the block: see threshold_of_value(), threshold_of_upper()
+    std::vector<std::uint32_t> masks;  // Elkan: per 16 centroids, those flagged (elkan_flags())
+  };
+
   // Rows [lo, hi) of this worker's rows: reads the labels of the previous
   // E-step (the bounds refer to them), writes the new labels (as assign()).
-  void run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
+  // Rows of different blocks are independent: with a Scratch each, two threads may run two
+  // blocks at once, between one set_centroids() and the next.
+  void run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels) { run_block(lo, hi, labels, scratch_); }
+  void run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& scratch);
+  // This EStep's own Scratch (its counts), for a thread running another EStep's blocks.
+  Scratch& scratch() { return scratch_; }
 
   // A self-check for tests: whether the bounds of rows [lo, hi) hold after this E-step,
   // against the exact distances (long double, from the rows and centroids as the kernel
@@ -90,36 +117,37 @@ class EStep {
   bool bounds_hold(std::int64_t lo, std::int64_t hi, const std::int32_t* labels) const;
 
   // (row, centroid) values computed so far; Lloyd computes k per row and E-step.
-  std::int64_t evaluations() const { return evaluations_; }
+  std::int64_t evaluations() const { return scratch_.evaluations; }
   // Rows whose values an E-step read, summed over the E-steps so far (a row once per E-step):
   // for the pruned forms, the rows whose bounds did not settle them. On MNIST these, not the
   // values computed, set the time (make bench: BM_KMeansRun's rows_read_fraction, and
   // BM_OwnValues over every 3rd row against every row).
-  std::int64_t rows_read() const { return rows_read_; }
+  std::int64_t rows_read() const { return scratch_.rows_read; }
   // This worker's rows by their nonzeros, where this E-step reads them in that form (for
   // relabel(): the form the E-step has just read); nullptr otherwise (a Lloyd E-step reads
   // the rows themselves).
   const LaneRows* lane_rows() const { return lanes_ready_ && !lloyd_step_ ? &lanes_ : nullptr; }
 
  private:
-  void full(const std::vector<std::int64_t>& rows, std::int32_t* labels);
-  void hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_t* labels);
-  void set_own(std::size_t i, D v, double eps);
-  const std::uint64_t* live_of(const std::vector<std::int64_t>& rows, const std::size_t* order = nullptr);
-  void refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
-  void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
+  void full(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
+  void hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
+  void set_own(std::size_t i, D v, double eps, Scratch& s);
+  const std::uint64_t* live_of(const std::vector<std::int64_t>& rows, Scratch& s, const std::size_t* order = nullptr) const;
+  void refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels, Scratch& s);
+  void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s);
   void unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32_t* labels, float* floor,
-                      std::vector<std::int64_t>& out);
+                      const std::vector<float>& row_tau, std::vector<std::int64_t>& out) const;
   void refresh_floor(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
-  void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels);
-  std::size_t elkan_flags(std::int64_t i, float tau, const std::int32_t* labels);
+  void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s);
+  std::size_t elkan_flags(std::int64_t i, float tau, const std::int32_t* labels, Scratch& s) const;
   void set_drift();
   float with_drift(float v, std::size_t c) const;
-  void elkan_candidates(std::int64_t i, std::size_t flagged, float tau);
+  void elkan_candidates(std::int64_t i, std::size_t flagged, float tau, Scratch& s) const;
   bool all_values(std::size_t flagged) const;
-  void values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& centroid, D* out);
-  void block_margins(std::int64_t lo, std::int64_t hi);
-  void block_thresholds(std::int64_t lo, std::int64_t hi);
+  void values_by_centroid(const std::vector<std::int64_t>& rows, const std::vector<int>& centroid, D* out,
+                          Scratch& s) const;
+  void block_margins(std::int64_t lo, std::int64_t hi, Scratch& s) const;
+  void block_thresholds(std::int64_t lo, std::int64_t hi, Scratch& s) const;
   bool lanes_wanted() const;
 
   Algorithm algorithm_;
@@ -130,7 +158,6 @@ class EStep {
   ValueError error_;
   std::vector<D> xx_;  // |x|^2 of every row, as the kernel sums it
   std::vector<std::uint64_t> live_;  // uint8 rows: row_chunk_masks(), the chunks of zeros to skip
-  std::vector<std::uint64_t> live_rows_;  // scratch: those of listed rows
   // Pruned E-steps on uint8 rows, k <= 16: the rows by their nonzeros, for the values of all k
   // (lane_rows.hpp), where that form takes fewer multiply-adds (lanes_wanted()); built by
   // prepare_rows(), kept once every row is in (lanes_ready_).
@@ -171,19 +198,7 @@ class EStep {
   std::vector<float> floor_;
   std::size_t kp_ = 0;        // k rounded up to the SIMD width: move_'s length and (elkan) the bounds' row length
 
-  std::int64_t evaluations_ = 0, rows_read_ = 0;
-  // Scratch, kept between blocks so that no block allocates.
-  std::vector<std::int64_t> list_, pair_rows_, stale_rows_, unsettled_;
-  std::vector<int> pair_cents_, own_cents_, offsets_, fill_;
-  std::vector<std::size_t> order_;
-  std::vector<const T*> ptrs_;
-  std::vector<D> xxs_, vals_, pair_vals_, own_vals_, lloyd_dist_;
-  std::vector<double> seconds_, row_eps_;
-  std::vector<float> taus_, lows_;
-  std::int64_t block_lo_ = 0;  // first row of the block being assigned
-  std::vector<double> eps_;    // per row of the block: the kernel's error bound (value_error())
-  std::vector<float> tau_;     // per row of the block: see threshold_of_value(), threshold_of_upper()
-  std::vector<std::uint32_t> masks_;
+  Scratch scratch_;
 };
 
 }  // namespace hpcb::kmeans

@@ -17,6 +17,7 @@
 #include "kmeans/kmeans_core.hpp"
 #include "kmeans/metrics.hpp"
 #include "team/layout.hpp"
+#include "team/shared_blocks.hpp"
 #include "team/tree_sum.hpp"
 
 namespace hpcb::kmeans {
@@ -209,6 +210,7 @@ class Lloyd {
     to_scaled_ = std::ldexp(p.scale, -shift_);
     if constexpr (std::is_same_v<T, std::uint8_t>) moments_ = p.n <= kMaxExactSquares / std::max<std::int64_t>(p.d, 1);
     sum_sq_ = sum_of_squares();
+    blocks_ = SharedBlocks<Lloyd>::for_group(team);
   }
 
   // Buffers for the iterations (after the initial centroids: not init time).
@@ -240,7 +242,8 @@ class Lloyd {
   // equal a full recount bit for bit. Without sums (the last E-step, where
   // final_step() does not take the inertia from moments) it sums the inertia
   // leaves in double precision instead, from the final labels and centroids,
-  // in the same pass.
+  // in the same pass. A thread that is done with its own blocks helps the other threads of
+  // its process with theirs (SharedBlocks).
   void e_step(const std::vector<double>& centroids, bool with_sums, Result& res) {
     {
       Stopwatch prep(res.prep_s);
@@ -251,32 +254,41 @@ class Lloyd {
     const double t_pass = now_s();
     const auto host_pass = HostClock::now();
     HostClock::duration host_sums{};
-    for (std::int64_t b = b0_; b < b1_; ++b) {
-      const std::int64_t lo = layout_.block_begin(b), hi = layout_.block_end(b);
-      std::int32_t* block_labels = &labels_[sz(lo - r0_)];
-      if (with_sums && counted_) std::copy_n(block_labels, hi - lo, before_.begin());
-      estep_.run_block(lo - r0_, hi - r0_, labels_.data());
-      if (!with_sums) {
-        double block_sum = 0;
-        for (std::int64_t i = lo; i < hi; ++i)
-          block_sum += sq_distance(p_.row<T>(i), &centroids[sz(labels_[sz(i - r0_)]) * sz(d_)], d_, p_.scale);
-        leaves_[sz(b - b0_)] = block_sum;
-        continue;
-      }
-      const auto host_block = HostClock::now();
-      if (counted_)
-        res.moved += relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(),
-                                counts_.data(), estep_.lane_rows(), lo - r0_);
-      else
-        accumulate<T>(p_.row<T>(lo), hi - lo, d_, k_, shift_, block_labels, sums_.data(), counts_.data());
-      host_sums += HostClock::now() - host_block;
-    }
+    blocks_->round(member_, *this, b0_, b1_, [&](Lloyd& owner, std::int64_t b) {
+      run_block(owner, b, centroids, with_sums, res, host_sums);
+    });
     if (with_sums) counted_ = true;
     const double pass = now_s() - t_pass;
     const double host_all = std::chrono::duration<double>(HostClock::now() - host_pass).count();
     const double share = host_all > 0 ? std::chrono::duration<double>(host_sums).count() / host_all : 0;
     res.sums_s += share * pass;
     res.assign_s += (1 - share) * pass;
+  }
+
+  // Block b of `owner`'s rows (this worker's own, or another thread's it helps): the E-step
+  // into the owner's labels with this worker's scratch; the M-step's sums into this worker's
+  // (exact: their total over the workers is the same whoever adds which rows), or the
+  // block's inertia leaf into the owner's leaves.
+  void run_block(Lloyd& owner, std::int64_t b, const std::vector<double>& centroids, bool with_sums, Result& res,
+                 HostClock::duration& host_sums) {
+    const std::int64_t lo = layout_.block_begin(b), hi = layout_.block_end(b), r0 = owner.r0_;
+    std::int32_t* block_labels = &owner.labels_[sz(lo - r0)];
+    if (with_sums && counted_) std::copy_n(block_labels, hi - lo, before_.begin());
+    owner.estep_.run_block(lo - r0, hi - r0, owner.labels_.data(), estep_.scratch());
+    if (!with_sums) {
+      double block_sum = 0;
+      for (std::int64_t i = lo; i < hi; ++i)
+        block_sum += sq_distance(p_.row<T>(i), &centroids[sz(owner.labels_[sz(i - r0)]) * sz(d_)], d_, p_.scale);
+      owner.leaves_[sz(b - owner.b0_)] = block_sum;
+      return;
+    }
+    const auto host_block = HostClock::now();
+    if (counted_)
+      res.moved += relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(),
+                              counts_.data(), owner.estep_.lane_rows(), lo - r0);
+    else
+      accumulate<T>(p_.row<T>(lo), hi - lo, d_, k_, shift_, block_labels, sums_.data(), counts_.data());
+    host_sums += HostClock::now() - host_block;
   }
 
   // Whether this E-step keeps bounds (kSettledDrop): from the inertia trace so far, the same
@@ -508,6 +520,9 @@ class Lloyd {
   std::vector<int> owner_counts_, owner_values_, owner_terms_;
   std::vector<std::int32_t> before_;
   bool counted_ = false;  // sums and counts hold the current labels
+  // This process's threads' blocks, handed out as they come free (member_: this worker's place).
+  const int member_ = team_.rank() - team_.group_first();
+  std::shared_ptr<SharedBlocks<Lloyd>> blocks_;
   bool settled_ = false;  // an iteration has lowered the inertia by less than kSettledDrop
   std::size_t trace_seen_ = 1;  // the trace's entries bounds_for() has looked at
 };

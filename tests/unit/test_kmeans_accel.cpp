@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "kmeans/estep.hpp"
@@ -318,6 +319,9 @@ struct PrunedCase {
   // let the E-steps keep their centroid distances from the moves rather than recompute them.
   double drift = 0.3;
   bool disturb = true;  // centroid 0 still every other step, jumps, one centroid copying another
+  // Every other block run by a second thread with a Scratch of its own, at the same time as
+  // the others (as a thread helps another with its blocks: team/shared_blocks.hpp).
+  bool two_threads = false;
 };
 template <class T>
 void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned seed, PrunedCase pc = {}) {
@@ -342,6 +346,19 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
   std::vector<std::int32_t> lab[3], direct(static_cast<std::size_t>(n));
   std::vector<D> dist(static_cast<std::size_t>(n));
   for (auto& l : lab) l.assign(static_cast<std::size_t>(n), 0);
+  typename EStep<T>::Scratch helpers[3];  // the second thread's, per algorithm (two_threads)
+  auto run_blocks = [&](EStep<T>& e, std::vector<std::int32_t>& labels, typename EStep<T>::Scratch& helper) {
+    constexpr std::int64_t kBlock = 50;
+    auto blocks = [&](std::int64_t first, std::int64_t step, typename EStep<T>::Scratch* scratch) {
+      for (std::int64_t lo = first; lo < n; lo += step)
+        scratch ? e.run_block(lo, std::min(n, lo + kBlock), labels.data(), *scratch)
+                : e.run_block(lo, std::min(n, lo + kBlock), labels.data());
+    };
+    if (!pc.two_threads) return blocks(0, kBlock, nullptr);
+    std::thread other([&] { blocks(kBlock, 2 * kBlock, &helper); });
+    blocks(0, 2 * kBlock, nullptr);
+    other.join();
+  };
   std::vector<double> C = cs.C;
   std::normal_distribution<double> g(0, 1);
   bool skipped_last = false;
@@ -354,13 +371,13 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
     if (with_nan) Cs[static_cast<std::size_t>(d)] = std::numeric_limits<double>::quiet_NaN();
     const bool skip = pc.skip_steps && (step < 3 || step % 5 == 4);
     for (int a = 0; a < 3; ++a) {
-      const std::int64_t read_before = all[a]->rows_read();
+      const std::int64_t read_before = all[a]->rows_read() + helpers[a].rows_read;
       all[a]->set_centroids(Cs, skip ? EStep<T>::Bounds::skip : EStep<T>::Bounds::keep);
-      for (std::int64_t lo = 0; lo < n; lo += 50) all[a]->run_block(lo, std::min(n, lo + 50), lab[a].data());
+      run_blocks(*all[a], lab[a], helpers[a]);
       // A Lloyd E-step reads every row, and so does the first to keep bounds after one (it
       // starts them), whatever bounds the E-step kept before.
       if (skip || skipped_last) {
-        EXPECT_EQ(all[a]->rows_read() - read_before, n) << "algorithm " << a << " step " << step;
+        EXPECT_EQ(all[a]->rows_read() + helpers[a].rows_read - read_before, n) << "algorithm " << a << " step " << step;
       }
     }
     skipped_last = skip;
@@ -393,20 +410,27 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
   }
   // These centroids jump too much for Hamerly's one bound to help much; at
   // worst it computes the own value and then all k.
-  EXPECT_LE(hamerly.evaluations(), lloyd.evaluations() / k * (k + 1));
+  // (Counted in the Scratch that ran each block: the EStep's own, and the helper's.)
+  std::int64_t evals[3], reads[3];
+  for (int a = 0; a < 3; ++a) {
+    const EStep<T>* e = a == 0 ? &lloyd : a == 1 ? &hamerly : &elkan;
+    evals[a] = e->evaluations() + helpers[a].evaluations;
+    reads[a] = e->rows_read() + helpers[a].rows_read;
+  }
+  EXPECT_LE(evals[1], evals[0] / k * (k + 1));
   // Rows read: Lloyd every row of every E-step; the pruned forms every row of the first one
   // and at most every row of each, and for each row they read one value at least and its own
   // and all k at most.
-  EXPECT_EQ(lloyd.rows_read(), n * 25);
-  for (const EStep<T>* e : {&hamerly, &elkan}) {
-    EXPECT_GE(e->rows_read(), n);
-    EXPECT_LE(e->rows_read(), lloyd.rows_read());
-    EXPECT_GE(e->evaluations(), e->rows_read());
-    EXPECT_LE(e->evaluations(), e->rows_read() * (k + 1));
+  EXPECT_EQ(reads[0], n * 25);
+  for (int a = 1; a < 3; ++a) {
+    EXPECT_GE(reads[a], n);
+    EXPECT_LE(reads[a], reads[0]);
+    EXPECT_GE(evals[a], reads[a]);
+    EXPECT_LE(evals[a], reads[a] * (k + 1));
   }
   if (pc.expect_savings) {
-    EXPECT_LT(elkan.evaluations(), lloyd.evaluations());
-    EXPECT_LT(elkan.rows_read(), lloyd.rows_read());
+    EXPECT_LT(evals[2], evals[0]);
+    EXPECT_LT(reads[2], reads[0]);
   }
 }
 
@@ -455,6 +479,15 @@ TEST(PrunedEStep, SmallMoves) {
   check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 21, {.expect_savings = false, .sparse = true, .drift = 1e-3, .disturb = false});
   check_pruned_equals_lloyd<float>(400, 17, 9, 22, {.expect_savings = false, .drift = 1e-3, .disturb = false});
   check_pruned_equals_lloyd<double>(300, 8, 5, 23, {.expect_savings = false, .drift = 1e-3, .disturb = false});
+}
+
+// Two threads running different blocks of the same E-steps at once, each with its own
+// Scratch: the same labels and bounds as one thread.
+TEST(PrunedEStep, BlocksOnTwoThreadsAtOnce) {
+  check_pruned_equals_lloyd<std::uint8_t>(1000, 784, 10, 24, {.check_reference = false, .sparse = true, .drift = 1e-3, .disturb = false, .two_threads = true});
+  check_pruned_equals_lloyd<std::uint8_t>(1000, 784, 10, 25, {.expect_savings = false, .check_reference = false, .sparse = true, .skip_steps = true, .two_threads = true});
+  check_pruned_equals_lloyd<float>(2000, 17, 9, 26, {.check_reference = false, .two_threads = true});
+  check_pruned_equals_lloyd<double>(2000, 8, 5, 27, {.check_reference = false, .two_threads = true});
 }
 
 TEST(PrunedEStep, OneClusterAndDuplicateRows) {
