@@ -7,6 +7,10 @@
 #include <limits>
 #include <type_traits>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "common/simd.hpp"
 #include "kmeans/lane_rows.hpp"
 
@@ -29,6 +33,34 @@ constexpr int kMaxGroup = 12;
 #else
 constexpr int kTileRows = 1;
 constexpr int kMaxGroup = 6;
+#endif
+
+#if defined(__AVX512F__)
+// The 16 x 16 floats of t[0..15] (a row each) transposed in place: row i becomes what was
+// column i. Pairs of rows interleaved, then pairs of pairs, then 128-bit lanes twice.
+// (Zero-masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized in its own header.)
+inline void transpose16(__m512 (&t)[16]) {
+  __m512 a[16], b[16];
+  for (int i = 0; i < 16; i += 2) {
+    a[i] = _mm512_maskz_unpacklo_ps(0xFFFF, t[i], t[i + 1]);      // per lane: r0[0] r1[0] r0[1] r1[1]
+    a[i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, t[i], t[i + 1]);  //           r0[2] r1[2] r0[3] r1[3]
+  }
+  for (int i = 0; i < 16; i += 4)
+    for (int h = 0; h < 2; ++h) {
+      b[i + 2 * h] = _mm512_shuffle_ps(a[i + h], a[i + h + 2], 0x44);      // r0..r3 of element 2h
+      b[i + 2 * h + 1] = _mm512_shuffle_ps(a[i + h], a[i + h + 2], 0xEE);  // of element 2h + 1
+    }
+  // b[4 q + e]: rows 4q..4q+3 of element e in each 128-bit lane (elements e, e+4, e+8, e+12).
+  for (int q = 0; q < 16; q += 8)
+    for (int e = 0; e < 4; ++e) {
+      a[q + e] = _mm512_maskz_shuffle_f32x4(0xFFFF, b[q + e], b[q + 4 + e], 0x88);      // lanes 0, 2 of each
+      a[q + e + 4] = _mm512_maskz_shuffle_f32x4(0xFFFF, b[q + e], b[q + 4 + e], 0xDD);  // lanes 1, 3
+    }
+  for (int e = 0; e < 8; ++e) {
+    t[e] = _mm512_maskz_shuffle_f32x4(0xFFFF, a[e], a[e + 8], 0x88);
+    t[e + 8] = _mm512_maskz_shuffle_f32x4(0xFFFF, a[e], a[e + 8], 0xDD);
+  }
+}
 #endif
 
 template <class D>
@@ -367,7 +399,8 @@ void pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] Col
     for (std::int64_t j = 0; j < d; ++j) row[static_cast<std::size_t>(j)] = static_cast<D>(C[c * d + j]);
     p.norms[static_cast<std::size_t>(c)] = row_norm<D, D>(row.data(), d, splat<D>(1));
     D* dst = const_cast<D*>(p.first_chunk(c, W));
-    for (std::int64_t j = 0; j < p.stride; j += W, dst += p.chunk_step(c, W)) std::copy_n(row.data() + j, W, dst);
+    const std::int64_t step = p.chunk_step(c, W);  // (once: a division, which the stores kept in the loop)
+    for (std::int64_t j = 0; j < p.stride; j += W, dst += step) std::copy_n(row.data() + j, W, dst);
   }
 #if defined(__AVX512F__)
   if (std::is_same_v<D, float> && (use_columns(d, k) || columns == ColumnForm::always)) {
@@ -376,13 +409,32 @@ void pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] Col
     // shape on, and the writes below never touch it.
     const auto size = static_cast<std::size_t>(p.stride * p.kp);
     if (!same_shape || p.columns.size() != size) p.columns.assign(size, D(0));
-    // Block c / W, feature j, lane c % W; rounded as row[] is. Feature by feature, so that
-    // each vector of the columns is written whole (centroid by centroid, every write went
-    // to another line: MNIST's 50 KB does not stay in L1).
-    for (int c0 = 0; c0 < k; c0 += W)
-      for (std::int64_t j = 0; j < d; ++j)
-        for (int c = c0; c < std::min(k, c0 + W); ++c)
-          p.columns[static_cast<std::size_t>((c0 / W * p.stride + j) * W + c - c0)] = static_cast<D>(C[c * d + j]);
+    // Block c / W, feature j, lane c % W: the packed rows' chunks, sixteen centroids by
+    // sixteen features at a time, transposed in registers (zeros past k; past d the rows'
+    // padding, zero), each vector of the columns written whole. (Feature by feature from the
+    // doubles, one value at a time, it took 13.9 of the 18 thousand cycles of packing
+    // MNIST's ten centroids every E-step.)
+    if constexpr (std::is_same_v<D, float>) {
+      for (int c0 = 0; c0 < k; c0 += W) {
+        const int n = std::min(W, k - c0);
+        const D* chunk[W];  // each centroid's next chunk
+        std::int64_t step[W];
+        for (int c = 0; c < n; ++c) {
+          chunk[c] = p.first_chunk(c0 + c, W);
+          step[c] = p.chunk_step(c0 + c, W);
+        }
+        D* out = &p.columns[static_cast<std::size_t>(c0 / W * p.stride * W)];
+        for (std::int64_t j = 0; j < p.stride; j += W, out += W * W) {
+          __m512 tile[W];
+          for (int c = 0; c < W; ++c) {
+            tile[c] = c < n ? _mm512_loadu_ps(chunk[c]) : _mm512_setzero_ps();
+            if (c < n) chunk[c] += step[c];
+          }
+          transpose16(tile);
+          for (int f = 0; f < W; ++f) _mm512_storeu_ps(out + f * W, tile[f]);
+        }
+      }
+    }
     return;
   }
 #endif

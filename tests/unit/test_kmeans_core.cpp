@@ -198,6 +198,29 @@ TEST(PackCentroids, IntoUsedStorageAsFresh) {
   }
 }
 
+// The column form as its layout says: centroid c's feature j, rounded to float, at
+// columns[(c / W * stride + j) * W + c % W], zeros past k and past d. Centroid counts on both
+// sides of a register tile's group (12) and of a block of lanes (16).
+TEST(PackCentroids, ColumnsAsTheirLayout) {
+  std::mt19937 gen(8);
+  std::uniform_real_distribution<double> u(-2, 2);
+  for (const int k : {1, 10, 12, 13, 16, 17, 33})
+    for (const std::int64_t d : {std::int64_t{5}, std::int64_t{37}, std::int64_t{784}}) {
+      std::vector<double> C(static_cast<std::size_t>(k * d));
+      for (double& c : C) c = u(gen);
+      const auto p = pack_centroids<float>(C.data(), k, d, ColumnForm::always);
+      if (p.columns.empty()) GTEST_SKIP() << "no column form in this build (AVX-512)";
+      constexpr int W = 16;
+      ASSERT_EQ(p.columns.size(), static_cast<std::size_t>(p.kp * p.stride)) << k << " x " << d;
+      for (int c = 0; c < p.kp; ++c)
+        for (std::int64_t j = 0; j < p.stride; ++j) {
+          const float want = c < k && j < d ? static_cast<float>(C[static_cast<std::size_t>(c * d + j)]) : 0.0f;
+          ASSERT_EQ(p.columns[static_cast<std::size_t>((c / W * p.stride + j) * W + c % W)], want)
+              << "k " << k << ", d " << d << ": centroid " << c << ", feature " << j;
+        }
+    }
+}
+
 TEST(MaxAbs, LargestMagnitudeOrNotFinite) {
   // One pass gives both the M-step's scale and the input's finiteness check.
   std::vector<float> x(1000);
