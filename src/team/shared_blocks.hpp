@@ -37,7 +37,7 @@ class SharedBlocks {
 
   explicit SharedBlocks(int members)
       : members_(members), slots_(std::make_unique<Slot[]>(static_cast<std::size_t>(members))),
-        spins_(spins_before_rest(members, sysconf(_SC_NPROCESSORS_ONLN))) {}
+        spins_(spins_before_rest(members, usable_cores())) {}
 
   // One round, called by every worker of the group the same number of times, with at least
   // one collective of the group between two rounds. member: this worker's place in its group
@@ -109,6 +109,12 @@ class SharedBlocks {
     } else {
       sched_yield();
     }
+  }
+
+  // The cores this process may run on (a Slurm job's share of a node, not the node's).
+  static long usable_cores() {
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
   }
 
   int members_;
