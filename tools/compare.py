@@ -20,7 +20,11 @@ Regression: the course's full-batch gradient descent on regression20k (20,000
 points, 10,000 epochs, lr 1e-4), numpy against nlreg_seq, nlreg_omp and
 nlreg_mpi on all cores.
 
-Every measurement is repeated (--reps, default 5) and the median is shown.
+Every measurement is repeated (--reps, default 5) and the median is shown. The
+k-means forms (toolkit and libraries) run interleaved: one run of each form per
+round, so that a drift in the machine's speed falls on all alike, and the
+toolkit's speedup on all cores and scikit-learn's time over the toolkit's are
+also given as medians of the rounds' paired ratios.
 Times per iteration: the toolkit's record (time_s.per_iter: the iterations,
 without start-up and input), the fit / train call divided by its iterations
 for the libraries (after one untimed warm-up fit), the epoch loop for numpy.
@@ -285,18 +289,50 @@ def kmeans_argv(args, backend, workers, algorithm, init, data=MNIST, k=K, iters=
                    "--algorithm", algorithm])
 
 
-def toolkit_kmeans_row(args, argv, out, reps, record_lines, X, truth):
-    """Runs one k-means form reps times (writing its result to out); its compare.json row
-    without the fields that name it (impl, backend, threads), and its last record's result."""
+def interleaved(tasks, reps):
+    """Runs every task once per round, for reps rounds, so that a drift in the machine's speed
+    (this VM's drifts by up to 2x) falls on every form alike and round r's times can be paired;
+    returns each task's results, in round order."""
+    results = [[] for _ in tasks]
+    for _ in range(reps):
+        for i, task in enumerate(tasks):
+            results[i].append(task())
+    return results
+
+
+def toolkit_task(args, argv):
+    """One run of a toolkit form: (records, record lines)."""
+    return lambda: run_toolkit(args, argv, 1)
+
+
+def toolkit_row(fields, runs, out, record_lines, X, truth, k):
+    """A toolkit form's compare.json row from its runs (toolkit_task()) and the output file of
+    the last one, with the last record's inertia, accuracy and distance count."""
     import h5py
-    recs, lines = run_toolkit(args, argv + ["--out", out], reps)
-    record_lines += lines
+    recs = [rec for run_recs, _ in runs for rec in run_recs]
+    for _, lines in runs:
+        record_lines += lines
     with h5py.File(out, "r") as f:
         inertia, acc = quality(X, truth, f["labels"][...], f["centroids"][...])
     r = recs[-1]["result"]
-    return {"per_iter_s": [rec["time_s"]["per_iter"] for rec in recs], "iterations": r["iterations"],
-            "inertia": inertia, "accuracy": acc, "labels_sha256": r["labels_sha256"],
-            "blas_core": recs[-1].get("prov", {}).get("blas_core")}, r
+    return dict(fields, per_iter_s=[rec["time_s"]["per_iter"] for rec in recs], iterations=r["iterations"],
+                inertia=inertia, accuracy=acc, labels_sha256=r["labels_sha256"],
+                blas_core=recs[-1].get("prov", {}).get("blas_core"), record_inertia=r["inertia"],
+                record_accuracy=r["accuracy"],
+                distance_fraction=r["distance_evals"] / (X.shape[0] * k * (r["iterations"] + 1)))
+
+
+def peer_task(args, name, threads, data=None):
+    """One run of a peer (its own process, one timed fit after a warm-up): (result, why not)."""
+    return lambda: run_peer(name, threads, 1, args.blas_env, data)
+
+
+def peer_row(fields, runs):
+    """A peer's row from its runs (peer_task()), or (None, why) where one failed."""
+    for result, why in runs:
+        if result is None:
+            return None, why
+    return dict(runs[-1][0], per_iter_s=[t for result, _ in runs for t in result["per_iter_s"]], **fields), None
 
 
 def nlreg_argv(args, backend, workers):
@@ -304,45 +340,109 @@ def nlreg_argv(args, backend, workers):
 
 
 ALGORITHMS = ("lloyd", "hamerly", "elkan")
+# The k-means peers: (the --peer name, the row's label, the module it needs).
+KMEANS_PEERS = (("sklearn-lloyd", "sklearn lloyd", "sklearn"), ("sklearn-elkan", "sklearn elkan", "sklearn"),
+                ("faiss", "faiss lloyd", "faiss"))
 
 
-def toolkit_algorithms(args, cores, reps, record_lines, X, truth, init, tmp, k, **options):
-    """Rows of the toolkit's three algorithms, seq and omp on all cores, from one init file (options:
-    kmeans_argv()'s data and iters)."""
-    rows = []
+def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, truth, init, tmp, k, peers,
+                   data=None, **options):
+    """The toolkit's three algorithms (seq, and omp on all cores) and the peers ((name, label)
+    each, at every thread count), run interleaved round by round from one init file (data,
+    options: kmeans_argv()'s data and iters; data also goes to the peers). Returns the rows, the
+    toolkit's first; a peer that failed is left out and named in `skipped`."""
+    forms, tasks = [], []
     for backend, workers in [("seq", 1), ("omp", cores)]:
         for algorithm in ALGORITHMS:
-            row, r = toolkit_kmeans_row(args, kmeans_argv(args, backend, workers, algorithm, init, k=k, **options),
-                                        os.path.join(tmp, "out.h5"), reps, record_lines, X, truth)
-            rows.append(dict(row, impl=f"toolkit {algorithm}", backend=backend, threads=workers,
-                             record_inertia=r["inertia"], record_accuracy=r["accuracy"],
-                             distance_fraction=r["distance_evals"] / (X.shape[0] * k * (r["iterations"] + 1))))
+            out = os.path.join(tmp, f"out-{backend}-{algorithm}.h5")
+            argv = kmeans_argv(args, backend, workers, algorithm, init, k=k,
+                               **(dict(data=data) if data else {}), **options) + ["--out", out]
+            forms.append(("toolkit", dict(impl=f"toolkit {algorithm}", backend=backend, threads=workers), out))
+            tasks.append(toolkit_task(args, argv))
+    for name, label in peers:
+        for threads in thread_counts:
+            forms.append(("peer", dict(impl=label, threads=threads), None))
+            tasks.append(peer_task(args, name, threads, data))
+    rows = []
+    for (kind, fields, out), runs in zip(forms, interleaved(tasks, reps)):
+        if kind == "toolkit":
+            rows.append(toolkit_row(fields, runs, out, record_lines, X, truth, k))
+            continue
+        row, why = peer_row(fields, runs)
+        if row is None:
+            skipped.append(f"{fields['impl']} x{fields['threads']}{' at scale' if data else ''}: {why}")
+        else:
+            rows.append(row)
     return rows
 
 
-def toolkit_kmeans(args, cores, reps, record_lines):
+def paired_ratios(rows):
+    """From interleaved rows: per algorithm, the median over rounds of seq's time over omp's
+    (the toolkit's speedup on all cores), and the median over rounds of scikit-learn's time
+    over the toolkit's at one thread (lloyd against lloyd, elkan against elkan, hamerly against
+    elkan): each round's two runs were side by side."""
+    def times(impl, threads, backend=None):
+        return next((r["per_iter_s"] for r in rows if r["impl"] == impl and r["threads"] == threads
+                     and (backend is None or r.get("backend") == backend)), None)
+    out = {}
+    for algorithm in ALGORITHMS:
+        seq, par = times(f"toolkit {algorithm}", 1, "seq"), next(
+            (r["per_iter_s"] for r in rows if r["impl"] == f"toolkit {algorithm}" and r.get("backend") == "omp"), None)
+        entry = {}
+        if seq and par:
+            entry["speedup_all_cores"] = statistics.median(a / b for a, b in zip(seq, par))
+        peer = times(f"sklearn {'lloyd' if algorithm == 'lloyd' else 'elkan'}", 1)
+        if seq and peer:
+            entry["sklearn_over_toolkit_1_thread"] = statistics.median(a / b for a, b in zip(peer, seq))
+        out[algorithm] = entry
+    return out
+
+
+def print_paired(paired, cores):
+    parts = [f"{a} {e['speedup_all_cores']:.2f}x" for a, e in paired.items() if "speedup_all_cores" in e]
+    if parts:
+        print(f"paired by round (medians): the toolkit's time on 1 thread over its time on {cores}: " + ", ".join(parts))
+    parts = [f"{a} {e['sklearn_over_toolkit_1_thread']:.1f}x" for a, e in paired.items()
+             if "sklearn_over_toolkit_1_thread" in e]
+    if parts:
+        print("paired by round (medians): scikit-learn's time over the toolkit's at 1 thread (its elkan against"
+              " hamerly): " + ", ".join(parts))
+
+
+def toolkit_kmeans(args, cores, thread_counts, reps, record_lines, skipped):
+    """MNIST: the toolkit's forms and the peers that are installed, interleaved."""
     import h5py
     import numpy as np
     X, truth = mnist()
+    peers = []
+    for name, label, module in KMEANS_PEERS:
+        if available(module):
+            peers.append((name, label))
+        else:
+            skipped.append(f"{label}: {module} is not installed")
     with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
         init = os.path.join(tmp, "init.h5")
         with h5py.File(MNIST, "r") as f:
             first = f["X"][:K].astype(np.float64) / 255.0  # scaled units, as /X's scale attribute
         with h5py.File(init, "w") as f:
             f["centroids"] = first
-        return toolkit_algorithms(args, cores, reps, record_lines, X, truth, init, tmp, K)
+        return kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, truth, init, tmp, K, peers)
 
 
-def toolkit_scale(args, cores, reps, record_lines, data, tmp):
-    """The toolkit's three algorithms on the scale case's blobs (seq, and omp on all cores)."""
+def toolkit_scale(args, cores, thread_counts, reps, record_lines, skipped, data, tmp):
+    """The scale case's blobs: the toolkit's three algorithms and scikit-learn, interleaved."""
     import h5py
     import numpy as np
     X, truth = blobs(data)
     init = os.path.join(tmp, "init-scale.h5")
     with h5py.File(init, "w") as f:
         f["centroids"] = X[:SCALE_K].astype(np.float64)  # scale 1: rows are scaled units
-    return toolkit_algorithms(args, cores, reps, record_lines, X, truth, init, tmp, SCALE_K, data=data,
-                              iters=SCALE_ITERS)
+    peers = [(name, label) for name, label, module in KMEANS_PEERS if module == "sklearn"]
+    if not available("sklearn"):
+        skipped.append("sklearn at scale: sklearn is not installed")
+        peers = []
+    return kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, truth, init, tmp, SCALE_K, peers,
+                          data=data, iters=SCALE_ITERS)
 
 
 def make_blobs(args, rows, tmp):
@@ -485,22 +585,9 @@ def main():
     blas = decide_blas()
     print(f"compare: {blas['reason']}", file=sys.stderr)
     args.blas_env = {"OPENBLAS_CORETYPE": blas["openblas_coretype_set"]} if blas["openblas_coretype_set"] else {}
-    record_lines = []
-    km_rows = toolkit_kmeans(args, cores, args.reps, record_lines)
+    record_lines, skipped = [], []
+    km_rows = toolkit_kmeans(args, cores, thread_counts, args.reps, record_lines, skipped)
     nl_rows = toolkit_nlreg(args, cores, args.reps, record_lines)
-    skipped = []
-    peers = [("sklearn-lloyd", "sklearn lloyd", "sklearn"), ("sklearn-elkan", "sklearn elkan", "sklearn"),
-             ("faiss", "faiss lloyd", "faiss")]
-    for name, label, module in peers:
-        if not available(module):
-            skipped.append(f"{label}: {module} is not installed")
-            continue
-        for threads in thread_counts:
-            result, why = run_peer(name, threads, args.reps, args.blas_env)
-            if result is None:
-                skipped.append(f"{label} x{threads}: {why}")
-                continue
-            km_rows.append(dict(result, impl=label, threads=threads))
     result, why = run_peer("numpy-gd", 1, args.reps, args.blas_env)
     if result:
         nl_rows.insert(0, dict(result, impl="numpy GD", threads=1))
@@ -512,18 +599,8 @@ def main():
             data = make_blobs(args, args.scale_rows, tmp)
             scale = {"dataset": f"blobs {args.scale_rows} x {SCALE_D} float32 (mkdata blobs, {SCALE_K} centres, "
                                 f"seed {SCALE_SEED})", "k": SCALE_K, "max_iter": SCALE_ITERS, "tol": 0,
-                     "init": f"first {SCALE_K} rows", "rows": toolkit_scale(args, cores, args.reps, record_lines,
-                                                                              data, tmp)}
-            for peer, label in (("sklearn-lloyd", "sklearn lloyd"), ("sklearn-elkan", "sklearn elkan")):
-                if not available("sklearn"):
-                    skipped.append(f"{label} at scale: sklearn is not installed")
-                    continue
-                for threads in thread_counts:
-                    result, why = run_peer(peer, threads, args.reps, args.blas_env, data)
-                    if result is None:
-                        skipped.append(f"{label} at scale x{threads}: {why}")
-                    else:
-                        scale["rows"].append(dict(result, impl=label, threads=threads))
+                     "init": f"first {SCALE_K} rows",
+                     "rows": toolkit_scale(args, cores, thread_counts, args.reps, record_lines, skipped, data, tmp)}
             result, why = run_peer("stream-pass", 1, args.reps, args.blas_env, data)
             if result:
                 scale["stream_pass"] = dict(result, impl="numpy column sums", threads=1,
@@ -531,7 +608,9 @@ def main():
             else:
                 skipped.append(f"streaming pass: {why}")
 
+    paired = paired_ratios(km_rows)
     print_kmeans(km_rows)
+    print_paired(paired, cores)
     if scale:
         print_scale(scale)
     print_nlreg(nl_rows)
@@ -541,7 +620,7 @@ def main():
     summary = {"schema": "compare/1", "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": cores,
                "load_average_at_start": load, "blas": blas,
                "reps": args.reps, "kmeans": {"dataset": "mnist10k", "k": K, "max_iter": ITERS, "tol": 0,
-                                              "init": "first 10 images", "rows": km_rows},
+                                              "init": "first 10 images", "rows": km_rows, "paired": paired},
                "regression": {"dataset": "regression20k", "epochs": EPOCHS, "lr": LR, "rows": nl_rows},
                "skipped": skipped}
     if scale:
