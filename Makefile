@@ -242,7 +242,7 @@ cost-model: check-python
 # ---- the main job and the report ----------------------------------------------
 # After the sweep, each alone on the cores and one after another (separate makes, so a -j cannot
 # overlap them): the cost model's inputs (MPI alpha-beta, about 1 s; the kernel microbenchmarks,
-# 9 repetitions each, 83 s on 2 idle cores) and the comparison with peers (127 s with its 10^6-row scale case;
+# 9 repetitions each, 83 s on 2 idle cores) and the comparison with peers (223 s with its 10^6-row scale case;
 # PEERS=0 skips it), then the
 # report with all its sections.
 RECORDS ?= results/runs.jsonl
