@@ -520,6 +520,9 @@ def compare_blocks(comparison, n_records):
             "library is compared with the toolkit's same algorithm at the same threads (faiss with Lloyd), "
             "toolkit Hamerly and Elkan with toolkit Lloyd, toolkit Lloyd on all cores with itself on one. "
             "Inertia (float64, [0, 1] pixels) and accuracy (Hungarian) recomputed the same way for all."))
+        paired = comparison.paired_sentence()
+        if paired:
+            out.append(("p", paired))
     if comparison.scale:
         sc = d.get("kmeans_scale") or {}
         out.append(("h", 3, "k-means at scale"))

@@ -53,6 +53,31 @@ def _rows(section):
     return out
 
 
+def paired_ratios(rows):
+    """From the k-means rows of compare.json (dicts) whose forms ran interleaved, one run of each
+    per round (tools/compare.py), so that run i of every row is from round i: per toolkit
+    algorithm, `speedup_all_cores`, the median over the rounds of the toolkit's 1-thread time
+    over its time on all cores (the omp row), and `sklearn_over_toolkit_1_thread`, the median over
+    the rounds of scikit-learn's 1-thread time over the toolkit's (lloyd against lloyd, elkan
+    against elkan and against hamerly). Each round's two runs were side by side, so a drift of
+    the machine's speed between rounds cancels, as it does not in a ratio of medians."""
+    def times(pred):
+        return next((r["per_iter_s"] for r in rows if pred(r)), None)
+    out = {}
+    for algorithm in ("lloyd", "hamerly", "elkan"):
+        impl = f"toolkit {algorithm}"
+        seq = times(lambda r: r["impl"] == impl and r.get("backend") == "seq")
+        par = times(lambda r: r["impl"] == impl and r.get("backend") == "omp")
+        peer = times(lambda r: r["impl"] == f"sklearn {'lloyd' if algorithm == 'lloyd' else 'elkan'}" and r["threads"] == 1)
+        entry = {}
+        if seq and par:
+            entry["speedup_all_cores"] = stats.median([a / b for a, b in zip(seq, par)])
+        if seq and peer:
+            entry["sklearn_over_toolkit_1_thread"] = stats.median([a / b for a, b in zip(peer, seq)])
+        out[algorithm] = entry
+    return out
+
+
 def _family(impl):
     return next((a for a in ("elkan", "hamerly") if a in impl), "lloyd")
 
@@ -110,6 +135,24 @@ class Comparison:
     regression: list
     scale: list = None   # PeerRows of the k-means scale case (float32 blobs), if measured
     stream_s: float = None  # its streaming pass over the same rows: median seconds per pass
+    paired: dict = None  # paired_ratios() of the MNIST rows, where they ran interleaved
+
+    def paired_sentence(self):
+        """The MNIST rows' paired ratios (paired_ratios()) as a sentence, where they ran interleaved."""
+        if not self.paired:
+            return None
+        cores = self.data.get("cores", "all")
+        speed = [f"{a} {e['speedup_all_cores']:.2f}x" for a, e in self.paired.items() if "speedup_all_cores" in e]
+        peer = [f"{a} {e['sklearn_over_toolkit_1_thread']:.1f}x" for a, e in self.paired.items()
+                if "sklearn_over_toolkit_1_thread" in e]
+        parts = []
+        if speed:
+            parts.append(f"the toolkit's time on one thread over its time on {cores}: " + ", ".join(speed))
+        if peer:
+            parts.append("scikit-learn's time over the toolkit's on one thread (its Elkan against Hamerly): "
+                         + ", ".join(peer))
+        return ("The forms ran interleaved, one run of each per round, so each round's runs can be paired; "
+                "medians over the rounds of each round's ratio: " + "; ".join(parts) + ".") if parts else None
 
     def stream_sentence(self):
         """The 1-thread scale rows' time per iteration as a multiple of the streaming pass."""
@@ -150,4 +193,6 @@ def load(loaded):
     _regression_bases(rg)
     stream = (data.get("kmeans_scale") or {}).get("stream_pass") or {}
     times = [t for t in stream.get("per_pass_s") or [] if isinstance(t, (int, float)) and t > 0]
-    return Comparison(path, data, km, rg, sc, stats.median(times) if times else None)
+    kmeans = data.get("kmeans") or {}
+    paired = paired_ratios([r.raw for r in km]) if kmeans.get("interleaved") is True else None
+    return Comparison(path, data, km, rg, sc, stats.median(times) if times else None, paired)

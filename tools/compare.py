@@ -377,25 +377,10 @@ def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, t
 
 
 def paired_ratios(rows):
-    """From interleaved rows: per algorithm, the median over rounds of seq's time over omp's
-    (the toolkit's speedup on all cores), and the median over rounds of scikit-learn's time
-    over the toolkit's at one thread (lloyd against lloyd, elkan against elkan, hamerly against
-    elkan): each round's two runs were side by side."""
-    def times(impl, threads, backend=None):
-        return next((r["per_iter_s"] for r in rows if r["impl"] == impl and r["threads"] == threads
-                     and (backend is None or r.get("backend") == backend)), None)
-    out = {}
-    for algorithm in ALGORITHMS:
-        seq, par = times(f"toolkit {algorithm}", 1, "seq"), next(
-            (r["per_iter_s"] for r in rows if r["impl"] == f"toolkit {algorithm}" and r.get("backend") == "omp"), None)
-        entry = {}
-        if seq and par:
-            entry["speedup_all_cores"] = statistics.median(a / b for a, b in zip(seq, par))
-        peer = times(f"sklearn {'lloyd' if algorithm == 'lloyd' else 'elkan'}", 1)
-        if seq and peer:
-            entry["sklearn_over_toolkit_1_thread"] = statistics.median(a / b for a, b in zip(peer, seq))
-        out[algorithm] = entry
-    return out
+    """The interleaved MNIST rows' paired ratios: report/peers.py's paired_ratios(), which the
+    report computes again from compare.json's rows."""
+    from report import peers  # (numpy; only the parent process needs it)
+    return peers.paired_ratios(rows)
 
 
 def print_paired(paired, cores):
@@ -599,7 +584,7 @@ def main():
             data = make_blobs(args, args.scale_rows, tmp)
             scale = {"dataset": f"blobs {args.scale_rows} x {SCALE_D} float32 (mkdata blobs, {SCALE_K} centres, "
                                 f"seed {SCALE_SEED})", "k": SCALE_K, "max_iter": SCALE_ITERS, "tol": 0,
-                     "init": f"first {SCALE_K} rows",
+                     "init": f"first {SCALE_K} rows", "interleaved": True,
                      "rows": toolkit_scale(args, cores, thread_counts, args.reps, record_lines, skipped, data, tmp)}
             result, why = run_peer("stream-pass", 1, args.reps, args.blas_env, data)
             if result:
@@ -620,7 +605,8 @@ def main():
     summary = {"schema": "compare/1", "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": cores,
                "load_average_at_start": load, "blas": blas,
                "reps": args.reps, "kmeans": {"dataset": "mnist10k", "k": K, "max_iter": ITERS, "tol": 0,
-                                              "init": "first 10 images", "rows": km_rows, "paired": paired},
+                                              "init": "first 10 images", "interleaved": True, "rows": km_rows,
+                                              "paired": paired},
                "regression": {"dataset": "regression20k", "epochs": EPOCHS, "lr": LR, "rows": nl_rows},
                "skipped": skipped}
     if scale:

@@ -219,6 +219,32 @@ class TestPeers(unittest.TestCase):
         self.assertIn("do not reach the same clustering", " ".join(peers.load(loaded).agreement()))
 
 
+    def test_paired_ratios_where_interleaved(self):
+        loaded = records.Loaded()
+        data = fixture_json("compare.json")
+        # The fixture's rows were not interleaved: no pairing, no sentence.
+        loaded.side["compare"] = [("c.json", data)]
+        cmp = peers.load(loaded)
+        self.assertIsNone(cmp.paired)
+        self.assertNotIn("ran interleaved", str(compose.compare_blocks(cmp, 0)))
+        # Interleaved: run i of every row is from round i. Rounds 1 and 3 of the toolkit's omp
+        # Lloyd are slow (0.30 and 0.50 ms against 0.25 and 0.2575): their speedups drop, the
+        # median over the rounds stays 3.44x, where the ratio of the medians would be 0.86 / 0.2625
+        # = 3.28x.
+        data["kmeans"]["interleaved"] = True
+        for row in data["kmeans"]["rows"]:
+            if row["impl"] == "toolkit lloyd" and row["backend"] == "omp":
+                row["per_iter_s"][0], row["per_iter_s"][2] = 0.30e-3, 0.50e-3
+        loaded.side["compare"] = [("c.json", data)]
+        cmp = peers.load(loaded)
+        # sklearn lloyd 6.2 / 0.86 = 7.2; its elkan 5.0 against hamerly 0.47 and elkan 0.44: 10.6, 11.4.
+        self.assertEqual(cmp.paired_sentence(),
+                         "The forms ran interleaved, one run of each per round, so each round's runs can be paired; "
+                         "medians over the rounds of each round's ratio: the toolkit's time on one thread over its "
+                         "time on 4: lloyd 3.44x, hamerly 3.13x, elkan 3.14x; scikit-learn's time over the toolkit's "
+                         "on one thread (its Elkan against Hamerly): lloyd 7.2x, hamerly 10.6x, elkan 11.4x.")
+        self.assertIn(cmp.paired_sentence(), str(compose.compare_blocks(cmp, 0)))
+
     def test_scale_case(self):
         loaded = records.Loaded()
         data = fixture_json("compare.json")
