@@ -78,6 +78,21 @@ def paired_ratios(rows):
     return out
 
 
+def paired_sentence(paired, cores):
+    """paired_ratios() as one sentence (the report's, and make compare's printout), or None."""
+    speed = [f"{a} {e['speedup_all_cores']:.2f}x" for a, e in paired.items() if "speedup_all_cores" in e]
+    peer = [f"{a} {e['sklearn_over_toolkit_1_thread']:.1f}x" for a, e in paired.items()
+            if "sklearn_over_toolkit_1_thread" in e]
+    parts = []
+    if speed:
+        parts.append(f"the toolkit's time on one thread over its time on {cores}: " + ", ".join(speed))
+    if peer:
+        parts.append("scikit-learn's time over the toolkit's on one thread (its Elkan against Hamerly): "
+                     + ", ".join(peer))
+    return ("The forms ran interleaved, one run of each per round, so each round's runs can be paired; "
+            "medians over the rounds of each round's ratio: " + "; ".join(parts) + ".") if parts else None
+
+
 def _family(impl):
     return next((a for a in ("elkan", "hamerly") if a in impl), "lloyd")
 
@@ -138,21 +153,8 @@ class Comparison:
     paired: dict = None  # paired_ratios() of the MNIST rows, where they ran interleaved
 
     def paired_sentence(self):
-        """The MNIST rows' paired ratios (paired_ratios()) as a sentence, where they ran interleaved."""
-        if not self.paired:
-            return None
-        cores = self.data.get("cores", "all")
-        speed = [f"{a} {e['speedup_all_cores']:.2f}x" for a, e in self.paired.items() if "speedup_all_cores" in e]
-        peer = [f"{a} {e['sklearn_over_toolkit_1_thread']:.1f}x" for a, e in self.paired.items()
-                if "sklearn_over_toolkit_1_thread" in e]
-        parts = []
-        if speed:
-            parts.append(f"the toolkit's time on one thread over its time on {cores}: " + ", ".join(speed))
-        if peer:
-            parts.append("scikit-learn's time over the toolkit's on one thread (its Elkan against Hamerly): "
-                         + ", ".join(peer))
-        return ("The forms ran interleaved, one run of each per round, so each round's runs can be paired; "
-                "medians over the rounds of each round's ratio: " + "; ".join(parts) + ".") if parts else None
+        """The MNIST rows' paired ratios as a sentence, where they ran interleaved."""
+        return paired_sentence(self.paired, self.data.get("cores", "all")) if self.paired else None
 
     def stream_sentence(self):
         """The 1-thread scale rows' time per iteration as a multiple of the streaming pass."""

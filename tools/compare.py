@@ -355,8 +355,8 @@ def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, t
     for backend, workers in [("seq", 1), ("omp", cores)]:
         for algorithm in ALGORITHMS:
             out = os.path.join(tmp, f"out-{backend}-{algorithm}.h5")
-            argv = kmeans_argv(args, backend, workers, algorithm, init, k=k,
-                               **(dict(data=data) if data else {}), **options) + ["--out", out]
+            argv = kmeans_argv(args, backend, workers, algorithm, init, data=data or MNIST, k=k,
+                               **options) + ["--out", out]
             forms.append(("toolkit", dict(impl=f"toolkit {algorithm}", backend=backend, threads=workers), out))
             tasks.append(toolkit_task(args, argv))
     for name, label in peers:
@@ -384,14 +384,10 @@ def paired_ratios(rows):
 
 
 def print_paired(paired, cores):
-    parts = [f"{a} {e['speedup_all_cores']:.2f}x" for a, e in paired.items() if "speedup_all_cores" in e]
-    if parts:
-        print(f"paired by round (medians): the toolkit's time on 1 thread over its time on {cores}: " + ", ".join(parts))
-    parts = [f"{a} {e['sklearn_over_toolkit_1_thread']:.1f}x" for a, e in paired.items()
-             if "sklearn_over_toolkit_1_thread" in e]
-    if parts:
-        print("paired by round (medians): scikit-learn's time over the toolkit's at 1 thread (its elkan against"
-              " hamerly): " + ", ".join(parts))
+    from report import peers
+    sentence = peers.paired_sentence(paired, cores)
+    if sentence:
+        print(sentence)
 
 
 def toolkit_kmeans(args, cores, thread_counts, reps, record_lines, skipped):
