@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "common/simd.hpp"
 
@@ -23,6 +25,29 @@ void float_choice(const std::uint8_t* x, std::int64_t d, const PackedCentroids<f
   values<std::uint8_t>(&x, 1, d, scale, &xx, C, nullptr, C.k, vals.data());
   float dist;
   pick<float>(vals.data(), C.k, label, dist);
+}
+
+// The least and the largest of finite values, 16 at a time (GCC 12 leaves std::minmax_element
+// and a loop of std::min and std::max scalar).
+std::pair<float, float> value_range(const std::vector<float>& v) {
+  using vf = simd::vec<float>;
+  const std::size_t whole = v.size() / simd::kWidth<float> * simd::kWidth<float>;
+  vf lo = vf{} + v[0], hi = lo;
+  for (std::size_t i = 0; i < whole; i += simd::kWidth<float>) {
+    const vf x = simd::load<float>(v.data() + i);
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+  }
+  float least = v[0], most = v[0];
+  for (int l = 0; l < simd::kWidth<float>; ++l) {
+    least = std::min(least, lo[l]);
+    most = std::max(most, hi[l]);
+  }
+  for (std::size_t i = whole; i < v.size(); ++i) {
+    least = std::min(least, v[i]);
+    most = std::max(most, v[i]);
+  }
+  return {least, most};
 }
 
 }  // namespace
@@ -127,15 +152,20 @@ void int_dot_group(int g, const std::uint8_t* const* x, std::int64_t d, const vo
 
 }  // namespace
 
-// Why the margin m below bounds |V_c - (|x_f|^2 + D_c)| for every centroid c (V_c the float
-// kernel's value, D_c as computed here; x_f,j = fl(x_j s), s the scale; c the float centroid):
+// Why the margin m below bounds |V_c - (|x_f|^2 + D_c + K)| for every centroid c (V_c the
+// float kernel's value, D_c as computed here, K a constant of the row; x_f,j = fl(x_j s), s the
+// scale; c the float centroid; u the grid's step, 2^-shift for int16, unit8 for int8):
 //  - the kernel: |V_c - T_c| <= rel (|x_f| + |c|)^2 + abs (value_error()), T_c = |x_f - c|^2;
-//  - the centroid's rounding: q_j = round(s c_j 2^shift) (s c_j is exact in double), so
-//    |sum_j x_j s c_j - 2^-shift P_c| <= 2^(-shift-1) sum_j x_j, twice that in T_c;
+//  - the centroid's rounding: int16 q_j = round(s c_j 2^shift) (s c_j is exact in double),
+//    int8 q_j + offset8 = round(fl(factor8 s c_j)): q_j + offset8 (int8; offset8 0 for int16)
+//    is within 1/2 a step of s c_j / u (unit8 covers fl()'s rounding), so with
+//    P_c = sum_j x_j q_j, |sum_j x_j s c_j - u (P_c + offset8 sum_j x_j)| <= (u/2) sum_j x_j,
+//    twice that in T_c; K = -2 u offset8 sum_j x_j is the same for every c;
 //  - the row's: x_f,j = x_j s (1 + t_j), |t_j| <= 2^-24, so |x_f.c - sum_j x_j s c_j| <=
 //    2^-24 |x_s| |c|, twice that (and a little) is below 2^-22 |x_f| |c|;
-//  - D_c = fl(n_c - 2^(1-shift) P_c) with n_c the double sum of c's squares ((d + 4) ulps)
-//    and the product exact: below (d + 8) 2^-50 ((|x_f| + |c|)^2 + 2^-shift sum_j x_j).
+//  - D_c = fl(n_c - 2u P_c) with n_c the double sum of c's squares ((d + 4) ulps), the
+//    product exact for int16 (a power of two), and for int8 two roundings of a value of at
+//    most about 2 sqrt(d) |x_f| |c| (|q_j| u <= ~max_j |s c_j|): below (d + 8) 2^-50 ((|x_f| + |c|)^2 + u sum_j x_j).
 // So if the smallest D_b is more than 2 m below every other D_c, V_c > V_b for every c != b.
 void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, const PackedCentroids<float>& C,
                   const IntCentroids& Q, const float* xx, const std::uint32_t* sums, const std::uint64_t* live,
@@ -145,16 +175,14 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   const ValueError err = value_error<float>(d);
   const bool bytes = Q.bytes_usable();
   std::vector<double> dc(static_cast<std::size_t>(kTileRows * kp), std::numeric_limits<double>::infinity());
-  std::vector<double> again(static_cast<std::size_t>(kp), std::numeric_limits<double>::infinity());
   std::vector<float> vals;
   std::int32_t dots[kTileRows * kMaxGroup];
 
   // D_c of R rows (R x kp at out), from the int8 (Bytes) or the int16 centroids.
-  // 2^(1 - shift): exact powers of two, once per call (an ldexp per tile was 1.3% of a Lloyd iteration).
-  const double to_value16 = std::ldexp(1.0, 1 - Q.shift), to_value8 = std::ldexp(1.0, 1 - Q.shift8);
+  // 2^(1 - shift): an exact power of two, once per call (an ldexp per tile was 1.3% of a Lloyd iteration).
+  const double to_value16 = std::ldexp(1.0, 1 - Q.shift);
   // masks: the R rows' row_chunk_masks(), or nullptr.
   auto fill = [&]<int R, bool Bytes>(const std::uint8_t* const* x, const std::uint64_t* masks, double* out) {
-    const double to_value = Bytes ? to_value8 : to_value16;
     const std::uint64_t chunks = live_chunks<R>(masks, Bytes ? 64 : kChunk);
     for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
       const int g = std::min(kMaxGroup, k - c0);
@@ -162,17 +190,19 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
                             : static_cast<const void*>(Q.values.data() + c0 * Q.stride);
       int_dot_group<R, Bytes>(g, x, d, q, chunks, dots);
       for (int r = 0; r < R; ++r)
-        for (int t = 0; t < g; ++t)
-          out[r * kp + c0 + t] = Q.norms[static_cast<std::size_t>(c0 + t)] - to_value * static_cast<double>(dots[r * g + t]);
+        for (int t = 0; t < g; ++t) {
+          const auto c = static_cast<std::size_t>(c0 + t);
+          out[r * kp + c0 + t] = Q.norms[c] - (Bytes ? Q.to_value8 : to_value16) * static_cast<double>(dots[r * g + t]);
+        }
     }
   };
   // The margin of row i with the centroids rounded in units of `unit` (2^-shift).
-  const double unit16 = std::ldexp(1.0, -Q.shift), unit8 = std::ldexp(1.0, -Q.shift8);
+  const double unit16 = std::ldexp(1.0, -Q.shift);
   auto margin = [&](std::int64_t i, double unit) {
     // |x_f| from the kernel's |x_f|^2, which is at most rel / 2 low.
     const double xn = std::sqrt(static_cast<double>(xx[i]) * (1 + err.rel)) * kOut;
     const double s = xn + Q.norm_max;
-    const double quant = unit * static_cast<double>(sums ? sums[i] : byte_sum(X + i * d, d));  // exact
+    const double quant = unit * static_cast<double>(sums ? sums[i] : byte_sum(X + i * d, d));
     return (err.rel * s * s + err.abs + quant + 0x1p-22 * xn * Q.norm_max +
             static_cast<double>(d + 8) * 0x1p-50 * (s * s + quant)) * kOut;
   };
@@ -198,37 +228,48 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
     }
     return count == 1 ? lane : -1;
   };
-  // Row i, not settled by the int8 sums (or without them): the int16 ones, else the float values.
-  auto finish = [&](std::int64_t i, const double* dv) {
-    const std::uint8_t* x = X + i * d;
-    if (!dv) {
-      fill.template operator()<1, false>(&x, live ? live + i : nullptr, again.data());
-      dv = again.data();
+  // Each pass over all the rows before the next (the int8 sums, then the int16 ones for the
+  // rows they leave, two at a time, then the float values for the rows left after that): the
+  // passes' unrolled kernels taken in turns row by row ran the int8 one up to twice as slowly
+  // (MNIST, the first 10 images as centroids: a quarter of the rows left to the int16 pass).
+  // pending: the rows the pass before left, in order; left: those this pass leaves.
+  std::vector<std::int64_t> pending, left;
+  pending.reserve(static_cast<std::size_t>(rows));
+  left.reserve(static_cast<std::size_t>(rows));
+  // Rows i[0..R) through the int16 sums (dc: their D_c), those they settle labelled.
+  auto int16_tile = [&]<int R>(const std::int64_t* i) {
+    const std::uint8_t* x[R];
+    std::uint64_t masks[R];
+    for (int r = 0; r < R; ++r) {
+      x[r] = X + i[r] * d;
+      masks[r] = live ? live[i[r]] : 0;
     }
-    const int b = settled(dv, margin(i, unit16));
-    if (b >= 0)
-      labels[i] = b;
-    else
-      float_choice(x, d, C, Q.scale, xx[i], vals, labels[i]);
+    fill.template operator()<R, false>(x, live ? masks : nullptr, dc.data());
+    for (int r = 0; r < R; ++r) {
+      const int b = settled(dc.data() + r * kp, margin(i[r], unit16));
+      if (b >= 0)
+        labels[i[r]] = b;
+      else
+        left.push_back(i[r]);
+    }
   };
-  // The int8 pass settles most rows (on MNIST near convergence about 12 in 13) at half the
-  // multiply-adds.
-  auto tile = [&]<int R>(std::int64_t i) {
+  auto int16_pass = [&] {
+    std::size_t p = 0;
+    for (; p + kTileRows <= pending.size(); p += kTileRows) int16_tile.template operator()<kTileRows>(pending.data() + p);
+    for (; p < pending.size(); ++p) int16_tile.template operator()<1>(pending.data() + p);
+    for (std::int64_t i : left) float_choice(X + i * d, d, C, Q.scale, xx[i], vals, labels[i]);
+  };
+  // Rows [i, i + R) through the int8 sums, those they do not settle to `pending`.
+  auto int8_tile = [&]<int R>(std::int64_t i) {
     const std::uint8_t* x[R];
     for (int r = 0; r < R; ++r) x[r] = X + (i + r) * d;
-    const std::uint64_t* masks = live ? live + i : nullptr;
-    if (!bytes) {
-      fill.template operator()<R, false>(x, masks, dc.data());
-      for (int r = 0; r < R; ++r) finish(i + r, dc.data() + r * kp);
-      return;
-    }
-    fill.template operator()<R, true>(x, masks, dc.data());
+    fill.template operator()<R, true>(x, live ? live + i : nullptr, dc.data());
     for (int r = 0; r < R; ++r) {
-      const int b = settled(dc.data() + r * kp, margin(i + r, unit8));
+      const int b = settled(dc.data() + r * kp, margin(i + r, Q.unit8));
       if (b >= 0)
         labels[i + r] = b;
       else
-        finish(i + r, nullptr);
+        pending.push_back(i + r);
     }
   };
   std::int64_t i = 0;
@@ -257,8 +298,13 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
     }
     amx_end();
   }
-  for (; i + kTileRows <= rows; i += kTileRows) tile.template operator()<kTileRows>(i);
-  for (; i < rows; ++i) tile.template operator()<1>(i);
+  if (!bytes)  // the int16 pass alone, over the rows the AMX loop left
+    for (; i < rows; ++i) pending.push_back(i);
+  else {
+    for (; i + kTileRows <= rows; i += kTileRows) int8_tile.template operator()<kTileRows>(i);
+    for (; i < rows; ++i) int8_tile.template operator()<1>(i);
+  }
+  int16_pass();
 }
 
 #else
@@ -349,10 +395,25 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
   // 1.0x, 256 1.03x the time).
   const std::int64_t stride8 = (d + 63) / 64 * 64;
   if (k <= kIntBytesMaxK && stride8 * kMaxX * 127 < (std::int64_t{1} << 31)) {
-    Q.shift8 = shift_for(127);
+    // The grid spans the values' range, centred on it: q + offset8 = round(factor8 s c_j)
+    // with q in [-127, 127], any factor (2^-shift8 grids of MNIST's means used 64 to 127
+    // of the 255 steps, and left twice as many rows to the int16 pass).
+    const auto [fmin, fmax8] = value_range(cf);
+    const double lo = static_cast<double>(scale) * fmin, hi = static_cast<double>(scale) * fmax8;  // exact
+    const double span = hi - lo, far = std::max(std::fabs(lo), std::fabs(hi));
+    // 252 steps over the span: |factor8 s c_j - offset8| <= 126 + 1/2 and a rounding; and
+    // |factor8 s c_j| at most 2^24 (one value, or none but zeros: no span to fill).
+    double factor8 = far > 0 ? 0x1p24 / far : 1.0;
+    if (span > 0) factor8 = std::min(factor8, 252 / span);
+    Q.factor8 = factor8;
+    Q.offset8 = static_cast<std::int64_t>(std::nearbyint(factor8 * (lo + (hi - lo) / 2)));
+    Q.to_value8 = 2 / factor8;
+    // The product factor8 s c_j (at most 2^24) rounds by at most 2^-29: |q_j + offset8 -
+    // factor8 s c_j| <= (1/2)(1 + 2^-28), which a step of (1/factor8)(1 + 2^-26) covers in the
+    // margin, and the roundings of 1/factor8 and of the margin's product with it too.
+    Q.unit8 = 1 / factor8 * (1 + 0x1p-26);
     Q.stride8 = stride8;
     Q.values8.assign(static_cast<std::size_t>(k * stride8), 0);
-    const double factor8 = static_cast<double>(scale) * std::ldexp(1.0, Q.shift8);
     for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
       const int g = std::min(kMaxGroup, k - c0);
       for (int t = 0; t < g; ++t)
@@ -360,7 +421,9 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
           const float* src = cf.data() + (c0 + t) * d + j0;
           std::int8_t* dst = Q.values8.data() + c0 * stride8 + (j0 / 64 * g + t) * 64;
           const std::int64_t n = std::min<std::int64_t>(64, d - j0);
-          for (std::int64_t l = 0; l < n; ++l) dst[l] = static_cast<std::int8_t>(std::nearbyint(factor8 * src[l]));
+          for (std::int64_t l = 0; l < n; ++l)
+            dst[l] = static_cast<std::int8_t>(
+                std::nearbyint(factor8 * (static_cast<double>(scale) * src[l])) - static_cast<double>(Q.offset8));
         }
     }
   }

@@ -12,10 +12,12 @@
 // int_assign.cpp). A row whose smallest D_b is more than 2 m below every other D_c
 // has V_b strictly below every other V_c: label b, Lloyd's choice, with no tie to
 // break. A first pass rounds the centroids to int8 (vpdpbusd: 64 byte products per
-// instruction, half the int16 pass's instructions) with a margin 64 times wider; the
-// rows it leaves (about 1 in 13 on MNIST near convergence) take the int16 pass, and
-// those that leaves too (a few per ten thousand) the float kernel's values of all k
-// centroids and pick() among them, as assign() does.
+// instruction, half the int16 pass's instructions) on a grid of 255 steps centred on their
+// range (its offset moves every D_c of a row by the same amount, which no comparison sees),
+// with a margin about 30 times wider (MNIST's means); the rows it leaves (about 1 in 30 on
+// MNIST near convergence) take the int16 pass, and those that leaves too (a few per ten
+// thousand) the float kernel's values of all k centroids and pick() among them, as
+// assign() does.
 //
 // From kIntAmxMinK centroids, where the CPU has AMX, the int16 sums of 32 rows at a time
 // come from AMX tiles instead (amx_dots.hpp: the same integers), with the int16 margin.
@@ -40,10 +42,14 @@ struct IntCentroids {
   int k = 0, shift = 0;
   std::int64_t stride = 0;  // d rounded up to 32
   aligned_vector<std::int16_t> values;
-  // The same rounded to int8 (units of 2^-shift8, chunks of 64): a first pass at half the
-  // multiply-adds, whose wider margin leaves more rows to the int16 sums. Empty where the
-  // int8 sums could overflow, and for more than kIntBytesMaxK centroids.
-  int shift8 = 0;
+  // The same rounded to int8 (chunks of 64) on a grid centred on the values' range,
+  // q + offset8 = round(factor8 scale c): a first pass at half the multiply-adds, whose wider
+  // margin leaves more rows to the int16 sums. Empty where the int8 sums could overflow, and
+  // for more than kIntBytesMaxK centroids.
+  double factor8 = 0;
+  std::int64_t offset8 = 0;
+  double to_value8 = 0;      // 2 / factor8, rounded: D_c = |c|^2 - to_value8 P_c, less 2 offset8 sum_j x_j / factor8
+  double unit8 = 0;          // 1 / factor8 rounded up (with the rounding of factor8 scale c): the margin's step
   std::int64_t stride8 = 0;  // d rounded up to 64
   aligned_vector<std::int8_t> values8;
   // The int16 values again, as AMX tiles read them (amx_dots.hpp): where the CPU and the

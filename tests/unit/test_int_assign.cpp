@@ -5,7 +5,9 @@
 // and without a partial chunk) and both scales of uint8 data.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <limits>
 #include <random>
 #include <vector>
@@ -115,9 +117,9 @@ TEST(IntAssign, NearTiesFollowTheFloatValues) {
 }
 
 // The centroids' rounding at its worst, for the int8 pass and for the int16 one: every value
-// of centroid 0 just below a rounding boundary of q (rounded down by 0.49 units) and of
+// of centroid 0 just below a rounding boundary of q (rounded down by 0.49 steps) and of
 // centroid 1 just above it (up by 0.49), so the integer sums put centroid 1 nearer than it is
-// by about 2^-shift sum_j x_j, far more than the float kernel's own error. The margins must
+// by about a step times sum_j x_j, far more than the float kernel's own error. The margins must
 // leave these rows to the next pass (a margin without the rounding term certifies the integer
 // order, and fails here).
 TEST(IntAssign, RoundingOfTheCentroidsIsInTheMargin) {
@@ -131,20 +133,58 @@ TEST(IntAssign, RoundingOfTheCentroidsIsInTheMargin) {
     std::fill_n(r.X.begin() + i * d, d, static_cast<std::uint8_t>(40 + 5 * i));
   row_norms<std::uint8_t>(r.X.data(), r.n, d, scale, r.xx.data());
   row_sums(r.X.data(), r.n, d, r.sums.data());
-  // Values near 200: the int16 pass rounds in units of 1/32 (shift 5), the int8 one in
-  // units of 2 (shift -1), as checked below.
-  for (const double unit : {1.0 / 32, 2.0}) {
-    SCOPED_TRACE("unit=" + std::to_string(unit));
-    std::vector<double> C(static_cast<std::size_t>(k * d));
-    for (std::int64_t j = 0; j < d; ++j) {
-      const double units = std::round(200 / unit) + static_cast<double>(j % 7);
-      C[static_cast<std::size_t>(j)] = (units + 0.49) * unit;
-      C[static_cast<std::size_t>(d + j)] = (units + 0.51) * unit;
+  // Values from 160 to 240 (the first two of every centroid), the rest near 200: the int16
+  // pass rounds in steps of 1/32 (shift 5); the int8 grid spans the range in 252 steps of
+  // 80/252, centred on it (q + offset8 = round(factor8 c)), as checked below.
+  std::vector<double> C(static_cast<std::size_t>(k * d), 200.0);
+  for (int c = 0; c < k; ++c) {
+    C[static_cast<std::size_t>(c * d)] = 160;
+    C[static_cast<std::size_t>(c * d + 1)] = 240;
+  }
+  const double factor8 = quantize_centroids(C.data(), k, d, scale).factor8;
+  ASSERT_EQ(factor8, 252.0 / 80);
+  for (const double step : {1.0 / 32, 1 / factor8}) {
+    SCOPED_TRACE("step=" + std::to_string(step));
+    for (std::int64_t j = 2; j < d; ++j) {
+      const double steps = std::round(200 / step) + static_cast<double>(j % 7);
+      C[static_cast<std::size_t>(j)] = (steps + 0.49) * step;
+      C[static_cast<std::size_t>(d + j)] = (steps + 0.51) * step;
     }
     const auto Q = quantize_centroids(C.data(), k, d, scale);
     ASSERT_EQ(Q.shift, 5);
     ASSERT_TRUE(Q.bytes_usable());
-    ASSERT_EQ(Q.shift8, -1);
+    ASSERT_EQ(Q.factor8, factor8);
+    EXPECT_EQ(compare(r, C, k), 0);
+  }
+}
+
+// The int8 grid spans the centroids' values, centred on them, wherever they lie: negative
+// values (an initial centroid file may hold any), one value for all (no span: the finest grid
+// the offset allows), all zero. q stays in [-127, 127] and the labels are the float kernel's.
+TEST(IntAssign, Int8GridFollowsTheValuesRange) {
+  if (!integer_path_built()) return;
+  std::mt19937 gen(19);
+  const std::int64_t d = 300;
+  const Rows r = random_rows(41, d, 1.0f, gen);
+  for (const auto& [lo, hi] : {std::pair{-3.0, 250.0}, std::pair{-250.0, -3.0}, std::pair{7.0, 7.0}, std::pair{0.0, 0.0}}) {
+    SCOPED_TRACE("range " + std::to_string(lo) + ".." + std::to_string(hi));
+    const int k = 5;
+    std::uniform_real_distribution<double> u(lo, hi);
+    std::vector<double> C(static_cast<std::size_t>(k * d));
+    for (auto& c : C) c = u(gen);
+    C[0] = lo;
+    C[1] = hi;
+    const auto Q = quantize_centroids(C.data(), k, d, 1.0f);
+    ASSERT_TRUE(Q.bytes_usable());
+    int qmin = 0, qmax = 0;
+    for (std::int8_t q : Q.values8) {
+      qmin = std::min<int>(qmin, q);
+      qmax = std::max<int>(qmax, q);
+    }
+    EXPECT_GE(qmin, -127);
+    if (hi > lo) {
+      EXPECT_GE(qmax - qmin, 250);  // the whole grid used
+    }
     EXPECT_EQ(compare(r, C, k), 0);
   }
 }
