@@ -33,7 +33,7 @@ std::vector<C> process_counts(std::span<const C> counts, int threads) {
 // well under a microsecond away), then asleep in the kernel (a futex), so that more
 // threads than cores do not spin away each other's time.
 void wait_for(std::uint32_t& word, std::uint32_t target, int spins) {
-  if (spin_for_stamp(word, target, spins)) return;
+  if (spin_until([&] { return stamped(word, target); }, spins)) return;
   const std::atomic_ref<std::uint32_t> s(word);
   for (std::uint32_t now; (now = s.load(std::memory_order_acquire)) != target;) s.wait(now, std::memory_order_acquire);
 }

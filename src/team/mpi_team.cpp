@@ -1,6 +1,5 @@
 #include "team/mpi_team.hpp"
 
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,8 +161,7 @@ void MpiTeam::gather(std::span<const double> mine, std::span<const int> counts, 
       stamp(own, g);
       auto at = all.begin();
       for (int r = 0; r < size_; ++r) {
-        if (r != rank_)
-          while (!spin_for_stamp(half[r].gather, g, node_->spins)) sched_yield();
+        if (r != rank_) wait_until([&] { return stamped(half[r].gather, g); }, node_->spins);
         at = std::copy_n(half[r].small, counts[static_cast<std::size_t>(r)], at);
       }
       return;

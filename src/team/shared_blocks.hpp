@@ -20,7 +20,7 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include "team/stamped_slot.hpp"
+#include "team/spin_wait.hpp"
 #include "team/team.hpp"
 
 namespace hpcb {
@@ -79,8 +79,8 @@ class SharedBlocks {
   template <class Visit>
   std::int64_t run_blocks(Slot& slot, std::uint64_t r, Visit& visit) {
     std::int64_t ran = 0;
-    std::uint64_t s = slot.state.load(std::memory_order_acquire);
-    for (int i = 0; (s >> 32) != r; s = slot.state.load(std::memory_order_acquire)) rest(i);
+    std::uint64_t s = 0;
+    wait_until([&] { return ((s = slot.state.load(std::memory_order_acquire)) >> 32) == r; }, spins_);
     while (static_cast<std::int64_t>(s & 0xFFFFFFFFu) < slot.count) {
       if (!slot.state.compare_exchange_weak(s, s + 1, std::memory_order_acquire, std::memory_order_acquire)) continue;
       visit(*slot.owner, slot.first + static_cast<std::int64_t>(s & 0xFFFFFFFFu));
@@ -94,21 +94,7 @@ class SharedBlocks {
   // Until every block of `slot` is done: a thread helping may still be on the last one.
   void wait_done(Slot& slot) {
     const auto all = static_cast<std::uint32_t>(slot.count);
-    for (int i = 0; slot.done.load(std::memory_order_acquire) != all;) rest(i);
-  }
-
-  // One step of a wait: a pause while the spins last (the other thread is usually a block
-  // away at most), then the core yielded, so that more threads than cores do not spin away
-  // each other's time.
-  void rest(int& spun) const {
-    if (spun < spins_) {
-      ++spun;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    } else {
-      sched_yield();
-    }
+    wait_until([&] { return slot.done.load(std::memory_order_acquire) == all; }, spins_);
   }
 
   // The cores this process may run on (a Slurm job's share of a node, not the node's).

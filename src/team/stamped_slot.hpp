@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "team/spin_wait.hpp"
+
 namespace hpcb {
 
 struct alignas(64) StampedSlot {
@@ -21,20 +23,9 @@ struct alignas(64) StampedSlot {
 };
 static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free, "stamps may be shared between processes");
 
-// How long a wait spins before it sleeps or yields: long only where every worker has a
-// core of its own (libgomp's barrier does the same).
-inline int spins_before_rest(long workers, long cores) { return workers <= cores ? 1 << 14 : 64; }
-
-// Spins until the stamp reads `target` (true) or the spins run out (false).
-inline bool spin_for_stamp(std::uint32_t& stamp, std::uint32_t target, int spins) {
-  const std::atomic_ref<std::uint32_t> s(stamp);
-  for (int i = 0; i < spins; ++i) {
-    if (s.load(std::memory_order_acquire) == target) return true;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-  return s.load(std::memory_order_acquire) == target;
+// Whether the stamp reads `target` (what the wait for a slot asks: spin_wait.hpp).
+inline bool stamped(std::uint32_t& stamp, std::uint32_t target) {
+  return std::atomic_ref<std::uint32_t>(stamp).load(std::memory_order_acquire) == target;
 }
 
 // Stamps `slot` with gather g once its values are written.
