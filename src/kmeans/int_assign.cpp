@@ -196,7 +196,7 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
         }
     }
   };
-  // The margin of row i with the centroids rounded in units of `unit` (2^-shift).
+  // The margin of row i with the centroids rounded in steps of `unit` (unit16 or Q.unit8).
   const double unit16 = std::ldexp(1.0, -Q.shift);
   auto margin = [&](std::int64_t i, double unit) {
     // |x_f| from the kernel's |x_f|^2, which is at most rel / 2 low.
