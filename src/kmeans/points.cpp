@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
+#include <limits>
 #include <optional>
 
 #include "common/error.hpp"
@@ -43,6 +45,25 @@ struct MaxAbsScan {
     return max_abs;
   }
 };
+
+// Values so large that the squared distances overflow: the E-step's (float for uint8 and
+// float32 rows, double for float64) of one row against a centroid (a mean of rows: every
+// coordinate within the same bound), at most 4 d M^2 for values of magnitude M times the
+// scale, or the inertia's sum of n of them in double. Found by fuzzing: a float64 file with
+// values of 1e289 ran to an infinite inertia and failed its validation (exit status 3).
+void check_magnitude(const Points& p) {
+  const double most = (p.dtype == DType::u8 ? 255.0 : p.max_abs) * p.scale;
+  const double d = static_cast<double>(std::max<std::int64_t>(p.d, 1)), n = static_cast<double>(std::max<std::int64_t>(p.n, 1));
+  // A factor 2 of headroom for the rounding of the sums.
+  const double type_max = p.dtype == DType::f64 ? std::numeric_limits<double>::max() : std::numeric_limits<float>::max();
+  const double limit = std::min(std::sqrt(type_max / (8 * d)), std::sqrt(std::numeric_limits<double>::max() / (8 * d * n)));
+  if (!(most <= limit)) {
+    char text[160];
+    std::snprintf(text, sizeof text, ": dataset /X has values up to %.3g%s; above %.3g the squared distances overflow %s",
+                  most, p.scale != 1 ? " (times its scale)" : "", limit, p.dtype == DType::f64 ? "float64" : "float32");
+    throw DataError(p.path + text);
+  }
+}
 
 Points read_points(const Team& team, const std::string& path, bool distributed, VerifyMode mode) {
   H5Reader file(path, distributed ? team.native_comm() : nullptr);
@@ -98,6 +119,7 @@ Points read_points(const Team& team, const std::string& path, bool distributed, 
   p.identity = data_identity(path, p.content_sha256);
   if (p.dtype == DType::f32) p.max_abs = scan32.result();
   if (p.dtype == DType::f64) p.max_abs = scan64.result();
+  check_magnitude(p);
   if (p.has_labels) {
     for (std::int64_t i = 0; i < p.rows; ++i) {
       const std::int32_t v = p.labels[static_cast<std::size_t>(i)];

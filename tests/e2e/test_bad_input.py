@@ -170,6 +170,31 @@ class BadInput(unittest.TestCase):
                 write_points(path, X)
                 self.expect_error("kmeans", ["--data", path, "--k", "2"], 1, [word, "row 521", "column 2"])
 
+    def test_values_whose_squares_overflow(self):
+        # Finite values too large for the E-step's arithmetic (a fuzzed float64 file with values
+        # of 1e289 ran to an infinite inertia and failed validation, exit 3): refused up front,
+        # in the rank that holds them. Values well inside the limit still run.
+        with TempDir() as tmp:
+            X = np.ones((600, 3), dtype=np.float64)
+            X[521, 2] = -1e200  # in the second rank's slice
+            path = tmp.file("f64-huge.h5")
+            write_points(path, X)
+            self.expect_error("kmeans", ["--data", path, "--k", "2"], 1, ["values up to 1e+200", "overflow float64"])
+            X32 = np.ones((600, 3), dtype=np.float32)
+            X32[521, 0] = 1e30
+            path = tmp.file("f32-huge.h5")
+            write_points(path, X32)
+            self.expect_error("kmeans", ["--data", path, "--k", "2"], 1, ["values up to 1e+30", "overflow float32"])
+            path = tmp.file("u8-huge-scale.h5")
+            write_points(path, np.arange(40, dtype=np.uint8).reshape(20, 2), scale=1e300)
+            self.expect_error("kmeans", ["--data", path, "--k", "2"], 1, ["times its scale", "overflow float32"])
+            for X, name in ((np.random.default_rng(1).normal(size=(600, 3)) * 1e100, "f64-large.h5"),
+                            ((np.random.default_rng(1).normal(size=(600, 3)) * 1e15).astype(np.float32), "f32-large.h5")):
+                path = tmp.file(name)
+                write_points(path, X)
+                proc = run("kmeans", "seq", 1, ["--data", path, "--k", "2", "--record", "none", "--quiet"])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+
     def test_scale_not_positive(self):
         with TempDir() as tmp:
             X = np.arange(40, dtype=np.uint8).reshape(20, 2)
