@@ -235,7 +235,6 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   // pending: the rows the pass before left, in order; left: those this pass leaves.
   std::vector<std::int64_t> pending, left;
   pending.reserve(static_cast<std::size_t>(rows));
-  left.reserve(static_cast<std::size_t>(rows));
   // Rows i[0..R) through the int16 sums (dc: their D_c), those they settle labelled.
   auto int16_tile = [&]<int R>(const std::int64_t* i) {
     const std::uint8_t* x[R];
@@ -406,7 +405,7 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
     double factor8 = far > 0 ? 0x1p24 / far : 1.0;
     if (span > 0) factor8 = std::min(factor8, 252 / span);
     Q.factor8 = factor8;
-    Q.offset8 = static_cast<std::int64_t>(std::nearbyint(factor8 * (lo + (hi - lo) / 2)));
+    const double offset8 = std::nearbyint(factor8 * (lo + (hi - lo) / 2));  // a whole number
     Q.to_value8 = 2 / factor8;
     // The product factor8 s c_j (at most 2^24) rounds by at most 2^-29: |q_j + offset8 -
     // factor8 s c_j| <= (1/2)(1 + 2^-28), which a step of (1/factor8)(1 + 2^-26) covers in the
@@ -423,7 +422,7 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
           const std::int64_t n = std::min<std::int64_t>(64, d - j0);
           for (std::int64_t l = 0; l < n; ++l)
             dst[l] = static_cast<std::int8_t>(
-                std::nearbyint(factor8 * (static_cast<double>(scale) * src[l])) - static_cast<double>(Q.offset8));
+                std::nearbyint(factor8 * (static_cast<double>(scale) * src[l])) - offset8);
         }
     }
   }

@@ -43,11 +43,11 @@ struct IntCentroids {
   std::int64_t stride = 0;  // d rounded up to 32
   aligned_vector<std::int16_t> values;
   // The same rounded to int8 (chunks of 64) on a grid centred on the values' range,
-  // q + offset8 = round(factor8 scale c): a first pass at half the multiply-adds, whose wider
-  // margin leaves more rows to the int16 sums. Empty where the int8 sums could overflow, and
-  // for more than kIntBytesMaxK centroids.
+  // q + offset8 = round(factor8 scale c) with a whole offset8 that moves every D_c of a row
+  // alike, so that nothing here keeps it (quantize_centroids()): a first pass at half the
+  // multiply-adds, whose wider margin leaves more rows to the int16 sums. Empty where the
+  // int8 sums could overflow, and for more than kIntBytesMaxK centroids.
   double factor8 = 0;
-  std::int64_t offset8 = 0;
   double to_value8 = 0;      // 2 / factor8, rounded: D_c = |c|^2 - to_value8 P_c, less 2 offset8 sum_j x_j / factor8
   double unit8 = 0;          // 1 / factor8 rounded up (with the rounding of factor8 scale c): the margin's step
   std::int64_t stride8 = 0;  // d rounded up to 64
