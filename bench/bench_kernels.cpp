@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "app/provenance.hpp"
+#include "kmeans/byte_sums.hpp"
 #include "kmeans/int_assign.hpp"
 #include "io/h5_write.hpp"
 #include "kmeans/estep.hpp"
@@ -287,7 +288,7 @@ void BM_Sgemm(benchmark::State& state) {
 }
 BENCHMARK(BM_Sgemm)->Args({10000, 784, 10})->Args({10000, 784, 100})->Args({10000, 784, 256})->Args({100000, 64, 10})->Unit(benchmark::kMillisecond);
 
-// M-step accumulation. Args: n, d, k.
+// M-step accumulation (uint8 rows: ByteSums, as the solver forms them). Args: n, d, k.
 template <class T>
 void BM_Accumulate(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
@@ -296,10 +297,16 @@ void BM_Accumulate(benchmark::State& state) {
   std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % static_cast<std::size_t>(k));
   std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
+  kmeans::ByteSums bytes(k, d);
   for (auto _ : state) {
-    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock)
-      kmeans::accumulate<T>(X.data() + r * d, std::min(kMaxRowsPerBlock, n - r), d, k, 20, labels.data() + r,
-                            sums.data(), counts.data());
+    for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) {
+      const std::int64_t rows = std::min(kMaxRowsPerBlock, n - r);
+      if constexpr (std::is_same_v<T, std::uint8_t>)
+        bytes.add(X.data() + r * d, rows, labels.data() + r, counts.data(), sums.data());
+      else
+        kmeans::accumulate<T>(X.data() + r * d, rows, d, 20, labels.data() + r, sums.data(), counts.data());
+    }
+    if constexpr (std::is_same_v<T, std::uint8_t>) bytes.flush(sums.data());
     benchmark::DoNotOptimize(sums.data());
   }
   state.SetItemsProcessed(state.iterations() * n);
@@ -308,7 +315,8 @@ void BM_Accumulate(benchmark::State& state) {
 BENCHMARK(BM_Accumulate<std::uint8_t>)->Args({10000, 784, 10})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Accumulate<float>)->Args({1000000, 64, 10})->Unit(benchmark::kMillisecond);
 
-// The incremental M-step, 5% of the rows moving to another cluster. Args: n, d, k.
+// The incremental M-step, 5% of the rows moving to another cluster (uint8 rows: ByteSums, as
+// the solver moves the rows a Lloyd E-step read). Args: n, d, k.
 template <class T>
 void BM_Relabel(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
@@ -320,8 +328,14 @@ void BM_Relabel(benchmark::State& state) {
     to[i] = i % 20 == 0 ? (from[i] + 1) % k : from[i];
   }
   std::vector<std::int64_t> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
+  kmeans::ByteSums bytes(k, d);
   for (auto _ : state) {
-    kmeans::relabel<T>(X.data(), n, d, 20, from.data(), to.data(), sums.data(), counts.data());
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      bytes.move(X.data(), n, from.data(), to.data(), counts.data(), sums.data());
+      bytes.flush(sums.data());
+    } else {
+      kmeans::relabel<T>(X.data(), n, d, 20, from.data(), to.data(), sums.data(), counts.data());
+    }
     benchmark::DoNotOptimize(sums.data());
   }
   state.SetItemsProcessed(state.iterations() * n);
@@ -367,7 +381,7 @@ void BM_LloydIteration(benchmark::State& state) {
     for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock) {
       const std::int64_t rows = std::min(kMaxRowsPerBlock, n - r);
       e.assign(r, rows);
-      kmeans::accumulate<T>(X.data() + r * d, rows, d, k, shift, e.labels.data() + r, sums.data(), counts.data());
+      kmeans::accumulate<T>(X.data() + r * d, rows, d, shift, e.labels.data() + r, sums.data(), counts.data());
     }
     benchmark::DoNotOptimize(sums.data());
   }

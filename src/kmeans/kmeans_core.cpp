@@ -701,30 +701,8 @@ std::int64_t fixed_point(T x, double factor) {
 }  // namespace
 
 template <class T>
-void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift, const std::int32_t* labels,
+void accumulate(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* labels,
                 std::int64_t* sums, std::int64_t* counts) {
-  // Bytes add up in 32-bit partial sums, twice the SIMD lanes of 64-bit ones,
-  // where the k x d partial sums cost less to clear and flush than the rows
-  // to add (with many clusters and few rows per call they would not).
-  if constexpr (std::is_integral_v<T>) {
-    if (k <= rows / 4) {
-      // 2^23 rows of 255 cannot overflow them, so flush once per 2^23 rows.
-      constexpr std::int64_t kFlushRows = std::int64_t{1} << 23;
-      std::vector<std::int32_t> part(static_cast<std::size_t>(k * d));
-      for (std::int64_t i0 = 0; i0 < rows; i0 += kFlushRows) {
-        std::fill(part.begin(), part.end(), 0);
-        const std::int64_t i1 = std::min(rows, i0 + kFlushRows);
-        for (std::int64_t i = i0; i < i1; ++i) {
-          const T* x = X + i * d;
-          std::int32_t* s = part.data() + static_cast<std::int64_t>(labels[i]) * d;
-          for (std::int64_t j = 0; j < d; ++j) s[j] += x[j];
-          ++counts[labels[i]];
-        }
-        for (std::size_t j = 0; j < part.size(); ++j) sums[j] += part[j];
-      }
-      return;
-    }
-  }
   const double factor = std::ldexp(1.0, shift);
   for (std::int64_t i = 0; i < rows; ++i) {
     const T* x = X + i * d;
@@ -753,35 +731,6 @@ std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, c
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (nonzeros) return nonzeros->move(lanes_row0 + i, d, out, in);
     }
-#if defined(__AVX512F__) && defined(__AVX512BW__)
-    if constexpr (std::is_same_v<T, std::uint8_t>) {
-      // Eight bytes at a time, only the groups of eight that hold a nonzero value (MNIST
-      // rows are mostly margin; a zero changes no sum), found 64 bytes at a time.
-      for (std::int64_t j0 = 0; j0 < d; j0 += 64) {
-        const std::int64_t left = d - j0;
-        const auto m = left >= 64 ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << left) - 1);
-        const __m512i bytes = _mm512_maskz_loadu_epi8(m, x + j0);
-        // Past d: zero bytes (masked load) and the sums' lanes left as they are (masked stores).
-        for (auto groups = static_cast<unsigned>(_mm512_test_epi64_mask(bytes, bytes)); groups; groups &= groups - 1) {
-          const int g = __builtin_ctz(groups);
-          const std::int64_t j = j0 + 8 * g;
-          if (d - j >= 8) {  // (unmasked: masked stores cost more on some CPUs)
-            std::uint64_t eight;
-            std::memcpy(&eight, x + j, 8);
-            const __m512i v = _mm512_maskz_cvtepu8_epi64(0xFF, _mm_cvtsi64_si128(static_cast<long long>(eight)));
-            _mm512_storeu_si512(out + j, _mm512_sub_epi64(_mm512_loadu_si512(out + j), v));
-            _mm512_storeu_si512(in + j, _mm512_add_epi64(_mm512_loadu_si512(in + j), v));
-            continue;
-          }
-          const auto lanes = static_cast<__mmask8>((1u << (d - j)) - 1);
-          const __m512i v = _mm512_maskz_cvtepu8_epi64(lanes, _mm_maskz_loadu_epi8(lanes, x + j));
-          _mm512_mask_storeu_epi64(out + j, lanes, _mm512_sub_epi64(_mm512_maskz_loadu_epi64(lanes, out + j), v));
-          _mm512_mask_storeu_epi64(in + j, lanes, _mm512_add_epi64(_mm512_maskz_loadu_epi64(lanes, in + j), v));
-        }
-      }
-      return;
-    }
-#endif
     for (std::int64_t j = 0; j < d; ++j) {
       const std::int64_t v = std::is_integral_v<T> ? static_cast<std::int64_t>(x[j]) : fixed_point(x[j], factor);
       out[j] -= v;
@@ -790,10 +739,8 @@ std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, c
   };
   std::int64_t i = 0;
 #if defined(__AVX512F__)
-  // The rows that moved, sixteen labels at a time (most did not). With the uint8 path above,
-  // against GCC's vectorisation of the plain loops (interleaved, kmeans_seq): Hamerly on
-  // 10^6 x 64 floats, k = 16, 0.94x the time per iteration; MNIST k = 10, make bench's sums_s
-  // 37.7 -> 29.5 us per iteration, the iteration 0.97-1.0x.
+  // The rows that moved, sixteen labels at a time (most did not): against a test per label
+  // (interleaved, kmeans_seq), Hamerly on 10^6 x 64 floats, k = 16, 0.94x the time per iteration.
   for (; i + 16 <= rows; i += 16) {
     for (auto m = static_cast<unsigned>(_mm512_cmpneq_epi32_mask(_mm512_loadu_si512(from + i), _mm512_loadu_si512(to + i)));
          m; m &= m - 1)
@@ -867,7 +814,7 @@ template void pack_centroids<double>(const double*, int, std::int64_t, ColumnFor
                           const PackedCentroids<dist_t<T>>&, const int*, int, dist_t<T>*,                \
                           const std::uint64_t*);                                                        \
   template double sq_distance<T>(const T*, const double*, std::int64_t, double);                        \
-  template void accumulate<T>(const T*, std::int64_t, std::int64_t, int, int, const std::int32_t*,      \
+  template void accumulate<T>(const T*, std::int64_t, std::int64_t, int, const std::int32_t*,           \
                               std::int64_t*, std::int64_t*);                                             \
   template std::int64_t relabel<T>(const T*, std::int64_t, std::int64_t, int, const std::int32_t*, const std::int32_t*, \
                            std::int64_t*, std::int64_t*, const LaneRows*, std::int64_t);                   \

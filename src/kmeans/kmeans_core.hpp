@@ -183,7 +183,7 @@ MeanSquares cluster_mean(const S* sums, std::int64_t count, double to_scaled, co
 // counts[label] += 1, for labels in [0, k). choose_shift() picks the largest
 // shift for which no sum can overflow.
 template <class T>
-void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift, const std::int32_t* labels,
+void accumulate(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* labels,
                 std::int64_t* sums, std::int64_t* counts);
 
 // The incremental M-step: for each of `rows` rows whose label changed
@@ -193,6 +193,8 @@ void accumulate(const T* X, std::int64_t rows, std::int64_t d, int k, int shift,
 // Returns the number of rows that moved. nonzeros (uint8 rows): the same rows by their
 // nonzeros (row i is its row lanes_row0 + i), read instead of X: a row moves only after the
 // E-step read it, in that form where it holds one, so that is what is still in the cache.
+// (The solver's uint8 rows that an E-step read whole move by ByteSums, byte_sums.hpp, and
+// the first E-step's sums are formed there too: these two are the reference it is tested on.)
 class LaneRows;
 template <class T>
 std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, const std::int32_t* from,

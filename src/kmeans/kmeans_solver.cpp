@@ -13,6 +13,7 @@
 #include "io/h5_probe.hpp"
 #include "io/h5_read.hpp"
 #include "io/team_read.hpp"
+#include "kmeans/byte_sums.hpp"
 #include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
 #include "kmeans/metrics.hpp"
@@ -233,6 +234,7 @@ class Lloyd {
       owner_terms_[sz(w)] = 2 * (c1 - c0);
     }
     before_.resize(sz(kMaxRowsPerBlock));
+    if constexpr (std::is_same_v<T, std::uint8_t>) byte_sums_ = ByteSums(k_, d_);
   }
 
   // The E-step over this worker's blocks fills the labels; with `with_sums` it
@@ -257,7 +259,16 @@ class Lloyd {
     blocks_->round(member_, *this, b0_, b1_, [&](Lloyd& owner, std::int64_t b) {
       run_block(owner, b, centroids, with_sums, res, host_sums);
     });
-    if (with_sums) counted_ = true;
+    if (with_sums) {
+      counted_ = true;
+      if constexpr (std::is_same_v<T, std::uint8_t>) {
+        // This worker's int32 partial sums into its sums (its thread alone adds to both: a
+        // helper adds another's rows to its own).
+        const auto host_flush = HostClock::now();
+        byte_sums_.flush(sums_.data());
+        host_sums += HostClock::now() - host_flush;
+      }
+    }
     const double pass = now_s() - t_pass;
     const double host_all = std::chrono::duration<double>(HostClock::now() - host_pass).count();
     const double share = host_all > 0 ? std::chrono::duration<double>(host_sums).count() / host_all : 0;
@@ -283,11 +294,22 @@ class Lloyd {
       return;
     }
     const auto host_block = HostClock::now();
+    const LaneRows* nonzeros = owner.estep_.lane_rows();
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (!nonzeros) {  // rows the E-step read whole: their int32 sums (byte_sums.hpp)
+        if (counted_)
+          res.moved += byte_sums_.move(p_.row<T>(lo), hi - lo, before_.data(), block_labels, counts_.data(), sums_.data());
+        else
+          byte_sums_.add(p_.row<T>(lo), hi - lo, block_labels, counts_.data(), sums_.data());
+        host_sums += HostClock::now() - host_block;
+        return;
+      }
+    }
     if (counted_)
       res.moved += relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(),
-                              counts_.data(), owner.estep_.lane_rows(), lo - r0);
+                              counts_.data(), nonzeros, lo - r0);
     else
-      accumulate<T>(p_.row<T>(lo), hi - lo, d_, k_, shift_, block_labels, sums_.data(), counts_.data());
+      accumulate<T>(p_.row<T>(lo), hi - lo, d_, shift_, block_labels, sums_.data(), counts_.data());
     host_sums += HostClock::now() - host_block;
   }
 
@@ -519,6 +541,7 @@ class Lloyd {
   std::vector<std::int32_t> packed32_;  // packed_ where sums_int32_
   std::vector<int> owner_counts_, owner_values_, owner_terms_;
   std::vector<std::int32_t> before_;
+  ByteSums byte_sums_;  // uint8 rows: the M-step's sums of the rows an E-step read whole
   bool counted_ = false;  // sums and counts hold the current labels
   // This process's threads' blocks, handed out as they come free (member_: this worker's place).
   const int member_ = team_.rank() - team_.group_first();

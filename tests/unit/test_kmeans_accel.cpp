@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "kmeans/byte_sums.hpp"
 #include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
 
@@ -512,14 +513,14 @@ void relabel_equals_a_recount(std::int64_t d, int shift, bool by_nonzeros = fals
   for (auto& l : from) l = u(gen);
   for (std::size_t i = 0; i < to.size(); ++i) to[i] = i % 3 ? from[i] : u(gen);
   std::vector<std::int64_t> s1(static_cast<std::size_t>(k * d)), c1(static_cast<std::size_t>(k)), s2 = s1, c2 = c1;
-  accumulate<T>(X.data(), n, d, k, shift, from.data(), s1.data(), c1.data());
+  accumulate<T>(X.data(), n, d, shift, from.data(), s1.data(), c1.data());
   // uint8: also from the rows' nonzeros (LaneRows), as the pruned E-steps hold them.
   LaneRows lanes;
   if constexpr (std::is_same_v<T, std::uint8_t>) lanes.append(X.data(), n, d);
   const LaneRows* by_lanes = by_nonzeros ? &lanes : nullptr;
   const std::int64_t moved =
       relabel<T>(X.data(), n, d, shift, from.data(), to.data(), s1.data(), c1.data(), by_lanes, 0);
-  accumulate<T>(X.data(), n, d, k, shift, to.data(), s2.data(), c2.data());
+  accumulate<T>(X.data(), n, d, shift, to.data(), s2.data(), c2.data());
   EXPECT_EQ(s1, s2) << "d " << d << (by_nonzeros ? ", from the nonzeros" : "");
   EXPECT_EQ(c1, c2) << "d " << d;
   std::int64_t changed = 0;  // the rows relabel() reports as moved (Result::moved sums them)
@@ -533,6 +534,69 @@ TEST(Relabel, EqualsARecount) {
   for (std::int64_t d : {1, 5, 13, 64, 100, 131}) {
     relabel_equals_a_recount<std::uint8_t>(d, 0);
     relabel_equals_a_recount<std::uint8_t>(d, 0, true);
+  }
+}
+
+// ByteSums (the solver's sums of uint8 rows an E-step read whole) leaves the int64 sums that
+// accumulate() gives: a first labelling added block by block, then moves to a second one,
+// onto sums that already hold values; every d that ends a vector early or late.
+TEST(ByteSums, EqualsARecount) {
+  std::mt19937 gen(11);
+  const std::int64_t n = 700, block = 256;
+  const int k = 5;
+  for (std::int64_t d : {1, 5, 13, 16, 64, 100, 131, 784}) {
+    auto X = random_data<std::uint8_t>(static_cast<std::size_t>(n * d), gen);
+    for (std::size_t j = 0; j < X.size(); ++j)
+      if (j % 37 < 20) X[j] = 0;
+    std::vector<std::int32_t> first(static_cast<std::size_t>(n)), second(first.size());
+    std::uniform_int_distribution<int> u(0, k - 1);
+    for (auto& l : first) l = u(gen);
+    for (std::size_t i = 0; i < second.size(); ++i) second[i] = i % 3 ? first[i] : u(gen);
+    const std::vector<std::int64_t> start(static_cast<std::size_t>(k * d), 1000);  // sums held before
+    std::vector<std::int64_t> sums = start, counts(static_cast<std::size_t>(k)), want = start, want_counts = counts;
+    ByteSums bytes(k, d);
+    for (std::int64_t r = 0; r < n; r += block)
+      bytes.add(X.data() + r * d, std::min(block, n - r), first.data() + r, counts.data(), sums.data());
+    bytes.flush(sums.data());
+    accumulate<std::uint8_t>(X.data(), n, d, 0, first.data(), want.data(), want_counts.data());
+    EXPECT_EQ(sums, want) << "d " << d << ", added";
+    EXPECT_EQ(counts, want_counts) << "d " << d;
+    std::int64_t moved = 0, changed = 0;
+    for (std::int64_t r = 0; r < n; r += block)
+      moved += bytes.move(X.data() + r * d, std::min(block, n - r), first.data() + r, second.data() + r, counts.data(),
+                          sums.data());
+    bytes.flush(sums.data());
+    want = start;
+    std::fill(want_counts.begin(), want_counts.end(), 0);
+    accumulate<std::uint8_t>(X.data(), n, d, 0, second.data(), want.data(), want_counts.data());
+    EXPECT_EQ(sums, want) << "d " << d << ", moved";
+    EXPECT_EQ(counts, want_counts) << "d " << d;
+    for (std::size_t i = 0; i < first.size(); ++i) changed += first[i] != second[i];
+    EXPECT_GT(changed, 0);
+    EXPECT_EQ(moved, changed);
+  }
+}
+
+// Sums past int32 in one call or in many: 2^24 + 3 rows of 255 (d = 1) added to one cluster
+// (255 (2^24 + 3) > 2^31), then all moved to another: the int32 partial sums must be flushed
+// on the way (a wrapped partial sum would leave the int64 ones wrong).
+TEST(ByteSums, FlushesBeforeTheInt32SumsOverflow) {
+  const std::int64_t n = (std::int64_t{1} << 24) + 3;
+  const std::vector<std::uint8_t> X(static_cast<std::size_t>(n), 255);
+  const std::vector<std::int32_t> zero(static_cast<std::size_t>(n), 0), one(static_cast<std::size_t>(n), 1);
+  for (const std::int64_t block : {n, std::int64_t{1} << 20}) {
+    std::vector<std::int64_t> sums(2), counts(2);
+    ByteSums bytes(2, 1);
+    for (std::int64_t r = 0; r < n; r += block)
+      bytes.add(X.data() + r, std::min(block, n - r), zero.data() + r, counts.data(), sums.data());
+    bytes.flush(sums.data());
+    EXPECT_EQ(sums, (std::vector<std::int64_t>{255 * n, 0})) << "blocks of " << block;
+    EXPECT_EQ(counts, (std::vector<std::int64_t>{n, 0}));
+    for (std::int64_t r = 0; r < n; r += block)
+      bytes.move(X.data() + r, std::min(block, n - r), zero.data() + r, one.data() + r, counts.data(), sums.data());
+    bytes.flush(sums.data());
+    EXPECT_EQ(sums, (std::vector<std::int64_t>{0, 255 * n})) << "blocks of " << block;
+    EXPECT_EQ(counts, (std::vector<std::int64_t>{0, n}));
   }
 }
 

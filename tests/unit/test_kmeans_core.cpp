@@ -71,7 +71,7 @@ TEST(Accumulate, ExactIntegerSums) {
   const double X[] = {0.5, -0.25, 1.0, 3.0};
   const std::int32_t labels[] = {1, 1, 0, 1};
   std::int64_t sums[2] = {}, counts[2] = {};
-  accumulate<double>(X, 4, 1, 2, 2, labels, sums, counts);  // shift 2: values times 4
+  accumulate<double>(X, 4, 1, 2, labels, sums, counts);  // shift 2: values times 4
   EXPECT_EQ(sums[0], 4);
   EXPECT_EQ(sums[1], 2 - 1 + 12);
   EXPECT_EQ(counts[0], 1);
@@ -82,7 +82,7 @@ TEST(Accumulate, BytesAddUpExactly) {
   const std::uint8_t X[] = {255, 1, 255, 2, 7, 9};
   const std::int32_t labels[] = {0, 0, 1};
   std::int64_t sums[4] = {100, 0, 0, 0}, counts[2] = {};
-  accumulate<std::uint8_t>(X, 3, 2, 2, 0, labels, sums, counts);
+  accumulate<std::uint8_t>(X, 3, 2, 0, labels, sums, counts);
   EXPECT_EQ(sums[0], 100 + 510);  // adds to what is there
   EXPECT_EQ(sums[1], 3);
   EXPECT_EQ(sums[2], 7);

@@ -1,0 +1,77 @@
+#include "kmeans/byte_sums.hpp"
+
+#include <algorithm>
+
+namespace hpcb::kmeans {
+
+namespace {
+
+// GCC vectorises these sixteen int32 lanes at a time (restrict: the bytes of x are not the
+// sums, nor are one cluster's sums another's).
+void add_row(const std::uint8_t* __restrict x, std::int32_t* __restrict s, std::int64_t d) {
+  for (std::int64_t j = 0; j < d; ++j) s[j] += x[j];
+}
+void move_row(const std::uint8_t* __restrict x, std::int32_t* __restrict out, std::int32_t* __restrict in, std::int64_t d) {
+  for (std::int64_t j = 0; j < d; ++j) {
+    out[j] -= x[j];
+    in[j] += x[j];
+  }
+}
+
+}  // namespace
+
+ByteSums::ByteSums(int k, std::int64_t d)
+    : d_(d), part_(static_cast<std::size_t>(k) * static_cast<std::size_t>(d)), dirty_(static_cast<std::size_t>(k)) {}
+
+void ByteSums::room(std::int64_t ops, std::int64_t* sums) {
+  if (ops_ + ops > kMaxOps) flush(sums);
+  ops_ += ops;
+}
+
+void ByteSums::add(const std::uint8_t* X, std::int64_t rows, const std::int32_t* labels, std::int64_t* counts,
+                   std::int64_t* sums) {
+  for (std::int64_t i0 = 0; i0 < rows; i0 += kMaxOps) {
+    const std::int64_t i1 = std::min(rows, i0 + kMaxOps);
+    room(i1 - i0, sums);
+    for (std::int64_t i = i0; i < i1; ++i) {
+      const auto c = static_cast<std::size_t>(labels[i]);
+      add_row(X + i * d_, &part_[c * static_cast<std::size_t>(d_)], d_);
+      dirty_[c] = 1;
+      ++counts[c];
+    }
+  }
+}
+
+std::int64_t ByteSums::move(const std::uint8_t* X, std::int64_t rows, const std::int32_t* from, const std::int32_t* to,
+                            std::int64_t* counts, std::int64_t* sums) {
+  std::int64_t moved = 0;
+  for (std::int64_t i0 = 0; i0 < rows; i0 += kMaxOps) {
+    const std::int64_t i1 = std::min(rows, i0 + kMaxOps);
+    room(i1 - i0, sums);
+    for (std::int64_t i = i0; i < i1; ++i) {
+      if (from[i] == to[i]) continue;
+      const auto a = static_cast<std::size_t>(from[i]), b = static_cast<std::size_t>(to[i]);
+      move_row(X + i * d_, &part_[a * static_cast<std::size_t>(d_)], &part_[b * static_cast<std::size_t>(d_)], d_);
+      dirty_[a] = dirty_[b] = 1;
+      --counts[a];
+      ++counts[b];
+      ++moved;
+    }
+  }
+  return moved;
+}
+
+void ByteSums::flush(std::int64_t* sums) {
+  const auto d = static_cast<std::size_t>(d_);
+  for (std::size_t c = 0; c < dirty_.size(); ++c) {
+    if (!dirty_[c]) continue;
+    std::int32_t* p = &part_[c * d];
+    std::int64_t* s = sums + c * d;
+    for (std::size_t j = 0; j < d; ++j) s[j] += p[j];
+    std::fill_n(p, d, 0);
+    dirty_[c] = 0;
+  }
+  ops_ = 0;
+}
+
+}  // namespace hpcb::kmeans
