@@ -496,9 +496,9 @@ TEST(PrunedEStep, OneClusterAndDuplicateRows) {
   check_pruned_equals_lloyd<float>(100, 4, 2, 7);
 }
 
-// relabel() leaves the sums accumulate() gives for the new labels. uint8 rows take their own
-// vector path, which skips groups of eight zeros: rows with runs of zeros, d past a multiple
-// of 64 and not a multiple of 8 (the masked last group), and d below 8.
+// relabel() leaves the sums accumulate() gives for the new labels, from the rows or (uint8)
+// from their nonzeros (LaneRows, whose padding entries must change nothing): rows with runs
+// of zeros, d below, at and past a multiple of 16 and of 64.
 template <class T>
 void relabel_equals_a_recount(std::int64_t d, int shift, bool by_nonzeros = false) {
   std::mt19937 gen(9);
