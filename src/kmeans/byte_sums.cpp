@@ -23,40 +23,34 @@ void move_row(const std::uint8_t* __restrict x, std::int32_t* __restrict out, st
 ByteSums::ByteSums(int k, std::int64_t d)
     : d_(d), part_(static_cast<std::size_t>(k) * static_cast<std::size_t>(d)), dirty_(static_cast<std::size_t>(k)) {}
 
-void ByteSums::room(std::int64_t ops, std::int64_t* sums) {
-  if (ops_ + ops > kMaxOps) flush(sums);
-  ops_ += ops;
+void ByteSums::one_more_op(std::int64_t* sums) {
+  if (ops_ == kMaxOps) flush(sums);
+  ++ops_;
 }
 
 void ByteSums::add(const std::uint8_t* X, std::int64_t rows, const std::int32_t* labels, std::int64_t* counts,
                    std::int64_t* sums) {
-  for (std::int64_t i0 = 0; i0 < rows; i0 += kMaxOps) {
-    const std::int64_t i1 = std::min(rows, i0 + kMaxOps);
-    room(i1 - i0, sums);
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const auto c = static_cast<std::size_t>(labels[i]);
-      add_row(X + i * d_, &part_[c * static_cast<std::size_t>(d_)], d_);
-      dirty_[c] = 1;
-      ++counts[c];
-    }
+  for (std::int64_t i = 0; i < rows; ++i) {
+    one_more_op(sums);
+    const auto c = static_cast<std::size_t>(labels[i]);
+    add_row(X + i * d_, &part_[c * static_cast<std::size_t>(d_)], d_);
+    dirty_[c] = 1;
+    ++counts[c];
   }
 }
 
 std::int64_t ByteSums::move(const std::uint8_t* X, std::int64_t rows, const std::int32_t* from, const std::int32_t* to,
                             std::int64_t* counts, std::int64_t* sums) {
   std::int64_t moved = 0;
-  for (std::int64_t i0 = 0; i0 < rows; i0 += kMaxOps) {
-    const std::int64_t i1 = std::min(rows, i0 + kMaxOps);
-    room(i1 - i0, sums);
-    for (std::int64_t i = i0; i < i1; ++i) {
-      if (from[i] == to[i]) continue;
-      const auto a = static_cast<std::size_t>(from[i]), b = static_cast<std::size_t>(to[i]);
-      move_row(X + i * d_, &part_[a * static_cast<std::size_t>(d_)], &part_[b * static_cast<std::size_t>(d_)], d_);
-      dirty_[a] = dirty_[b] = 1;
-      --counts[a];
-      ++counts[b];
-      ++moved;
-    }
+  for (std::int64_t i = 0; i < rows; ++i) {
+    if (from[i] == to[i]) continue;
+    one_more_op(sums);
+    const auto a = static_cast<std::size_t>(from[i]), b = static_cast<std::size_t>(to[i]);
+    move_row(X + i * d_, &part_[a * static_cast<std::size_t>(d_)], &part_[b * static_cast<std::size_t>(d_)], d_);
+    dirty_[a] = dirty_[b] = 1;
+    --counts[a];
+    ++counts[b];
+    ++moved;
   }
   return moved;
 }

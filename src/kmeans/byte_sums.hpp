@@ -31,10 +31,10 @@ class ByteSums {
   void flush(std::int64_t* sums);
 
  private:
-  // A row operation changes a partial sum by at most 255: flushed before 2^23 of them
-  // (255 * 2^23 < 2^31), no int32 sum can overflow.
+  // A row operation (a row added or moved) changes a partial sum by at most 255: flushed
+  // before the 2^23 + 1-th since the last flush (255 * 2^23 < 2^31), no int32 sum can overflow.
   static constexpr std::int64_t kMaxOps = std::int64_t{1} << 23;
-  void room(std::int64_t ops, std::int64_t* sums);
+  void one_more_op(std::int64_t* sums);
 
   std::int64_t d_ = 0;
   std::vector<std::int32_t> part_;   // k x d

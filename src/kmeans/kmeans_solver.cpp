@@ -294,23 +294,31 @@ class Lloyd {
       return;
     }
     const auto host_block = HostClock::now();
-    const LaneRows* nonzeros = owner.estep_.lane_rows();
-    if constexpr (std::is_same_v<T, std::uint8_t>) {
-      if (!nonzeros) {  // rows the E-step read whole: their int32 sums (byte_sums.hpp)
-        if (counted_)
-          res.moved += byte_sums_.move(p_.row<T>(lo), hi - lo, before_.data(), block_labels, counts_.data(), sums_.data());
-        else
-          byte_sums_.add(p_.row<T>(lo), hi - lo, block_labels, counts_.data(), sums_.data());
-        host_sums += HostClock::now() - host_block;
-        return;
-      }
-    }
     if (counted_)
-      res.moved += relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), block_labels, sums_.data(),
-                              counts_.data(), nonzeros, lo - r0);
+      res.moved += move_rows(lo, hi, block_labels, owner.estep_.lane_rows(), lo - r0);
     else
-      accumulate<T>(p_.row<T>(lo), hi - lo, d_, shift_, block_labels, sums_.data(), counts_.data());
+      add_rows(lo, hi, block_labels);
     host_sums += HostClock::now() - host_block;
+  }
+
+  // Rows [lo, hi) into this worker's sums by their labels; uint8 rows, which the first E-step
+  // has just read whole, in int32 (byte_sums.hpp).
+  void add_rows(std::int64_t lo, std::int64_t hi, const std::int32_t* labels) {
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+      byte_sums_.add(p_.row<T>(lo), hi - lo, labels, counts_.data(), sums_.data());
+    else
+      accumulate<T>(p_.row<T>(lo), hi - lo, d_, shift_, labels, sums_.data(), counts_.data());
+  }
+
+  // The rows of [lo, hi) whose label changed (before_ -> labels) moved between this worker's
+  // sums: uint8 rows from the form the E-step read, their nonzeros (lane row lanes_row0 on) or
+  // the whole rows (in int32); returns how many moved.
+  std::int64_t move_rows(std::int64_t lo, std::int64_t hi, const std::int32_t* labels, const LaneRows* nonzeros,
+                         std::int64_t lanes_row0) {
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+      if (!nonzeros) return byte_sums_.move(p_.row<T>(lo), hi - lo, before_.data(), labels, counts_.data(), sums_.data());
+    return relabel<T>(p_.row<T>(lo), hi - lo, d_, shift_, before_.data(), labels, sums_.data(), counts_.data(), nonzeros,
+                      lanes_row0);
   }
 
   // Whether this E-step keeps bounds (kSettledDrop): from the inertia trace so far, the same
