@@ -80,43 +80,48 @@ vec<D> splat(D v) {
 template <class T, class D, int R, int G>
 void dot_tile(const T* const* x, std::int64_t d, vec<D> scale, const D* c0, std::int64_t step, D* out,
               std::uint64_t live = ~std::uint64_t{0}) {
-  constexpr int W = kWidth<D>;
-  vec<D> acc[R * G];
-#pragma GCC unroll 32
-  for (int i = 0; i < R * G; ++i) acc[i] = vec<D>{};  // unrolled into register zeroing, not a memset call
-  auto chunk = [&](const vec<D>* xv, std::int64_t i) {
+  constexpr int W = kWidth<D>, P = simd::kParts<D>, H = W / P;
+  using Part = simd::part<D>;
+  Part acc[R * G * P];  // accumulator (r, g) in parts [(r G + g) P, +P)
+#pragma GCC unroll 64
+  for (int i = 0; i < R * G * P; ++i) acc[i] = Part{};  // unrolled into register zeroing, not a memset call
+  auto chunk = [&](const Part* xv, std::int64_t i) {  // xv: R rows' P parts
     const D* c = c0 + i * step;
-    for (int g = 0; g < G; ++g) {
-      const vec<D> cv = load<D>(c + g * W);
-      for (int r = 0; r < R; ++r) acc[r * G + g] = madd<D>(xv[r], cv, acc[r * G + g]);
-    }
+    for (int g = 0; g < G; ++g)
+      for (int q = 0; q < P; ++q) {
+        const Part cv = simd::load_part<D>(c + g * W + q * H);
+        for (int r = 0; r < R; ++r) acc[(r * G + g) * P + q] = simd::madd_part<D>(xv[r * P + q], cv, acc[(r * G + g) * P + q]);
+      }
   };
   const std::int64_t full = d / W * W;
   if (live == ~std::uint64_t{0}) {
     for (std::int64_t j = 0; j < full; j += W) {
-      vec<D> xv[R];
-      for (int r = 0; r < R; ++r) xv[r] = load_scaled<T, D>(x[r] + j, scale);
+      Part xv[R * P];
+      for (int r = 0; r < R; ++r) simd::load_scaled_parts<T, D>(x[r] + j, scale, &xv[r * P]);
       chunk(xv, j / W);
     }
   } else {
     const std::int64_t chunks = full / W;
     for (std::uint64_t left = chunks >= 64 ? live : live & ((std::uint64_t{1} << chunks) - 1); left; left &= left - 1) {
       const std::int64_t i = __builtin_ctzll(left);
-      vec<D> xv[R];
-      for (int r = 0; r < R; ++r) xv[r] = load_scaled<T, D>(x[r] + i * W, scale);
+      Part xv[R * P];
+      for (int r = 0; r < R; ++r) simd::load_scaled_parts<T, D>(x[r] + i * W, scale, &xv[r * P]);
       chunk(xv, i);
     }
   }
   if (full < d && (live == ~std::uint64_t{0} || (live >> (full / W) & 1))) {  // the last chunk: the row's tail, then zeros (as the centroids' padding)
-    vec<D> xv[R];
+    Part xv[R * P];
     for (int r = 0; r < R; ++r) {
       T tail[W] = {};
       std::memcpy(tail, x[r] + full, static_cast<std::size_t>(d - full) * sizeof(T));
-      xv[r] = load_scaled<T, D>(tail, scale);
+      simd::load_scaled_parts<T, D>(tail, scale, &xv[r * P]);
     }
     chunk(xv, full / W);
   }
-  hsums<D, R * G>(acc, out);
+  if constexpr (P == 1)
+    hsums<D, R * G>(acc, out);
+  else
+    for (int i = 0; i < R * G; ++i) out[i] = simd::hsum_parts<D>(&acc[i * P]);
 }
 
 // dot_tile with G chosen at run time (1 <= g <= kMaxGroup).

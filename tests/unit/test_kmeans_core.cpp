@@ -67,6 +67,75 @@ TEST(Assign, ResultOfARowDoesNotDependOnItsNeighbours) {
   }
 }
 
+// The arithmetic every distance kernel promises (kmeans_core.hpp, common/simd.hpp), written
+// out one scalar at a time: W = 64 / sizeof(D) lanes, lane l adds x[m W + l] scale c[m W + l]
+// by one fused multiply-add per chunk m in order (zeros past d), the lanes summed by halves
+// (l + l+W/2, then l + l+W/4, ...), and |x|^2 - 2 x.c + |c|^2. Whatever registers a build
+// holds the lanes in (one 64-byte vector with AVX-512, two 32-byte parts with AVX2) must give
+// these bits, so that results do not depend on the node a job ran on.
+template <class T, class D>
+D lane_model_dot(const T* x, const D* c, std::int64_t d, D scale) {
+  constexpr int W = 64 / sizeof(D);
+  D lanes[W] = {};
+  for (std::int64_t j0 = 0; j0 < d; j0 += W)
+    for (int l = 0; l < W; ++l) {
+      const std::int64_t j = j0 + l;
+      const D xs = j < d ? static_cast<D>(x[j]) * scale : D(0);
+      const D cj = j < d ? c[j] : D(0);
+      lanes[l] = std::fma(xs, cj, lanes[l]);  // every target this project builds for has FMA
+    }
+  for (int width = W / 2; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+  return lanes[0];
+}
+
+template <class T>
+void expect_lane_model(std::int64_t d, int k, dist_t<T> scale) {
+  using D = dist_t<T>;
+  SCOPED_TRACE(::testing::Message() << "d = " << d << ", k = " << k << ", " << sizeof(T) << "-byte values");
+  const int n = 7;
+  std::mt19937 gen(static_cast<unsigned>(d * 31 + k));
+  std::vector<T> X(static_cast<std::size_t>(n * d));
+  for (T& v : X) {
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+      v = gen() % 3 == 0 ? T(0) : static_cast<T>(gen() % 256);  // a third zeros, as images have
+    else
+      v = static_cast<T>(std::uniform_real_distribution<double>(-3, 3)(gen));
+  }
+  std::vector<double> C(static_cast<std::size_t>(k * d));
+  for (double& v : C) v = std::uniform_real_distribution<double>(-1, 2)(gen);
+  const auto P = pack_centroids<D>(C.data(), k, d);
+  std::vector<D> xx(n), out(static_cast<std::size_t>(n * k));
+  row_norms<T>(X.data(), n, d, scale, xx.data());
+  std::vector<const T*> rows(n);
+  for (int r = 0; r < n; ++r) rows[static_cast<std::size_t>(r)] = X.data() + r * d;
+  values<T>(rows.data(), n, d, scale, xx.data(), P, nullptr, k, out.data());
+  for (int r = 0; r < n; ++r) {
+    const T* x = rows[static_cast<std::size_t>(r)];
+    std::vector<D> xd(static_cast<std::size_t>(d));
+    for (std::int64_t j = 0; j < d; ++j) xd[static_cast<std::size_t>(j)] = static_cast<D>(x[j]) * scale;
+    const D norm = lane_model_dot<D, D>(xd.data(), xd.data(), d, D(1));
+    ASSERT_EQ(xx[static_cast<std::size_t>(r)], norm) << "row " << r;
+    for (int c = 0; c < k; ++c) {
+      std::vector<D> cd(static_cast<std::size_t>(d));
+      for (std::int64_t j = 0; j < d; ++j) cd[static_cast<std::size_t>(j)] = static_cast<D>(C[static_cast<std::size_t>(c * d + j)]);
+      const D cc = lane_model_dot<D, D>(cd.data(), cd.data(), d, D(1));
+      ASSERT_EQ(P.norms[static_cast<std::size_t>(c)], cc) << "centroid " << c;
+      const D dot = lane_model_dot<T, D>(x, cd.data(), d, scale);
+      ASSERT_EQ(out[static_cast<std::size_t>(r * k + c)], sq_value<D>(norm, dot, cc)) << "row " << r << ", centroid " << c;
+    }
+  }
+}
+
+TEST(Values, AreTheLaneModelBitForBit) {
+  for (std::int64_t d : {1, 5, 16, 37, 64, 100, 784})
+    for (int k : {1, 3, 10, 13, 20}) {
+      expect_lane_model<std::uint8_t>(d, k, 1.0f / 255);
+      expect_lane_model<float>(d, k, 0.5f);
+      expect_lane_model<double>(d, k, 1.0);
+    }
+}
+
 TEST(Accumulate, ExactIntegerSums) {
   const double X[] = {0.5, -0.25, 1.0, 3.0};
   const std::int32_t labels[] = {1, 1, 0, 1};
