@@ -55,10 +55,31 @@ inline vec<D> madd(vec<D> a, vec<D> b, vec<D> acc) {
     return (vec<D>)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)acc);
   else
     return (vec<D>)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)acc);
+#elif defined(__AVX2__) && defined(__FMA__)
+  // Two 32-byte fused multiply-adds, explicit as madd_part()'s: left to the compiler, the
+  // contraction of acc + a * b depends on the optimisation level (not at -O1), and the
+  // kernels' values would differ between functions.
+  if constexpr (std::is_same_v<D, float>) {
+    typedef float half __attribute__((vector_size(32)));
+    const half lo = (half)_mm256_fmadd_ps((__m256)__builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7),
+                                          (__m256)__builtin_shufflevector(b, b, 0, 1, 2, 3, 4, 5, 6, 7),
+                                          (__m256)__builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7));
+    const half hi = (half)_mm256_fmadd_ps((__m256)__builtin_shufflevector(a, a, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          (__m256)__builtin_shufflevector(b, b, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          (__m256)__builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15));
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  } else {
+    typedef double half __attribute__((vector_size(32)));
+    const half lo = (half)_mm256_fmadd_pd((__m256d)__builtin_shufflevector(a, a, 0, 1, 2, 3),
+                                          (__m256d)__builtin_shufflevector(b, b, 0, 1, 2, 3),
+                                          (__m256d)__builtin_shufflevector(acc, acc, 0, 1, 2, 3));
+    const half hi = (half)_mm256_fmadd_pd((__m256d)__builtin_shufflevector(a, a, 4, 5, 6, 7),
+                                          (__m256d)__builtin_shufflevector(b, b, 4, 5, 6, 7),
+                                          (__m256d)__builtin_shufflevector(acc, acc, 4, 5, 6, 7));
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+  }
 #else
-  // Without AVX-512 the 64-byte vector is split by the compiler; contraction
-  // to FMA (when available) is then uniform across callers, as they all come
-  // through here.
+  // (Without FMA: a multiply and an add, each rounded.)
   return acc + a * b;
 #endif
 }
@@ -143,8 +164,8 @@ inline part<D> madd_part(part<D> a, part<D> b, part<D> acc) {
   if constexpr (kParts<D> == 1) {
     return madd<D>(a, b, acc);
   } else {
-#if defined(__FMA__)
-    if constexpr (std::is_same_v<D, float>)
+#if defined(__AVX2__) && defined(__FMA__)
+    if constexpr (std::is_same_v<D, float>)  // (explicit: see madd())
       return (part<D>)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)acc);
     else
       return (part<D>)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)acc);

@@ -9,6 +9,19 @@
 
 #include "common/simd.hpp"
 
+// The int8 first pass: with AVX-512 VNNI (vpdpbusd) only.
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define HPCB_INT8_PASS 1
+#else
+#define HPCB_INT8_PASS 0
+#endif
+// The integer kernel: the int8 and int16 passes with AVX-512 VNNI, the int16 one with AVX2.
+#if HPCB_INT8_PASS || defined(__AVX2__)
+#define HPCB_INT_KERNEL 1
+#else
+#define HPCB_INT_KERNEL 0
+#endif
+
 namespace hpcb::kmeans {
 namespace {
 
@@ -52,14 +65,24 @@ std::pair<float, float> value_range(const std::vector<float>& v) {
 
 }  // namespace
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+bool int8_pass_built() { return HPCB_INT8_PASS; }
+
+#if HPCB_INT_KERNEL
 
 bool int_assign_built() { return true; }
 
 namespace {
 
+#if HPCB_INT8_PASS
 constexpr int kTileRows = 2;  // 2 x 12 accumulators, 2 row chunks and a centroid chunk: 27 of 32 registers
+#else
+// AVX2: the int16 sums alone (vpmaddwd: 16 products into 8 int32, then an add). An int8 pass
+// (vpmaddubsw) saturates its int16 pair sums beyond |q| = 64, and its second step to int32 costs
+// what it saves: per product it takes the multiplier units as long as the int16 sums do.
+constexpr int kTileRows = 1;  // 12 accumulators, a row half-chunk and a centroid one: 14 of 16 registers
+#endif
 
+#if HPCB_INT8_PASS
 // P[r * G + g] = sum_j x_r[j] q_g[j], exactly: R rows against the G centroids of one group.
 // Bytes false: q int16, chunks of 32 (chunk i of centroid g at c + (i * G + g) * 32), the
 // rows widened to int16, vpdpwssd; Bytes true: q int8, chunks of 64, the rows' bytes as
@@ -113,6 +136,57 @@ template <int R, int G, bool Bytes>
   }
   simd::hsums<std::int32_t, R * G>(acc, out);  // integer sums: exact in any order
 }
+#else
+// The int16 sums only (kBytePass is false): each 64-byte chunk of 32 values as two halves of
+// 16, the row's bytes widened to int16, vpmaddwd and an add into one int32 accumulator per
+// (row, centroid), both halves into the same one (integer sums: exact in any order).
+template <int R, int G, bool Bytes>
+[[gnu::noinline]] void int_dot_tile(const std::uint8_t* const* x, std::int64_t d, const void* centroids,
+                                    std::uint64_t live, std::int32_t* out) {
+  static_assert(!Bytes, "no int8 pass without AVX-512 VNNI (HPCB_INT8_PASS)");
+  const auto* c0 = static_cast<const char*>(centroids);
+  __m256i acc[R * G];
+#pragma GCC unroll 32
+  for (int i = 0; i < R * G; ++i) acc[i] = _mm256_setzero_si256();
+  const std::int64_t chunks = (d + kChunk - 1) / kChunk;
+  for (std::int64_t base = 0; base < chunks; base += 64)
+    for (std::uint64_t left_chunks = (base == 0 ? live : ~std::uint64_t{0}) &
+                                     (chunks - base >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (chunks - base)) - 1);
+         left_chunks; left_chunks &= left_chunks - 1) {
+      const std::int64_t chunk = base + __builtin_ctzll(left_chunks);
+      const char* c = c0 + chunk * G * 64;
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const std::int64_t j = chunk * kChunk + 16 * h, left = d - j;
+        if (left <= 0) break;  // the centroids' padding: zeros
+        __m256i xv[R];
+        for (int r = 0; r < R; ++r) {
+          __m128i b;
+          if (left >= 16) {
+            b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[r] + j));
+          } else {  // the row's last values, then zeros (no read past the row)
+            alignas(16) std::uint8_t tail[16] = {};
+            std::memcpy(tail, x[r] + j, static_cast<std::size_t>(left));
+            b = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+          }
+          xv[r] = _mm256_cvtepu8_epi16(b);
+        }
+#pragma GCC unroll 16
+        for (int g = 0; g < G; ++g) {
+          const __m256i cv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + g * 64 + 32 * h));
+#pragma GCC unroll 4
+          for (int r = 0; r < R; ++r) acc[r * G + g] = _mm256_add_epi32(acc[r * G + g], _mm256_madd_epi16(xv[r], cv));
+        }
+      }
+    }
+  for (int i = 0; i < R * G; ++i) {
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(acc[i]), _mm256_extracti128_si256(acc[i], 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+    out[i] = _mm_cvtsi128_si32(t);
+  }
+}
+#endif
 
 // The chunks of `step` values (32 or 64) that hold a nonzero value in any of R rows, from
 // the rows' masks of 16-value chunks (row_chunk_masks(), d <= kChunkMaskMaxD; nullptr:
@@ -122,11 +196,19 @@ std::uint64_t live_chunks(const std::uint64_t* masks, int step) {
   if (!masks) return ~std::uint64_t{0};
   std::uint64_t m = 0;
   for (int r = 0; r < R; ++r) m |= masks[r];
+#if defined(__BMI2__)
   if (step == 64) return _pext_u64(m | m >> 1 | m >> 2 | m >> 3, 0x1111111111111111ULL);
   return _pext_u64(m | m >> 1, 0x5555555555555555ULL);
+#else
+  const int per = step / 16;  // 16-value chunks per chunk
+  std::uint64_t out = 0;
+  for (int i = 0; i * per < 64; ++i) out |= static_cast<std::uint64_t>((m >> (i * per) & ((1u << per) - 1)) != 0) << i;
+  return out;
+#endif
 }
 
 // sum_j x_j, by sums of absolute differences from zero (eight bytes per 64-bit lane).
+#if defined(__AVX512BW__)
 std::uint64_t byte_sum(const std::uint8_t* x, std::int64_t d) {
   __m512i acc = _mm512_setzero_si512();
   for (std::int64_t j = 0; j < d; j += 64) {
@@ -140,6 +222,20 @@ std::uint64_t byte_sum(const std::uint8_t* x, std::int64_t d) {
   for (std::uint64_t v : lanes) sum += v;
   return sum;
 }
+#else
+std::uint64_t byte_sum(const std::uint8_t* x, std::int64_t d) {
+  __m256i acc = _mm256_setzero_si256();
+  std::int64_t j = 0;
+  for (; j + 32 <= d; j += 32)
+    acc = _mm256_add_epi64(acc, _mm256_sad_epu8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j)),
+                                                _mm256_setzero_si256()));
+  alignas(32) std::uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc);
+  std::uint64_t sum = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  for (; j < d; ++j) sum += x[j];
+  return sum;
+}
+#endif
 
 template <int R, bool Bytes, int G = kMaxGroup>
 void int_dot_group(int g, const std::uint8_t* const* x, std::int64_t d, const void* c, std::uint64_t live,
@@ -208,6 +304,8 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   };
   // The centroid whose D_c is more than 2 m below every other's, or -1.
   auto settled = [&](const double* dv, double m) {
+    int count = 0, lane = -1;
+#if defined(__AVX512F__)
     // (Vector extensions, not _mm512_min_pd: GCC 12's header trips -Wmaybe-uninitialized.)
     using vd = simd::vec<double>;
     auto min = [](vd a, vd b) { return a < b ? a : b; };
@@ -217,15 +315,29 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
     low = min(low, __builtin_shuffle(low, idx{4, 5, 6, 7, 0, 1, 2, 3}));
     low = min(low, __builtin_shuffle(low, idx{2, 3, 0, 1, 6, 7, 4, 5}));
     const double least = std::min(low[0], low[1]);
+#else
+    // (One at a time: GCC 12 makes 64-byte vectors and their shuffles of AVX2 code into
+    // stack traffic, a quarter of a Lloyd iteration's time here.)
+    double least = dv[0];
+    for (int c = 1; c < kp; ++c) least = std::min(least, dv[c]);
+#endif
     // Every D_c within 2 m of the least (the sum's rounding covered by the last term):
     // settled when that is the least alone.
-    const __m512d within = _mm512_set1_pd(least + (2 * m * kOut + 0x1p-50 * std::fabs(least)));
-    int count = 0, lane = -1;
+    const double bound = least + (2 * m * kOut + 0x1p-50 * std::fabs(least));
+#if defined(__AVX512F__)
+    const __m512d within = _mm512_set1_pd(bound);
     for (int c = 0; c < kp; c += 8) {
       const auto mask = static_cast<unsigned>(_mm512_cmp_pd_mask(_mm512_loadu_pd(dv + c), within, _CMP_LE_OQ));
       if (mask && count == 0) lane = c + __builtin_ctz(mask);
       count += __builtin_popcount(mask);
     }
+#else
+    for (int c = kp - 1; c >= 0; --c) {  // without branches (the first lane within wins)
+      const bool within = dv[c] <= bound;
+      lane = within ? c : lane;
+      count += within;
+    }
+#endif
     return count == 1 ? lane : -1;
   };
   // Each pass over all the rows before the next (the int8 sums, then the int16 ones for the
@@ -258,6 +370,7 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
     for (; p < pending.size(); ++p) int16_tile.template operator()<1>(pending.data() + p);
     for (std::int64_t i : left) float_choice(X + i * d, d, C, Q.scale, xx[i], vals, labels[i]);
   };
+#if HPCB_INT8_PASS
   // Rows [i, i + R) through the int8 sums, those they do not settle to `pending`.
   auto int8_tile = [&]<int R>(std::int64_t i) {
     const std::uint8_t* x[R];
@@ -271,6 +384,7 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
         pending.push_back(i + r);
     }
   };
+#endif
   std::int64_t i = 0;
   if (Q.amx.usable()) {
     // Rows 32 at a time by AMX while a row follows them (the tiles read a little past the
@@ -297,11 +411,13 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
     }
     amx_end();
   }
-  if (!bytes)  // the int16 pass alone, over the rows the AMX loop left
+  if (!bytes) {  // the int16 pass alone, over the rows the AMX loop left
     for (; i < rows; ++i) pending.push_back(i);
-  else {
+  } else {
+#if HPCB_INT8_PASS  // (else quantize_centroids() makes no int8 centroids)
     for (; i + kTileRows <= rows; i += kTileRows) int8_tile.template operator()<kTileRows>(i);
     for (; i < rows; ++i) int8_tile.template operator()<1>(i);
+#endif
   }
   int16_pass();
 }
@@ -323,8 +439,8 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
 void row_sums(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::uint32_t* sums) {
   // (d < 2^24 where the integer path applies: no overflow.)
   for (std::int64_t i = 0; i < rows; ++i) {
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-    sums[i] = static_cast<std::uint32_t>(byte_sum(X + i * d, d));  // 64 bytes an instruction
+#if HPCB_INT_KERNEL
+    sums[i] = static_cast<std::uint32_t>(byte_sum(X + i * d, d));  // 32 or 64 bytes an instruction
 #else
     std::uint32_t sum = 0;
     for (std::int64_t j = 0; j < d; ++j) sum += X[i * d + j];
@@ -393,7 +509,7 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
   // kmeans_seq, interleaved, against the int16 pass alone: k = 32 0.89x, 64 0.95x, 100
   // 1.0x, 256 1.03x the time).
   const std::int64_t stride8 = (d + 63) / 64 * 64;
-  if (k <= kIntBytesMaxK && stride8 * kMaxX * 127 < (std::int64_t{1} << 31)) {
+  if (HPCB_INT8_PASS && k <= kIntBytesMaxK && stride8 * kMaxX * 127 < (std::int64_t{1} << 31)) {
     // The grid spans the values' range, centred on it: q + offset8 = round(factor8 s c_j)
     // with q in [-127, 127], any factor (2^-shift8 grids of MNIST's means used 64 to 127
     // of the 255 steps, and left twice as many rows to the int16 pass).

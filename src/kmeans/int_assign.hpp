@@ -1,7 +1,8 @@
 // Lloyd's assignment of uint8 rows through exact integer dot products: the float
 // kernel's labels (assign()), bit for bit, at about twice its speed where the CPU
 // has AVX-512 VNNI (one vpdpwssd multiplies and adds 32 int16 pairs, one vpdpbusd 64
-// byte pairs; one fused multiply-add, 16 floats).
+// byte pairs; one fused multiply-add, 16 floats), and 1.25x with AVX2 (vpmaddwd, 16 int16
+// pairs, and an add; the int16 pass alone).
 //
 // The rows are integers (x, with the kernel's row x_f = x * scale rounded to float),
 // so only the centroids are rounded: q = round(scale * c * 2^shift) as int16, c the
@@ -64,10 +65,14 @@ struct IntCentroids {
   bool bytes_usable() const { return !values8.empty(); }
 };
 
-// Whether this build has the integer kernel (AVX-512 VNNI and BW), and from how many
+// Whether this build has the integer kernel (AVX-512 VNNI and BW: both passes; AVX2: the
+// int16 pass alone, 1.25x faster than the float kernel on MNIST, Zen 3), and from how many
 // features the EStep takes it (below, the 16-lane reductions of its sums outweigh the
 // halved multiply-adds).
 bool int_assign_built();
+// Whether it has the int8 first pass (AVX-512 VNNI): elsewhere quantize_centroids() makes no
+// int8 centroids (bytes_usable() is false).
+bool int8_pass_built();
 inline constexpr std::int64_t kIntAssignMinD = 256;
 inline constexpr int kIntBytesMaxK = 64;  // the int8 first pass up to this many centroids
 // AMX from this many centroids (a tile holds 16): measured on MNIST (kmeans_seq, Lloyd,
