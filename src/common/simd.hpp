@@ -38,11 +38,17 @@ using vec = typename VecOf<D>::type;
 template <class D>
 inline constexpr int kWidth = 64 / sizeof(D);
 
-template <class D>
-inline vec<D> load(const D* p) {
-  vec<D> v;
+// A vector V of D from p (unaligned).
+template <class V, class D>
+inline V load_as(const D* p) {
+  V v;
   std::memcpy(&v, p, sizeof v);
   return v;
+}
+
+template <class D>
+inline vec<D> load(const D* p) {
+  return load_as<vec<D>>(p);
 }
 
 // acc + a * b with one rounding where the target has FMA, two otherwise; the
@@ -153,9 +159,7 @@ inline constexpr int kParts = sizeof(vec<D>) / sizeof(part<D>);
 
 template <class D>
 inline part<D> load_part(const D* p) {
-  part<D> v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+  return load_as<part<D>>(p);
 }
 
 // madd() on one part.
