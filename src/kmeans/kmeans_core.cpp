@@ -440,6 +440,17 @@ void pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] Col
     }
     return;
   }
+#else
+  if (std::is_same_v<D, float> && columns == ColumnForm::always) {  // for lane_rows.hpp
+    p.kp = (k + W - 1) / W * W;
+    const auto size = static_cast<std::size_t>(p.stride * p.kp);
+    if (!same_shape || p.columns.size() != size) p.columns.assign(size, D(0));
+    // Block c / W, feature j, lane c % W, value by value (10 us for MNIST's ten centroids).
+    for (int c = 0; c < k; ++c)
+      for (std::int64_t j = 0; j < d; ++j)
+        p.columns[static_cast<std::size_t>((c / W * p.stride + j) * W + c % W)] = static_cast<D>(C[c * d + j]);
+    return;
+  }
 #endif
   p.columns.clear();
   p.kp = 0;

@@ -4,17 +4,20 @@
 #include <array>
 #include <bit>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
+#endif
+
+// The kernel: 16 centroids a 64-byte vector with AVX-512; two 32-byte halves with AVX2 and FMA.
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#define HPCB_LANE_KERNEL 1
+#else
+#define HPCB_LANE_KERNEL 0
 #endif
 
 namespace hpcb::kmeans {
 
-#if defined(__AVX512F__)
-bool lane_rows_built() { return true; }
-#else
-bool lane_rows_built() { return false; }
-#endif
+bool lane_rows_built() { return HPCB_LANE_KERNEL; }
 
 void LaneRows::clear() {
   start_ = {};
@@ -151,6 +154,18 @@ void LaneRows::move(std::int64_t i, std::int64_t d, std::int64_t* out, std::int6
     }
 }
 
+void LaneRows::prefetch_row(std::size_t i) const {
+  const auto* p = reinterpret_cast<const char*>(entries_.data() + start_[i]);
+  const std::size_t bytes = std::size_t{rounds_[i]} * kW * sizeof(std::uint16_t);
+  for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+}
+
+// The rows the E-step lists are scattered (those its bounds left), so each starts with a trip
+// to memory the hardware prefetcher cannot foresee: the entries of the row two ahead are
+// asked for first. BM_FailedRowValues (every 5th MNIST row) 0.88x the time of no prefetch
+// (one row ahead 0.92x; medians of 3, interleaved).
+[[maybe_unused]] constexpr std::int64_t kAhead = 2;
+
 #if defined(__AVX512F__)
 namespace {
 
@@ -165,18 +180,6 @@ template <int L = 0, int S = 1>
 }
 
 }  // namespace
-
-void LaneRows::prefetch_row(std::size_t i) const {
-  const auto* p = reinterpret_cast<const char*>(entries_.data() + start_[i]);
-  const std::size_t bytes = std::size_t{rounds_[i]} * kW * sizeof(std::uint16_t);
-  for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
-}
-
-// The rows the E-step lists are scattered (those its bounds left), so each starts with a trip
-// to memory the hardware prefetcher cannot foresee: the entries of the row two ahead are
-// asked for first. BM_FailedRowValues (every 5th MNIST row) 0.88x the time of no prefetch
-// (one row ahead 0.92x; medians of 3, interleaved).
-constexpr std::int64_t kAhead = 2;
 
 void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, const float* xx,
                       const PackedCentroids<float>& C, float* out) const {
@@ -206,9 +209,83 @@ void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, con
     _mm512_mask_storeu_ps(out + r * k, lanes, sq_value16(_mm512_set1_ps(xx[i]), lane_tree(acc), cc));
   }
 }
+#elif HPCB_LANE_KERNEL
+
+namespace {
+
+// With AVX2 lane l's sums of the 16 centroids are two registers (H = 1 where k <= 8), and the
+// 16 lanes' 32 would not fit the 16 registers: the lanes go in four passes of four, L, L + 4,
+// L + 8, L + 12, each pass ending in the tree's node (L, 4) = (a_L + a_L+8) + (a_L+4 + a_L+12)
+// (lane_tree() above, taken in the same pairs), then (0, 1) = ((0, 4) + (2, 4)) + ((1, 4) +
+// (3, 4)).
+template <int H>
+struct LaneSums {
+  __m256 h[H];
+};
+
+template <int H>
+[[gnu::always_inline]] inline LaneSums<H> lane_node4(int L, const std::uint16_t* e, int rounds, const float* scaled,
+                                                      const float* cols) {
+  LaneSums<H> a[4];
+  for (int q = 0; q < 4; ++q)
+    for (int h = 0; h < H; ++h) a[q].h[h] = _mm256_setzero_ps();
+  for (int t = rounds; t > 0; --t, e += kW) {
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      const unsigned v = e[L + 4 * q];
+      const __m256 x = _mm256_broadcast_ss(scaled + (v & 0xFF));
+      const float* col = cols + (static_cast<std::size_t>(v >> 8) * kW + static_cast<std::size_t>(L + 4 * q)) * kW;
+      for (int h = 0; h < H; ++h) a[q].h[h] = _mm256_fmadd_ps(x, _mm256_load_ps(col + 8 * h), a[q].h[h]);
+    }
+  }
+  LaneSums<H> node;
+  for (int h = 0; h < H; ++h)
+    node.h[h] = _mm256_add_ps(_mm256_add_ps(a[0].h[h], a[2].h[h]), _mm256_add_ps(a[1].h[h], a[3].h[h]));
+  return node;
+}
+
+}  // namespace
+
+template <int H>
+void LaneRows::values_in_halves(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,
+                                const PackedCentroids<float>& C, float* out) const {
+  const int k = C.k;
+  alignas(32) float cc[16] = {};
+  std::copy_n(C.norms.data(), k, cc);
+  const float* cols = C.columns.data();
+  for (std::int64_t r = 0; r < n; ++r) {
+    const auto i = static_cast<std::size_t>(rows[r]);
+    if (r + kAhead < n) prefetch_row(static_cast<std::size_t>(rows[r + kAhead]));
+    const std::uint16_t* e = entries_.data() + start_[i];
+    const int t = rounds_[i];
+    const LaneSums<H> n0 = lane_node4<H>(0, e, t, scaled, cols), n2 = lane_node4<H>(2, e, t, scaled, cols);
+    LaneSums<H> even;
+    for (int h = 0; h < H; ++h) even.h[h] = _mm256_add_ps(n0.h[h], n2.h[h]);
+    const LaneSums<H> n1 = lane_node4<H>(1, e, t, scaled, cols), n3 = lane_node4<H>(3, e, t, scaled, cols);
+    alignas(32) float v[16];
+    for (int h = 0; h < H; ++h) {
+      const __m256 dot = _mm256_add_ps(even.h[h], _mm256_add_ps(n1.h[h], n3.h[h]));
+      // sq_value(): xx - 2 dot + cc, the same operations.
+      _mm256_store_ps(v + 8 * h, _mm256_add_ps(_mm256_sub_ps(_mm256_set1_ps(xx[i]), _mm256_mul_ps(_mm256_set1_ps(2.0f), dot)),
+                                               _mm256_load_ps(cc + 8 * h)));
+    }
+    std::copy_n(v, k, out + r * k);
+  }
+}
+
+void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, const float* xx,
+                      const PackedCentroids<float>& C, float* out) const {
+  // A byte's value as load_scaled() forms it: converted, then times scale, rounded to float.
+  alignas(64) float scaled[256];
+  for (int v = 0; v < 256; ++v) scaled[v] = static_cast<float>(v) * scale;
+  if (C.k <= 8)
+    values_in_halves<1>(rows, n, scaled, xx, C, out);
+  else
+    values_in_halves<2>(rows, n, scaled, xx, C, out);
+}
 #else
 // Not built (lane_rows_built() is false, and the E-step never calls it): the 16 lanes are
-// those of an AVX-512 register, whose order values() follows only in such a build.
+// those of an AVX-512 register (or two of AVX2), whose order values() follows only in such a build.
 void LaneRows::values(const std::int64_t*, std::int64_t, float, const float*, const PackedCentroids<float>&,
                       float*) const {}
 #endif

@@ -28,7 +28,7 @@ namespace hpcb::kmeans {
 inline constexpr int kLaneRowsMaxK = 16;  // one vector of centroids
 inline constexpr std::int64_t kLaneRowsMaxD = 1024;  // chunks of 16 below 64
 
-// Whether this build has the lane kernel (AVX-512).
+// Whether this build has the lane kernel (AVX-512, or AVX2 and FMA).
 bool lane_rows_built();
 
 class LaneRows {
@@ -59,6 +59,10 @@ class LaneRows {
  private:
   // Row i's entries asked from memory ahead of their use (values()).
   void prefetch_row(std::size_t i) const;
+  // values() with AVX2 (lane_rows.cpp): H registers of 8 centroids.
+  template <int H>
+  void values_in_halves(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,
+                        const PackedCentroids<float>& C, float* out) const;
 
   std::vector<std::int64_t> start_;     // per row: its first entry (a multiple of 16)
   std::vector<std::uint16_t> rounds_;   // per row
