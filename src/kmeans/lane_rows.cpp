@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -101,6 +102,77 @@ int lane_major(const std::uint8_t* x, std::int64_t d, LaneMajor& out) {
     _mm512_storeu_si512(dst + n_lo, _mm512_maskz_compress_epi16(nz_hi, hi));
     if (n_lo < 32) std::fill(dst + n_lo + 32, dst + kMaxChunks, std::uint16_t{0});
     rounds = std::max(rounds, n_lo + std::popcount(static_cast<std::uint32_t>(nz_hi)));
+  }
+  return rounds;
+}
+#elif defined(__AVX2__)
+// For each mask of eight 16-bit entries, the byte shuffle that moves the entries it selects to
+// the front, in order (zeros after them).
+alignas(16) constexpr auto kCompress8 = [] {
+  std::array<std::array<std::uint8_t, 16>, 256> a{};
+  for (int m = 0; m < 256; ++m) {
+    int at = 0;
+    for (int i = 0; i < 8; ++i)
+      if (m >> i & 1) {
+        a[static_cast<std::size_t>(m)][static_cast<std::size_t>(at++)] = static_cast<std::uint8_t>(2 * i);
+        a[static_cast<std::size_t>(m)][static_cast<std::size_t>(at++)] = static_cast<std::uint8_t>(2 * i + 1);
+      }
+    for (; at < 16; ++at) a[static_cast<std::size_t>(m)][static_cast<std::size_t>(at)] = 0x80;
+  }
+  return a;
+}();
+
+// Sixteen chunks at a time as a 16 x 16 byte transpose (chunk i, lane l -> lane l, chunk i),
+// then each lane's nonzeros, eight entries at a time, moved to the front by a byte shuffle from
+// a table (kCompress8) and stored whole, the next store starting where they end: no branch
+// on the values (the one-value-at-a-time form took 1.2 us a MNIST row, 12 ms of a 60 ms run).
+int lane_major(const std::uint8_t* x, std::int64_t d, LaneMajor& out) {
+  const std::int64_t chunks = (d + kW - 1) / kW;
+  alignas(16) std::uint8_t row[kLaneRowsMaxD];
+  std::memcpy(row, x, static_cast<std::size_t>(d));
+  std::memset(row + d, 0, static_cast<std::size_t>(chunks * kW - d));
+  int at[kW] = {};
+  for (std::int64_t b = 0; b * kW < chunks; ++b) {
+    const std::int64_t here = std::min<std::int64_t>(kW, chunks - b * kW);  // chunks in this block
+    __m128i t[kW];
+    for (int i = 0; i < kW; ++i)
+      t[i] = i < here ? _mm_load_si128(reinterpret_cast<const __m128i*>(row + (b * kW + i) * kW)) : _mm_setzero_si128();
+    // Four rounds of interleaving neighbours (bytes, then 16-, 32-, 64-bit units), the low
+    // halves to the first eight, the high ones to the last: each round moves one bit of the
+    // column index into the row index, and lane l ends in t[reversed(l)] (its four bits reversed).
+    for (int round = 0; round < 4; ++round) {
+      __m128i u[kW];
+      for (int i = 0; i < kW / 2; ++i) {
+        const __m128i a = t[2 * i], c = t[2 * i + 1];
+        switch (round) {
+          case 0: u[i] = _mm_unpacklo_epi8(a, c); u[i + kW / 2] = _mm_unpackhi_epi8(a, c); break;
+          case 1: u[i] = _mm_unpacklo_epi16(a, c); u[i + kW / 2] = _mm_unpackhi_epi16(a, c); break;
+          case 2: u[i] = _mm_unpacklo_epi32(a, c); u[i + kW / 2] = _mm_unpackhi_epi32(a, c); break;
+          default: u[i] = _mm_unpacklo_epi64(a, c); u[i + kW / 2] = _mm_unpackhi_epi64(a, c); break;
+        }
+      }
+      std::copy_n(u, kW, t);
+    }
+    const __m128i ids = _mm_add_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm_set1_epi8(static_cast<char>(b * kW)));  // the chunks' numbers
+    for (int l = 0; l < kW; ++l) {
+      const __m128i lane = t[(l & 1) << 3 | (l & 2) << 1 | (l & 4) >> 1 | (l & 8) >> 3];
+      const auto nz = static_cast<unsigned>(~_mm_movemask_epi8(_mm_cmpeq_epi8(lane, _mm_setzero_si128())) & 0xFFFF);
+      std::uint16_t* dst = out.data() + l * kMaxChunks;
+      for (int h = 0; h < 2; ++h) {  // entries (chunk << 8) | value of chunks 8h .. 8h + 7
+        const __m128i e = h == 0 ? _mm_unpacklo_epi8(lane, ids) : _mm_unpackhi_epi8(lane, ids);
+        const unsigned m = nz >> (8 * h) & 0xFF;
+        // At most 8 (b 2 + h) entries are stored before: this store ends within the lane's 64.
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + at[l]),
+                         _mm_shuffle_epi8(e, _mm_load_si128(reinterpret_cast<const __m128i*>(kCompress8[m].data()))));
+        at[l] += std::popcount(m);
+      }
+    }
+  }
+  int rounds = 0;
+  for (int l = 0; l < kW; ++l) {
+    std::fill(out.data() + l * kMaxChunks + at[l], out.data() + (l + 1) * kMaxChunks, std::uint16_t{0});
+    rounds = std::max(rounds, at[l]);
   }
   return rounds;
 }
