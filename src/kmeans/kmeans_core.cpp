@@ -441,7 +441,7 @@ void pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] Col
     return;
   }
 #else
-  if (std::is_same_v<D, float> && columns == ColumnForm::always) {  // for lane_rows.hpp
+  if (std::is_same_v<D, float> && columns == ColumnForm::always && lane_rows_built()) {  // for lane_rows.hpp (AVX2)
     p.kp = (k + W - 1) / W * W;
     const auto size = static_cast<std::size_t>(p.stride * p.kp);
     if (!same_shape || p.columns.size() != size) p.columns.assign(size, D(0));

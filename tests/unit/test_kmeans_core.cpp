@@ -69,7 +69,7 @@ TEST(Assign, ResultOfARowDoesNotDependOnItsNeighbours) {
 
 // The arithmetic every distance kernel promises (kmeans_core.hpp, common/simd.hpp), written
 // out one scalar at a time: W = 64 / sizeof(D) lanes, lane l adds x[m W + l] scale c[m W + l]
-// by one fused multiply-add per chunk m in order (zeros past d), the lanes summed by halves
+// by one fused multiply-add (where the target has FMA) per chunk m in order (zeros past d), the lanes summed by halves
 // (l + l+W/2, then l + l+W/4, ...), and |x|^2 - 2 x.c + |c|^2. Whatever registers a build
 // holds the lanes in (one 64-byte vector with AVX-512, two 32-byte parts with AVX2) must give
 // these bits, so that results do not depend on the node a job ran on.
@@ -82,7 +82,11 @@ D lane_model_dot(const T* x, const D* c, std::int64_t d, D scale) {
       const std::int64_t j = j0 + l;
       const D xs = j < d ? static_cast<D>(x[j]) * scale : D(0);
       const D cj = j < d ? c[j] : D(0);
-      lanes[l] = std::fma(xs, cj, lanes[l]);  // every target this project builds for has FMA
+#if defined(__FMA__)
+      lanes[l] = std::fma(xs, cj, lanes[l]);  // simd::madd(): one rounding where the target has FMA
+#else
+      lanes[l] = lanes[l] + xs * cj;  // two otherwise (TARGET=x86-64)
+#endif
     }
   for (int width = W / 2; width >= 1; width /= 2)
     for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
@@ -279,7 +283,7 @@ TEST(PackCentroids, ColumnsAsTheirLayout) {
       std::vector<double> C(static_cast<std::size_t>(k * d));
       for (double& c : C) c = u(gen);
       const auto p = pack_centroids<float>(C.data(), k, d, ColumnForm::always);
-      // Built with AVX-512 only (as the lane kernel that reads it): elsewhere none at all.
+      // Built where the lane kernel that reads it is (AVX-512, or AVX2 and FMA): elsewhere none at all.
       ASSERT_EQ(p.columns.empty(), !lane_rows_built()) << k << " x " << d;
       if (p.columns.empty()) continue;
       constexpr int W = 16;
