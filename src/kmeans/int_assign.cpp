@@ -137,7 +137,7 @@ template <int R, int G, bool Bytes>
   simd::hsums<std::int32_t, R * G>(acc, out);  // integer sums: exact in any order
 }
 #else
-// The int16 sums only (kBytePass is false): each 64-byte chunk of 32 values as two halves of
+// The int16 sums only (no int8 pass: HPCB_INT8_PASS is 0): each 64-byte chunk of 32 values as two halves of
 // 16, the row's bytes widened to int16, vpmaddwd and an add into one int32 accumulator per
 // (row, centroid), both halves into the same one (integer sums: exact in any order).
 template <int R, int G, bool Bytes>
