@@ -79,8 +79,9 @@ constexpr int kTileRows = 2;  // 2 x 12 accumulators, 2 row chunks and a centroi
 // AVX2: the int16 sums alone (vpmaddwd: 16 products into 8 int32, then an add). An int8 pass
 // (vpmaddubsw) saturates its int16 pair sums beyond |q| = 64, and its second step to int32 costs
 // what it saves: per product it takes the multiplier units as long as the int16 sums do.
-constexpr int kTileRows = 1;  // 12 accumulators, a row half-chunk and a centroid one: 14 of 16 registers
+constexpr int kTileRows = 1;  // G accumulators, a row's two half-chunks and two products: up to 16 registers
 #endif
+constexpr int kBlockRows = 8 * kTileRows;  // rows of the int16 pass whose D_c come before any is settled
 
 #if HPCB_INT8_PASS
 // P[r * G + g] = sum_j x_r[j] q_g[j], exactly: R rows against the G centroids of one group.
@@ -137,9 +138,38 @@ template <int R, int G, bool Bytes>
   simd::hsums<std::int32_t, R * G>(acc, out);  // integer sums: exact in any order
 }
 #else
-// The int16 sums only (no int8 pass: HPCB_INT8_PASS is 0): each 64-byte chunk of 32 values as two halves of
-// 16, the row's bytes widened to int16, vpmaddwd and an add into one int32 accumulator per
-// (row, centroid), both halves into the same one (integer sums: exact in any order).
+// The int16 sums only (no int8 pass: HPCB_INT8_PASS is 0). Each chunk of 32 values: both
+// 16-value halves of the row widened to int16, per centroid two vpmaddwd (16 products into 8
+// int32 each) added together and then into one int32 accumulator per (row, centroid): integer
+// sums, exact in any order. The centroid halves are the multiplies' memory operands, so G
+// accumulators, the row's two halves and two products take G + 4 of the 16 registers. The
+// last chunk, where d is not a multiple of 32, from a zero-padded copy after the loop: with
+// the tail inside the loop (a branch and a copy per half) GCC 12 kept most accumulators on
+// the stack, a store and a load per product (Lloyd's E-step 1.6x slower on a Zen 3).
+// out[i] = the sum of a[i]'s 8 lanes, i < N: four accumulators at a time by two rounds of
+// pairwise adds (vphaddd) and one of halves, not seven steps each (a tenth of a k = 10 tile).
+template <int N>
+void hsums8(const __m256i* a, std::int32_t* out) {
+  auto four = [](__m256i a0, __m256i a1, __m256i a2, __m256i a3) {  // lanes 0-3 | 4-7 of each, summed
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+  };
+  int i = 0;
+  for (; i + 8 <= N; i += 8) {
+    const __m256i q0 = four(a[i], a[i + 1], a[i + 2], a[i + 3]), q1 = four(a[i + 4], a[i + 5], a[i + 6], a[i + 7]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20), _mm256_permute2x128_si256(q0, q1, 0x31)));
+  }
+  if constexpr (N % 8 != 0) {
+    const __m256i zero = _mm256_setzero_si256();
+    for (; i < N; i += 4) {
+      const __m256i q = four(a[i], i + 1 < N ? a[i + 1] : zero, i + 2 < N ? a[i + 2] : zero, i + 3 < N ? a[i + 3] : zero);
+      alignas(16) std::int32_t sums[4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(sums), _mm_add_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
+      for (int t = 0; t < 4 && i + t < N; ++t) out[i + t] = sums[t];
+    }
+  }
+}
+
 template <int R, int G, bool Bytes>
 [[gnu::noinline]] void int_dot_tile(const std::uint8_t* const* x, std::int64_t d, const void* centroids,
                                     std::uint64_t live, std::int32_t* out) {
@@ -148,43 +178,48 @@ template <int R, int G, bool Bytes>
   __m256i acc[R * G];
 #pragma GCC unroll 32
   for (int i = 0; i < R * G; ++i) acc[i] = _mm256_setzero_si256();
-  const std::int64_t chunks = (d + kChunk - 1) / kChunk;
-  for (std::int64_t base = 0; base < chunks; base += 64)
-    for (std::uint64_t left_chunks = (base == 0 ? live : ~std::uint64_t{0}) &
-                                     (chunks - base >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (chunks - base)) - 1);
-         left_chunks; left_chunks &= left_chunks - 1) {
-      const std::int64_t chunk = base + __builtin_ctzll(left_chunks);
-      const char* c = c0 + chunk * G * 64;
-#pragma GCC unroll 2
-      for (int h = 0; h < 2; ++h) {
-        const std::int64_t j = chunk * kChunk + 16 * h, left = d - j;
-        if (left <= 0) break;  // the centroids' padding: zeros
-        __m256i xv[R];
-        for (int r = 0; r < R; ++r) {
-          __m128i b;
-          if (left >= 16) {
-            b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[r] + j));
-          } else {  // the row's last values, then zeros (no read past the row)
-            alignas(16) std::uint8_t tail[16] = {};
-            std::memcpy(tail, x[r] + j, static_cast<std::size_t>(left));
-            b = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
-          }
-          xv[r] = _mm256_cvtepu8_epi16(b);
-        }
-#pragma GCC unroll 16
-        for (int g = 0; g < G; ++g) {
-          const __m256i cv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + g * 64 + 32 * h));
+  // Chunk `chunk` with row r's 32 values at rows[r] + offset.
+  auto add_chunk = [&](std::int64_t chunk, const std::uint8_t* const* rows, std::int64_t offset)
+                       __attribute__((always_inline)) {
+    const auto* c = reinterpret_cast<const __m256i*>(c0 + chunk * G * 64);
+    __m256i lo[R], hi[R];
 #pragma GCC unroll 4
-          for (int r = 0; r < R; ++r) acc[r * G + g] = _mm256_add_epi32(acc[r * G + g], _mm256_madd_epi16(xv[r], cv));
-        }
-      }
+    for (int r = 0; r < R; ++r) {
+      lo[r] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + offset)));
+      hi[r] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + offset + 16)));
     }
-  for (int i = 0; i < R * G; ++i) {
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(acc[i]), _mm256_extracti128_si256(acc[i], 1));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-    out[i] = _mm_cvtsi128_si32(t);
+#pragma GCC unroll 16
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+        acc[r * G + g] = _mm256_add_epi32(acc[r * G + g],
+                                          _mm256_add_epi32(_mm256_madd_epi16(lo[r], _mm256_loadu_si256(c + 2 * g)),
+                                                           _mm256_madd_epi16(hi[r], _mm256_loadu_si256(c + 2 * g + 1))));
+  };
+  const std::int64_t whole = d / kChunk, chunks = (d + kChunk - 1) / kChunk;
+  bool tail = false;
+  for (std::int64_t base = 0; base < chunks; base += 64) {
+    std::uint64_t left_chunks = (base == 0 ? live : ~std::uint64_t{0}) &
+                                (chunks - base >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (chunks - base)) - 1);
+    if (whole < chunks && whole - base >= 0 && whole - base < 64) {  // the partial chunk: after the loop
+      tail = (left_chunks >> (whole - base) & 1) != 0;
+      left_chunks &= ~(std::uint64_t{1} << (whole - base));
+    }
+    for (; left_chunks; left_chunks &= left_chunks - 1) {
+      const std::int64_t chunk = base + __builtin_ctzll(left_chunks);
+      add_chunk(chunk, x, chunk * kChunk);
+    }
   }
+  if (tail) {  // the rows' last values, then zeros (no read past a row; the centroids' padding is zero)
+    alignas(32) std::uint8_t padded[R][kChunk] = {};
+    const std::uint8_t* rows[R];
+    for (int r = 0; r < R; ++r) {
+      std::memcpy(padded[r], x[r] + whole * kChunk, static_cast<std::size_t>(d - whole * kChunk));
+      rows[r] = padded[r];
+    }
+    add_chunk(whole, rows, 0);
+  }
+  hsums8<R * G>(acc, out);
 }
 #endif
 
@@ -270,7 +305,7 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   const int kp = (k + 7) / 8 * 8;  // D_c in vectors of 8 doubles, padded with +inf
   const ValueError err = value_error<float>(d);
   const bool bytes = Q.bytes_usable();
-  std::vector<double> dc(static_cast<std::size_t>(kTileRows * kp), std::numeric_limits<double>::infinity());
+  std::vector<double> dc(static_cast<std::size_t>(kBlockRows * kp), std::numeric_limits<double>::infinity());
   std::vector<float> vals;
   std::int32_t dots[kTileRows * kMaxGroup];
 
@@ -315,9 +350,14 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
     low = min(low, __builtin_shuffle(low, idx{4, 5, 6, 7, 0, 1, 2, 3}));
     low = min(low, __builtin_shuffle(low, idx{2, 3, 0, 1, 6, 7, 4, 5}));
     const double least = std::min(low[0], low[1]);
+#elif defined(__AVX2__)
+    // (Intrinsics on 4 doubles: GCC 12 makes 64-byte vectors and their shuffles of AVX2 code
+    // into stack traffic, and one value at a time is a chain of kp dependent minima.)
+    __m256d low = _mm256_loadu_pd(dv);
+    for (int c = 4; c < kp; c += 4) low = _mm256_min_pd(low, _mm256_loadu_pd(dv + c));
+    const __m128d half = _mm_min_pd(_mm256_castpd256_pd128(low), _mm256_extractf128_pd(low, 1));
+    const double least = std::min(half[0], half[1]);
 #else
-    // (One at a time: GCC 12 makes 64-byte vectors and their shuffles of AVX2 code into
-    // stack traffic, a quarter of a Lloyd iteration's time here.)
     double least = dv[0];
     for (int c = 1; c < kp; ++c) least = std::min(least, dv[c]);
 #endif
@@ -331,6 +371,17 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
       if (mask && count == 0) lane = c + __builtin_ctz(mask);
       count += __builtin_popcount(mask);
     }
+#elif defined(__AVX2__)
+    // Without branches (the lane's chunk varies from row to row): where the count is 1, one
+    // chunk's mask is nonzero, and the sum of the nonzero masks' first lanes is that lane.
+    const __m256d within = _mm256_set1_pd(bound);
+    int lanes = 0;
+    for (int c = 0; c < kp; c += 4) {
+      const auto mask = static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(dv + c), within, _CMP_LE_OQ)));
+      lanes += (mask != 0) * (c + __builtin_ctz(mask | 16));
+      count += __builtin_popcount(mask);
+    }
+    lane = lanes;
 #else
     for (int c = kp - 1; c >= 0; --c) {  // without branches (the first lane within wins)
       const bool within = dv[c] <= bound;
@@ -347,27 +398,35 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   // pending: the rows the pass before left, in order; left: those this pass leaves.
   std::vector<std::int64_t> pending, left;
   pending.reserve(static_cast<std::size_t>(rows));
-  // Rows i[0..R) through the int16 sums (dc: their D_c), those they settle labelled.
-  auto int16_tile = [&]<int R>(const std::int64_t* i) {
-    const std::uint8_t* x[R];
-    std::uint64_t masks[R];
-    for (int r = 0; r < R; ++r) {
-      x[r] = X + i[r] * d;
-      masks[r] = live ? live[i[r]] : 0;
+  // Rows i[0..n) through the int16 sums, R at a time (n a multiple of R, at most kBlockRows),
+  // then the rows they settle labelled. All n rows' D_c before any row is settled: one row's
+  // settling is a chain of dependent steps (values, least, count), which the out-of-order core
+  // overlaps across the rows of a block, not across a kernel call (AVX2 Lloyd 1.1x).
+  auto int16_rows = [&]<int R>(const std::int64_t* i, int n) {
+    for (int t = 0; t < n; t += R) {
+      const std::uint8_t* x[R];
+      std::uint64_t masks[R];
+      for (int r = 0; r < R; ++r) {
+        x[r] = X + i[t + r] * d;
+        masks[r] = live ? live[i[t + r]] : 0;
+      }
+      fill.template operator()<R, false>(x, live ? masks : nullptr, dc.data() + t * kp);
     }
-    fill.template operator()<R, false>(x, live ? masks : nullptr, dc.data());
-    for (int r = 0; r < R; ++r) {
-      const int b = settled(dc.data() + r * kp, margin(i[r], unit16));
+    for (int t = 0; t < n; ++t) {
+      const int b = settled(dc.data() + t * kp, margin(i[t], unit16));
       if (b >= 0)
-        labels[i[r]] = b;
+        labels[i[t]] = b;
       else
-        left.push_back(i[r]);
+        left.push_back(i[t]);
     }
   };
   auto int16_pass = [&] {
     std::size_t p = 0;
-    for (; p + kTileRows <= pending.size(); p += kTileRows) int16_tile.template operator()<kTileRows>(pending.data() + p);
-    for (; p < pending.size(); ++p) int16_tile.template operator()<1>(pending.data() + p);
+    for (; p + kBlockRows <= pending.size(); p += kBlockRows) int16_rows.template operator()<kTileRows>(pending.data() + p, kBlockRows);
+    const int tiles = static_cast<int>(pending.size() - p) / kTileRows * kTileRows;
+    int16_rows.template operator()<kTileRows>(pending.data() + p, tiles);
+    p += static_cast<std::size_t>(tiles);
+    int16_rows.template operator()<1>(pending.data() + p, static_cast<int>(pending.size() - p));
     for (std::int64_t i : left) float_choice(X + i * d, d, C, Q.scale, xx[i], vals, labels[i]);
   };
 #if HPCB_INT8_PASS

@@ -225,6 +225,36 @@ TEST(IntAssign, TiesGoToTheLowerIndex) {
   EXPECT_GT(odd, 0);
 }
 
+// With the rows' masks of nonzero chunks (row_chunk_masks(), as the solver passes them for
+// MNIST-like rows): the chunks it skips hold only zeros, whichever chunks those are (the
+// first, the last partial one, runs in between), so the labels stay the float kernel's.
+TEST(IntAssign, SkippedChunksChangeNoLabel) {
+  if (!integer_path_built()) return;
+  std::mt19937 gen(17);
+  std::bernoulli_distribution blank(0.5);
+  for (std::int64_t d : {300, 784, 1000, 1024})  // partial last chunks of 12, 16 and 8 values; none
+    for (int k : {5, 10, 13}) {
+      SCOPED_TRACE("d=" + std::to_string(d) + " k=" + std::to_string(k));
+      Rows r = random_rows(37, d, 1.0f / 255, gen, true);
+      for (std::int64_t i = 0; i < r.n; ++i)  // each 16-value chunk of each row blank or not
+        for (std::int64_t j0 = 0; j0 < d; j0 += 16)
+          if (blank(gen)) std::fill_n(r.X.begin() + i * d + j0, std::min<std::int64_t>(16, d - j0), 0);
+      row_norms<std::uint8_t>(r.X.data(), r.n, d, r.scale, r.xx.data());
+      row_sums(r.X.data(), r.n, d, r.sums.data());
+      std::vector<std::uint64_t> masks(static_cast<std::size_t>(r.n));
+      row_chunk_masks(r.X.data(), r.n, d, masks.data());
+      const std::vector<double> C = centroids_near_rows(r, k, 0.3, gen);
+      const auto P = pack_centroids<float>(C.data(), k, d);
+      const auto Q = quantize_centroids(C.data(), k, d, r.scale);
+      ASSERT_TRUE(Q.usable());
+      std::vector<std::int32_t> got(static_cast<std::size_t>(r.n)), want(got.size());
+      std::vector<float> dist(got.size());
+      assign<std::uint8_t>(r.X.data(), r.n, d, r.scale, P, r.xx.data(), want.data(), dist.data());
+      assign_uint8(r.X.data(), r.n, d, P, Q, r.xx.data(), r.sums.data(), masks.data(), got.data());
+      EXPECT_EQ(got, want);
+    }
+}
+
 TEST(IntAssign, NotUsableWhereTheBoundCouldFail) {
   if (!integer_path_built()) return;
   std::vector<double> C(2 * 300, 0.5);
