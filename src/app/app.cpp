@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>

@@ -3,7 +3,6 @@
 // policy, and the common part of the run record.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <functional>

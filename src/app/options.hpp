@@ -6,7 +6,6 @@
 // sweep driver, the README test and the docs read instead of restating it.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <climits>
@@ -19,6 +18,13 @@
 #include <vector>
 
 #include "common/names.hpp"
+
+// CLI11 by name only: its header alone takes ~8 s to compile at -O3, so only the files that
+// call it (options.cpp, app.cpp, mkdata_main.cpp) include it.
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
 
 namespace hpcb {
 

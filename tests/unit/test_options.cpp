@@ -2,6 +2,8 @@
 // the check after parsing and the --describe entry, which must agree.
 #include <gtest/gtest.h>
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 
 #include "app/options.hpp"
