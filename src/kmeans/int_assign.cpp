@@ -81,6 +81,8 @@ constexpr int kTileRows = 2;  // 2 x 12 accumulators, 2 row chunks and a centroi
 // what it saves: per product it takes the multiplier units as long as the int16 sums do.
 constexpr int kTileRows = 1;  // G accumulators, a row's two half-chunks and two products: up to 16 registers
 #endif
+// Values per bit of the int16 tile's `live` mask.
+constexpr int kLiveStep16 = HPCB_INT8_PASS ? kChunk : kChunk / 2;
 constexpr int kBlockRows = 8 * kTileRows;  // rows of the int16 pass whose D_c come before any is settled
 
 #if HPCB_INT8_PASS
@@ -138,14 +140,6 @@ template <int R, int G, bool Bytes>
   simd::hsums<std::int32_t, R * G>(acc, out);  // integer sums: exact in any order
 }
 #else
-// The int16 sums only (no int8 pass: HPCB_INT8_PASS is 0). Each chunk of 32 values: both
-// 16-value halves of the row widened to int16, per centroid two vpmaddwd (16 products into 8
-// int32 each) added together and then into one int32 accumulator per (row, centroid): integer
-// sums, exact in any order. The centroid halves are the multiplies' memory operands, so G
-// accumulators, the row's two halves and two products take G + 4 of the 16 registers. The
-// last chunk, where d is not a multiple of 32, from a zero-padded copy after the loop: with
-// the tail inside the loop (a branch and a copy per half) GCC 12 kept most accumulators on
-// the stack, a store and a load per product (Lloyd's E-step 1.6x slower on a Zen 3).
 // out[i] = the sum of a[i]'s 8 lanes, i < N: four accumulators at a time by two rounds of
 // pairwise adds (vphaddd) and one of halves, not seven steps each (a tenth of a k = 10 tile).
 template <int N>
@@ -170,60 +164,66 @@ void hsums8(const __m256i* a, std::int32_t* out) {
   }
 }
 
+// The int16 sums only (no int8 pass: HPCB_INT8_PASS is 0), 16 values at a time: the row's
+// bytes widened to int16, per centroid one vpmaddwd (16 products into 8 int32) with the
+// centroid's half-chunk as its memory operand, added into one int32 accumulator per (row,
+// centroid): integer sums, exact in any order. G accumulators, a row half-chunk and a product
+// take G + 2 of the 16 registers. `live`: one bit per 16 values (MNIST rows: 28.6 of 49
+// live, against 17.6 of 25 chunks of 32: a fifth fewer products). The last, partial half-chunk
+// from a zero-padded copy after the loop: with the tail inside the loop (a branch and a copy
+// per chunk) GCC 12 kept most accumulators on the stack, a store and a load per product.
 template <int R, int G, bool Bytes>
 [[gnu::noinline]] void int_dot_tile(const std::uint8_t* const* x, std::int64_t d, const void* centroids,
                                     std::uint64_t live, std::int32_t* out) {
   static_assert(!Bytes, "no int8 pass without AVX-512 VNNI (HPCB_INT8_PASS)");
+  constexpr int kHalf = kChunk / 2;
   const auto* c0 = static_cast<const char*>(centroids);
   __m256i acc[R * G];
 #pragma GCC unroll 32
   for (int i = 0; i < R * G; ++i) acc[i] = _mm256_setzero_si256();
-  // Chunk `chunk` with row r's 32 values at rows[r] + offset.
-  auto add_chunk = [&](std::int64_t chunk, const std::uint8_t* const* rows, std::int64_t offset)
-                       __attribute__((always_inline)) {
-    const auto* c = reinterpret_cast<const __m256i*>(c0 + chunk * G * 64);
-    __m256i lo[R], hi[R];
+  // Half-chunk h (values [16 h, 16 h + 16)) with row r's values at rows[r] + offset; centroid
+  // g's at c0 + ((h / 2) G + g) 64 + (h % 2) 32 bytes (quantize_centroids()).
+  auto add_half = [&](std::int64_t h, const std::uint8_t* const* rows, std::int64_t offset) __attribute__((always_inline)) {
+    const char* c = c0 + (h >> 1) * G * 64 + (h & 1) * 32;
+    __m256i xv[R];
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      lo[r] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + offset)));
-      hi[r] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + offset + 16)));
-    }
+    for (int r = 0; r < R; ++r)
+      xv[r] = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[r] + offset)));
 #pragma GCC unroll 16
-    for (int g = 0; g < G; ++g)
+    for (int g = 0; g < G; ++g) {
+      const __m256i cv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + g * 64));
 #pragma GCC unroll 4
-      for (int r = 0; r < R; ++r)
-        acc[r * G + g] = _mm256_add_epi32(acc[r * G + g],
-                                          _mm256_add_epi32(_mm256_madd_epi16(lo[r], _mm256_loadu_si256(c + 2 * g)),
-                                                           _mm256_madd_epi16(hi[r], _mm256_loadu_si256(c + 2 * g + 1))));
-  };
-  const std::int64_t whole = d / kChunk, chunks = (d + kChunk - 1) / kChunk;
-  bool tail = false;
-  for (std::int64_t base = 0; base < chunks; base += 64) {
-    std::uint64_t left_chunks = (base == 0 ? live : ~std::uint64_t{0}) &
-                                (chunks - base >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (chunks - base)) - 1);
-    if (whole < chunks && whole - base >= 0 && whole - base < 64) {  // the partial chunk: after the loop
-      tail = (left_chunks >> (whole - base) & 1) != 0;
-      left_chunks &= ~(std::uint64_t{1} << (whole - base));
+      for (int r = 0; r < R; ++r) acc[r * G + g] = _mm256_add_epi32(acc[r * G + g], _mm256_madd_epi16(xv[r], cv));
     }
-    for (; left_chunks; left_chunks &= left_chunks - 1) {
-      const std::int64_t chunk = base + __builtin_ctzll(left_chunks);
-      add_chunk(chunk, x, chunk * kChunk);
+  };
+  const std::int64_t whole = d / kHalf, halves = (d + kHalf - 1) / kHalf;
+  bool tail = false;
+  for (std::int64_t base = 0; base < halves; base += 64) {
+    std::uint64_t left = (base == 0 ? live : ~std::uint64_t{0}) &
+                         (halves - base >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << (halves - base)) - 1);
+    if (whole < halves && whole >= base && whole - base < 64) {  // the partial half-chunk: after the loop
+      tail = (left >> (whole - base) & 1) != 0;
+      left &= ~(std::uint64_t{1} << (whole - base));
+    }
+    for (; left; left &= left - 1) {
+      const std::int64_t h = base + __builtin_ctzll(left);
+      add_half(h, x, h * kHalf);
     }
   }
   if (tail) {  // the rows' last values, then zeros (no read past a row; the centroids' padding is zero)
-    alignas(32) std::uint8_t padded[R][kChunk] = {};
+    alignas(16) std::uint8_t padded[R][kHalf] = {};
     const std::uint8_t* rows[R];
     for (int r = 0; r < R; ++r) {
-      std::memcpy(padded[r], x[r] + whole * kChunk, static_cast<std::size_t>(d - whole * kChunk));
+      std::memcpy(padded[r], x[r] + whole * kHalf, static_cast<std::size_t>(d - whole * kHalf));
       rows[r] = padded[r];
     }
-    add_chunk(whole, rows, 0);
+    add_half(whole, rows, 0);
   }
   hsums8<R * G>(acc, out);
 }
 #endif
 
-// The chunks of `step` values (32 or 64) that hold a nonzero value in any of R rows, from
+// The chunks of `step` values (16, 32 or 64) that hold a nonzero value in any of R rows, from
 // the rows' masks of 16-value chunks (row_chunk_masks(), d <= kChunkMaskMaxD; nullptr:
 // every chunk), as int_dot_tile() takes them.
 template <int R>
@@ -231,6 +231,7 @@ std::uint64_t live_chunks(const std::uint64_t* masks, int step) {
   if (!masks) return ~std::uint64_t{0};
   std::uint64_t m = 0;
   for (int r = 0; r < R; ++r) m |= masks[r];
+  if (step == 16) return m;
 #if defined(__BMI2__)
   if (step == 64) return _pext_u64(m | m >> 1 | m >> 2 | m >> 3, 0x1111111111111111ULL);
   return _pext_u64(m | m >> 1, 0x5555555555555555ULL);
@@ -314,7 +315,7 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   const double to_value16 = std::ldexp(1.0, 1 - Q.shift);
   // masks: the R rows' row_chunk_masks(), or nullptr.
   auto fill = [&]<int R, bool Bytes>(const std::uint8_t* const* x, const std::uint64_t* masks, double* out) {
-    const std::uint64_t chunks = live_chunks<R>(masks, Bytes ? 64 : kChunk);
+    const std::uint64_t chunks = live_chunks<R>(masks, Bytes ? 64 : kLiveStep16);
     for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
       const int g = std::min(kMaxGroup, k - c0);
       const void* q = Bytes ? static_cast<const void*>(Q.values8.data() + c0 * Q.stride8)
