@@ -11,7 +11,8 @@
 #
 # Every tool is a variable, so a cluster module or Spack environment works unchanged:
 #   make MPICXX=mpicxx HDF5_PC=hdf5 BLAS_PC=openblas MPIEXEC=srun
-# Configurations: make BUILD=release (default) | BUILD=debug (-O1, ASan + UBSan).
+# Configurations: make BUILD=release (default) | BUILD=debug (-O1, ASan + UBSan, the same
+# -march as release: the sanitizers check the kernels this machine's release build runs).
 # make V=1 shows the full commands.
 
 ifneq ($(and $(filter deps,$(MAKECMDGOALS)),$(filter-out deps,$(MAKECMDGOALS))),)
@@ -50,7 +51,7 @@ else
 endif
 
 OPT.release := -O3 $(ARCH) -DNDEBUG
-OPT.debug   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+OPT.debug   := -O1 $(ARCH) -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDOPT.release :=
 LDOPT.debug   := -fsanitize=address,undefined
 ifeq ($(OPT.$(BUILD)),)

@@ -109,12 +109,14 @@ class CheckpointPaths(unittest.TestCase):
         # at the end, and 12,000 rows (a fixed point after about 66 iterations, 35 ms for
         # Hamerly, about 20 ms for Lloyd at 2 threads with --mstep owner) left that window
         # between two 20 ms polls: the run ended first (exit 0, twice in CI). The sanitizer
-        # build runs several times slower, which widens the window as much: there the float32
-        # points stay 12,000 rows (50,000 took 40-50 s a test under ASan).
+        # build runs several times slower, which widens the window as much: there both files
+        # stay 12,000 rows (50,000 took 40-50 s a test under ASan; the float64 one with
+        # kmeans++ at k = 40 still runs ~110 iterations at ~40 ms each there).
+        rows = 12000 if SANITIZED else 50000
         cls.f32 = cls.tmp.file("uniform-f32.h5")
-        write_points(cls.f32, rng.random((12000 if SANITIZED else 50000, 2)).astype(np.float32))
+        write_points(cls.f32, rng.random((rows, 2)).astype(np.float32))
         cls.f64 = cls.tmp.file("uniform-f64.h5")
-        write_points(cls.f64, rng.random((50000, 2)))
+        write_points(cls.f64, rng.random((rows, 2)))
         cls.quad = cls.tmp.file("quad.h5")
         x = rng.uniform(-2, 2, 4000)
         write_xy(cls.quad, x, 1.5 * x * x - 0.5 * x + 2 + rng.normal(0, 0.3, x.size))
