@@ -79,7 +79,7 @@ constexpr int kTileRows = 2;  // 2 x 12 accumulators, 2 row chunks and a centroi
 // AVX2: the int16 sums alone (vpmaddwd: 16 products into 8 int32, then an add). An int8 pass
 // (vpmaddubsw) saturates its int16 pair sums beyond |q| = 64, and its second step to int32 costs
 // what it saves: per product it takes the multiplier units as long as the int16 sums do.
-constexpr int kTileRows = 1;  // G accumulators, a row's two half-chunks and two products: up to 16 registers
+constexpr int kTileRows = 1;  // G accumulators, a row half-chunk and a product: up to 14 of 16 registers
 #endif
 // Values per bit of the int16 tile's `live` mask.
 constexpr int kLiveStep16 = HPCB_INT8_PASS ? kChunk : kChunk / 2;
