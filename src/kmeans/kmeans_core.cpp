@@ -7,8 +7,16 @@
 #include <limits>
 #include <type_traits>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
+#endif
+
+// The centroids-in-lanes form of small d: 16 centroids a 64-byte vector with AVX-512, two
+// 32-byte halves with AVX2 and FMA (the same lanes, the same tree).
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#define HPCB_COLUMNS 1
+#else
+#define HPCB_COLUMNS 0
 #endif
 
 #include "common/simd.hpp"
@@ -195,7 +203,7 @@ void prefetch_ahead(const T* X, std::int64_t count, std::int64_t from, std::int6
     __builtin_prefetch(base + b);
 }
 
-#if defined(__AVX512F__)
+#if HPCB_COLUMNS
 // Up to this many features, assign() takes the centroids-in-lanes form below when at most
 // half of its lanes would be padding (k rounded up to 16): at small d the feature-in-lanes
 // tiles spend as long reducing their accumulators (hsums) as accumulating (d = 64: four
@@ -203,11 +211,15 @@ void prefetch_ahead(const T* X, std::int64_t count, std::int64_t from, std::int6
 // every padding lane. The E-step on 1e6 x 64 floats (make bench's BM_Assign, medians of 3,
 // interleaved), columns against tiles: k = 10 (6 of 16 lanes padding) 1.35x faster, k = 8
 // 1.07x faster, k = 4 1.3x slower; one Lloyd iteration on the 8x8 digits (k = 10) 1.23x faster.
+// (AVX-512; for AVX2 see the form below.)
 constexpr std::int64_t kColumnsMaxD = 128;
 bool use_columns(std::int64_t d, int k) {
   const int kp = (k + kWidth<float> - 1) / kWidth<float> * kWidth<float>;
   return d <= kColumnsMaxD && 2 * (kp - k) <= kp;
 }
+#endif
+
+#if defined(__AVX512F__)
 
 // The dot products of R rows with the 16 centroids of one column block, bit for bit those
 // of dot_tile: there, lane l of centroid c's accumulator adds x[j + l] c[j + l] over the
@@ -376,6 +388,132 @@ void values_by_columns_of(std::int64_t chunks, const T* const* rows, std::int64_
     values_by_columns_of<T, NC - 1>(chunks, rows, n_rows, d, scale, xx, C, out);
   }
 }
+#elif HPCB_COLUMNS
+// AVX2 and FMA: the same column form, a block's 16 centroids as two 8-lane halves (H = 1
+// where it holds at most 8). The 16 lanes' 32 partial sums would not fit the 16 registers, so,
+// as LaneRows::values_in_halves() does for byte rows, the lanes go in four passes of four (L,
+// L + 4, L + 8, L + 12), each ending in the tree's node (L, 4) = (a_L + a_L+8) + (a_L+4 +
+// a_L+12), then (0, 1) = ((0, 4) + (2, 4)) + ((1, 4) + (3, 4)): hsum()'s pairs, and lane l
+// adds x[j + l] c[j + l] over the chunks j in order, as in dot_tile (the same bits).
+template <int NC, int H>
+[[gnu::always_inline]] inline void node4(int L, const float* xs, const float* col, __m256 (&node)[H]) {
+  constexpr int W = kWidth<float>;
+  __m256 a[4][H];
+  for (int q = 0; q < 4; ++q)
+    for (int h = 0; h < H; ++h) a[q][h] = _mm256_setzero_ps();
+  for (int j = 0; j < NC; ++j)
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      const int f = j * W + L + 4 * q;
+      const __m256 x = _mm256_broadcast_ss(xs + f);
+      for (int h = 0; h < H; ++h) a[q][h] = _mm256_fmadd_ps(x, _mm256_load_ps(col + f * W + 8 * h), a[q][h]);
+    }
+  for (int h = 0; h < H; ++h) node[h] = _mm256_add_ps(_mm256_add_ps(a[0][h], a[2][h]), _mm256_add_ps(a[1][h], a[3][h]));
+}
+
+// Row xs's values (its norm xx) against the block of centroids at col (their norms cc, zero
+// padded), out[0 .. 8 H): sq_value()'s operations.
+template <int NC, int H>
+[[gnu::always_inline]] inline void block_values(const float* xs, float xx, const float* col, const float* cc, float* out) {
+  __m256 n0[H], n2[H], n1[H], n3[H], even[H];
+  node4<NC, H>(0, xs, col, n0);
+  node4<NC, H>(2, xs, col, n2);
+  for (int h = 0; h < H; ++h) even[h] = _mm256_add_ps(n0[h], n2[h]);
+  node4<NC, H>(1, xs, col, n1);
+  node4<NC, H>(3, xs, col, n3);
+  for (int h = 0; h < H; ++h) {
+    const __m256 dot = _mm256_add_ps(even[h], _mm256_add_ps(n1[h], n3[h]));
+    _mm256_storeu_ps(out + 8 * h, _mm256_add_ps(_mm256_sub_ps(_mm256_set1_ps(xx), _mm256_mul_ps(_mm256_set1_ps(2.0f), dot)),
+                                                _mm256_loadu_ps(cc + 8 * h)));
+  }
+}
+
+// The values of each listed row against every centroid by columns, handed to each(r, v)
+// (v: the row's k values, then padding): rows[r] its values, xx[r] its norm.
+template <class T, int NC, class Each>
+void rows_by_columns(const T* const* rows, std::int64_t n_rows, std::int64_t d, float scale, const float* xx,
+                     const PackedCentroids<float>& C, Each&& each) {
+  constexpr int W = kWidth<float>;
+  const int k = C.k;
+  const int kp = (k + W - 1) / W * W;
+  std::vector<float> cc(static_cast<std::size_t>(kp), 0.0f), values(static_cast<std::size_t>(kp));  // norms zero padded
+  std::copy_n(C.norms.data(), k, cc.begin());
+  float* v = values.data();
+  alignas(32) float scaled[NC * W];
+  for (std::int64_t r = 0; r < n_rows; ++r) {
+    // The row's values as load_scaled() forms them (times scale, rounded to float), zero
+    // padded; read straight from the row when that changes nothing.
+    const float* xs = scaled;
+    if constexpr (std::is_same_v<T, float>) {
+      if (scale == 1.0f && d == NC * W) xs = rows[r];
+    }
+    if (xs == scaled) {
+      const std::int64_t full = std::min<std::int64_t>(d / W * W, NC * W);  // (d <= NC W: the bound is for GCC)
+      for (std::int64_t j = 0; j < full; j += W) {
+        const vec<float> x = load_scaled<T, float>(rows[r] + j, splat<float>(scale));
+        std::memcpy(scaled + j, &x, sizeof x);
+      }
+      if (full < NC * W) {
+        T tail[W] = {};
+        std::memcpy(tail, rows[r] + full, static_cast<std::size_t>(d - full) * sizeof(T));
+        const vec<float> x = load_scaled<T, float>(tail, splat<float>(scale));
+        std::memcpy(scaled + full, &x, sizeof x);
+      }
+    }
+    for (int c0 = 0; c0 < k; c0 += W) {
+      const float* col = C.columns.data() + c0 * C.stride;
+      if (k - c0 <= 8)
+        block_values<NC, 1>(xs, xx[r], col, cc.data() + c0, v + c0);
+      else
+        block_values<NC, 2>(xs, xx[r], col, cc.data() + c0, v + c0);
+    }
+    each(r, v);
+  }
+}
+
+template <class T, int NC>
+void values_by_columns(const T* const* rows, std::int64_t n_rows, std::int64_t d, float scale, const float* xx,
+                       const PackedCentroids<float>& C, float* out) {
+  const auto k = static_cast<std::int64_t>(C.k);
+  rows_by_columns<T, NC>(rows, n_rows, d, scale, xx, C, [&](std::int64_t r, const float* v) { std::copy_n(v, k, out + r * k); });
+}
+
+template <class T, int NC = kColumnsMaxD / kWidth<float>>
+void values_by_columns_of(std::int64_t chunks, const T* const* rows, std::int64_t n_rows, std::int64_t d, float scale,
+                          const float* xx, const PackedCentroids<float>& C, float* out) {
+  if constexpr (NC >= 1) {
+    if (chunks == NC) return values_by_columns<T, NC>(rows, n_rows, d, scale, xx, C, out);
+    values_by_columns_of<T, NC - 1>(chunks, rows, n_rows, d, scale, xx, C, out);
+  }
+}
+
+// assign() by columns: each row's k values, then pick() (the tiles' choice, from the same values).
+template <class T, int NC>
+void assign_by_columns(const T* X, std::int64_t rows, std::int64_t d, float scale, const PackedCentroids<float>& C,
+                       const float* xx, std::int32_t* labels, float* dist) {
+  constexpr std::int64_t kBlock = 64;  // rows (and their norms) at a time
+  const vec<float> s = splat<float>(scale);
+  const T* x[kBlock];
+  float norms[kBlock];
+  for (std::int64_t i0 = 0; i0 < rows; i0 += kBlock) {
+    const std::int64_t n = std::min(kBlock, rows - i0);
+    for (std::int64_t r = 0; r < n; ++r) {
+      x[r] = X + (i0 + r) * d;
+      norms[r] = xx ? xx[i0 + r] : row_norm<T, float>(x[r], d, s);
+    }
+    rows_by_columns<T, NC>(x, n, d, scale, norms, C,
+                           [&](std::int64_t r, const float* v) { pick<float>(v, C.k, labels[i0 + r], dist[i0 + r]); });
+  }
+}
+
+template <class T, int NC = kColumnsMaxD / kWidth<float>>
+void assign_by_columns_of(std::int64_t chunks, const T* X, std::int64_t rows, std::int64_t d, float scale,
+                          const PackedCentroids<float>& C, const float* xx, std::int32_t* labels, float* dist) {
+  if constexpr (NC >= 1) {
+    if (chunks == NC) return assign_by_columns<T, NC>(X, rows, d, scale, C, xx, labels, dist);
+    assign_by_columns_of<T, NC - 1>(chunks, X, rows, d, scale, C, xx, labels, dist);
+  }
+}
 #endif
 
 }  // namespace
@@ -440,8 +578,8 @@ void pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] Col
     }
     return;
   }
-#else
-  if (std::is_same_v<D, float> && columns == ColumnForm::always && lane_rows_built()) {  // for lane_rows.hpp (AVX2)
+#elif HPCB_COLUMNS
+  if (std::is_same_v<D, float> && (use_columns(d, k) || columns == ColumnForm::always)) {  // AVX2
     p.kp = (k + W - 1) / W * W;
     const auto size = static_cast<std::size_t>(p.stride * p.kp);
     if (!same_shape || p.columns.size() != size) p.columns.assign(size, D(0));
@@ -535,11 +673,11 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
     for (int r = 0; r < rs; ++r) u |= live[r0 + r];
     return u;
   };
-#if defined(__AVX512F__)
+#if HPCB_COLUMNS
   if constexpr (std::is_same_v<D, float>) {
     // Every centroid at small d: the column form (the same bits; it adds the chunks of
     // zeros too, which change none).
-    if (!cs && use_columns(d, C.k))
+    if (!cs && use_columns(d, C.k) && !C.columns.empty())
       return values_by_columns_of<T>(C.stride / W, rows, n_rows, d, scale, xx, C, out);
   }
 #endif
@@ -572,9 +710,9 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
 template <class T>
 void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, const PackedCentroids<dist_t<T>>& C,
             const dist_t<T>* xx, std::int32_t* labels, dist_t<T>* dist) {
-#if defined(__AVX512F__)
+#if HPCB_COLUMNS
   if constexpr (std::is_same_v<dist_t<T>, float>) {
-    if (use_columns(d, C.k))
+    if (use_columns(d, C.k) && !C.columns.empty())
       return assign_by_columns_of<T>(C.stride / kWidth<float>, X, rows, d, scale, C, xx, labels, dist);
   }
 #endif

@@ -40,7 +40,7 @@ struct PackedCentroids {
   std::int64_t d = 0, stride = 0;  // stride: d rounded up to the vector width
   aligned_vector<D> values;        // k x stride, in the group layout
   std::vector<D> norms;            // k: |c|^2, summed as the kernel sums |x|^2
-  // Small d (AVX-512, float distances), or any d when asked (ColumnForm::always, for
+  // Small d (AVX-512 or AVX2 with FMA, float distances), or any d when asked (ColumnForm::always, for
   // lane_rows.hpp): the same centroids by columns, in blocks of one vector width W of
   // centroids, feature-major within a block: centroid c's feature j at
   // columns[(c / W * stride + j) * W + c % W], k rounded up to kp (zeros beyond k and
@@ -56,7 +56,7 @@ struct PackedCentroids {
   int size_of_group(int c) const { return std::min(group, k - c / group * group); }
 };
 
-// C: k x d centroids in scaled units (double), rounded to D. The columns (float, AVX-512)
+// C: k x d centroids in scaled units (double), rounded to D. The columns (float; AVX-512, or AVX2 and FMA)
 // where assign() takes the column form, or always.
 enum class ColumnForm { where_assign_uses_it, always };
 template <class D>
