@@ -346,16 +346,6 @@ void assign_by_columns(const T* X, std::int64_t rows, std::int64_t d, float scal
   while (i < rows) run.template operator()<1>();
 }
 
-// assign_by_columns with NC = the chunks of d, 1 to kColumnsMaxD / 16, chosen at run time.
-template <class T, int NC = kColumnsMaxD / kWidth<float>>
-void assign_by_columns_of(std::int64_t chunks, const T* X, std::int64_t rows, std::int64_t d, float scale,
-                          const PackedCentroids<float>& C, const float* xx, std::int32_t* labels, float* dist) {
-  if constexpr (NC >= 1) {
-    if (chunks == NC) return assign_by_columns<T, NC>(X, rows, d, scale, C, xx, labels, dist);
-    assign_by_columns_of<T, NC - 1>(chunks, X, rows, d, scale, C, xx, labels, dist);
-  }
-}
-
 // values() of every centroid by columns (out[r * k + c]) for the listed rows: six at a time,
 // then one, the next rows asked for ahead (they are scattered: the pruned E-steps' rows whose
 // bounds failed). Hamerly on 1e6 x 64 floats, k = 16, 20 iterations (kmeans_seq, medians of
@@ -380,14 +370,6 @@ void values_by_columns(const T* const* rows, std::int64_t n_rows, std::int64_t d
   while (i < n_rows) run.template operator()<1>();
 }
 
-template <class T, int NC = kColumnsMaxD / kWidth<float>>
-void values_by_columns_of(std::int64_t chunks, const T* const* rows, std::int64_t n_rows, std::int64_t d, float scale,
-                          const float* xx, const PackedCentroids<float>& C, float* out) {
-  if constexpr (NC >= 1) {
-    if (chunks == NC) return values_by_columns<T, NC>(rows, n_rows, d, scale, xx, C, out);
-    values_by_columns_of<T, NC - 1>(chunks, rows, n_rows, d, scale, xx, C, out);
-  }
-}
 #elif HPCB_COLUMNS
 // AVX2 and FMA: the same column form, a block's 16 centroids as two 8-lane halves (H = 1
 // where it holds at most 8). The 16 lanes' 32 partial sums would not fit the 16 registers, so,
@@ -478,15 +460,6 @@ void values_by_columns(const T* const* rows, std::int64_t n_rows, std::int64_t d
   rows_by_columns<T, NC>(rows, n_rows, d, scale, xx, C, [&](std::int64_t r, const float* v) { std::copy_n(v, k, out + r * k); });
 }
 
-template <class T, int NC = kColumnsMaxD / kWidth<float>>
-void values_by_columns_of(std::int64_t chunks, const T* const* rows, std::int64_t n_rows, std::int64_t d, float scale,
-                          const float* xx, const PackedCentroids<float>& C, float* out) {
-  if constexpr (NC >= 1) {
-    if (chunks == NC) return values_by_columns<T, NC>(rows, n_rows, d, scale, xx, C, out);
-    values_by_columns_of<T, NC - 1>(chunks, rows, n_rows, d, scale, xx, C, out);
-  }
-}
-
 // assign() by columns: each row's k values, then pick() (the tiles' choice, from the same values).
 template <class T, int NC>
 void assign_by_columns(const T* X, std::int64_t rows, std::int64_t d, float scale, const PackedCentroids<float>& C,
@@ -503,6 +476,18 @@ void assign_by_columns(const T* X, std::int64_t rows, std::int64_t d, float scal
     }
     rows_by_columns<T, NC>(x, n, d, scale, norms, C,
                            [&](std::int64_t r, const float* v) { pick<float>(v, C.k, labels[i0 + r], dist[i0 + r]); });
+  }
+}
+#endif
+
+#if HPCB_COLUMNS
+// The column kernels with NC = the chunks of d, 1 to kColumnsMaxD / kWidth<float>, chosen at run time.
+template <class T, int NC = kColumnsMaxD / kWidth<float>>
+void values_by_columns_of(std::int64_t chunks, const T* const* rows, std::int64_t n_rows, std::int64_t d, float scale,
+                          const float* xx, const PackedCentroids<float>& C, float* out) {
+  if constexpr (NC >= 1) {
+    if (chunks == NC) return values_by_columns<T, NC>(rows, n_rows, d, scale, xx, C, out);
+    values_by_columns_of<T, NC - 1>(chunks, rows, n_rows, d, scale, xx, C, out);
   }
 }
 
