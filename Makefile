@@ -51,7 +51,9 @@ else
 endif
 
 OPT.release := -O3 $(ARCH) -DNDEBUG
-OPT.debug   := -O1 $(ARCH) -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# -g1: line tables and functions (inlined ones too), all a sanitizer's report shows, at
+# two thirds of -g's compile time (kmeans_core.cpp 35 s against 58); CXXFLAGS=-g for a debugger.
+OPT.debug   := -O1 $(ARCH) -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDOPT.release :=
 LDOPT.debug   := -fsanitize=address,undefined
 ifeq ($(OPT.$(BUILD)),)

@@ -22,7 +22,7 @@ FUZZ_SECONDS  ?= 20
 FUZZ_PKG_CFLAGS = $(eval FUZZ_PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags $(HDF5_PC) zlib libcrypto))$(FUZZ_PKG_CFLAGS)
 FUZZ_PKG_LIBS   = $(eval FUZZ_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs $(HDF5_PC) zlib libcrypto))$(FUZZ_PKG_LIBS)
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CXXFLAGS := -std=c++20 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Isrc -Itests/fuzz -MMD -MP
+FUZZ_CXXFLAGS := -std=c++20 -g1 -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Isrc -Itests/fuzz -MMD -MP
 
 # The parser sources each target links: instrumented for coverage (fuzzer-no-link).
 FUZZ_SRC.idx := src/io/idx.cpp
@@ -92,7 +92,7 @@ test-asan:
 LLVM_LIBDIR  ?= $(patsubst %/,%,$(dir $(firstword $(wildcard /usr/lib/llvm-*/lib/libarcher.so))))
 ARCHER_LIB   ?= $(LLVM_LIBDIR)/libarcher.so
 TSAN_DIR     := build/tsan
-TSAN_CXXFLAGS := -std=c++20 -g -O1 -fno-omit-frame-pointer $(ARCH) -fsanitize=thread -fopenmp -Isrc -MMD -MP \
+TSAN_CXXFLAGS := -std=c++20 -g1 -O1 -fno-omit-frame-pointer -Wno-psabi $(ARCH) -fsanitize=thread -fopenmp -Isrc -MMD -MP \
                  -DHPCB_CXXFLAGS='"-std=c++20 -O1 -fsanitize=thread -fopenmp (race check, libomp)"'
 # Recursive (=), like the pkg-config flags: libomp is found only after make deps.
 TSAN_LDFLAGS = -fsanitize=thread $(LLVM_LIBDIR)/libomp.so -Wl,-rpath,$(LLVM_LIBDIR)
