@@ -8,7 +8,7 @@
 #include <new>
 #include <type_traits>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -152,6 +152,107 @@ __m512d load8(const D* p, std::size_t n) {
   else
     return _mm512_maskz_loadu_pd(m, p);
 }
+#elif defined(__AVX2__)
+// The same forms four doubles at a time (eight floats for the tables): the same operations in
+// the same order, so bit for bit the scalar functions; masks are lanes of all ones.
+inline __m256d finite4(__m256d x) {
+  return _mm256_cmp_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), x), _mm256_set1_pd(std::numeric_limits<double>::max()),
+                       _CMP_LE_OQ);
+}
+inline __m256d positive_or_zero4(__m256d x) { return _mm256_and_pd(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_GT_OQ), x); }
+// Four 64-bit mask lanes as four 32-bit ones.
+inline __m128 narrow4(__m256d mask) {
+  return _mm256_castps256_ps128(_mm256_permutevar8x32_ps(_mm256_castpd_ps(mask), _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
+}
+
+// lower_from_value() of four values at once.
+inline __m128 lower_from_value4(__m256d x, __m256d eps) {
+  const __m256d in = _mm256_set1_pd(kIn);
+  const __m256d t = positive_or_zero4(_mm256_and_pd(finite4(x), _mm256_mul_pd(_mm256_sub_pd(x, eps), in)));
+  const __m256d r = _mm256_sub_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_sqrt_pd(t), in), _mm256_set1_pd(1 - 0x1p-23)),
+                                  _mm256_set1_pd(0x1p-140));
+  return _mm256_cvtpd_ps(positive_or_zero4(r));
+}
+
+// threshold_of_value()'s square, clamped at 0; ok: the lanes where it gives a bound.
+inline __m256d value_square4(__m256d own, __m256d eps, __m256d& ok) {
+  const __m256d t = _mm256_mul_pd(_mm256_add_pd(own, eps), _mm256_set1_pd(kOut));
+  ok = _mm256_and_pd(finite4(own), _mm256_cmp_pd(t, t, _CMP_ORD_Q));
+  return positive_or_zero4(t);
+}
+
+// The threshold from its square t (>= 0); NaN (no bound) outside ok.
+inline __m128 threshold_from_square4(__m256d t, __m256d ok) {
+  const __m256d u = _mm256_mul_pd(_mm256_sqrt_pd(_mm256_add_pd(t, _mm256_set1_pd(0x1p-1000))), _mm256_set1_pd(kOut));
+  const __m128 tau =
+      _mm256_cvtpd_ps(_mm256_add_pd(_mm256_mul_pd(u, _mm256_set1_pd(1 + 0x1p-23)), _mm256_set1_pd(0x1p-140)));
+  return _mm_blendv_ps(_mm_set1_ps(std::numeric_limits<float>::quiet_NaN()), tau, narrow4(ok));
+}
+
+inline __m128 threshold_of_value4(__m256d own, __m256d eps) {
+  __m256d ok;
+  const __m256d t = value_square4(own, eps, ok);
+  return threshold_from_square4(t, ok);
+}
+
+// Up to four D values from p (lanes beyond n zero), as doubles.
+template <class D>
+__m256d load4(const D* p, std::size_t n = 4) {
+  const __m256i lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(std::min<std::size_t>(n, 4))),
+                                           _mm256_setr_epi64x(0, 1, 2, 3));
+  if constexpr (std::is_same_v<D, float>)
+    return _mm256_cvtps_pd(_mm_maskload_ps(p, _mm_castps_si128(narrow4(_mm256_castsi256_pd(lanes)))));
+  else
+    return _mm256_maskload_pd(p, lanes);
+}
+
+// A per-centroid table of k floats, looked up for eight labels at once: permutes of the one
+// or two registers that hold it where k <= 16, else a gather.
+class ByLabel8 {
+ public:
+  ByLabel8(const float* table, int k) : table_(table), k_(k) {
+    if (k > 16) return;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    low_ = _mm256_maskload_ps(table, _mm256_cmpgt_epi32(_mm256_set1_epi32(k), lane));
+    if (k > 8) high_ = _mm256_maskload_ps(table + 8, _mm256_cmpgt_epi32(_mm256_set1_epi32(k - 8), lane));
+  }
+  __m256 operator()(__m256i labels) const {
+    if (k_ > 16) return _mm256_i32gather_ps(table_, labels, 4);
+    const __m256 low = _mm256_permutevar8x32_ps(low_, labels);  // (by the labels' low three bits)
+    if (k_ <= 8) return low;
+    // Labels 8 to 15 have bit 3 set: shifted to the sign bit, blendv's choice.
+    return _mm256_blendv_ps(low, _mm256_permutevar8x32_ps(high_, labels), _mm256_castsi256_ps(_mm256_slli_epi32(labels, 28)));
+  }
+
+ private:
+  const float* table_;
+  int k_;
+  __m256 low_ = _mm256_setzero_ps(), high_ = _mm256_setzero_ps();
+};
+
+// Writes at out the numbers first + j of the set bits j of mask (four bits), in order, and
+// returns the end of them: a permute by a table, four numbers stored whatever the count
+// (AVX2 has no compress).
+struct ListTable {
+  alignas(32) std::int32_t pairs[16][8];  // per mask, the 32-bit halves of the listed lanes
+};
+constexpr ListTable kListTable = [] {
+  ListTable t{};
+  for (int m = 0; m < 16; ++m)
+    for (int j = 0, o = 0; j < 4; ++j)
+      if (m >> j & 1) {
+        t.pairs[m][2 * o] = 2 * j;
+        t.pairs[m][2 * o + 1] = 2 * j + 1;
+        ++o;
+      }
+  return t;
+}();
+inline std::int64_t* store_listed4(std::int64_t* out, std::int64_t first, unsigned mask) {
+  const __m256i at = _mm256_add_epi64(_mm256_set1_epi64x(first), _mm256_setr_epi64x(0, 1, 2, 3));
+  const __m256i order = _mm256_load_si256(reinterpret_cast<const __m256i*>(kListTable.pairs[mask]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permutevar8x32_epi32(at, order));
+  return out + std::popcount(mask);
+}
 #endif
 
 // pick()'s label among k values, and the smallest value of the others: -1 (no bound) where
@@ -181,6 +282,39 @@ Nearest nearest_two(const D* v, int k) {
       if (nan & ~own) return {label, -1.0};
       const __m512 others = _mm512_mask_mov_ps(numbers, own, inf);
       return {label, static_cast<double>(_mm512_cvtss_f32((__m512)simd::min_lanes((simd::vec<float>)others)))};
+    }
+  }
+#elif defined(__AVX2__)
+  // The same with two halves of eight lanes.
+  if constexpr (std::is_same_v<D, float>) {
+    if (k <= 16) {
+      const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+      const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      __m256 numbers[2];
+      unsigned nan = 0;
+      for (int h = 0; h < 2; ++h) {  // values past k are inf, NaN ones too (flagged in nan)
+        const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(k - 8 * h), lane);
+        const __m256 x = _mm256_maskload_ps(v + 8 * h, in);
+        const __m256 unordered = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+        nan |= static_cast<unsigned>(_mm256_movemask_ps(unordered)) << (8 * h);
+        numbers[h] = _mm256_blendv_ps(inf, _mm256_blendv_ps(x, inf, unordered), _mm256_castsi256_ps(in));
+      }
+      auto least_of = [](__m256 a, __m256 b) {  // in every lane
+        __m256 m = _mm256_min_ps(a, b);
+        m = _mm256_min_ps(m, _mm256_permute2f128_ps(m, m, 1));
+        m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, _MM_SHUFFLE(1, 0, 3, 2)));
+        return _mm256_min_ps(m, _mm256_shuffle_ps(m, m, _MM_SHUFFLE(2, 3, 0, 1)));
+      };
+      const __m256 least = least_of(numbers[0], numbers[1]);
+      const unsigned at = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(numbers[0], least, _CMP_EQ_OQ))) |
+                          static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(numbers[1], least, _CMP_EQ_OQ))) << 8;
+      const int label = _mm256_cvtss_f32(least) < std::numeric_limits<float>::infinity() ? std::countr_zero(at) : 0;
+      if (nan & ~(1u << label)) return {label, -1.0};
+      const __m256i own = _mm256_set1_epi32(label);
+      const __m256 others = least_of(
+          _mm256_blendv_ps(numbers[0], inf, _mm256_castsi256_ps(_mm256_cmpeq_epi32(lane, own))),
+          _mm256_blendv_ps(numbers[1], inf, _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_add_epi32(lane, _mm256_set1_epi32(8)), own))));
+      return {label, static_cast<double>(_mm256_cvtss_f32(others))};
     }
   }
 #endif
@@ -254,6 +388,13 @@ void fresh_lower_bounds(const D* v, std::size_t k, std::size_t kp, double eps, c
       return lower_from_value8(load8<D>(v + c, c < k ? std::min<std::size_t>(8, k - c) : 0), _mm512_set1_pd(eps));
     };
     l = (vf)_mm512_insertf32x8(_mm512_castps256_ps512(half(c0)), half(c0 + 8), 1);
+#elif defined(__AVX2__)
+    // Four quarters of four square roots.
+    for (std::size_t q = 0; q < kLanes; q += 4) {
+      const std::size_t c = c0 + q;
+      const __m128 quarter = lower_from_value4(load4<D>(v + c, c < k ? k - c : 0), _mm256_set1_pd(eps));
+      std::memcpy(reinterpret_cast<float*>(&l) + q, &quarter, sizeof quarter);
+    }
 #else
     for (std::size_t c = c0; c < std::min(k, c0 + kLanes); ++c) l[c - c0] = lower_from_value(static_cast<double>(v[c]), eps);
 #endif
@@ -493,6 +634,21 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi, Scratch& s) co
     const __mmask8 ok = static_cast<__mmask8>((stale & upper_ok) | (~stale & value_ok));
     _mm256_storeu_ps(s.tau.data() + r, threshold_from_square8(_mm512_mask_blend_pd(stale, tv, tu), ok));
   }
+#elif defined(__AVX2__)
+  for (; i + 4 <= hi; i += 4) {  // four rows at a time, as above
+    const auto row = static_cast<std::size_t>(i), r = static_cast<std::size_t>(i - lo);
+    const __m256d eps = _mm256_loadu_pd(s.eps.data() + r);
+    const __m256d up = _mm256_cvtps_pd(_mm_loadu_ps(upper_.data() + row));
+    std::uint32_t stale_bytes;
+    std::memcpy(&stale_bytes, stale_.data() + row, 4);
+    const __m256d stale = _mm256_castsi256_pd(_mm256_cmpgt_epi64(
+        _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(static_cast<int>(stale_bytes))), _mm256_setzero_si256()));
+    __m256d value_ok;
+    const __m256d tv = value_square4(load4<D>(own_.data() + row), eps, value_ok);
+    const __m256d tu = _mm256_mul_pd(_mm256_add_pd(_mm256_mul_pd(up, up), _mm256_add_pd(eps, eps)), _mm256_set1_pd(kOut));
+    const __m256d upper_ok = _mm256_cmp_pd(tu, tu, _CMP_ORD_Q);
+    _mm_storeu_ps(s.tau.data() + r, threshold_from_square4(_mm256_blendv_pd(tv, tu, stale), _mm256_blendv_pd(value_ok, upper_ok, stale)));
+  }
 #endif
   for (; i < hi; ++i) {
     const auto r = static_cast<std::size_t>(i - lo);
@@ -545,6 +701,21 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels,
         finite, u, _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(u), _mm512_set1_epi32(1))));
     _mm512_mask_storeu_ps(upper_.data() + row, moved, grown);
     _mm_mask_storeu_epi8(stale_.data() + row, moved, _mm_set1_epi8(1));
+  }
+#elif defined(__AVX2__)
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const ByLabel8 move_of(move_.data(), k_);
+  for (; i + 8 <= hi; i += 8) {  // eight rows at a time, as above
+    const auto row = static_cast<std::size_t>(i);
+    const __m256 move = move_of(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(labels + i)));
+    const __m256 moved = _mm256_cmp_ps(move, _mm256_setzero_ps(), _CMP_GT_OQ);
+    const __m256 u = _mm256_add_ps(_mm256_loadu_ps(upper_.data() + row), move);
+    const __m256 finite = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), u), inf, _CMP_LT_OQ);
+    const __m256 grown = _mm256_blendv_ps(
+        u, _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(u), _mm256_set1_epi32(1))), finite);
+    _mm256_maskstore_ps(upper_.data() + row, _mm256_castps_si256(moved), grown);
+    const auto bits = static_cast<unsigned>(_mm256_movemask_ps(moved));
+    for (std::size_t j = 0; j < 8; ++j) stale_[row + j] = static_cast<char>(stale_[row + j] | (bits >> j & 1));
   }
 #endif
   for (; i < hi; ++i) {
@@ -621,21 +792,27 @@ void EStep<T>::hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_
     s.row_eps[r] = s.eps[i - static_cast<std::size_t>(s.block_lo)];
   }
   const float none = std::numeric_limits<float>::infinity();
+  std::size_t r = 0;
 #if defined(__AVX512F__)
-  for (std::size_t r = 0; r < n; r += 8) {
+  for (; r < n; r += 8) {
     const auto m = static_cast<__mmask8>(n - r >= 8 ? 0xFF : (1u << (n - r)) - 1);
     const __m512d eps = load8<double>(s.row_eps.data() + r, n - r);
     _mm256_mask_storeu_ps(s.taus.data() + r, m, threshold_of_value8(load8<D>(s.own_vals.data() + r, n - r), eps));
     _mm256_mask_storeu_ps(s.lows.data() + r, m,
                           k == 1 ? _mm256_set1_ps(none) : lower_from_value8(load8<double>(s.seconds.data() + r, n - r), eps));
   }
-#else
-  for (std::size_t r = 0; r < n; ++r) {
+#elif defined(__AVX2__)
+  for (; r + 4 <= n; r += 4) {
+    const __m256d eps = _mm256_loadu_pd(s.row_eps.data() + r);
+    _mm_storeu_ps(s.taus.data() + r, threshold_of_value4(load4<D>(s.own_vals.data() + r), eps));
+    _mm_storeu_ps(s.lows.data() + r, k == 1 ? _mm_set1_ps(none) : lower_from_value4(_mm256_loadu_pd(s.seconds.data() + r), eps));
+  }
+#endif
+  for (; r < n; ++r) {
     s.taus[r] = threshold_of_value(static_cast<double>(s.own_vals[r]), s.row_eps[r]);
     s.lows[r] = k == 1 ? none : lower_from_value(s.seconds[r], s.row_eps[r]);
   }
-#endif
-  for (std::size_t r = 0; r < n; ++r) {  // set_own()'s writes, and the lower bound
+  for (r = 0; r < n; ++r) {  // set_own()'s writes, and the lower bound
     const auto i = static_cast<std::size_t>(rows[r]);
     own_[i] = s.own_vals[r];
     stale_[i] = 0;
@@ -770,6 +947,26 @@ void EStep<T>::unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32
     _mm512_storeu_si512(failed, _mm512_maskz_compress_epi64(static_cast<__mmask8>(fail >> 8),
                                                             _mm512_add_epi64(at, _mm512_set1_epi64(8))));
     failed += std::popcount(static_cast<unsigned>(fail >> 8));
+  }
+#elif defined(__AVX2__)
+  // Eight rows at a time, the same operations; the failed rows' numbers stored four at a time
+  // (store_listed4()).
+  const __m256i argmax = _mm256_set1_epi32(move_argmax_);
+  const __m256 max = _mm256_set1_ps(move_max_), second = _mm256_set1_ps(move_second_);
+  const ByLabel8 gap_of(half_gap_.data(), k_);
+  for (; i + 8 <= hi; i += 8) {
+    const auto row = static_cast<std::size_t>(i);
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(labels + i));
+    const __m256 move = _mm256_blendv_ps(max, second, _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, argmax)));
+    const __m256 l = _mm256_sub_ps(_mm256_loadu_ps(floor + row), move);
+    const __m256 lower = _mm256_and_ps(_mm256_cmp_ps(l, _mm256_setzero_ps(), _CMP_GT_OQ),
+                                       _mm256_castsi256_ps(_mm256_sub_epi32(_mm256_castps_si256(l), _mm256_set1_epi32(1))));
+    _mm256_storeu_ps(floor + row, lower);
+    const __m256 tau = _mm256_loadu_ps(row_tau.data() + (i - lo));
+    const auto fail = ~static_cast<unsigned>(_mm256_movemask_ps(
+        _mm256_or_ps(_mm256_cmp_ps(lower, tau, _CMP_GT_OQ), _mm256_cmp_ps(gap_of(a), tau, _CMP_GT_OQ))));
+    failed = store_listed4(failed, i, fail & 15);
+    failed = store_listed4(failed, i + 4, fail >> 4 & 15);
   }
 #endif
   for (; i < hi; ++i) {
