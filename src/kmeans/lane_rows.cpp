@@ -32,6 +32,17 @@ constexpr int kW = 16;                                // lanes
 constexpr int kMaxChunks = kLaneRowsMaxD / kW;        // 64
 using LaneMajor = std::array<std::uint16_t, kW * kMaxChunks>;  // lane l's t-th entry at l * 64 + t
 
+// Where lane l's entry of a round is stored: in lane order with AVX-512 (one pass over the 16
+// lanes); with AVX2, whose passes take lanes L, L + 4, L + 8, L + 12 (values_in_halves()), those
+// four side by side, so that a pass reads its four entries in one 8-byte load.
+constexpr int stored_at(int l) {
+#if !defined(__AVX512F__) && defined(__AVX2__)
+  return l % 4 * 4 + l / 4;
+#else
+  return l;
+#endif
+}
+
 // Row x (d <= kLaneRowsMaxD) into lane-major form: lane l's nonzeros in chunk order, each as
 // (chunk << 8) | value, then zero entries up to 64. Returns the longest lane's count.
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__) && defined(__AVX512VBMI2__)
@@ -209,7 +220,7 @@ void LaneRows::append(const std::uint8_t* X, std::int64_t rows, std::int64_t d) 
     entries_.resize(base + static_cast<std::size_t>(rounds) * kW);
     std::uint16_t* e = entries_.data() + base;
     for (int t = 0; t < rounds; ++t)
-      for (int l = 0; l < kW; ++l) e[t * kW + l] = lanes[static_cast<std::size_t>(l * kMaxChunks + t)];
+      for (int l = 0; l < kW; ++l) e[t * kW + stored_at(l)] = lanes[static_cast<std::size_t>(l * kMaxChunks + t)];
   }
 }
 
@@ -219,8 +230,9 @@ void LaneRows::move(std::int64_t i, std::int64_t d, std::int64_t* out, std::int6
     for (int l = 0; l < kW; ++l) {
       // A padding entry (value 0, chunk 0) changes nothing; its lane may lie past d (d < 16),
       // so its place is kept within the row.
-      const std::int64_t j = std::min<std::int64_t>((e[l] >> 8) * kW + l, d - 1);
-      const std::int64_t v = e[l] & 0xFF;
+      const unsigned entry = e[stored_at(l)];
+      const std::int64_t j = std::min<std::int64_t>((entry >> 8) * kW + l, d - 1);
+      const std::int64_t v = entry & 0xFF;
       out[j] -= v;
       in[j] += v;
     }
@@ -302,9 +314,11 @@ template <int H>
   for (int q = 0; q < 4; ++q)
     for (int h = 0; h < H; ++h) a[q].h[h] = _mm256_setzero_ps();
   for (int t = rounds; t > 0; --t, e += kW) {
+    std::uint64_t four;  // lanes L + 4 q (stored_at())
+    std::memcpy(&four, e + 4 * L, sizeof four);
 #pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) {
-      const unsigned v = e[L + 4 * q];
+      const auto v = static_cast<unsigned>(four >> (16 * q) & 0xFFFF);
       const __m256 x = _mm256_broadcast_ss(scaled + (v & 0xFF));
       const float* col = cols + (static_cast<std::size_t>(v >> 8) * kW + static_cast<std::size_t>(L + 4 * q)) * kW;
       for (int h = 0; h < H; ++h) a[q].h[h] = _mm256_fmadd_ps(x, _mm256_load_ps(col + 8 * h), a[q].h[h]);
