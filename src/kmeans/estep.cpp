@@ -106,6 +106,15 @@ inline __m512d value_square8(__m512d own, __m512d eps, __mmask8& ok) {
   return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(t, _mm512_setzero_pd(), _CMP_GT_OQ), t);
 }
 
+// threshold_of_upper()'s square, t = (upper^2 + 2 eps) kOut, eight lanes at a time; ok: the
+// lanes where it gives a bound (t not NaN).
+inline __m512d upper_square8(__m512d upper, __m512d eps, __mmask8& ok) {
+  const __m512d t =
+      _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(upper, upper), _mm512_add_pd(eps, eps)), _mm512_set1_pd(kOut));
+  ok = _mm512_cmp_pd_mask(t, t, _CMP_ORD_Q);
+  return t;
+}
+
 // The threshold from its square t (>= 0), the last steps of threshold_of_value() and
 // threshold_of_upper() eight lanes at a time; NaN (no bound) outside ok.
 inline __m256 threshold_from_square8(__m512d t, __mmask8 ok) {
@@ -179,6 +188,14 @@ inline __m256d value_square4(__m256d own, __m256d eps, __m256d& ok) {
   const __m256d t = _mm256_mul_pd(_mm256_add_pd(own, eps), _mm256_set1_pd(kOut));
   ok = _mm256_and_pd(finite4(own), _mm256_cmp_pd(t, t, _CMP_ORD_Q));
   return positive_or_zero4(t);
+}
+
+// threshold_of_upper()'s square; ok: the lanes where it gives a bound.
+inline __m256d upper_square4(__m256d upper, __m256d eps, __m256d& ok) {
+  const __m256d t =
+      _mm256_mul_pd(_mm256_add_pd(_mm256_mul_pd(upper, upper), _mm256_add_pd(eps, eps)), _mm256_set1_pd(kOut));
+  ok = _mm256_cmp_pd(t, t, _CMP_ORD_Q);
+  return t;
 }
 
 // The threshold from its square t (>= 0); NaN (no bound) outside ok.
@@ -262,6 +279,18 @@ struct Nearest {
   double second;
 };
 template <class D>
+Nearest nearest_two_scalar(const D* v, int k) {
+  std::int32_t label;
+  D chosen;
+  pick<D>(v, k, label, chosen);
+  double second = std::numeric_limits<double>::infinity();
+  for (int c = 0; c < k; ++c)
+    if (c != label) second = std::isnan(v[c]) ? -1.0 : std::min(second, static_cast<double>(v[c]));
+  return {label, second};
+}
+
+// nearest_two_scalar(), in vectors where the build has them and the k values fit.
+template <class D>
 Nearest nearest_two(const D* v, int k) {
 #if defined(__AVX512F__)
   // At most 16 float values: one vector, the same comparisons (min is exact). Hamerly on
@@ -318,13 +347,7 @@ Nearest nearest_two(const D* v, int k) {
     }
   }
 #endif
-  std::int32_t label;
-  D chosen;
-  pick<D>(v, k, label, chosen);
-  double second = std::numeric_limits<double>::infinity();
-  for (int c = 0; c < k; ++c)
-    if (c != label) second = std::isnan(v[c]) ? -1.0 : std::min(second, static_cast<double>(v[c]));
-  return {label, second};
+  return nearest_two_scalar<D>(v, k);
 }
 
 // The threshold tau of a row, from its own centroid's kernel value own:
@@ -628,9 +651,8 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi, Scratch& s) co
         _mm512_maskz_cvtepu8_epi64(0xFF, _mm_cvtsi64_si128(static_cast<long long>(stale_bytes))), _mm512_setzero_si512());
     __mmask8 value_ok;
     const __m512d tv = value_square8(load8<D>(own_.data() + row, 8), eps, value_ok);
-    // threshold_of_upper(): t = (upper^2 + 2 eps) kOut, no bound where t is NaN.
-    const __m512d tu = _mm512_mul_pd(_mm512_add_pd(_mm512_mul_pd(up, up), _mm512_add_pd(eps, eps)), _mm512_set1_pd(kOut));
-    const __mmask8 upper_ok = _mm512_cmp_pd_mask(tu, tu, _CMP_ORD_Q);
+    __mmask8 upper_ok;
+    const __m512d tu = upper_square8(up, eps, upper_ok);
     const __mmask8 ok = static_cast<__mmask8>((stale & upper_ok) | (~stale & value_ok));
     _mm256_storeu_ps(s.tau.data() + r, threshold_from_square8(_mm512_mask_blend_pd(stale, tv, tu), ok));
   }
@@ -645,8 +667,8 @@ void EStep<T>::block_thresholds(std::int64_t lo, std::int64_t hi, Scratch& s) co
         _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(static_cast<int>(stale_bytes))), _mm256_setzero_si256()));
     __m256d value_ok;
     const __m256d tv = value_square4(load4<D>(own_.data() + row), eps, value_ok);
-    const __m256d tu = _mm256_mul_pd(_mm256_add_pd(_mm256_mul_pd(up, up), _mm256_add_pd(eps, eps)), _mm256_set1_pd(kOut));
-    const __m256d upper_ok = _mm256_cmp_pd(tu, tu, _CMP_ORD_Q);
+    __m256d upper_ok;
+    const __m256d tu = upper_square4(up, eps, upper_ok);
     _mm_storeu_ps(s.tau.data() + r, threshold_from_square4(_mm256_blendv_pd(tv, tu, stale), _mm256_blendv_pd(value_ok, upper_ok, stale)));
   }
 #endif
@@ -1155,6 +1177,51 @@ bool EStep<T>::bounds_hold(std::int64_t lo, std::int64_t hi, const std::int32_t*
   }
   return true;
 }
+
+namespace testing {
+
+BoundForms bound_forms(const std::vector<double>& v, const std::vector<double>& eps, bool vector) {
+  const std::size_t n = v.size();
+  BoundForms out{std::vector<float>(n), std::vector<float>(n), std::vector<float>(n)};
+  std::vector<float> upper(n);
+  for (std::size_t i = 0; i < n; ++i) upper[i] = static_cast<float>(v[i]);
+  std::size_t i = 0;
+  if (vector) {
+#if defined(__AVX512F__)
+    for (; i < n; i += 8) {
+      const auto m = static_cast<__mmask8>(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1);
+      const __m512d x = load8<double>(v.data() + i, n - i), e = load8<double>(eps.data() + i, n - i);
+      _mm256_mask_storeu_ps(out.lower.data() + i, m, lower_from_value8(x, e));
+      _mm256_mask_storeu_ps(out.from_value.data() + i, m, threshold_of_value8(x, e));
+      __mmask8 ok;
+      const __m512d t = upper_square8(load8<float>(upper.data() + i, n - i), e, ok);
+      _mm256_mask_storeu_ps(out.from_upper.data() + i, m, threshold_from_square8(t, ok));
+    }
+#elif defined(__AVX2__)
+    for (; i + 4 <= n; i += 4) {
+      const __m256d x = load4<double>(v.data() + i), e = load4<double>(eps.data() + i);
+      _mm_storeu_ps(out.lower.data() + i, lower_from_value4(x, e));
+      _mm_storeu_ps(out.from_value.data() + i, threshold_of_value4(x, e));
+      __m256d ok;
+      const __m256d t = upper_square4(load4<float>(upper.data() + i), e, ok);
+      _mm_storeu_ps(out.from_upper.data() + i, threshold_from_square4(t, ok));
+    }
+#endif
+  }
+  for (; i < n; ++i) {
+    out.lower[i] = lower_from_value(v[i], eps[i]);
+    out.from_value[i] = threshold_of_value(v[i], eps[i]);
+    out.from_upper[i] = threshold_of_upper(upper[i], eps[i]);
+  }
+  return out;
+}
+
+std::pair<std::int32_t, double> nearest_two_form(const float* v, int k, bool vector) {
+  const Nearest n = vector ? nearest_two<float>(v, k) : nearest_two_scalar<float>(v, k);
+  return {n.label, n.second};
+}
+
+}  // namespace testing
 
 template class EStep<std::uint8_t>;
 template class EStep<float>;

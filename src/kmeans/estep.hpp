@@ -43,6 +43,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/names.hpp"
@@ -200,5 +201,20 @@ class EStep {
 
   Scratch scratch_;
 };
+
+namespace testing {
+// The bound arithmetic as this build's vector forms do it (eight lanes with AVX-512, four with
+// AVX2; the scalar functions where there are none, and for the last lanes) and as the scalar
+// functions do, on the same inputs, for the tests to hold them to the same bits. Per i: the
+// lower bound from the value v[i], the threshold from the own value v[i], and from the upper
+// bound float(v[i]), each with eps[i].
+struct BoundForms {
+  std::vector<float> lower, from_value, from_upper;
+};
+BoundForms bound_forms(const std::vector<double>& v, const std::vector<double>& eps, bool vector);
+// A row's label among its k float values and the least of the others, as the pruned E-steps
+// take them (vector: this build's vector form where k fits one).
+std::pair<std::int32_t, double> nearest_two_form(const float* v, int k, bool vector);
+}  // namespace testing
 
 }  // namespace hpcb::kmeans

@@ -491,6 +491,49 @@ TEST(PrunedEStep, BlocksOnTwoThreadsAtOnce) {
   check_pruned_equals_lloyd<double>(2000, 8, 5, 27, {.check_reference = false, .two_threads = true});
 }
 
+// The bound arithmetic's vector forms (AVX-512 or AVX2, whichever this build has) give the
+// scalar functions' bits on every input: special values, every magnitude, ragged tails.
+TEST(BoundForms, VectorEqualsScalarBitForBit) {
+  using L = std::numeric_limits<double>;
+  std::vector<double> v = {0.0, -0.0, L::denorm_min(), L::min(), 1e-300, 1e-30, 0.5, 1.0, 2.0, 1e30, 1e300, L::max(),
+                           -L::max(), L::infinity(), -L::infinity(), L::quiet_NaN(), -L::quiet_NaN(), -1.0, -1e-300, 3.4e38, 3.5e38};
+  std::vector<double> eps;
+  for (double e : {0.0, 1e-300, 1e-7, 0.25, 1e10}) eps.insert(eps.end(), v.size(), e);
+  {
+    const std::vector<double> base = v;
+    for (int r = 1; r < 5; ++r) v.insert(v.end(), base.begin(), base.end());
+  }
+  std::mt19937_64 gen(5);
+  std::uniform_real_distribution<double> exponent(-320, 310), unit(-0.1, 1);
+  for (int i = 0; i < 1003; ++i) {  // (1003: not a multiple of the lanes)
+    const double x = std::pow(10.0, exponent(gen));
+    v.push_back(unit(gen) < 0 ? -x : x);
+    eps.push_back(x * std::pow(10.0, exponent(gen) / 40));  // eps near, below and above the value
+  }
+  ASSERT_EQ(v.size(), eps.size());
+  auto bits = [](const std::vector<float>& f) {
+    std::vector<std::uint32_t> b(f.size());
+    std::memcpy(b.data(), f.data(), f.size() * sizeof(float));
+    return b;
+  };
+  const auto scalar = testing::bound_forms(v, eps, false), vec = testing::bound_forms(v, eps, true);
+  EXPECT_EQ(bits(vec.lower), bits(scalar.lower));
+  EXPECT_EQ(bits(vec.from_value), bits(scalar.from_value));
+  EXPECT_EQ(bits(vec.from_upper), bits(scalar.from_upper));
+
+  // The nearest two of k <= 16 values (one vector), with NaN, inf, ties and k = 1.
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), 0.0f, 1.0f};
+  for (int trial = 0; trial < 20000; ++trial) {
+    const int k = 1 + static_cast<int>(gen() % 16);
+    float vals[16];
+    for (int c = 0; c < k; ++c)
+      vals[c] = gen() % 4 == 0 ? specials[gen() % 4] : static_cast<float>(gen() % 8) * 0.5f;  // (repeats: ties)
+    const auto a = testing::nearest_two_form(vals, k, true), b = testing::nearest_two_form(vals, k, false);
+    ASSERT_EQ(a.first, b.first) << "k " << k << " trial " << trial;
+    ASSERT_EQ(std::memcmp(&a.second, &b.second, sizeof(double)), 0) << "k " << k << " trial " << trial;
+  }
+}
+
 TEST(PrunedEStep, OneClusterAndDuplicateRows) {
   check_pruned_equals_lloyd<float>(100, 4, 1, 6);
   check_pruned_equals_lloyd<float>(100, 4, 2, 7);
