@@ -662,7 +662,7 @@ void values(const T* const* rows, std::int64_t n_rows, std::int64_t d, dist_t<T>
   if constexpr (std::is_same_v<D, float>) {
     // Every centroid at small d: the column form (the same bits; it adds the chunks of
     // zeros too, which change none).
-    if (!cs && use_columns(d, C.k) && !C.columns.empty())
+    if (!cs && use_columns(d, C.k))
       return values_by_columns_of<T>(C.stride / W, rows, n_rows, d, scale, xx, C, out);
   }
 #endif
@@ -697,7 +697,7 @@ void assign(const T* X, std::int64_t rows, std::int64_t d, dist_t<T> scale, cons
             const dist_t<T>* xx, std::int32_t* labels, dist_t<T>* dist) {
 #if HPCB_COLUMNS
   if constexpr (std::is_same_v<dist_t<T>, float>) {
-    if (use_columns(d, C.k) && !C.columns.empty())
+    if (use_columns(d, C.k))
       return assign_by_columns_of<T>(C.stride / kWidth<float>, X, rows, d, scale, C, xx, labels, dist);
   }
 #endif
