@@ -39,6 +39,7 @@
 #include "kmeans/kmeans_core.hpp"
 #include "kmeans/kmeans_solver.hpp"
 #include "kmeans/lane_rows.hpp"
+#include "kmeans/pair_rows.hpp"
 #include "kmeans/points.hpp"
 #include "nlreg/nlreg_core.hpp"
 #include "team/layout.hpp"
@@ -146,12 +147,19 @@ bool on_mnist(benchmark::State& state, F body) {
 // which Lloyd takes from d = 256 on CPUs with AVX-512 VNNI: on MNIST itself (its margin
 // settles rows by how far apart their nearest centroids are, which random rows would not
 // show), the first k images as the centroids. Its multiply-adds (integer) count as the flops
-// of the float kernel they replace. Args: n, d, k (n and d: MNIST's).
+// of the float kernel they replace. Args: n, d, k (n and d: MNIST's), and 1 to take the int16
+// sums from the rows' nonzero pairs (pair_rows.hpp: the E-step's choice on MNIST where the
+// build has the pair kernel), 0 from their chunks.
 void BM_AssignInt(benchmark::State& state) {
   const std::int64_t n = state.range(0), d = state.range(1);
   const int k = static_cast<int>(state.range(2));
+  const bool by_pairs = state.range(3) != 0;
   if (!kmeans::int_assign_built()) {
-    state.SkipWithError("no AVX-512 VNNI in this build");
+    state.SkipWithError("no integer E-step in this build (AVX2 or AVX-512 VNNI)");
+    return;
+  }
+  if (by_pairs && !kmeans::pair_rows_built()) {
+    state.SkipWithError("no pair kernel in this build (AVX2 without AVX-512 VNNI)");
     return;
   }
   on_mnist(state, [&](Team&, const Points& p) {
@@ -164,16 +172,20 @@ void BM_AssignInt(benchmark::State& state) {
     for (std::size_t i = 0; i < C.size(); ++i) C[i] = X[i] * p.scale;
     const auto scale = static_cast<float>(p.scale);
     const auto P = kmeans::pack_centroids<float>(C.data(), k, d);
-    const auto Q = kmeans::quantize_centroids(C.data(), k, d, scale);
+    const auto Q = kmeans::quantize_centroids(C.data(), k, d, scale, by_pairs ? kmeans::ForPairs::yes : kmeans::ForPairs::no);
+    kmeans::PairRows pairs;
+    if (by_pairs) pairs.append(X, n, d);
     std::vector<float> xx(static_cast<std::size_t>(n));
     std::vector<std::uint32_t> sums(static_cast<std::size_t>(n));
     std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
     kmeans::row_norms<std::uint8_t>(X, n, d, scale, xx.data());
     kmeans::row_sums(X, n, d, sums.data());
+    std::vector<std::uint64_t> live(static_cast<std::size_t>(n));  // the chunks of zeros skipped, as the E-step does
+    kmeans::row_chunk_masks(X, n, d, live.data());
     for (auto _ : state) {
       for (std::int64_t r = 0; r < n; r += kMaxRowsPerBlock)
-        kmeans::assign_uint8(X + r * d, std::min(kMaxRowsPerBlock, n - r), d, P, Q, xx.data() + r, sums.data() + r, nullptr,
-                             labels.data() + r);
+        kmeans::assign_uint8(X + r * d, std::min(kMaxRowsPerBlock, n - r), d, P, Q, xx.data() + r, sums.data() + r, live.data() + r,
+                             kmeans::PairBlock{by_pairs ? &pairs : nullptr, r}, labels.data() + r);
       benchmark::DoNotOptimize(labels.data());
     }
   });
@@ -181,7 +193,12 @@ void BM_AssignInt(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * n * d);
   flops(state, 2.0 * static_cast<double>(n * d) * k);
 }
-BENCHMARK(BM_AssignInt)->Args({10000, 784, 10})->Args({10000, 784, 256})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_AssignInt)
+    ->Args({10000, 784, 10, 0})
+    ->Args({10000, 784, 10, 1})
+    ->Args({10000, 784, 256, 0})
+    ->Args({10000, 784, 256, 1})
+    ->Unit(benchmark::kMillisecond);
 
 // The pruned E-step's own-centroid values: rows against one centroid each (one centroid
 // for all here, as after the grouping by label). Args: n, d, and every: every such row of

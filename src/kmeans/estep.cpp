@@ -440,15 +440,10 @@ EStep<T>::EStep(Algorithm algorithm, const T* X, std::int64_t rows, std::int64_t
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     if (d <= kChunkMaskMaxD) live_.resize(n);  // which chunks of each row the kernels may skip
     if (d >= kIntAssignMinD && int_assign_built()) sums_.resize(n);  // for the integer kernel
-    lanes_building_ = algorithm != Algorithm::lloyd && k <= kLaneRowsMaxK && d <= kLaneRowsMaxD && !live_.empty() &&
-                      lane_rows_built();
-    if (lanes_building_) {
-      try {
-        lanes_.reserve(rows, d);
-      } catch (const std::bad_alloc&) {  // an aid, not a need: values() serves without it
-        lanes_building_ = false;
-      }
-    }
+    lanes_.start(algorithm != Algorithm::lloyd && k <= kLaneRowsMaxK && d <= kLaneRowsMaxD && !live_.empty() &&
+                     lane_rows_built(),
+                 rows, d);
+    pairs_.start(!sums_.empty() && d <= kPairRowsMaxD && pair_rows_built(), rows, d);
   }
   if (algorithm_ != Algorithm::lloyd) {
     own_.resize(n);
@@ -469,24 +464,8 @@ void EStep<T>::prepare_rows(std::int64_t lo, std::int64_t hi) {
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     if (!live_.empty()) row_chunk_masks(X_ + lo * d_, hi - lo, d_, live_.data() + lo);
     if (!sums_.empty()) row_sums(X_ + lo * d_, hi - lo, d_, sums_.data() + lo);
-    if (lanes_building_) {
-      // Blocks in order (as the solver gives them), no larger than the rows themselves, and
-      // memory to hold them, else values() serves alone.
-      bool in_order = lo == lanes_.size();
-      try {
-        if (in_order) lanes_.append(X_ + lo * d_, hi - lo, d_);
-      } catch (const std::bad_alloc&) {
-        in_order = false;  // (dropped as below)
-      }
-      if (!in_order || lanes_.bytes() > hi * d_) {
-        lanes_building_ = false;
-        lanes_.clear();
-      } else if (hi == rows_) {
-        lanes_building_ = false;
-        lanes_ready_ = lanes_wanted();
-        if (!lanes_ready_) lanes_.clear();
-      }
-    }
+    lanes_.add(X_, lo, hi, rows_, d_, [this](const LaneRows& f) { return lanes_wanted(f); });
+    pairs_.add(X_, lo, hi, rows_, d_, [this](const PairRows& f) { return pairs_wanted(f); });
   }
   // |x| from the kernel's |x|^2, which is at most rel/2 low.
   if (norm_.empty()) return;  // Lloyd keeps no bounds
@@ -499,23 +478,40 @@ void EStep<T>::prepare_rows(std::int64_t lo, std::int64_t hi) {
 // multiply-add it took 1.2x as long (MNIST, k = 10, 2,000 scattered rows, both warm: 181
 // multiply-adds a row in 105 ns against 286 in 137 ns, medians of 7).
 template <class T>
-bool EStep<T>::lanes_wanted() const {
+bool EStep<T>::lanes_wanted(const LaneRows& lanes) const {
+  return lanes.work() * 6 < live_chunks() * k_ * 5;
+}
+
+// The chunks of 16 values the chunk kernels take over all the rows: those that hold a nonzero.
+template <class T>
+std::int64_t EStep<T>::live_chunks() const {
+  if (live_.empty()) return rows_ * ((d_ + 15) / 16);
   std::int64_t chunks = 0;
   for (std::uint64_t m : live_) chunks += std::popcount(m);
-  return lanes_.work() * 6 < chunks * k_ * 5;
+  return chunks;
+}
+
+// Whether the pair kernel takes fewer multiply-adds than the int16 chunk kernel (AVX2: one
+// per centroid and chunk of 16 that holds a nonzero), counting half a multiply-add more per
+// pair for its broadcast and loads (MNIST, one core: 45 ns a row at k = 8, one multiply-add a
+// pair, against 61 at k = 10, two; the chunk kernel 0.35 ns a multiply-add).
+template <class T>
+bool EStep<T>::pairs_wanted(const PairRows& pairs) const {
+  return pairs.pairs() * (2 * ((k_ + 7) / 8) + 1) < live_chunks() * k_ * 2;
 }
 
 template <class T>
 void EStep<T>::set_centroids(const std::vector<double>& centroids, Bounds bounds) {
   const auto k = static_cast<std::size_t>(k_);
   const auto d = static_cast<std::size_t>(d_);
-  pack_centroids<D>(centroids.data(), k_, d_, lanes_ready_ ? ColumnForm::always : ColumnForm::where_assign_uses_it, C_);
+  pack_centroids<D>(centroids.data(), k_, d_, lanes_.ready() ? ColumnForm::always : ColumnForm::where_assign_uses_it, C_);
   lloyd_step_ = algorithm_ == Algorithm::lloyd || bounds == Bounds::skip;
   if (lloyd_step_) {
     now_.clear();  // no bounds kept: the next E-step that keeps them starts them (pruning_ false)
     // uint8 rows: the integer E-step (the same labels), where it is built and applies.
     if constexpr (std::is_same_v<T, std::uint8_t>) {
-      if (!sums_.empty()) Q_ = quantize_centroids(centroids.data(), k_, d_, scale_);
+      if (!sums_.empty())
+        Q_ = quantize_centroids(centroids.data(), k_, d_, scale_, pairs_.ready() ? ForPairs::yes : ForPairs::no);
     }
     return;
   }
@@ -688,7 +684,7 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels,
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (Q_.usable())
         return assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo,
-                            live_.empty() ? nullptr : live_.data() + lo, labels + lo);
+                            live_.empty() ? nullptr : live_.data() + lo, PairBlock{pairs_.if_ready(), lo}, labels + lo);
     }
     s.lloyd_dist.resize(static_cast<std::size_t>(hi - lo));
     return assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, s.lloyd_dist.data());
@@ -764,8 +760,8 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels,
   s.vals.resize(n * k);
   bool by_lanes = false;
   if constexpr (std::is_same_v<T, std::uint8_t>) {
-    by_lanes = lanes_ready_ && std::isfinite(norm_max_);  // (a zero times an infinite centroid is NaN)
-    if (by_lanes) lanes_.values(rows.data(), static_cast<std::int64_t>(n), scale_, xx_.data(), C_, s.vals.data());
+    by_lanes = lanes_.ready() && std::isfinite(norm_max_);  // (a zero times an infinite centroid is NaN)
+    if (by_lanes) lanes_.form().values(rows.data(), static_cast<std::int64_t>(n), scale_, xx_.data(), C_, s.vals.data());
   }
   if (!by_lanes) {
     s.ptrs.resize(n);

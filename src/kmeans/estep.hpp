@@ -19,7 +19,9 @@
 // bounds then starts them afresh, as the first does.
 //
 // All k values of a row, for uint8 rows and k <= 16, come from the row's nonzeros alone
-// (lane_rows.hpp, the same bits) where that takes fewer multiply-adds (lanes_wanted()).
+// (lane_rows.hpp, the same bits) where that takes fewer multiply-adds (lanes_wanted()); and
+// the integer E-step's sums from its nonzero pairs of values (pair_rows.hpp) where that does
+// (pairs_wanted()).
 //
 // Why this is exact although the kernel rounds: the bounds are kept on the
 // exact distances (triangle inequality in real arithmetic, every bound update
@@ -50,6 +52,8 @@
 #include "kmeans/int_assign.hpp"
 #include "kmeans/kmeans_core.hpp"
 #include "kmeans/lane_rows.hpp"
+#include "kmeans/pair_rows.hpp"
+#include "kmeans/row_form.hpp"
 
 namespace hpcb::kmeans {
 
@@ -127,7 +131,7 @@ class EStep {
   // This worker's rows by their nonzeros, where this E-step reads them in that form (for
   // relabel(): the form the E-step has just read); nullptr otherwise (a Lloyd E-step reads
   // the rows themselves).
-  const LaneRows* lane_rows() const { return lanes_ready_ && !lloyd_step_ ? &lanes_ : nullptr; }
+  const LaneRows* lane_rows() const { return lloyd_step_ ? nullptr : lanes_.if_ready(); }
 
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
@@ -149,7 +153,9 @@ class EStep {
                           Scratch& s) const;
   void block_margins(std::int64_t lo, std::int64_t hi, Scratch& s) const;
   void block_thresholds(std::int64_t lo, std::int64_t hi, Scratch& s) const;
-  bool lanes_wanted() const;
+  std::int64_t live_chunks() const;
+  bool lanes_wanted(const LaneRows& lanes) const;
+  bool pairs_wanted(const PairRows& pairs) const;
 
   Algorithm algorithm_;
   const T* X_;
@@ -160,10 +166,11 @@ class EStep {
   std::vector<D> xx_;  // |x|^2 of every row, as the kernel sums it
   std::vector<std::uint64_t> live_;  // uint8 rows: row_chunk_masks(), the chunks of zeros to skip
   // Pruned E-steps on uint8 rows, k <= 16: the rows by their nonzeros, for the values of all k
-  // (lane_rows.hpp), where that form takes fewer multiply-adds (lanes_wanted()); built by
-  // prepare_rows(), kept once every row is in (lanes_ready_).
-  LaneRows lanes_;
-  bool lanes_building_ = false, lanes_ready_ = false;
+  // (lane_rows.hpp), where that form takes fewer multiply-adds (lanes_wanted()).
+  RowForm<LaneRows> lanes_;
+  // The integer E-step (uint8 rows, where its kernel is built): the rows by their nonzero pairs
+  // (pair_rows.hpp), where that form takes fewer multiply-adds (pairs_wanted()).
+  RowForm<PairRows> pairs_;
 
   bool lloyd_step_ = false;  // this E-step is Lloyd's (algorithm lloyd, or Bounds::skip)
   PackedCentroids<D> C_;

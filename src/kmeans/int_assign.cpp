@@ -1,6 +1,7 @@
 #include "kmeans/int_assign.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -301,18 +302,28 @@ void int_dot_group(int g, const std::uint8_t* const* x, std::int64_t d, const vo
 // So if the smallest D_b is more than 2 m below every other D_c, V_c > V_b for every c != b.
 void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, const PackedCentroids<float>& C,
                   const IntCentroids& Q, const float* xx, const std::uint32_t* sums, const std::uint64_t* live,
-                  std::int32_t* labels) {
+                  PairBlock pairs, std::int32_t* labels) {
   const int k = Q.k;
-  const int kp = (k + 7) / 8 * 8;  // D_c in vectors of 8 doubles, padded with +inf
+#if defined(__AVX512F__)
+  constexpr int kDoubles = 8;  // a vector's
+#else
+  constexpr int kDoubles = 4;
+#endif
+  const int kp = (k + kDoubles - 1) / kDoubles * kDoubles;  // D_c in vectors of doubles, padded with +inf
   const ValueError err = value_error<float>(d);
   const bool bytes = Q.bytes_usable();
   std::vector<double> dc(static_cast<std::size_t>(kBlockRows * kp), std::numeric_limits<double>::infinity());
   std::vector<float> vals;
   std::int32_t dots[kTileRows * kMaxGroup];
 
-  // D_c of R rows (R x kp at out), from the int8 (Bytes) or the int16 centroids.
   // 2^(1 - shift): an exact power of two, once per call (an ldexp per tile was 1.3% of a Lloyd iteration).
   const double to_value16 = std::ldexp(1.0, 1 - Q.shift);
+  // D_c = |c|^2 - to_value P_c of centroids [c0, c0 + n), from their sums P at `dot`, into out[c0, c0 + n).
+  auto values_of_sums = [&](const std::int32_t* dot, int c0, int n, double to_value, double* out) {
+    for (int t = 0; t < n; ++t)
+      out[c0 + t] = Q.norms[static_cast<std::size_t>(c0 + t)] - to_value * static_cast<double>(dot[t]);
+  };
+  // D_c of R rows (R x kp at out), from the int8 (Bytes) or the int16 centroids;
   // masks: the R rows' row_chunk_masks(), or nullptr.
   auto fill = [&]<int R, bool Bytes>(const std::uint8_t* const* x, const std::uint64_t* masks, double* out) {
     const std::uint64_t chunks = live_chunks<R>(masks, Bytes ? 64 : kLiveStep16);
@@ -321,12 +332,15 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
       const void* q = Bytes ? static_cast<const void*>(Q.values8.data() + c0 * Q.stride8)
                             : static_cast<const void*>(Q.values.data() + c0 * Q.stride);
       int_dot_group<R, Bytes>(g, x, d, q, chunks, dots);
-      for (int r = 0; r < R; ++r)
-        for (int t = 0; t < g; ++t) {
-          const auto c = static_cast<std::size_t>(c0 + t);
-          out[r * kp + c0 + t] = Q.norms[c] - (Bytes ? Q.to_value8 : to_value16) * static_cast<double>(dots[r * g + t]);
-        }
+      for (int r = 0; r < R; ++r) values_of_sums(dots + r * g, c0, g, Bytes ? Q.to_value8 : to_value16, out + r * kp);
     }
+  };
+  // The same D_c from the pair kernel (pair_rows.hpp): row i's, at out.
+  const bool by_pairs = pairs.rows && Q.pairs.usable();
+  std::vector<std::int32_t> pair_sums(static_cast<std::size_t>(8 * Q.pairs.groups));
+  auto fill_by_pairs = [&](std::int64_t i, double* out) {
+    pairs.rows->dots(pairs.first + i, Q.pairs, pair_sums.data());
+    values_of_sums(pair_sums.data(), 0, k, to_value16, out);
   };
   // The margin of row i with the centroids rounded in steps of `unit` (unit16 or Q.unit8).
   const double unit16 = std::ldexp(1.0, -Q.shift);
@@ -373,14 +387,19 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
       count += __builtin_popcount(mask);
     }
 #elif defined(__AVX2__)
-    // Without branches (the lane's chunk varies from row to row): where the count is 1, one
-    // chunk's mask is nonzero, and the sum of the nonzero masks' first lanes is that lane.
+    // The compares' masks gathered into one word per 64 centroids, then counted: no branch on
+    // where the lane lies, and one count a word, not a chain of dependent steps per vector
+    // (which took a fifth of the integer E-step's own time). Where the count is 1, one word
+    // is nonzero, and the sum of the nonzero words' first lanes is that lane.
     const __m256d within = _mm256_set1_pd(bound);
     int lanes = 0;
-    for (int c = 0; c < kp; c += 4) {
-      const auto mask = static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(dv + c), within, _CMP_LE_OQ)));
-      lanes += (mask != 0) * (c + __builtin_ctz(mask | 16));
-      count += __builtin_popcount(mask);
+    for (int c0 = 0; c0 < kp; c0 += 64) {
+      std::uint64_t mask = 0;
+      for (int c = c0; c < std::min(kp, c0 + 64); c += 4)
+        mask |= static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(dv + c), within, _CMP_LE_OQ)))
+                << (c - c0);
+      lanes += (mask != 0) * (c0 + std::countr_zero(mask));
+      count += std::popcount(mask);
     }
     lane = lanes;
 #else
@@ -404,14 +423,18 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   // settling is a chain of dependent steps (values, least, count), which the out-of-order core
   // overlaps across the rows of a block, not across a kernel call (AVX2 Lloyd 1.1x).
   auto int16_rows = [&]<int R>(const std::int64_t* i, int n) {
-    for (int t = 0; t < n; t += R) {
-      const std::uint8_t* x[R];
-      std::uint64_t masks[R];
-      for (int r = 0; r < R; ++r) {
-        x[r] = X + i[t + r] * d;
-        masks[r] = live ? live[i[t + r]] : 0;
+    if (by_pairs) {
+      for (int t = 0; t < n; ++t) fill_by_pairs(i[t], dc.data() + t * kp);
+    } else {
+      for (int t = 0; t < n; t += R) {
+        const std::uint8_t* x[R];
+        std::uint64_t masks[R];
+        for (int r = 0; r < R; ++r) {
+          x[r] = X + i[t + r] * d;
+          masks[r] = live ? live[i[t + r]] : 0;
+        }
+        fill.template operator()<R, false>(x, live ? masks : nullptr, dc.data() + t * kp);
       }
-      fill.template operator()<R, false>(x, live ? masks : nullptr, dc.data() + t * kp);
     }
     for (int t = 0; t < n; ++t) {
       const int b = settled(dc.data() + t * kp, margin(i[t], unit16));
@@ -488,7 +511,7 @@ bool int_assign_built() { return false; }
 
 // Never called (quantize_centroids() gives nothing usable here); correct all the same.
 void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, const PackedCentroids<float>& C,
-                  const IntCentroids& Q, const float* xx, const std::uint32_t*, const std::uint64_t*,
+                  const IntCentroids& Q, const float* xx, const std::uint32_t*, const std::uint64_t*, PairBlock,
                   std::int32_t* labels) {
   std::vector<float> vals;
   for (std::int64_t i = 0; i < rows; ++i) float_choice(X + i * d, d, C, Q.scale, xx[i], vals, labels[i]);
@@ -509,7 +532,7 @@ void row_sums(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::uin
   }
 }
 
-IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float scale) {
+IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float scale, ForPairs for_pairs) {
   IntCentroids Q;
   // A normal scale keeps the rows' rounding relative (2^-24), as the margin assumes.
   if (!int_assign_built() || k < 1 || d < 1 || !(scale >= 0x1p-100f) || !std::isfinite(scale)) return Q;
@@ -550,6 +573,7 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
   Q.scale = scale;
   Q.values.assign(static_cast<std::size_t>(k * stride), 0);
   if (k >= kIntAmxMinK) Q.amx = amx_layout(k, d);
+  if (for_pairs == ForPairs::yes && pair_rows_built() && d <= kPairRowsMaxD) Q.pairs = pair_layout(k, d);
   const double factor = static_cast<double>(scale) * std::ldexp(1.0, shift);  // exact: times a power of two
   for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
     const int g = std::min(kMaxGroup, k - c0);
@@ -561,6 +585,8 @@ IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float sc
         for (std::int64_t l = 0; l < n; ++l) dst[l] = static_cast<std::int16_t>(std::nearbyint(factor * src[l]));
         if (Q.amx.usable())
           for (std::int64_t l = 0; l < n; ++l) amx_set(Q.amx, c0 + t, j0 + l, dst[l]);
+        if (Q.pairs.usable())
+          for (std::int64_t l = 0; l < n; ++l) pair_set(Q.pairs, c0 + t, j0 + l, dst[l]);
       }
   }
   // int8: |q| <= 127, and every partial sum of x_j q_j below 2^31. Up to kIntBytesMaxK

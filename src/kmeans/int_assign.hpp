@@ -33,6 +33,7 @@
 #include "kmeans/aligned.hpp"
 #include "kmeans/amx_dots.hpp"
 #include "kmeans/kmeans_core.hpp"
+#include "kmeans/pair_rows.hpp"
 
 namespace hpcb::kmeans {
 
@@ -57,6 +58,8 @@ struct IntCentroids {
   // kernel allow AMX, and from kIntAmxMinK centroids, these sums replace both passes above
   // for the rows that come 32 at a time.
   AmxCentroids amx;
+  // The int16 values again, as the pair kernel reads them (pair_rows.hpp): where asked for.
+  PairCentroids pairs;
   std::vector<double> norms;
   double norm_max = 0;  // >= max |c| over the centroids
   float scale = 1;
@@ -84,16 +87,20 @@ inline constexpr int kIntAmxMinK = 16;
 // margin, and never change, so callers compute them once.
 void row_sums(const std::uint8_t* X, std::int64_t rows, std::int64_t d, std::uint32_t* sums);
 
-// C: k x d centroids in scaled units, as for pack_centroids(); scale: the rows'.
+// C: k x d centroids in scaled units, as for pack_centroids(); scale: the rows'. ForPairs::yes:
+// with the pair kernel's layout too (where pair_rows_built()).
 // Not usable() where the kernel is not built or the bounds could fail.
-IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float scale);
+enum class ForPairs { no, yes };
+IntCentroids quantize_centroids(const double* C, int k, std::int64_t d, float scale, ForPairs for_pairs = ForPairs::no);
 
 // Labels of `rows` uint8 rows (used as X * scale, the scale Q was made for), those
 // assign() gives with C (the same centroids, pack_centroids()); xx: the rows'
 // row_norms(); sums: the rows' row_sums(), or nullptr to compute them here; live: the
-// rows' row_chunk_masks() (their chunks of zeros are skipped), or nullptr. Q must be usable().
+// rows' row_chunk_masks() (their chunks of zeros are skipped), or nullptr; pairs: the rows
+// by their nonzero pairs, whose int16 sums then come from the pair kernel where Q has its
+// layout (Q.pairs), or none. Q must be usable().
 void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, const PackedCentroids<float>& C,
                   const IntCentroids& Q, const float* xx, const std::uint32_t* sums, const std::uint64_t* live,
-                  std::int32_t* labels);
+                  PairBlock pairs, std::int32_t* labels);
 
 }  // namespace hpcb::kmeans

@@ -14,6 +14,7 @@
 
 #include "kmeans/int_assign.hpp"
 #include "kmeans/kmeans_core.hpp"
+#include "kmeans/pair_rows.hpp"
 
 namespace hpcb::kmeans {
 namespace {
@@ -49,23 +50,36 @@ bool integer_path_built() {
   return false;
 }
 
-// Labels of assign() and of assign_uint8() (with and without the precomputed sums); returns
-// how many rows differ (0 expected) after checking the integer path was taken.
+// Labels of assign() and of assign_uint8() (with and without the precomputed sums, and where
+// the build has the pair kernel, from the rows' nonzero pairs: row 0 as one block, rows [1, n)
+// as another, at the PairRows' row 1); returns how many rows differ (0 expected) after checking
+// the integer path was taken.
 int compare(const Rows& r, const std::vector<double>& C, int k) {
   const auto P = pack_centroids<float>(C.data(), k, r.d);
-  const auto Q = quantize_centroids(C.data(), k, r.d, r.scale);
+  const auto Q = quantize_centroids(C.data(), k, r.d, r.scale, ForPairs::yes);
   EXPECT_TRUE(Q.usable());
   if (!Q.usable()) return -1;
+  EXPECT_EQ(Q.pairs.usable(), pair_rows_built());
   const auto n = static_cast<std::size_t>(r.n);
-  std::vector<std::int32_t> want(n), got(n), got2(n);
+  std::vector<std::int32_t> want(n), got(n), got2(n), got3(n);
   std::vector<float> dist(n);
   assign<std::uint8_t>(r.X.data(), r.n, r.d, r.scale, P, r.xx.data(), want.data(), dist.data());
-  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), r.sums.data(), nullptr, got.data());
-  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), nullptr, nullptr, got2.data());
+  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), r.sums.data(), nullptr, {}, got.data());
+  assign_uint8(r.X.data(), r.n, r.d, P, Q, r.xx.data(), nullptr, nullptr, {}, got2.data());
+  if (Q.pairs.usable()) {
+    PairRows pairs;
+    pairs.append(r.X.data(), r.n, r.d);
+    assign_uint8(r.X.data(), 1, r.d, P, Q, r.xx.data(), r.sums.data(), nullptr, PairBlock{&pairs, 0}, got3.data());
+    assign_uint8(r.X.data() + r.d, r.n - 1, r.d, P, Q, r.xx.data() + 1, r.sums.data() + 1, nullptr, PairBlock{&pairs, 1},
+                 got3.data() + 1);
+  } else {
+    got3 = got;
+  }
   int differ = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    differ += want[i] != got[i] || want[i] != got2[i];
+    differ += want[i] != got[i] || want[i] != got2[i] || want[i] != got3[i];
     EXPECT_EQ(want[i], got[i]) << "row " << i;
+    EXPECT_EQ(want[i], got3[i]) << "row " << i << ", by pairs";
   }
   return differ;
 }
@@ -211,7 +225,7 @@ TEST(IntAssign, TiesGoToTheLowerIndex) {
   ASSERT_TRUE(Q.usable());
   std::vector<std::int32_t> got(static_cast<std::size_t>(r.n)), want(got.size());
   std::vector<float> dist(got.size());
-  assign_uint8(r.X.data(), r.n, d, P, Q, r.xx.data(), r.sums.data(), nullptr, got.data());
+  assign_uint8(r.X.data(), r.n, d, P, Q, r.xx.data(), r.sums.data(), nullptr, {}, got.data());
   assign<std::uint8_t>(r.X.data(), r.n, d, scale, P, r.xx.data(), want.data(), dist.data());
   int odd = 0;
   for (std::int64_t i = 0; i < r.n; ++i) {
@@ -250,7 +264,7 @@ TEST(IntAssign, SkippedChunksChangeNoLabel) {
       std::vector<std::int32_t> got(static_cast<std::size_t>(r.n)), want(got.size());
       std::vector<float> dist(got.size());
       assign<std::uint8_t>(r.X.data(), r.n, d, r.scale, P, r.xx.data(), want.data(), dist.data());
-      assign_uint8(r.X.data(), r.n, d, P, Q, r.xx.data(), r.sums.data(), masks.data(), got.data());
+      assign_uint8(r.X.data(), r.n, d, P, Q, r.xx.data(), r.sums.data(), masks.data(), {}, got.data());
       EXPECT_EQ(got, want);
     }
 }
