@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -25,6 +26,13 @@ PairCentroids pair_layout(int k, std::int64_t d) {
   P.groups = (k + 7) / 8;
   P.values.assign(static_cast<std::size_t>((d + 1) / 2 * P.groups * 16), 0);
   return P;
+}
+
+void pair_set_row(PairCentroids& P, int c, const std::int16_t* q, std::int64_t d) {
+  // Each pair's two values as one 32-bit store, a stride of a pair's groups apart.
+  const std::size_t stride = static_cast<std::size_t>(P.groups) * 16;
+  std::int16_t* at = P.values.data() + (c >> 3) * 16 + (c & 7) * 2;
+  for (std::int64_t m = 0; 2 * m < d; ++m, at += stride) std::memcpy(at, q + 2 * m, 2 * sizeof(std::int16_t));
 }
 
 void PairRows::clear() {
