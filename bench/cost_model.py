@@ -64,24 +64,28 @@ class Kernel:
     seconds_per_row: float  # default: measured on the development machine
     bytes_per_row: int      # input bytes streamed per row
     leaves_out: str
-    fallback: str = None    # the benchmark to take where `bench` was not measured (a build
-                            # without the kernel it times; same rows per iteration)
+    fallbacks: tuple = ()   # the benchmarks to take, in turn, where `bench` was not measured (a
+                            # build without the kernel it times; same rows per iteration)
 
     def names(self):
-        return [self.bench] + ([self.fallback] if self.fallback else [])
+        return [self.bench] + list(self.fallbacks)
 
     def label(self):
         """The benchmark(s), as the report names them."""
-        return f"`{self.bench}`" + (f" (`{self.fallback}` where that was not measured)" if self.fallback else "")
+        if not self.fallbacks:
+            return f"`{self.bench}`"
+        return f"`{self.bench}` (" + ", else ".join(f"`{f}`" for f in self.fallbacks) + " where that was not measured)"
 
 
 KERNELS = {
-    # Lloyd on MNIST runs the integer E-step where the CPU has AVX-512 VNNI (BM_AssignInt, on
-    # MNIST itself), the float kernel elsewhere (BM_Assign, which BM_AssignInt skips there).
-    "mnist_lloyd": Kernel("BM_AssignInt/10000/784/10", 10000, 0.082e-6, 784,   # 0.82 ms / 10,000 rows
+    # Lloyd on MNIST runs the integer E-step where the CPU has AVX2 or AVX-512 VNNI
+    # (BM_AssignInt, on MNIST itself: by the rows' nonzero pairs, /1, where the build has the
+    # pair kernel, AVX2; else by chunks, /0), the float kernel elsewhere (BM_Assign, which
+    # BM_AssignInt skips there).
+    "mnist_lloyd": Kernel("BM_AssignInt/10000/784/10/1", 10000, 0.082e-6, 784,   # 0.82 ms / 10,000 rows
                           "the M-step (moving changed rows between the cluster sums, the centroid means, "
                           "the inertia from the sums) and the convergence test",
-                          fallback="BM_Assign<std::uint8_t>/10000/784/10"),
+                          fallbacks=("BM_AssignInt/10000/784/10/0", "BM_Assign<std::uint8_t>/10000/784/10")),
     "blobs_lloyd": Kernel("BM_Assign<float>/1000000/64/10", 1000000, 0.0208e-6, 256,     # 20.8 ms / 1e6 rows
                           "the M-step (moving changed rows between the cluster sums, the centroid means, "
                           "the inertia from the sums) and the convergence test"),

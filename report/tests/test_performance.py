@@ -130,8 +130,9 @@ class TestModelAgainstMeasurement(unittest.TestCase):
     def test_findings_say_where_and_why(self):
         k = " ".join(self.groups["kmeans"]["findings"])
         self.assertRegex(k, r"At p = 1 \(seq\) the runs take .* \(12\.91x\)\. The model's per-row cost is the kernel "
-                            r"`BM_AssignInt/10000/784/10` \(`BM_Assign<std::uint8_t>/10000/784/10` where that was not "
-                            r"measured\) alone; it leaves out the M-step")
+                            r"`BM_AssignInt/10000/784/10/1` \(`BM_AssignInt/10000/784/10/0`, else "
+                            r"`BM_Assign<std::uint8_t>/10000/784/10` where that was not measured\) alone; it leaves out "
+                            r"the M-step")
         r = " ".join(self.groups["nlreg"]["findings"])
         self.assertIn("The gap shrinks with p", r)
         self.assertIn(self.groups["kmeans"]["findings"][0], read("report.md"))
@@ -358,15 +359,18 @@ class TestCostModelScript(unittest.TestCase):
         self.assertIsNone(cm.workload_for("nlreg", {"n": 20000}, {"solver": "normal"}))
 
     def test_kernel_fallback(self):
-        # MNIST's kernel: the integer E-step's benchmark where it ran, else the float kernel's.
+        # MNIST's kernel: the integer E-step's benchmark by pairs where it ran, else by chunks,
+        # else the float kernel's.
         def bench(name, ms):
             return {"name": name, "run_name": name, "run_type": "iteration", "cpu_time": ms, "time_unit": "ms"}
         float_only = {"benchmarks": [bench("BM_Assign<std::uint8_t>/10000/784/10", 1.3)]}
         self.assertAlmostEqual(cm.row_costs(float_only)[0]["mnist_lloyd"][0], 1.3e-3 / 10000)
-        both = {"benchmarks": float_only["benchmarks"] + [bench("BM_AssignInt/10000/784/10", 0.8)]}
+        chunks = {"benchmarks": float_only["benchmarks"] + [bench("BM_AssignInt/10000/784/10/0", 0.9)]}
+        self.assertAlmostEqual(cm.row_costs(chunks)[0]["mnist_lloyd"][0], 0.9e-3 / 10000)
+        both = {"benchmarks": chunks["benchmarks"] + [bench("BM_AssignInt/10000/784/10/1", 0.8)]}
         self.assertAlmostEqual(cm.row_costs(both)[0]["mnist_lloyd"][0], 0.8e-3 / 10000)
         skipped = {"benchmarks": float_only["benchmarks"] +
-                   [dict(bench("BM_AssignInt/10000/784/10", 0.0), error_occurred=True)]}
+                   [dict(bench(f"BM_AssignInt/10000/784/10/{form}", 0.0), error_occurred=True) for form in (0, 1)]}
         self.assertAlmostEqual(cm.row_costs(skipped)[0]["mnist_lloyd"][0], 1.3e-3 / 10000)
 
     def test_nodes_without_network_constants(self):
