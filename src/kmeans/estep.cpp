@@ -684,7 +684,7 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels,
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (Q_.usable())
         return assign_uint8(X_ + lo * d_, hi - lo, d_, C_, Q_, xx_.data() + lo, sums_.data() + lo,
-                            live_.empty() ? nullptr : live_.data() + lo, PairBlock{pairs_.if_ready(), lo}, labels + lo);
+                            live_.empty() ? nullptr : live_.data() + lo, PairBlock{pair_rows(), lo}, labels + lo);
     }
     s.lloyd_dist.resize(static_cast<std::size_t>(hi - lo));
     return assign<T>(X_ + lo * d_, hi - lo, d_, scale_, C_, xx_.data() + lo, labels + lo, s.lloyd_dist.data());

@@ -132,6 +132,9 @@ class EStep {
   // relabel(): the form the E-step has just read); nullptr otherwise (a Lloyd E-step reads
   // the rows themselves).
   const LaneRows* lane_rows() const { return lloyd_step_ ? nullptr : lanes_.if_ready(); }
+  // This worker's rows by their nonzero pairs, where the integer E-step takes its sums from
+  // them (pair_rows.hpp); nullptr otherwise.
+  const PairRows* pair_rows() const { return pairs_.if_ready(); }
 
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);

@@ -36,12 +36,8 @@ struct PairCentroids {
   bool usable() const { return !values.empty(); }
 };
 
-// Zeros in that layout, for pair_set() to fill.
+// Zeros in that layout, for pair_set_row() to fill.
 PairCentroids pair_layout(int k, std::int64_t d);
-// Centroid c's value v at feature j.
-inline void pair_set(PairCentroids& P, int c, std::int64_t j, std::int16_t v) {
-  P.values[static_cast<std::size_t>(((j >> 1) * P.groups + (c >> 3)) * 16 + (c & 7) * 2 + (j & 1))] = v;
-}
 // Centroid c's values q[0, d), and q[d] where d is odd (a zero: the last pair's second).
 void pair_set_row(PairCentroids& P, int c, const std::int16_t* q, std::int64_t d);
 
