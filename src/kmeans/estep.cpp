@@ -174,6 +174,13 @@ inline __m128 narrow4(__m256d mask) {
   return _mm256_castps256_ps128(_mm256_permutevar8x32_ps(_mm256_castpd_ps(mask), _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
 }
 
+// decay_v()'s step on eight floats: x (a bound less a move) where above 0, the next float down;
+// else 0.
+inline __m256 next_down_or_zero8(__m256 x) {
+  return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ),
+                       _mm256_castsi256_ps(_mm256_sub_epi32(_mm256_castps_si256(x), _mm256_set1_epi32(1))));
+}
+
 // lower_from_value() of four values at once.
 inline __m128 lower_from_value4(__m256d x, __m256d eps) {
   const __m256d in = _mm256_set1_pd(kIn);
@@ -389,11 +396,21 @@ using simd::load;
 // decay() on 16 bounds at once.
 vf decay_v(vf lower, vf move) {
   const vf l = lower - move;
+#if defined(__AVX2__) && !defined(__AVX512F__)
+  // By 32-byte halves, the same operations: GCC 12 compares 64-byte vectors lane by lane on
+  // AVX2 (Elkan's fresh bounds took 4% of its run on MNIST so).
+  typedef float half __attribute__((vector_size(32)));
+  auto decay8 = [](half x) { return (half)next_down_or_zero8((__m256)x); };
+  return __builtin_shufflevector(decay8(__builtin_shufflevector(l, l, 0, 1, 2, 3, 4, 5, 6, 7)),
+                                 decay8(__builtin_shufflevector(l, l, 8, 9, 10, 11, 12, 13, 14, 15)), 0, 1, 2, 3, 4, 5,
+                                 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
   return l > 0 ? (vf)((vi)l - 1) : vf{};
+#endif
 }
 
 // with_drift() on 16 bounds at once: v + drift, then the next float down, or 0.
-vf with_drift_v(vf v, vf drift_down) { return decay_v(v, -drift_down); }
+[[maybe_unused]] vf with_drift_v(vf v, vf drift_down) { return decay_v(v, -drift_down); }
 
 // Elkan's fresh bounds of one row as stored (with_drift_v()): lower_from_value() of each of
 // its k values v, plus the centroid's drift, into out[0, kp) (lanes past k: 0 + 0), sixteen
@@ -402,6 +419,20 @@ vf with_drift_v(vf v, vf drift_down) { return decay_v(v, -drift_down); }
 // of full()'s time on MNIST.)
 template <class D>
 void fresh_lower_bounds(const D* v, std::size_t k, std::size_t kp, double eps, const float* drift_down, float* out) {
+#if defined(__AVX2__) && !defined(__AVX512F__)
+  // Eight lanes at a time, each from two quarters of four square roots (those past k hold
+  // padding, whose bound is 0), plus the drift as with_drift_v() adds it (v - -drift is
+  // v + drift): the 16-lane form's compare GCC 12 makes lane by lane on AVX2.
+  for (std::size_t h = 0; h < kp; h += 8) {
+    __m128 quarter[2];
+    for (std::size_t q = 0; q < 2; ++q) {
+      const std::size_t c = h + 4 * q;
+      quarter[q] = c < k ? lower_from_value4(load4<D>(v + c, k - c), _mm256_set1_pd(eps)) : _mm_setzero_ps();
+    }
+    const __m256 l = _mm256_set_m128(quarter[1], quarter[0]);
+    _mm256_storeu_ps(out + h, next_down_or_zero8(_mm256_add_ps(l, _mm256_loadu_ps(drift_down + h))));
+  }
+#else
   for (std::size_t c0 = 0; c0 < kp; c0 += kLanes) {
     vf l{};
 #if defined(__AVX512F__)
@@ -411,24 +442,18 @@ void fresh_lower_bounds(const D* v, std::size_t k, std::size_t kp, double eps, c
       return lower_from_value8(load8<D>(v + c, c < k ? std::min<std::size_t>(8, k - c) : 0), _mm512_set1_pd(eps));
     };
     l = (vf)_mm512_insertf32x8(_mm512_castps256_ps512(half(c0)), half(c0 + 8), 1);
-#elif defined(__AVX2__)
-    // Four quarters of four square roots.
-    for (std::size_t q = 0; q < kLanes; q += 4) {
-      const std::size_t c = c0 + q;
-      const __m128 quarter = lower_from_value4(load4<D>(v + c, c < k ? k - c : 0), _mm256_set1_pd(eps));
-      std::memcpy(reinterpret_cast<float*>(&l) + q, &quarter, sizeof quarter);
-    }
 #else
     for (std::size_t c = c0; c < std::min(k, c0 + kLanes); ++c) l[c - c0] = lower_from_value(static_cast<double>(v[c]), eps);
 #endif
     const vf stored = with_drift_v(l, load(drift_down + c0));
     std::memcpy(out + c0, &stored, sizeof stored);
   }
+#endif
 }
 
 // a + b (both >= 0 or NaN) rounded up: the sum, then the next float up (+inf goes to NaN,
 // which clears nothing).
-vf sum_up_v(vf a, vf b) { return (vf)((vi)(a + b) + 1); }
+[[maybe_unused]] vf sum_up_v(vf a, vf b) { return (vf)((vi)(a + b) + 1); }
 
 }  // namespace
 
@@ -696,7 +721,6 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels,
     s.list.clear();
     for (std::int64_t i = lo; i < hi; ++i) s.list.push_back(i);
     full(s.list, labels, s);
-    if (algorithm_ == Algorithm::elkan) refresh_floor(s.list, labels);
     return;
   }
   // A row whose centroid moved no longer knows its own value, only that the
@@ -782,6 +806,7 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels,
     labels[i] = nearest_two<D>(v, k_).label;  // pick()'s, in one vector where k <= 16
     set_own(i, v[labels[i]], eps, s);
     fresh_lower_bounds<D>(v, k, kp_, eps, drift_down_.data(), lower_.data() + i * kp_);
+    floor_[i] = floor_of(lower_.data() + i * kp_, labels[i]);
   }
 }
 
@@ -997,25 +1022,40 @@ void EStep<T>::unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32
   out.resize(static_cast<std::size_t>(failed - out.data()));
 }
 
-// Elkan: floor_ of the listed rows afresh from their k bounds (less the drift, rounded down),
-// the least but that of the own centroid; +inf where there is no other centroid.
+// Elkan: the least of a row's k bounds lb (less the drift, rounded down) but that of its own
+// centroid a; +inf where there is no other centroid. floor_ holds it for every row, set
+// where the row's bounds are read or written (elkan_block(), full()), not in a pass of its
+// own over the rows afterwards (which took as long as Elkan's tests on MNIST).
 template <class T>
-void EStep<T>::refresh_floor(const std::vector<std::int64_t>& rows, const std::int32_t* labels) {
+float EStep<T>::floor_of(const float* lb, std::int32_t a) const {
+#if defined(__AVX2__) && !defined(__AVX512F__)
+  // Eight lanes at a time, the same operations (GCC 12 compares the 16-lane vectors below
+  // lane by lane on AVX2: 13% of Elkan's run on MNIST).
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const __m256i own = _mm256_set1_epi32(a), last = _mm256_set1_epi32(k_ - 1);
+  __m256 least = inf;
+  for (std::size_t c0 = 0; c0 < kp_; c0 += 8) {
+    const __m256i c = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(c0)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 l = next_down_or_zero8(_mm256_sub_ps(_mm256_loadu_ps(lb + c0), _mm256_loadu_ps(drift_up_.data() + c0)));
+    const __m256i skip = _mm256_or_si256(_mm256_cmpeq_epi32(c, own), _mm256_cmpgt_epi32(c, last));
+    least = _mm256_min_ps(least, _mm256_blendv_ps(l, inf, _mm256_castsi256_ps(skip)));
+  }
+  __m128 m = _mm_min_ps(_mm256_castps256_ps128(least), _mm256_extractf128_ps(least, 1));
+  m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_min_ss(m, _mm_shuffle_ps(m, m, 1)));
+#else
   const vf inf = vf{} + std::numeric_limits<float>::infinity();
   vi lane{};
   for (int l = 0; l < static_cast<int>(kLanes); ++l) lane[l] = l;
-  for (std::int64_t i : rows) {
-    const auto r = static_cast<std::size_t>(i);
-    const float* lb = lower_.data() + r * kp_;
-    vf least = inf;
-    for (std::size_t q = 0; q < kp_ / kLanes; ++q) {
-      const vi c = lane + static_cast<std::int32_t>(q * kLanes);
-      const vf l = decay_v(load(lb + q * kLanes), load(drift_up_.data() + q * kLanes));
-      const vf b = (c == labels[i]) | (c >= k_) ? inf : l;
-      least = least < b ? least : b;
-    }
-    floor_[r] = simd::min_lanes(least)[0];
+  vf least = inf;
+  for (std::size_t q = 0; q < kp_ / kLanes; ++q) {
+    const vi c = lane + static_cast<std::int32_t>(q * kLanes);
+    const vf l = decay_v(load(lb + q * kLanes), load(drift_up_.data() + q * kLanes));
+    const vf b = (c == a) | (c >= k_) ? inf : l;
+    least = least < b ? least : b;
   }
+  return simd::min_lanes(least)[0];
+#endif
 }
 
 // Elkan's tests for row i against the centroids 16 at a time: into s.masks, the
@@ -1027,12 +1067,28 @@ std::size_t EStep<T>::elkan_flags(std::int64_t i, float tau, const std::int32_t*
   const auto a = static_cast<std::size_t>(labels[i]);
   const float* lb = lower_.data() + static_cast<std::size_t>(i) * kp_;
   const float* hb = half_between_.data() + a * kp_;
-  const vf tv = vf{} + tau;
   std::size_t flagged = 0;
   for (std::size_t q = 0; q < kp_ / kLanes; ++q) {
     // The stored bound less the drift clears tau where it clears tau + drift, rounded up.
+#if defined(__AVX2__) && !defined(__AVX512F__)
+    // Eight lanes at a time, the same operations (GCC 12 compares 64-byte vectors lane by lane
+    // on AVX2: these tests took 9% of Elkan's run on MNIST so).
+    const __m256 tv = _mm256_set1_ps(tau);
+    std::uint32_t clear = 0;
+    for (std::size_t h = 0; h < kLanes; h += 8) {
+      const std::size_t c = q * kLanes + h;
+      const __m256 t = _mm256_castsi256_ps(_mm256_add_epi32(
+          _mm256_castps_si256(_mm256_add_ps(tv, _mm256_loadu_ps(drift_up_.data() + c))), _mm256_set1_epi32(1)));
+      clear |= static_cast<std::uint32_t>(_mm256_movemask_ps(_mm256_or_ps(
+                   _mm256_cmp_ps(_mm256_loadu_ps(lb + c), t, _CMP_GT_OQ), _mm256_cmp_ps(_mm256_loadu_ps(hb + c), tv, _CMP_GT_OQ))))
+               << h;
+    }
+    s.masks[q] = ~clear & 0xFFFF;
+#else
+    const vf tv = vf{} + tau;
     const vf t = sum_up_v(tv, load(drift_up_.data() + q * kLanes));
     s.masks[q] = lane_bits(~(load(lb + q * kLanes) > t) & ~(load(hb + q * kLanes) > tv));
+#endif
     if (q == a / kLanes) s.masks[q] &= ~(std::uint32_t{1} << (a % kLanes));
     flagged += static_cast<std::size_t>(std::popcount(s.masks[q]));
   }
@@ -1083,6 +1139,9 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
   for (std::int64_t i : s.unsettled) {
     const float tau = s.tau[static_cast<std::size_t>(i - lo)];
     const std::size_t flagged = elkan_flags(i, tau, labels, s);
+    // The floor decayed as its bounds have (those of rows read are set again by full(), and of
+    // rows with a few values by the pairs' end).
+    floor_[static_cast<std::size_t>(i)] = floor_of(lower_.data() + static_cast<std::size_t>(i) * kp_, labels[i]);
     if (flagged == 0 && !std::isnan(tau)) continue;
     if (stale_[static_cast<std::size_t>(i)] || flagged > 0) ++read;  // its own value, or the flagged ones'
     if (stale_[static_cast<std::size_t>(i)]) {  // its own value first, unless all k will do
@@ -1121,7 +1180,13 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
       set_own(r, v, eps, s);
     }
   }
-  refresh_floor(s.unsettled, labels);
+  // The rows with a few values: new bounds, and maybe a new label (the pairs of a row are
+  // listed together).
+  for (std::size_t p = 0; p < s.pair_rows.size(); ++p) {
+    const std::int64_t i = s.pair_rows[p];
+    if (p + 1 == s.pair_rows.size() || s.pair_rows[p + 1] != i)
+      floor_[static_cast<std::size_t>(i)] = floor_of(lower_.data() + static_cast<std::size_t>(i) * kp_, labels[i]);
+  }
 }
 
 template <class T>

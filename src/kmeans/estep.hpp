@@ -145,7 +145,7 @@ class EStep {
   void hamerly_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s);
   void unsettled_rows(std::int64_t lo, std::int64_t hi, const std::int32_t* labels, float* floor,
                       const std::vector<float>& row_tau, std::vector<std::int64_t>& out) const;
-  void refresh_floor(const std::vector<std::int64_t>& rows, const std::int32_t* labels);
+  float floor_of(const float* lb, std::int32_t a) const;
   void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s);
   std::size_t elkan_flags(std::int64_t i, float tau, const std::int32_t* labels, Scratch& s) const;
   void set_drift();

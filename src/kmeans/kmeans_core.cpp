@@ -772,14 +772,38 @@ double sq_distance(const T* x, const C* c, std::int64_t d, double scale) {
   return c ? sq_lanes<true, 1>(x, c, d, scale) : sq_lanes<false, 1>(x, c, d, scale);
 }
 
+namespace {
+
+using i64x8 = std::int64_t __attribute__((vector_size(8 * sizeof(std::int64_t))));
+using i32x8 = std::int32_t __attribute__((vector_size(8 * sizeof(std::int32_t))));
+
+// Eight int64 as doubles, each rounded as static_cast<double> rounds it, in vector instructions
+// where the CPU has no int64 conversion (AVX2: GCC converts one at a time, 1.7% of a Hamerly
+// run on MNIST). With the sign bit flipped, x + 2^63 = hi 2^32 + lo (hi, lo 32-bit unsigned),
+// and each half is exact as a double by the 2^52 trick (its bits below a 2^52 exponent);
+// (hi - 2^31) 2^32 is exact too, so the one rounding is the last addition's: that of x.
+Lanes8 to_double(i64x8 x) {
+#if defined(__AVX512DQ__)
+  return __builtin_convertvector(x, Lanes8);  // one instruction
+#else
+  using u64x8 = std::uint64_t __attribute__((vector_size(8 * sizeof(std::uint64_t))));
+  const u64x8 u = reinterpret_cast<u64x8>(x) ^ (std::uint64_t{1} << 63);
+  constexpr std::uint64_t two52 = 0x4330000000000000;  // the bits of 2^52
+  const Lanes8 hi = reinterpret_cast<Lanes8>((u >> 32) | two52) - (0x1p52 + 0x1p31);
+  const Lanes8 lo = reinterpret_cast<Lanes8>((u & 0xFFFFFFFF) | two52) - 0x1p52;
+  return hi * 0x1p32 + lo;
+#endif
+}
+Lanes8 to_double(i32x8 x) { return __builtin_convertvector(x, Lanes8); }
+
+}  // namespace
+
 template <class S>
 MeanSquares cluster_mean(const S* sums, std::int64_t count, double to_scaled, const double* old, std::int64_t d,
                          double* out) {
   // sq_lanes<.., 1>()'s order for both squares: one chain of Lanes8, then sum_lanes8().
   constexpr int L = 8;
   using v8 = Lanes8;
-  using i64x8 = std::int64_t __attribute__((vector_size(L * sizeof(std::int64_t))));
-  using i32x8 = std::int32_t __attribute__((vector_size(L * sizeof(std::int32_t))));
   using i8 = std::conditional_t<std::is_same_v<S, std::int64_t>, i64x8, i32x8>;
   static_assert(std::is_same_v<S, std::int64_t> || std::is_same_v<S, std::int32_t>);
   // One division per cluster, not per value (a vector division takes ten times a
@@ -792,7 +816,7 @@ MeanSquares cluster_mean(const S* sums, std::int64_t count, double to_scaled, co
     v8 c;
     std::memcpy(&s, sums + j, sizeof s);
     std::memcpy(&c, old + j, sizeof c);
-    const v8 m = __builtin_convertvector(s, v8) * factor;
+    const v8 m = to_double(s) * factor;
     std::memcpy(out + j, &m, sizeof m);
     const v8 t = m - c;
     move += t * t;
@@ -882,6 +906,15 @@ std::int64_t relabel(const T* X, std::int64_t rows, std::int64_t d, int shift, c
     for (auto m = static_cast<unsigned>(_mm512_cmpneq_epi32_mask(_mm512_loadu_si512(from + i), _mm512_loadu_si512(to + i)));
          m; m &= m - 1)
       move_row(i + __builtin_ctz(m));
+  }
+#elif defined(__AVX2__)
+  // Eight at a time, as above (a test per label took 1.5% of an Elkan run on MNIST).
+  for (; i + 8 <= rows; i += 8) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(from + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(to + i));
+    for (auto m = ~static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b)))) & 0xFF; m;
+         m &= m - 1)
+      move_row(i + std::countr_zero(m));
   }
 #endif
   for (; i < rows; ++i)

@@ -220,6 +220,25 @@ TEST(ClusterMean, MeanAndSquaresAsTheirFormulas) {
   }
 }
 
+// cluster_mean()'s conversion of the sums is static_cast<double>'s at every magnitude the
+// fixed-point sums reach (below 2^62): odd values above 2^53 round, ties to even, both signs.
+TEST(ClusterMean, LargeSumsRoundAsTheCast) {
+  std::mt19937_64 gen(62);
+  std::vector<std::int64_t> sums;
+  for (int bits = 0; bits <= 62; ++bits)
+    for (std::int64_t sign : {1, -1}) {
+      const std::int64_t p = std::int64_t{1} << bits;
+      for (std::int64_t v : {p, p + 1, p - 1, p + 3, p + static_cast<std::int64_t>(gen() % static_cast<std::uint64_t>(p))})
+        sums.push_back(sign * v);
+    }
+  sums.push_back(std::numeric_limits<std::int64_t>::min());
+  sums.push_back(std::numeric_limits<std::int64_t>::max());
+  const auto d = static_cast<std::int64_t>(sums.size());
+  std::vector<double> old(sums.size(), 0.0), mean(sums.size());
+  cluster_mean(sums.data(), 1, 1.0, old.data(), d, mean.data());
+  for (std::size_t j = 0; j < sums.size(); ++j) ASSERT_EQ(mean[j], static_cast<double>(sums[j])) << sums[j];
+}
+
 TEST(ChooseShift, NoOverflowAndFullUseOfTheRange) {
   for (std::int64_t n : {1L, 1000L, 10000000L}) {
     for (double m : {1e-3, 1.0, 255.0, 1e6}) {
