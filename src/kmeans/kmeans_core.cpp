@@ -568,10 +568,14 @@ void pack_centroids(const double* C, int k, std::int64_t d, [[maybe_unused]] Col
     p.kp = (k + W - 1) / W * W;
     const auto size = static_cast<std::size_t>(p.stride * p.kp);
     if (!same_shape || p.columns.size() != size) p.columns.assign(size, D(0));
-    // Block c / W, feature j, lane c % W, value by value (10 us for MNIST's ten centroids).
-    for (int c = 0; c < k; ++c)
-      for (std::int64_t j = 0; j < d; ++j)
-        p.columns[static_cast<std::size_t>((c / W * p.stride + j) * W + c % W)] = static_cast<D>(C[c * d + j]);
+    // Block c / W, feature j, lane c % W: feature by feature, a block's lanes in order (centroid
+    // by centroid, each write 64 bytes past the last, it took 10 us for MNIST's ten centroids).
+    for (int c0 = 0; c0 < k; c0 += W) {
+      const int n = std::min(W, k - c0);
+      D* out = &p.columns[static_cast<std::size_t>(c0 / W * p.stride * W)];
+      for (std::int64_t j = 0; j < d; ++j, out += W)
+        for (int c = 0; c < n; ++c) out[c] = static_cast<D>(C[(c0 + c) * d + j]);
+    }
     return;
   }
 #endif
