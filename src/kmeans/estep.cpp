@@ -394,19 +394,11 @@ using simd::lane_bits;
 using simd::load;
 
 // decay() on 16 bounds at once.
+// (With AVX2 GCC 12 compares these 64-byte vectors lane by lane: the hot callers have their
+// own 8-lane forms, next_down_or_zero8(); what is left here is set_drift()'s rare rebase.)
 vf decay_v(vf lower, vf move) {
   const vf l = lower - move;
-#if defined(__AVX2__) && !defined(__AVX512F__)
-  // By 32-byte halves, the same operations: GCC 12 compares 64-byte vectors lane by lane on
-  // AVX2 (Elkan's fresh bounds took 4% of its run on MNIST so).
-  typedef float half __attribute__((vector_size(32)));
-  auto decay8 = [](half x) { return (half)next_down_or_zero8((__m256)x); };
-  return __builtin_shufflevector(decay8(__builtin_shufflevector(l, l, 0, 1, 2, 3, 4, 5, 6, 7)),
-                                 decay8(__builtin_shufflevector(l, l, 8, 9, 10, 11, 12, 13, 14, 15)), 0, 1, 2, 3, 4, 5,
-                                 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-#else
   return l > 0 ? (vf)((vi)l - 1) : vf{};
-#endif
 }
 
 // with_drift() on 16 bounds at once: v + drift, then the next float down, or 0.
@@ -1137,18 +1129,19 @@ void EStep<T>::elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* label
   // Hamerly's test first, on floor_: most rows settle on it without their k bounds read.
   unsettled_rows(lo, hi, labels, floor_.data(), s.tau, s.unsettled);
   for (std::int64_t i : s.unsettled) {
+    const auto r = static_cast<std::size_t>(i);
     const float tau = s.tau[static_cast<std::size_t>(i - lo)];
     const std::size_t flagged = elkan_flags(i, tau, labels, s);
-    // The floor decayed as its bounds have (those of rows read are set again by full(), and of
-    // rows with a few values by the pairs' end).
-    floor_[static_cast<std::size_t>(i)] = floor_of(lower_.data() + static_cast<std::size_t>(i) * kp_, labels[i]);
-    if (flagged == 0 && !std::isnan(tau)) continue;
-    if (stale_[static_cast<std::size_t>(i)] || flagged > 0) ++read;  // its own value, or the flagged ones'
-    if (stale_[static_cast<std::size_t>(i)]) {  // its own value first, unless all k will do
-      (all_values(flagged) ? s.list : s.stale_rows).push_back(i);
-      continue;
+    if (flagged > 0 || std::isnan(tau)) {
+      if (stale_[r] || flagged > 0) ++read;  // its own value, or the flagged ones'
+      if (stale_[r])  // its own value first, unless all k will do
+        (all_values(flagged) ? s.list : s.stale_rows).push_back(i);
+      else
+        elkan_candidates(i, flagged, tau, s);
     }
-    elkan_candidates(i, flagged, tau, s);
+    // The floor decayed as its bounds have, while they are in cache; a row listed for all k
+    // gets it from its fresh bounds in full() (and one with a few values, again after them).
+    if (s.list.empty() || s.list.back() != i) floor_[r] = floor_of(lower_.data() + r * kp_, labels[i]);
   }
   s.rows_read += read;
   refresh_own(s.stale_rows, labels, s);

@@ -352,7 +352,7 @@ void LaneRows::values_in_halves(const std::int64_t* rows, std::int64_t n, const 
     // are the next rows', written after); the last rows' through a buffer (a copy of k floats,
     // a call to memmove, took 1.2% of a Hamerly run on MNIST for every row).
     alignas(32) float v[16];
-    const bool whole = (r + 1) * k + (8 * H - k) <= n * k;
+    const bool whole = r * k + 8 * H <= n * k;
     for (int h = 0; h < H; ++h) {
       const __m256 dot = _mm256_add_ps(even.h[h], _mm256_add_ps(n1.h[h], n3.h[h]));
       // sq_value(): xx - 2 dot + cc, the same operations.

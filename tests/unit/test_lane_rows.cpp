@@ -57,9 +57,13 @@ void expect_values_of_the_kernel(std::int64_t d, int k, float scale, double dens
     ptrs.push_back(X.data() + i * d);
     xxs.push_back(xx[static_cast<std::size_t>(i)]);
   }
-  std::vector<float> want(static_cast<std::size_t>(m * k)), got(static_cast<std::size_t>(m * k), -1.0f);
+  // got: m k values, then 16 guard floats values() must leave alone (it stores a row's values
+  // as whole vectors where they end within the m k).
+  constexpr std::size_t kGuard = 16;
+  std::vector<float> want(static_cast<std::size_t>(m * k)), got(static_cast<std::size_t>(m * k) + kGuard, -1.0f);
   values<std::uint8_t>(ptrs.data(), m, d, scale, xxs.data(), P, nullptr, k, want.data());
   lanes.values(rows.data(), m, scale, xx.data(), P, got.data());
+  for (std::size_t e = 0; e < kGuard; ++e) EXPECT_EQ(got[static_cast<std::size_t>(m * k) + e], -1.0f) << "past the end: " << e;
   for (std::int64_t r = 0; r < m; ++r)
     for (int c = 0; c < k; ++c) {
       const auto t = static_cast<std::size_t>(r * k + c);
