@@ -545,6 +545,9 @@ def compare_blocks(comparison, n_records):
                      for r in comparison.regression],
                     "numpy runs the course's loop vectorised on one thread and is compared with nlreg_seq; the "
                     "toolkit's parallel forms are compared with nlreg_seq."))
+        paired = comparison.regression_sentence()
+        if paired:
+            out.append(("p", paired))
     agree = comparison.agreement()
     if agree:
         out.append(("p", "Do they compute the same thing? " + " ".join(agree)))

@@ -53,14 +53,38 @@ def _rows(section):
     return out
 
 
-def paired_ratios(rows):
+def ceiling_ratio(seq, copies):
+    """The machine's ceiling for n workers, from interleaved rounds: per round, n times the one
+    worker's time alone (seq[i]) over the mean time of n copies of the same one-worker run at
+    once, each on a core of its own (copies[i]), and the median over the rounds. n independent
+    runs share nothing but the machine (caches, memory, the host's other work), so no n-worker
+    run of the same work should beat it; a perfect machine gives n."""
+    rounds = [(s, c) for s, c in zip(seq, copies) if c and s > 0]
+    return stats.median([len(c) * s / (sum(c) / len(c)) for s, c in rounds]) if rounds else None
+
+
+def _ceiling_times(ceiling, key=None):
+    """The copies' times per round from a compare.json ceiling (per algorithm under `key`), or None."""
+    if not isinstance(ceiling, dict):
+        return None
+    times = ceiling.get("per_iter_s")
+    if key is not None:
+        times = times.get(key) if isinstance(times, dict) else None
+    ok = isinstance(times, list) and times and all(
+        isinstance(c, list) and c and all(isinstance(t, (int, float)) and t > 0 for t in c) for c in times)
+    return times if ok else None
+
+
+def paired_ratios(rows, ceiling=None):
     """From the k-means rows of compare.json (dicts) whose forms ran interleaved, one run of each
     per round (tools/compare.py), so that run i of every row is from round i: per toolkit
     algorithm, `speedup_all_cores`, the median over the rounds of the toolkit's 1-thread time
     over its time on all cores (the omp row), and `sklearn_over_toolkit_1_thread`, the median over
     the rounds of scikit-learn's 1-thread time over the toolkit's (lloyd against lloyd, elkan
-    against elkan and against hamerly). Each round's two runs were side by side, so a drift of
-    the machine's speed between rounds cancels, as it does not in a ratio of medians."""
+    against elkan and against hamerly); with compare.json's `ceiling` (copies of the 1-thread
+    form run at once, in the same rounds), `ceiling_all_cores`: ceiling_ratio(). Each round's
+    runs were side by side, so a drift of the machine's speed between rounds cancels, as it does
+    not in a ratio of medians."""
     def times(pred):
         return next((r["per_iter_s"] for r in rows if pred(r)), None)
     out = {}
@@ -69,18 +93,44 @@ def paired_ratios(rows):
         seq = times(lambda r: r["impl"] == impl and r.get("backend") == "seq")
         par = times(lambda r: r["impl"] == impl and r.get("backend") == "omp")
         peer = times(lambda r: r["impl"] == f"sklearn {'lloyd' if algorithm == 'lloyd' else 'elkan'}" and r["threads"] == 1)
+        copies = _ceiling_times(ceiling, algorithm)
         entry = {}
         if seq and par:
             entry["speedup_all_cores"] = stats.median([a / b for a, b in zip(seq, par)])
+        if seq and copies:
+            entry["ceiling_all_cores"] = ceiling_ratio(seq, copies)
         if seq and peer:
             entry["sklearn_over_toolkit_1_thread"] = stats.median([a / b for a, b in zip(peer, seq)])
         out[algorithm] = entry
     return out
 
 
+def regression_paired(rows, ceiling=None):
+    """From the regression rows of compare.json (dicts), interleaved as the k-means ones: per
+    parallel toolkit form (omp, mpi), `speedup`, the median over the rounds of nlreg_seq's time
+    over its time; with the `ceiling`, `ceiling`: ceiling_ratio() of nlreg_seq."""
+    seq = next((r["per_iter_s"] for r in rows if r.get("backend") == "seq"), None)
+    out = {}
+    if not seq:
+        return out
+    for r in rows:
+        if r.get("backend") in ("omp", "mpi"):
+            out[r["backend"]] = {"speedup": stats.median([a / b for a, b in zip(seq, r["per_iter_s"])])}
+    copies = _ceiling_times(ceiling)
+    if copies:
+        out["ceiling"] = ceiling_ratio(seq, copies)
+    return out
+
+
+_CEILING_WORDS = ("the machine's ceiling (as many independent one-worker runs at once, one per core: their "
+                  "throughput over one alone; a perfect machine gives {cores}x)")
+
+
 def paired_sentence(paired, cores):
     """paired_ratios() as one sentence (the report's, and make compare's printout), or None."""
-    speed = [f"{a} {e['speedup_all_cores']:.2f}x" for a, e in paired.items() if "speedup_all_cores" in e]
+    speed = [f"{a} {e['speedup_all_cores']:.2f}x" + (f" (ceiling {e['ceiling_all_cores']:.2f}x)"
+                                                      if e.get("ceiling_all_cores") else "")
+             for a, e in paired.items() if "speedup_all_cores" in e]
     peer = [f"{a} {e['sklearn_over_toolkit_1_thread']:.1f}x" for a, e in paired.items()
             if "sklearn_over_toolkit_1_thread" in e]
     parts = []
@@ -89,8 +139,29 @@ def paired_sentence(paired, cores):
     if peer:
         parts.append("scikit-learn's time over the toolkit's on one thread (its Elkan against Hamerly): "
                      + ", ".join(peer))
+    ceilings = [e["ceiling_all_cores"] for e in paired.values() if e.get("ceiling_all_cores")]
     return ("The forms ran interleaved, one run of each per round, so each round's runs can be paired; "
-            "medians over the rounds of each round's ratio: " + "; ".join(parts) + ".") if parts else None
+            "medians over the rounds of each round's ratio: " + "; ".join(parts) + "."
+            + (" Ceiling: " + _CEILING_WORDS.format(cores=cores) + _above(ceilings, cores) + "." if ceilings else "")) \
+        if parts else None
+
+
+def _above(ceilings, cores):
+    """Words for ceilings above the core count: the lone runs were the slowed ones."""
+    return (f"; above {cores}x, the lone run was slowed by other work on the machine in most rounds"
+            if isinstance(cores, int) and any(c > cores for c in ceilings) else "")
+
+
+def regression_sentence(paired, cores):
+    """regression_paired() as one sentence, or None."""
+    speed = [f"nlreg_{b} {paired[b]['speedup']:.2f}x" for b in ("omp", "mpi") if b in paired]
+    if not speed:
+        return None
+    return ("The regression forms ran interleaved too; medians over the rounds of nlreg_seq's time over the form's "
+            f"on {cores} workers: " + ", ".join(speed)
+            + (f"; {_CEILING_WORDS.format(cores=cores)}: {paired['ceiling']:.2f}x{_above([paired['ceiling']], cores)}"
+               if paired.get("ceiling") else "")
+            + ".")
 
 
 def _family(impl):
@@ -151,10 +222,16 @@ class Comparison:
     scale: list = None   # PeerRows of the k-means scale case (float32 blobs), if measured
     stream_s: float = None  # its streaming pass over the same rows: median seconds per pass
     paired: dict = None  # paired_ratios() of the MNIST rows, where they ran interleaved
+    regression_paired: dict = None  # regression_paired() of the regression rows, where interleaved
 
     def paired_sentence(self):
         """The MNIST rows' paired ratios as a sentence, where they ran interleaved."""
         return paired_sentence(self.paired, self.data.get("cores", "all")) if self.paired else None
+
+    def regression_sentence(self):
+        """The regression rows' paired speedups as a sentence, where they ran interleaved."""
+        return regression_sentence(self.regression_paired, self.data.get("cores", "all")) \
+            if self.regression_paired else None
 
     def stream_sentence(self):
         """The 1-thread scale rows' time per iteration as a multiple of the streaming pass."""
@@ -196,5 +273,8 @@ def load(loaded):
     stream = (data.get("kmeans_scale") or {}).get("stream_pass") or {}
     times = [t for t in stream.get("per_pass_s") or [] if isinstance(t, (int, float)) and t > 0]
     kmeans = data.get("kmeans") or {}
-    paired = paired_ratios([r.raw for r in km]) if kmeans.get("interleaved") is True else None
-    return Comparison(path, data, km, rg, sc, stats.median(times) if times else None, paired)
+    paired = paired_ratios([r.raw for r in km], kmeans.get("ceiling")) if kmeans.get("interleaved") is True else None
+    regression = data.get("regression") or {}
+    rg_paired = regression_paired([r.raw for r in rg], regression.get("ceiling")) \
+        if regression.get("interleaved") is True else None
+    return Comparison(path, data, km, rg, sc, stats.median(times) if times else None, paired, rg_paired)

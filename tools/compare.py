@@ -21,10 +21,15 @@ points, 10,000 epochs, lr 1e-4), numpy against nlreg_seq, nlreg_omp and
 nlreg_mpi on all cores.
 
 Every measurement is repeated (--reps, default 5) and the median is shown. The
-k-means forms (toolkit and libraries) run interleaved: one run of each form per
-round, so that a drift in the machine's speed falls on all alike, and the
-toolkit's speedup on all cores and scikit-learn's time over the toolkit's are
-also given as medians of the rounds' paired ratios.
+k-means forms (toolkit and libraries) and the regression forms run interleaved:
+one run of each form per round, so that a drift in the machine's speed falls on
+all alike, and the toolkit's speedup on all cores and scikit-learn's time over
+the toolkit's are also given as medians of the rounds' paired ratios. Each
+round also runs as many copies of each 1-worker toolkit form at once as there
+are cores, one bound to each: the machine's ceiling for the all-core speedup
+(report/peers.py: ceiling_ratio()), printed beside it, so that a shortfall can
+be told apart from a machine that does not give n independent runs n times the
+throughput of one (a shared VM often does not).
 Times per iteration: the toolkit's record (time_s.per_iter: the iterations,
 without start-up and input), the fit / train call divided by its iterations
 for the libraries (after one untimed warm-up fit), the epoch loop for numpy.
@@ -272,6 +277,39 @@ def run_toolkit(args, argv, reps):
     return recs, lines
 
 
+def run_at_once(args, argv, cpus):
+    """Runs argv once per CPU of cpus, all at the same time, copy i bound to cpus[i] (its record
+    in a temporary file, not kept: these runs measure the machine, not the toolkit); returns
+    each copy's time per iteration (time_s.per_iter)."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **args.blas_env)
+    times = []
+    with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
+        copies = []
+        for i, cpu in enumerate(cpus):
+            path = os.path.join(tmp, f"copy{i}.jsonl")
+            copies.append((path, subprocess.Popen(argv + ["--record", path, "--quiet"], stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                                                  preexec_fn=lambda cpu=cpu: os.sched_setaffinity(0, {cpu}))))
+        failed = []
+        for path, proc in copies:
+            _, err = proc.communicate()
+            if proc.returncode != 0:
+                failed.append(f"{' '.join(argv)} failed ({proc.returncode}): {err.strip()}")
+            else:
+                with open(path) as f:
+                    times.append(json.loads(f.readline())["time_s"]["per_iter"])
+        if failed:
+            raise SystemExit(f"compare: {failed[0]}")
+    return times
+
+
+def ceiling_cpus(cores):
+    """The CPUs the ceiling's copies run on, one each: the first `cores` this process may use, or
+    None where there are fewer (or one: no ceiling to measure)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[:cores] if cores > 1 and len(cpus) >= cores else None
+
+
 def launch(args, app, backend, workers, app_args):
     """The argv of <app>_<backend> on `workers` workers. Threads are bound to cores, as in
     make local (unbound, both threads may start on one core); MPI ranks are not bound."""
@@ -346,11 +384,13 @@ KMEANS_PEERS = (("sklearn-lloyd", "sklearn lloyd", "sklearn"), ("sklearn-elkan",
 
 
 def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, truth, init, tmp, k, peers,
-                   data=None, **options):
+                   data=None, ceiling=None, **options):
     """The toolkit's three algorithms (seq, and omp on all cores) and the peers ((name, label)
     each, at every thread count), run interleaved round by round from one init file (data,
-    options: kmeans_argv()'s data and iters; data also goes to the peers). Returns the rows, the
-    toolkit's first; a peer that failed is left out and named in `skipped`."""
+    options: kmeans_argv()'s data and iters; data also goes to the peers). With a `ceiling` dict,
+    also the machine's ceiling for all cores: per algorithm, `cores` copies of the seq form at
+    once (run_at_once()), their times per round into ceiling["per_iter_s"][algorithm]. Returns
+    the rows, the toolkit's first; a peer that failed is left out and named in `skipped`."""
     forms, tasks = [], []
     for backend, workers in [("seq", 1), ("omp", cores)]:
         for algorithm in ALGORITHMS:
@@ -359,6 +399,13 @@ def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, t
                                **options) + ["--out", out]
             forms.append(("toolkit", dict(impl=f"toolkit {algorithm}", backend=backend, threads=workers), out))
             tasks.append(toolkit_task(args, argv))
+    cpus = ceiling_cpus(cores) if ceiling is not None else None
+    if cpus:
+        ceiling.update(copies=len(cpus), per_iter_s={})
+        for algorithm in ALGORITHMS:
+            argv = kmeans_argv(args, "seq", 1, algorithm, init, data=data or MNIST, k=k, **options)
+            forms.append(("ceiling", dict(algorithm=algorithm), None))
+            tasks.append(lambda argv=argv: run_at_once(args, argv, cpus))
     for name, label in peers:
         for threads in thread_counts:
             forms.append(("peer", dict(impl=label, threads=threads), None))
@@ -368,6 +415,9 @@ def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, t
         if kind == "toolkit":
             rows.append(toolkit_row(fields, runs, out, record_lines, X, truth, k))
             continue
+        if kind == "ceiling":
+            ceiling["per_iter_s"][fields["algorithm"]] = runs
+            continue
         row, why = peer_row(fields, runs)
         if row is None:
             skipped.append(f"{fields['impl']} x{fields['threads']}{' at scale' if data else ''}: {why}")
@@ -376,11 +426,11 @@ def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, t
     return rows
 
 
-def paired_ratios(rows):
+def paired_ratios(rows, ceiling=None):
     """The interleaved MNIST rows' paired ratios: report/peers.py's paired_ratios(), which the
-    report computes again from compare.json's rows."""
+    report computes again from compare.json's rows and ceiling."""
     from report import peers  # (numpy; only the parent process needs it)
-    return peers.paired_ratios(rows)
+    return peers.paired_ratios(rows, ceiling)
 
 
 def print_paired(paired, cores):
@@ -390,8 +440,9 @@ def print_paired(paired, cores):
         print(sentence)
 
 
-def toolkit_kmeans(args, cores, thread_counts, reps, record_lines, skipped):
-    """MNIST: the toolkit's forms and the peers that are installed, interleaved."""
+def toolkit_kmeans(args, cores, thread_counts, reps, record_lines, skipped, ceiling):
+    """MNIST: the toolkit's forms, the machine's ceiling for them (into `ceiling`) and the peers
+    that are installed, interleaved."""
     import h5py
     import numpy as np
     X, truth = mnist()
@@ -407,7 +458,8 @@ def toolkit_kmeans(args, cores, thread_counts, reps, record_lines, skipped):
             first = f["X"][:K].astype(np.float64) / 255.0  # scaled units, as /X's scale attribute
         with h5py.File(init, "w") as f:
             f["centroids"] = first
-        return kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, truth, init, tmp, K, peers)
+        return kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, truth, init, tmp, K, peers,
+                              ceiling=ceiling)
 
 
 def toolkit_scale(args, cores, thread_counts, reps, record_lines, skipped, data, tmp):
@@ -437,10 +489,22 @@ def make_blobs(args, rows, tmp):
     return path
 
 
-def toolkit_nlreg(args, cores, reps, record_lines):
+def toolkit_nlreg(args, cores, reps, record_lines, ceiling):
+    """nlreg_seq, nlreg_omp and nlreg_mpi on all cores, and the machine's ceiling for them
+    (`cores` copies of nlreg_seq at once, their times per round into ceiling["per_iter_s"]),
+    interleaved as the k-means forms are."""
+    forms = [("seq", 1), ("omp", cores), ("mpi", cores)]
+    tasks = [toolkit_task(args, nlreg_argv(args, backend, workers)) for backend, workers in forms]
+    cpus = ceiling_cpus(cores)
+    if cpus:
+        tasks.append(lambda: run_at_once(args, nlreg_argv(args, "seq", 1), cpus))
+    results = interleaved(tasks, reps)
+    if cpus:
+        ceiling.update(copies=len(cpus), per_iter_s=results.pop())
     rows = []
-    for backend, workers in [("seq", 1), ("omp", cores), ("mpi", cores)]:
-        recs, lines = run_toolkit(args, nlreg_argv(args, backend, workers), reps)
+    for (backend, workers), runs in zip(forms, results):
+        recs = [rec for run_recs, _ in runs for rec in run_recs]
+        lines = [line for _, run_lines in runs for line in run_lines]
         record_lines += lines
         r = recs[-1]["result"]
         rows.append({"impl": f"nlreg_{backend}", "backend": backend, "threads": workers,
@@ -497,6 +561,19 @@ def print_scale(section):
     if stream:
         print(f"stream: one pass over the {stream['bytes'] / 1e6:.0f} MB of rows (numpy column sums, 1 thread) takes "
               f"{1e3 * stream['median_s']:.2f} ms (median); x stream: a 1-thread row's iteration over that pass")
+
+
+def regression_paired(rows, ceiling=None):
+    """The interleaved regression rows' paired speedups: report/peers.py's regression_paired()."""
+    from report import peers
+    return peers.regression_paired(rows, ceiling)
+
+
+def print_regression_paired(paired, cores):
+    from report import peers
+    sentence = peers.regression_sentence(paired, cores)
+    if sentence:
+        print(sentence)
 
 
 def print_nlreg(rows):
@@ -566,9 +643,9 @@ def main():
     blas = decide_blas()
     print(f"compare: {blas['reason']}", file=sys.stderr)
     args.blas_env = {"OPENBLAS_CORETYPE": blas["openblas_coretype_set"]} if blas["openblas_coretype_set"] else {}
-    record_lines, skipped = [], []
-    km_rows = toolkit_kmeans(args, cores, thread_counts, args.reps, record_lines, skipped)
-    nl_rows = toolkit_nlreg(args, cores, args.reps, record_lines)
+    record_lines, skipped, km_ceiling, nl_ceiling = [], [], {}, {}
+    km_rows = toolkit_kmeans(args, cores, thread_counts, args.reps, record_lines, skipped, km_ceiling)
+    nl_rows = toolkit_nlreg(args, cores, args.reps, record_lines, nl_ceiling)
     result, why = run_peer("numpy-gd", 1, args.reps, args.blas_env)
     if result:
         nl_rows.insert(0, dict(result, impl="numpy GD", threads=1))
@@ -589,12 +666,14 @@ def main():
             else:
                 skipped.append(f"streaming pass: {why}")
 
-    paired = paired_ratios(km_rows)
+    paired = paired_ratios(km_rows, km_ceiling)
+    nl_paired = regression_paired(nl_rows, nl_ceiling)
     print_kmeans(km_rows)
     print_paired(paired, cores)
     if scale:
         print_scale(scale)
     print_nlreg(nl_rows)
+    print_regression_paired(nl_paired, cores)
     for s in skipped:
         print(f"skipped: {s}")
     append_records(args.record, record_lines)
@@ -602,8 +681,9 @@ def main():
                "load_average_at_start": load, "blas": blas,
                "reps": args.reps, "kmeans": {"dataset": "mnist10k", "k": K, "max_iter": ITERS, "tol": 0,
                                               "init": "first 10 images", "interleaved": True, "rows": km_rows,
-                                              "paired": paired},
-               "regression": {"dataset": "regression20k", "epochs": EPOCHS, "lr": LR, "rows": nl_rows},
+                                              "ceiling": km_ceiling, "paired": paired},
+               "regression": {"dataset": "regression20k", "epochs": EPOCHS, "lr": LR, "interleaved": True,
+                              "rows": nl_rows, "ceiling": nl_ceiling, "paired": nl_paired},
                "skipped": skipped}
     if scale:
         summary["kmeans_scale"] = scale

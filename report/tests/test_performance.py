@@ -246,6 +246,33 @@ class TestPeers(unittest.TestCase):
                          "on one thread (its Elkan against Hamerly): lloyd 7.2x, hamerly 10.6x, elkan 11.4x.")
         self.assertIn(cmp.paired_sentence(), str(compose.compare_blocks(cmp, 0)))
 
+    def test_ceiling_and_regression_pairs_where_measured(self):
+        loaded = records.Loaded()
+        data = fixture_json("compare.json")
+        data["kmeans"]["interleaved"] = data["regression"]["interleaved"] = True
+        # Four copies of seq Lloyd at once, each 1.25x its time alone in every round: 4 / 1.25.
+        seq = next(r for r in data["kmeans"]["rows"] if r["impl"] == "toolkit lloyd" and r["backend"] == "seq")
+        data["kmeans"]["ceiling"] = {"copies": 4, "per_iter_s": {"lloyd": [[1.25 * t] * 4 for t in seq["per_iter_s"]]}}
+        # nlreg_seq over nlreg_omp is 2.26 and over nlreg_mpi 2.11875 in every round; four copies
+        # of nlreg_seq at once each took twice its time alone: 4 / 2.
+        nl_seq = next(r for r in data["regression"]["rows"] if r.get("backend") == "seq")
+        data["regression"]["ceiling"] = {"copies": 4, "per_iter_s": [[2 * t] * 4 for t in nl_seq["per_iter_s"]]}
+        loaded.side["compare"] = [("c.json", data)]
+        cmp = peers.load(loaded)
+        self.assertIn("lloyd 3.44x (ceiling 3.20x), hamerly 3.13x, elkan 3.14x", cmp.paired_sentence())
+        self.assertAlmostEqual(cmp.regression_paired["ceiling"], 2.0)
+        self.assertEqual(cmp.regression_sentence(),
+                         "The regression forms ran interleaved too; medians over the rounds of nlreg_seq's time over "
+                         "the form's on 4 workers: nlreg_omp 2.26x, nlreg_mpi 2.12x; the machine's ceiling (as many "
+                         "independent one-worker runs at once, one per core: their throughput over one alone; a "
+                         "perfect machine gives 4x): 2.00x.")
+        blocks = str(compose.compare_blocks(cmp, 0))
+        self.assertIn(cmp.regression_sentence(), blocks)
+        self.assertIn("Ceiling: the machine's ceiling", blocks)
+        # Not interleaved (older compare.json): no regression pairs.
+        data["regression"]["interleaved"] = False
+        self.assertIsNone(peers.load(loaded).regression_sentence())
+
     def test_scale_case(self):
         loaded = records.Loaded()
         data = fixture_json("compare.json")
