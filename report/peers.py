@@ -79,7 +79,7 @@ def paired_ratios(rows, ceiling=None):
     """From the k-means rows of compare.json (dicts) whose forms ran interleaved, one run of each
     per round (tools/compare.py), so that run i of every row is from round i: per toolkit
     algorithm, `speedup_all_cores`, the median over the rounds of the toolkit's 1-thread time
-    over its time on all cores (the omp row), and `sklearn_over_toolkit_1_thread`, the median over
+    over its time on all cores (the omp row), `speedup_all_ranks` the same over the mpi row, and `sklearn_over_toolkit_1_thread`, the median over
     the rounds of scikit-learn's 1-thread time over the toolkit's (lloyd against lloyd, elkan
     against elkan and against hamerly); with compare.json's `ceiling` (copies of the 1-thread
     form run at once, in the same rounds), `ceiling_all_cores`: ceiling_ratio(). Each round's
@@ -92,11 +92,14 @@ def paired_ratios(rows, ceiling=None):
         impl = f"toolkit {algorithm}"
         seq = times(lambda r: r["impl"] == impl and r.get("backend") == "seq")
         par = times(lambda r: r["impl"] == impl and r.get("backend") == "omp")
+        mpi = times(lambda r: r["impl"] == impl and r.get("backend") == "mpi")
         peer = times(lambda r: r["impl"] == f"sklearn {'lloyd' if algorithm == 'lloyd' else 'elkan'}" and r["threads"] == 1)
         copies = _ceiling_times(ceiling, algorithm)
         entry = {}
         if seq and par:
             entry["speedup_all_cores"] = stats.median([a / b for a, b in zip(seq, par)])
+        if seq and mpi:
+            entry["speedup_all_ranks"] = stats.median([a / b for a, b in zip(seq, mpi)])
         if seq and copies:
             entry["ceiling_all_cores"] = ceiling_ratio(seq, copies)
         if seq and peer:
@@ -133,9 +136,12 @@ def paired_sentence(paired, cores):
              for a, e in paired.items() if "speedup_all_cores" in e]
     peer = [f"{a} {e['sklearn_over_toolkit_1_thread']:.1f}x" for a, e in paired.items()
             if "sklearn_over_toolkit_1_thread" in e]
+    ranks = [f"{a} {e['speedup_all_ranks']:.2f}x" for a, e in paired.items() if "speedup_all_ranks" in e]
     parts = []
     if speed:
         parts.append(f"the toolkit's time on one thread over its time on {cores}: " + ", ".join(speed))
+    if ranks:
+        parts.append(f"over its time on {cores} MPI ranks: " + ", ".join(ranks))
     if peer:
         parts.append("scikit-learn's time over the toolkit's on one thread (its Elkan against Hamerly): "
                      + ", ".join(peer))
@@ -173,15 +179,17 @@ def _find(rows, pred):
 
 
 def _kmeans_bases(rows):
-    # A library against the toolkit's same algorithm at the same threads (faiss against Lloyd);
-    # a pruned toolkit algorithm against toolkit Lloyd at the same threads; toolkit Lloyd on all
-    # cores against itself on one thread.
+    # A library against the toolkit's same algorithm at the same threads (seq or omp; faiss
+    # against Lloyd); a pruned toolkit algorithm against toolkit Lloyd of the same form; toolkit
+    # Lloyd on all cores (threads or ranks) against itself on one thread.
     for r in rows:
         fam = _family(r.impl)
         if not r.toolkit:
-            r.base = _find(rows, lambda b: b.toolkit and _family(b.impl) == fam and b.threads == r.threads)
+            r.base = _find(rows, lambda b: b.toolkit and _family(b.impl) == fam and b.threads == r.threads
+                           and b.backend in ("seq", "omp"))
         elif fam != "lloyd":
-            r.base = _find(rows, lambda b: b.toolkit and _family(b.impl) == "lloyd" and b.threads == r.threads)
+            r.base = _find(rows, lambda b: b.toolkit and _family(b.impl) == "lloyd" and b.threads == r.threads
+                           and b.backend == r.backend)
         elif r.threads > 1:
             r.base = _find(rows, lambda b: b.toolkit and _family(b.impl) == "lloyd" and b.threads == 1)
 

@@ -3,8 +3,8 @@
 
 k-means: MNIST (the 10,000 test images, float32 in [0, 1]), k = 10, the first
 10 images as the initial centroids, at most 100 Lloyd iterations, tol 0 (stop
-only at a fixed point). The toolkit (kmeans_seq, and kmeans_omp on all cores;
-Lloyd, Hamerly and Elkan) against scikit-learn's KMeans (lloyd and elkan,
+only at a fixed point). The toolkit (kmeans_seq, and kmeans_omp and kmeans_mpi
+on all cores; Lloyd, Hamerly and Elkan) against scikit-learn's KMeans (lloyd and elkan,
 n_init=1, the same initial centroids, float32) and faiss (Clustering on a flat
 L2 index, the same initial centroids, no subsampling), when installed, at 1
 thread and at all cores.
@@ -384,15 +384,16 @@ KMEANS_PEERS = (("sklearn-lloyd", "sklearn lloyd", "sklearn"), ("sklearn-elkan",
 
 
 def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, truth, init, tmp, k, peers,
-                   data=None, ceiling=None, **options):
-    """The toolkit's three algorithms (seq, and omp on all cores) and the peers ((name, label)
-    each, at every thread count), run interleaved round by round from one init file (data,
-    options: kmeans_argv()'s data and iters; data also goes to the peers). With a `ceiling` dict,
+                   data=None, ceiling=None, ranks=False, **options):
+    """The toolkit's three algorithms (seq, omp on all cores, and with `ranks` mpi on as many
+    ranks) and the peers ((name, label) each, at every thread count), run interleaved round by
+    round from one init file (data, options: kmeans_argv()'s data and iters; data also goes to
+    the peers). With a `ceiling` dict,
     also the machine's ceiling for all cores: per algorithm, `cores` copies of the seq form at
     once (run_at_once()), their times per round into ceiling["per_iter_s"][algorithm]. Returns
     the rows, the toolkit's first; a peer that failed is left out and named in `skipped`."""
     forms, tasks = [], []
-    for backend, workers in [("seq", 1), ("omp", cores)]:
+    for backend, workers in [("seq", 1), ("omp", cores)] + ([("mpi", cores)] if ranks and cores > 1 else []):
         for algorithm in ALGORITHMS:
             out = os.path.join(tmp, f"out-{backend}-{algorithm}.h5")
             argv = kmeans_argv(args, backend, workers, algorithm, init, data=data or MNIST, k=k,
@@ -441,8 +442,8 @@ def print_paired(paired, cores):
 
 
 def toolkit_kmeans(args, cores, thread_counts, reps, record_lines, skipped, ceiling):
-    """MNIST: the toolkit's forms, the machine's ceiling for them (into `ceiling`) and the peers
-    that are installed, interleaved."""
+    """MNIST: the toolkit's forms (also on MPI ranks), the machine's ceiling for them (into
+    `ceiling`) and the peers that are installed, interleaved."""
     import h5py
     import numpy as np
     X, truth = mnist()
@@ -459,7 +460,7 @@ def toolkit_kmeans(args, cores, thread_counts, reps, record_lines, skipped, ceil
         with h5py.File(init, "w") as f:
             f["centroids"] = first
         return kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, truth, init, tmp, K, peers,
-                              ceiling=ceiling)
+                              ceiling=ceiling, ranks=True)
 
 
 def toolkit_scale(args, cores, thread_counts, reps, record_lines, skipped, data, tmp):
@@ -527,21 +528,24 @@ def print_clustering(rows, stream_s=None):
     print(f"{'implementation':<24}{'threads':>8}{'iters':>7}{'ms/iter':>10}{'vs toolkit':>12}"
           + (f"{'x stream':>10}" if stream_s else "")
           + f"{'inertia':>18}{'accuracy':>10}{'dist. computed':>16}  BLAS core")
-    base = {(r["impl"].split()[1], r["threads"]): median_ms(r) for r in rows if r["impl"].startswith("toolkit")}
+    # A library against the toolkit's threads form (seq, omp), a toolkit row against its own backend's Lloyd.
+    base = {(r["impl"].split()[1], r["threads"], r["backend"]): median_ms(r)
+            for r in rows if r["impl"].startswith("toolkit")}
     for r in rows:
         ms = median_ms(r)
         family = "elkan" if "elkan" in r["impl"] else "hamerly" if "hamerly" in r["impl"] else "lloyd"
-        ref = base.get((family, r["threads"]))
+        backend = r.get("backend") or ("seq" if r["threads"] == 1 else "omp")
+        ref = base.get((family, r["threads"], backend))
         ratio = f"{ms / ref:.2f}x" if ref and not r["impl"].startswith("toolkit") else "" if ref else "-"
         if r["impl"].startswith("toolkit") and family != "lloyd":
-            ratio = f"{ms / base[('lloyd', r['threads'])]:.2f}x L"
+            ratio = f"{ms / base[('lloyd', r['threads'], backend)]:.2f}x L"
         bound = f"{ms / (1e3 * stream_s):.2f}" if stream_s and r["threads"] == 1 else ""
         frac = f"{100 * r['distance_fraction']:.1f}%" if "distance_fraction" in r else ""
         name = r["impl"] + (f" ({r['backend']})" if "backend" in r else "")
         print(f"{name:<24}{r['threads']:>8}{r['iterations']:>7}{ms:>10.3f}{ratio:>12}"
               + (f"{bound:>10}" if stream_s else "")
               + f"{r['inertia']:>18.2f}{r['accuracy']:>10.4f}{frac:>16}  {r.get('blas_core') or '-'}")
-    print("vs toolkit: a library's time over the toolkit's (same algorithm, same threads; faiss against Lloyd);"
+    print("vs toolkit: a library's time over the toolkit's (same algorithm, same threads (omp); faiss against Lloyd);"
           " 'L': a pruned toolkit algorithm's time over toolkit Lloyd's;"
           " BLAS core: the OpenBLAS kernel set the row's process loaded (the toolkit's kernels make no BLAS call)")
 

@@ -268,6 +268,17 @@ class TestPeers(unittest.TestCase):
                          "perfect machine gives 4x): 2.00x.")
         blocks = str(compose.compare_blocks(cmp, 0))
         self.assertIn(cmp.regression_sentence(), blocks)
+        # MPI rows: the libraries stay compared with the omp rows, a pruned mpi row with mpi Lloyd.
+        mpi = [dict(r, backend="mpi", per_iter_s=[2 * t for t in r["per_iter_s"]]) for r in data["kmeans"]["rows"]
+               if r["impl"].startswith("toolkit") and r["backend"] == "omp"]
+        data["kmeans"]["rows"] = mpi + data["kmeans"]["rows"]  # first: a base by thread count alone finds them
+        cmp = peers.load(loaded)
+        for r in cmp.kmeans:
+            if not r.toolkit and r.threads == 4:
+                self.assertEqual(r.base.backend, "omp", r.label())
+            if r.toolkit and r.backend == "mpi":
+                self.assertEqual(r.base.label(), "toolkit lloyd (seq)" if "lloyd" in r.impl else "toolkit lloyd (mpi)")
+        self.assertIn("over its time on 4 MPI ranks: lloyd 1.72x", cmp.paired_sentence())
         self.assertIn("Ceiling: the machine's ceiling", blocks)
         # Not interleaved (older compare.json): no regression pairs.
         data["regression"]["interleaved"] = False

@@ -49,6 +49,11 @@ class Rounds(unittest.TestCase):
         self.assertEqual(paired["elkan"], {"speedup_all_cores": 2.0, "sklearn_over_toolkit_1_thread": 10.0})
         # No omp row for hamerly here: no speedup; against scikit-learn's elkan, 5, 5 and 10.
         self.assertEqual(paired["hamerly"], {"sklearn_over_toolkit_1_thread": 5.0})
+        # MPI ranks, paired the same way: lloyd's rounds 2.5, 2 and 1.2.
+        rows.append(row("toolkit lloyd", 2, [0.4, 2.0, 1.0], "mpi"))
+        self.assertEqual(compare.paired_ratios(rows)["lloyd"]["speedup_all_ranks"], 2.0)
+        from report import peers
+        self.assertIn("over its time on 2 MPI ranks: lloyd 2.00x", peers.paired_sentence(compare.paired_ratios(rows), 2))
 
     def test_a_peer_that_failed_once_is_left_out(self):
         ok = ({"per_iter_s": [0.5], "iterations": 100}, None)

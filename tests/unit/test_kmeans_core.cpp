@@ -293,11 +293,12 @@ TEST(PackCentroids, IntoUsedStorageAsFresh) {
 
 // The column form as its layout says: centroid c's feature j, rounded to float, at
 // columns[(c / W * stride + j) * W + c % W], zeros past k and past d. Centroid counts on both
-// sides of a register tile's group (12) and of a block of lanes (16).
+// sides of a register tile's group (12), of a half block (8: AVX2 packs eight at a time) and of
+// a block of lanes (16).
 TEST(PackCentroids, ColumnsAsTheirLayout) {
   std::mt19937 gen(8);
   std::uniform_real_distribution<double> u(-2, 2);
-  for (const int k : {1, 10, 12, 13, 16, 17, 33})
+  for (const int k : {1, 7, 8, 9, 10, 12, 13, 16, 17, 25, 33})
     for (const std::int64_t d : {std::int64_t{5}, std::int64_t{37}, std::int64_t{784}}) {
       std::vector<double> C(static_cast<std::size_t>(k * d));
       for (double& c : C) c = u(gen);
