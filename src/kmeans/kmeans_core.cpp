@@ -751,6 +751,7 @@ namespace {
 // Eight partial sums of doubles, as sq_distance() keeps them (lane l of a chain takes features
 // 8 i + l), and their fixed tree: l + l+4, then l + l+2, then l + l+1.
 using Lanes8 = double __attribute__((vector_size(8 * sizeof(double))));
+using Lanes4 = double __attribute__((vector_size(4 * sizeof(double))));  // half of one
 double sum_lanes8(Lanes8 acc) {
   for (int width = 4; width >= 1; width /= 2)
     for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
@@ -763,33 +764,44 @@ double sum_lanes8(Lanes8 acc) {
 template <bool WithC, int Q, class T, class C>
 double sq_lanes(const T* x, const C* c, std::int64_t d, double scale) {
   // Eight independent partial sums per chain and a fixed tree: one fixed order, whatever
-  // the vector width. Written on GCC's vector types, widened by AVX-512 where built: GCC
-  // 12 converts uint8 to double one element at a time, in its own vectorisation of the
-  // scalar form and in __builtin_convertvector (the last E-step's inertia pass took 3.5 ms
-  // on MNIST, as long as four Lloyd iterations), and float in two halves.
+  // the vector width. A chain's eight lanes are held as two halves of four (lanes 0-3, 4-7):
+  // in 64-byte vectors GCC 12 kept the chains on the stack on AVX2 and moved them through
+  // general registers (0.6-0.9% of an Elkan run on MNIST: the centroids' moves, norms and half
+  // distances of every E-step). Each lane's operations are the same, contracted alike (x s - c
+  // in one rounding, then t t added in one), so the same bits.
   constexpr int L = 8;
-  using v8 = Lanes8;
-  auto lanes = [](const auto* p) {
+  // Values p[0..3] as doubles. GCC 12 converts uint8 to double one element at a time (in
+  // its own vectorisation and in __builtin_convertvector: the last E-step's inertia pass took
+  // 3.5 ms on MNIST, as long as four Lloyd iterations), so bytes go through int32.
+  auto four = [](const auto* p) {
     using E = std::remove_cv_t<std::remove_pointer_t<decltype(p)>>;
-    typedef E e8 __attribute__((vector_size(L * sizeof(E))));
-#if defined(__AVX512VL__)
-    // (Zero-masked forms: the plain ones trip GCC 12's -Wmaybe-uninitialized.)
-    if constexpr (std::is_same_v<E, std::uint8_t>)
-      return (v8)_mm512_maskz_cvtepi32_pd(0xFF, _mm256_maskz_cvtepu8_epi32(0xFF, _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
-    if constexpr (std::is_same_v<E, float>) return (v8)_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p));
+#if defined(__AVX2__)
+    if constexpr (std::is_same_v<E, std::uint8_t>) {
+      std::int32_t b;
+      std::memcpy(&b, p, sizeof b);
+      return (Lanes4)_mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(b)));
+    }
+    if constexpr (std::is_same_v<E, float>) return (Lanes4)_mm256_cvtps_pd(_mm_loadu_ps(p));  // (GCC: two halves)
 #endif
-    e8 v;
+    typedef E e4 __attribute__((vector_size(4 * sizeof(E))));
+    e4 v;
     std::memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, v8);
+    return __builtin_convertvector(v, Lanes4);
   };
-  v8 acc[Q] = {};
+  Lanes4 lo[Q] = {}, hi[Q] = {};
   std::int64_t j = 0;
   for (; j + Q * L <= d; j += Q * L)
     for (int q = 0; q < Q; ++q) {
-      v8 t = lanes(x + j + q * L) * scale;
-      if constexpr (WithC) t -= lanes(c + j + q * L);
-      acc[q] += t * t;
+      Lanes4 a = four(x + j + q * L) * scale, b = four(x + j + q * L + 4) * scale;
+      if constexpr (WithC) {
+        a -= four(c + j + q * L);
+        b -= four(c + j + q * L + 4);
+      }
+      lo[q] += a * a;
+      hi[q] += b * b;
     }
+  Lanes8 acc[Q];
+  for (int q = 0; q < Q; ++q) acc[q] = __builtin_shufflevector(lo[q], hi[q], 0, 1, 2, 3, 4, 5, 6, 7);
   for (int l = 0; j + l < d; ++l) {
     double t = static_cast<double>(x[j + l]) * scale;
     if constexpr (WithC) t -= static_cast<double>(c[j + l]);
@@ -818,7 +830,6 @@ namespace {
 
 using i64x4 = std::int64_t __attribute__((vector_size(4 * sizeof(std::int64_t))));
 using i32x4 = std::int32_t __attribute__((vector_size(4 * sizeof(std::int32_t))));
-using Lanes4 = double __attribute__((vector_size(4 * sizeof(double))));
 
 // Four sums as doubles, each rounded as static_cast<double> rounds it, in vector instructions
 // where the CPU has no int64 conversion (AVX2: GCC converts one at a time, 1.7% of a Hamerly
