@@ -164,7 +164,7 @@ def regression_sentence(paired, cores):
     if not speed:
         return None
     return ("The regression forms ran interleaved too; medians over the rounds of nlreg_seq's time over the form's "
-            f"on {cores} workers: " + ", ".join(speed)
+            f"on {cores} worker{'' if cores == 1 else 's'}: " + ", ".join(speed)
             + (f"; {_CEILING_WORDS.format(cores=cores)}: {paired['ceiling']:.2f}x{_above([paired['ceiling']], cores)}"
                if paired.get("ceiling") else "")
             + ".")
