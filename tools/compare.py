@@ -258,11 +258,16 @@ def append_records(path, lines):
     records_file.append_lines(path, lines)
 
 
+def toolkit_env(args):
+    """The environment of every toolkit run: one OpenBLAS thread, the peers' OpenBLAS setting."""
+    return dict(os.environ, OPENBLAS_NUM_THREADS="1", **args.blas_env)
+
+
 def run_toolkit(args, argv, reps):
     """Runs one executable reps times (with the peers' OpenBLAS setting, args.blas_env: the
     kernels make no BLAS call, but the records then name the same core type); returns
     (records, record lines)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **args.blas_env)
+    env = toolkit_env(args)
     recs, lines = [], []
     with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
         path = os.path.join(tmp, "runs.jsonl")
@@ -281,7 +286,7 @@ def run_at_once(args, argv, cpus):
     """Runs argv once per CPU of cpus, all at the same time, copy i bound to cpus[i] (its record
     in a temporary file, not kept: these runs measure the machine, not the toolkit); returns
     each copy's time per iteration (time_s.per_iter)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **args.blas_env)
+    env = toolkit_env(args)
     times = []
     with tempfile.TemporaryDirectory(prefix="hpcb-compare-") as tmp:
         copies = []
@@ -388,10 +393,10 @@ def kmeans_section(args, cores, thread_counts, reps, record_lines, skipped, X, t
     """The toolkit's three algorithms (seq, omp on all cores, and with `ranks` mpi on as many
     ranks) and the peers ((name, label) each, at every thread count), run interleaved round by
     round from one init file (data, options: kmeans_argv()'s data and iters; data also goes to
-    the peers). With a `ceiling` dict,
-    also the machine's ceiling for all cores: per algorithm, `cores` copies of the seq form at
-    once (run_at_once()), their times per round into ceiling["per_iter_s"][algorithm]. Returns
-    the rows, the toolkit's first; a peer that failed is left out and named in `skipped`."""
+    the peers). With a `ceiling` dict, also the machine's ceiling for all cores: per algorithm,
+    `cores` copies of the seq form at once (run_at_once()), their times per round into
+    ceiling["per_iter_s"][algorithm]. Returns the rows, the toolkit's first; a peer that failed
+    is left out and named in `skipped`."""
     forms, tasks = [], []
     for backend, workers in [("seq", 1), ("omp", cores)] + ([("mpi", cores)] if ranks and cores > 1 else []):
         for algorithm in ALGORITHMS:

@@ -188,6 +188,54 @@ TEST(RowSums, SumsAndSquareSumsAreExact) {
   }
 }
 
+// sq_distance_fast() (the pruned E-steps' centroid moves, norms and half distances): four
+// chains of eight lanes (chain q, lane l: features 32 i + 8 q + l; the last partial pass into
+// chain l / 8, lane l % 8), chains added 0 + 2, 1 + 3, then 0 + 1, then the lane tree l + l+4,
+// l + l+2, l + l+1: bit for bit this scalar model (the same operations per value, contracted
+// alike), so that no vector form can reorder them unnoticed.
+template <class D>
+double fast_model(const D* x, const D* c, std::int64_t d) {
+  double acc[4][8] = {};
+  std::int64_t j = 0;
+  auto add = [&](std::int64_t at, int q, int l) {
+    double t = static_cast<double>(x[at]);
+    if (c) t -= static_cast<double>(c[at]);
+    acc[q][l] += t * t;
+  };
+  for (; j + 32 <= d; j += 32)
+    for (int q = 0; q < 4; ++q)
+      for (int l = 0; l < 8; ++l) add(j + 8 * q + l, q, l);
+  for (int l = 0; j + l < d; ++l) add(j + l, l / 8, l % 8);
+  for (int l = 0; l < 8; ++l) {
+    acc[0][l] += acc[2][l];
+    acc[1][l] += acc[3][l];
+    acc[0][l] += acc[1][l];
+  }
+  for (int width = 4; width >= 1; width /= 2)
+    for (int l = 0; l < width; ++l) acc[0][l] += acc[0][l + width];
+  return acc[0][0];
+}
+
+TEST(SqDistanceFast, SumsInItsFixedOrder) {
+  std::mt19937 gen(33);
+  std::uniform_real_distribution<double> u(-3, 3);
+  for (std::int64_t d : {1, 4, 7, 8, 31, 32, 33, 63, 100, 784})
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> xf(static_cast<std::size_t>(d)), cf(xf.size());
+      std::vector<double> xd(xf.size()), cd(xf.size());
+      for (std::size_t i = 0; i < xf.size(); ++i) {
+        xf[i] = static_cast<float>(u(gen));
+        cf[i] = static_cast<float>(u(gen));
+        xd[i] = u(gen);
+        cd[i] = u(gen);
+      }
+      ASSERT_EQ((sq_distance_fast<float, float>(xf.data(), cf.data(), d, 1.0)), fast_model(xf.data(), cf.data(), d)) << d;
+      ASSERT_EQ((sq_distance_fast<float, float>(xf.data(), nullptr, d, 1.0)), fast_model<float>(xf.data(), nullptr, d)) << d;
+      ASSERT_EQ((sq_distance_fast<double, double>(xd.data(), cd.data(), d, 1.0)), fast_model(xd.data(), cd.data(), d)) << d;
+      ASSERT_EQ((sq_distance_fast<double, double>(xd.data(), nullptr, d, 1.0)), fast_model<double>(xd.data(), nullptr, d)) << d;
+    }
+}
+
 // cluster_mean(): the mean value by value as its formula says, and its two squares bit for bit
 // sq_distance()'s (the inertia trace's terms keep their bits), at lengths with and without a
 // partial last vector; negative sums too (fixed-point floats).
