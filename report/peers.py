@@ -153,8 +153,9 @@ def paired_sentence(paired, cores):
 
 
 def _above(ceilings, cores):
-    """Words for ceilings above the core count: the lone runs were the slowed ones."""
-    return (f"; above {cores}x, the lone run was slowed by other work on the machine in most rounds"
+    """Words for ceilings above the core count: what the median says, that in most rounds the lone
+    run took longer than the copies at once (no cause is claimed)."""
+    return (f"; above {cores}x, the lone run was slowed more than the copies in most rounds"
             if isinstance(cores, int) and any(c > cores for c in ceilings) else "")
 
 
