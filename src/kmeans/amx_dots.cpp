@@ -8,6 +8,8 @@
 #include <unistd.h>
 #endif
 
+#include "common/prefetch.hpp"
+
 namespace hpcb::kmeans {
 
 AmxCentroids amx_layout(int k, std::int64_t d) {
@@ -74,7 +76,7 @@ void amx_dots(const std::uint8_t* X, const AmxCentroids& A, int g, std::int64_t*
   _tile_zero(6);
   _tile_zero(7);
   for (std::int64_t ch = 0; ch < A.chunks; ++ch) {
-    for (std::int64_t l = ch * per_chunk; l < std::min(lines, (ch + 1) * per_chunk); ++l) __builtin_prefetch(next + l * 64);
+    for (std::int64_t l = ch * per_chunk; l < std::min(lines, (ch + 1) * per_chunk); ++l) prefetch(next + l * 64);
     // The last chunk reads past the end of each row (into the next one: the caller keeps
     // a row after the 32), times centroid values that are zero there.
     _tile_loadd(0, X + ch * 64, A.d);

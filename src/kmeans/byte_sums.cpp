@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/prefetch.hpp"
+
 namespace hpcb::kmeans {
 
 namespace {
@@ -41,18 +43,23 @@ void ByteSums::add(const std::uint8_t* X, std::int64_t rows, const std::int32_t*
 
 std::int64_t ByteSums::move(const std::uint8_t* X, std::int64_t rows, const std::int32_t* from, const std::int32_t* to,
                             std::int64_t* counts, std::int64_t* sums) {
-  std::int64_t moved = 0;
-  for (std::int64_t i = 0; i < rows; ++i) {
-    if (from[i] == to[i]) continue;
+  moving_.clear();
+  for (std::int64_t i = 0; i < rows; ++i)
+    if (from[i] != to[i]) moving_.push_back(i);
+  const auto row_bytes = static_cast<std::size_t>(d_);
+  const std::size_t n = moving_.size();
+  for (std::size_t m = 0; m < std::min(n, kAhead); ++m) prefetch_bytes(X + moving_[m] * d_, row_bytes);
+  for (std::size_t m = 0; m < n; ++m) {
+    if (m + kAhead < n) prefetch_bytes(X + moving_[m + kAhead] * d_, row_bytes);
+    const std::int64_t i = moving_[m];
     one_more_op(sums);
     const auto a = static_cast<std::size_t>(from[i]), b = static_cast<std::size_t>(to[i]);
     move_row(X + i * d_, &part_[a * static_cast<std::size_t>(d_)], &part_[b * static_cast<std::size_t>(d_)], d_);
     dirty_[a] = dirty_[b] = 1;
     --counts[a];
     ++counts[b];
-    ++moved;
   }
-  return moved;
+  return static_cast<std::int64_t>(n);
 }
 
 void ByteSums::flush(std::int64_t* sums) {

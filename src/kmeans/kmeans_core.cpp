@@ -19,6 +19,7 @@
 #define HPCB_COLUMNS 0
 #endif
 
+#include "common/prefetch.hpp"
 #include "common/simd.hpp"
 #include "kmeans/lane_rows.hpp"
 
@@ -220,7 +221,7 @@ void prefetch_ahead(const T* X, std::int64_t count, std::int64_t from, std::int6
   const std::int64_t end = count * static_cast<std::int64_t>(sizeof(T));
   const std::int64_t last = std::min(end, to * static_cast<std::int64_t>(sizeof(T)) + kPrefetchAhead);
   for (std::int64_t b = from * static_cast<std::int64_t>(sizeof(T)) + kPrefetchAhead; b < last; b += 64)
-    __builtin_prefetch(base + b);
+    prefetch(base + b);
 }
 
 #if HPCB_COLUMNS
@@ -379,7 +380,7 @@ void values_by_columns(const T* const* rows, std::int64_t n_rows, std::int64_t d
   std::int64_t i = 0;
   auto run = [&]<int Rows>() {
     for (std::int64_t a = i + R; a < std::min(n_rows, i + R + Rows); ++a)
-      for (std::int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(reinterpret_cast<const char*>(rows[a]) + b);
+      prefetch_bytes(rows[a], static_cast<std::size_t>(bytes));
     float* o = out + i * k;
     rows_by_columns<T, NC, Rows>(rows + i, d, scale, xx + i, C, [&](int r, int c0, __mmask16 lanes, __m512 v) {
       _mm512_mask_storeu_ps(o + r * k + c0, lanes, v);

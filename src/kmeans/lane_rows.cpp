@@ -9,6 +9,8 @@
 #include <immintrin.h>
 #endif
 
+#include "common/prefetch.hpp"
+
 // The kernel: 16 centroids a 64-byte vector with AVX-512; two 32-byte halves with AVX2 and FMA.
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #define HPCB_LANE_KERNEL 1
@@ -239,9 +241,7 @@ void LaneRows::move(std::int64_t i, std::int64_t d, std::int64_t* out, std::int6
 }
 
 void LaneRows::prefetch_row(std::size_t i) const {
-  const auto* p = reinterpret_cast<const char*>(entries_.data() + start_[i]);
-  const std::size_t bytes = std::size_t{rounds_[i]} * kW * sizeof(std::uint16_t);
-  for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+  prefetch_bytes(entries_.data() + start_[i], std::size_t{rounds_[i]} * kW * sizeof(std::uint16_t));
 }
 
 // The rows the E-step lists are scattered (those its bounds left), so each starts with a trip

@@ -581,8 +581,8 @@ TEST(Relabel, EqualsARecount) {
 }
 
 // ByteSums (the solver's sums of uint8 rows an E-step read whole) leaves the int64 sums that
-// accumulate() gives: a first labelling added block by block, then moves to a second one,
-// onto sums that already hold values; every d that ends a vector early or late.
+// accumulate() gives: a first labelling added block by block, then moves to a second one and
+// back, onto sums that already hold values; every d that ends a vector early or late.
 TEST(ByteSums, EqualsARecount) {
   std::mt19937 gen(11);
   const std::int64_t n = 700, block = 256;
@@ -616,6 +616,18 @@ TEST(ByteSums, EqualsARecount) {
     EXPECT_EQ(counts, want_counts) << "d " << d;
     for (std::size_t i = 0; i < first.size(); ++i) changed += first[i] != second[i];
     EXPECT_GT(changed, 0);
+    EXPECT_EQ(moved, changed);
+    // And back, a row a call: calls with no row that moves and with one (fewer than move()
+    // asks for ahead).
+    moved = 0;
+    for (std::int64_t r = 0; r < n; ++r)
+      moved += bytes.move(X.data() + r * d, 1, second.data() + r, first.data() + r, counts.data(), sums.data());
+    bytes.flush(sums.data());
+    want = start;
+    std::fill(want_counts.begin(), want_counts.end(), 0);
+    accumulate<std::uint8_t>(X.data(), n, d, 0, first.data(), want.data(), want_counts.data());
+    EXPECT_EQ(sums, want) << "d " << d << ", moved back";
+    EXPECT_EQ(counts, want_counts) << "d " << d;
     EXPECT_EQ(moved, changed);
   }
 }
