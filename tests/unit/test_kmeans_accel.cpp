@@ -596,24 +596,25 @@ TEST(ByteSums, EqualsARecount) {
     for (auto& l : first) l = u(gen);
     for (std::size_t i = 0; i < second.size(); ++i) second[i] = i % 3 ? first[i] : u(gen);
     const std::vector<std::int64_t> start(static_cast<std::size_t>(k * d), 1000);  // sums held before
-    std::vector<std::int64_t> sums = start, counts(static_cast<std::size_t>(k)), want = start, want_counts = counts;
+    std::vector<std::int64_t> sums = start, counts(static_cast<std::size_t>(k));
+    // The sums and counts a recount of `labels` gives, onto `start`.
+    auto expect_recount = [&](const std::vector<std::int32_t>& labels, const char* what) {
+      std::vector<std::int64_t> want = start, want_counts(static_cast<std::size_t>(k));
+      accumulate<std::uint8_t>(X.data(), n, d, 0, labels.data(), want.data(), want_counts.data());
+      EXPECT_EQ(sums, want) << "d " << d << ", " << what;
+      EXPECT_EQ(counts, want_counts) << "d " << d << ", " << what;
+    };
     ByteSums bytes(k, d);
     for (std::int64_t r = 0; r < n; r += block)
       bytes.add(X.data() + r * d, std::min(block, n - r), first.data() + r, counts.data(), sums.data());
     bytes.flush(sums.data());
-    accumulate<std::uint8_t>(X.data(), n, d, 0, first.data(), want.data(), want_counts.data());
-    EXPECT_EQ(sums, want) << "d " << d << ", added";
-    EXPECT_EQ(counts, want_counts) << "d " << d;
+    expect_recount(first, "added");
     std::int64_t moved = 0, changed = 0;
     for (std::int64_t r = 0; r < n; r += block)
       moved += bytes.move(X.data() + r * d, std::min(block, n - r), first.data() + r, second.data() + r, counts.data(),
                           sums.data());
     bytes.flush(sums.data());
-    want = start;
-    std::fill(want_counts.begin(), want_counts.end(), 0);
-    accumulate<std::uint8_t>(X.data(), n, d, 0, second.data(), want.data(), want_counts.data());
-    EXPECT_EQ(sums, want) << "d " << d << ", moved";
-    EXPECT_EQ(counts, want_counts) << "d " << d;
+    expect_recount(second, "moved");
     for (std::size_t i = 0; i < first.size(); ++i) changed += first[i] != second[i];
     EXPECT_GT(changed, 0);
     EXPECT_EQ(moved, changed);
@@ -623,11 +624,7 @@ TEST(ByteSums, EqualsARecount) {
     for (std::int64_t r = 0; r < n; ++r)
       moved += bytes.move(X.data() + r * d, 1, second.data() + r, first.data() + r, counts.data(), sums.data());
     bytes.flush(sums.data());
-    want = start;
-    std::fill(want_counts.begin(), want_counts.end(), 0);
-    accumulate<std::uint8_t>(X.data(), n, d, 0, first.data(), want.data(), want_counts.data());
-    EXPECT_EQ(sums, want) << "d " << d << ", moved back";
-    EXPECT_EQ(counts, want_counts) << "d " << d;
+    expect_recount(first, "moved back");
     EXPECT_EQ(moved, changed);
   }
 }
