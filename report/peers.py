@@ -81,10 +81,10 @@ def paired_ratios(rows, ceiling=None):
     algorithm, `speedup_all_cores`, the median over the rounds of the toolkit's 1-thread time
     over its time on all cores (the omp row), `speedup_all_ranks` the same over the mpi row, and
     `sklearn_over_toolkit_1_thread`, the median over the rounds of scikit-learn's 1-thread time
-    over the toolkit's (lloyd against lloyd, elkan against elkan and against hamerly); with compare.json's `ceiling` (copies of the 1-thread
-    form run at once, in the same rounds), `ceiling_all_cores`: ceiling_ratio(). Each round's
-    runs were side by side, so a drift of the machine's speed between rounds cancels, as it does
-    not in a ratio of medians."""
+    over the toolkit's (lloyd against lloyd, elkan against elkan and against hamerly); with
+    compare.json's `ceiling` (copies of the 1-thread form run at once, in the same rounds),
+    `ceiling_all_cores`: ceiling_ratio(). Each round's runs were side by side, so a drift of the
+    machine's speed between rounds cancels, as it does not in a ratio of medians."""
     def times(pred):
         return next((r["per_iter_s"] for r in rows if pred(r)), None)
     out = {}

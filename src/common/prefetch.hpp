@@ -13,10 +13,11 @@
 namespace hpcb {
 
 // Asks for the 64-byte line holding p to be brought into every cache level (prefetcht0).
-// Never faults, whatever p is.
+// Never faults, whatever p is. (p goes in as a register: a memory operand would tell the
+// compiler that *p may be read, a promise it could build on for addresses past an array.)
 inline void prefetch(const void* p) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+  asm volatile("prefetcht0 (%0)" : : "r"(p));
 #else
   __builtin_prefetch(p);
 #endif
