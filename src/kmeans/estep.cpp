@@ -68,6 +68,98 @@ double dist_down(const D* a, const D* b, std::int64_t d) {
   return std::max(0.0, down(std::sqrt(sq_sum_diff(a, b, d) * (1 - static_cast<double>(d + 4) * kUlp))));
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+// sum_j (a_j - b_j)^2 in float (b nullptr: sum_j a_j^2): four chains of eight lanes (a fused
+// multiply-add per square), the chains added pairwise, then the lanes by halves; the last
+// values masked.
+float float_sq_sum_diff(const float* a, const float* b, std::int64_t d) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  auto diff = [b](__m256 x, const float* y) __attribute__((always_inline)) { return b ? _mm256_sub_ps(x, _mm256_loadu_ps(y)) : x; };
+  std::int64_t j = 0;
+  for (; j + 32 <= d; j += 32)
+    for (int q = 0; q < 4; ++q) {
+      const __m256 t = diff(_mm256_loadu_ps(a + j + 8 * q), b + j + 8 * q);
+      acc[q] = _mm256_fmadd_ps(t, t, acc[q]);
+    }
+  for (int q = 0; j < d; j += 8, ++q) {  // at most three whole groups of eight and a part
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<std::int64_t>(d - j, 8))),
+                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 x = _mm256_maskload_ps(a + j, m);
+    const __m256 t = b ? _mm256_sub_ps(x, _mm256_maskload_ps(b + j, m)) : x;
+    acc[q] = _mm256_fmadd_ps(t, t, acc[q]);
+  }
+  const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+// Four rows a against two rows c: out[2 p + q] = sum_j (a_p,j - c_q,j)^2 in float, each in one
+// chain of eight lanes (eight values a step: the six rows' values loaded once for the eight
+// sums), then the lanes by halves; the last values masked.
+void float_sq_sums_diff4x2(const float* const a[4], const float* const c[2], std::int64_t d, float out[8]) {
+  __m256 acc[8];
+  for (auto& v : acc) v = _mm256_setzero_ps();
+  auto step = [&](__m256 c0, __m256 c1, const __m256 (&av)[4]) __attribute__((always_inline)) {
+#pragma GCC unroll 4
+    for (int p = 0; p < 4; ++p) {
+      const __m256 t0 = _mm256_sub_ps(av[p], c0), t1 = _mm256_sub_ps(av[p], c1);
+      acc[2 * p] = _mm256_fmadd_ps(t0, t0, acc[2 * p]);
+      acc[2 * p + 1] = _mm256_fmadd_ps(t1, t1, acc[2 * p + 1]);
+    }
+  };
+  std::int64_t j = 0;
+  for (; j + 8 <= d; j += 8) {
+    const __m256 av[4] = {_mm256_loadu_ps(a[0] + j), _mm256_loadu_ps(a[1] + j), _mm256_loadu_ps(a[2] + j),
+                          _mm256_loadu_ps(a[3] + j)};
+    step(_mm256_loadu_ps(c[0] + j), _mm256_loadu_ps(c[1] + j), av);
+  }
+  if (j < d) {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(d - j)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 av[4] = {_mm256_maskload_ps(a[0] + j, m), _mm256_maskload_ps(a[1] + j, m), _mm256_maskload_ps(a[2] + j, m),
+                          _mm256_maskload_ps(a[3] + j, m)};
+    step(_mm256_maskload_ps(c[0] + j, m), _mm256_maskload_ps(c[1] + j, m), av);
+  }
+  for (int i = 0; i < 8; ++i) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    out[i] = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+  }
+}
+#endif
+
+// The E-step's centroids' distances (and norms), rounded down and up: their moves, norms and
+// half distances at every E-step that computes them exactly (k (k - 1) / 2 + 2 k sums over d).
+// For float centroids, from the float sums above, whose error is bounded here: each difference
+// rounds once (its square by 2^-23 and a little), each square then passes through at most m
+// roundings (the fused multiply-adds of its lane, then the tree: m = ceil(d / 32) + 5 for four
+// chains, ceil(d / 8) + 3 for one), so the sum is within (m + 3) 2^-24 of the exact one,
+// relatively (gamma_m of a sum of squares), plus 2^-150 per rounding below the normal range;
+// (m + 3) 2^-23 and (d + 64) 2^-149 cover both twice over. The bound below or above the exact
+// distance from such a sum; false where the sum is not finite (values 1.8e19 apart: the
+// caller takes the double sums, dist_down() and dist_up()).
+enum class Side { below, above };
+[[maybe_unused]] bool distance_of_float_sum(float sum, std::int64_t m, std::int64_t d, Side side, double& out) {
+  const double s = static_cast<double>(sum);
+  if (!std::isfinite(s)) return false;
+  const double rel = static_cast<double>(m + 3) * 0x1p-23, abs = static_cast<double>(d + 64) * 0x1p-149;
+  out = side == Side::below ? std::max(0.0, down(std::sqrt(std::max(0.0, down(down(s - abs) * (1 - rel))))))
+                            : up(std::sqrt(up(up(s + abs) * (1 + rel))));
+  return true;
+}
+
+// |a - b| (b nullptr: |a|) rounded down or up (four times the double sums' speed for float).
+template <class D>
+double centroid_distance(const D* a, const D* b, std::int64_t d, Side side) {
+#if defined(__AVX2__) && defined(__FMA__)
+  if constexpr (std::is_same_v<D, float>) {
+    double out;
+    if (distance_of_float_sum(float_sq_sum_diff(a, b, d), (d + 31) / 32 + 5, d, side, out)) return out;
+  }
+#endif
+  return side == Side::below ? dist_down<D>(a, b, d) : dist_up<D>(a, b, d);
+}
+
 // Branch-free outward rounding, for loops the compiler vectorises: each
 // double operation errs by at most 2^-53 relative, so one factor (1 -+ 2^-50)
 // covers up to 8 of them; the float conversion errs by 2^-24 relative, which
@@ -549,7 +641,7 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids, Bounds bounds
       // positive bound; infinite where a value was not finite, NaN to it: a move not known
       // bounds nothing), an unmoved one's exactly 0.
       if (std::memcmp(row(now_, c), row(before_, c), d * sizeof(D)) == 0) continue;
-      move_[c] = float_up(dist_up<D>(row(now_, c), row(before_, c), d_));
+      move_[c] = float_up(centroid_distance<D>(row(now_, c), row(before_, c), d_, Side::above));
       if (std::isnan(move_[c])) move_[c] = std::numeric_limits<float>::infinity();
       if (algorithm_ == Algorithm::elkan) drift_[c] = up(drift_[c] + static_cast<double>(move_[c]));
       if (move_[c] > move_max_) {
@@ -562,7 +654,7 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids, Bounds bounds
     }
   }
   // The centroids' norms and the half distances between them: exact (k (k + 1) / 2 sums over
-  // d, about 8.5 us on MNIST), or, while the centroids have moved little since the exact ones
+  // d: BM_CentroidBounds), or, while the centroids have moved little since the exact ones
   // (their largest moves adding up to a quarter of the least half distance), bounds from
   // those and the moves, by the triangle inequality: a norm grows by at most its centroid's
   // move, a distance shrinks by at most the two centroids' moves. (A sixteenth took the exact
@@ -574,28 +666,71 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids, Bounds bounds
   norm_up_.resize(k);
   if (half_between_.size() != k * kp_) half_between_.assign(k * kp_, inf);  // the padding stays inf
   for (std::size_t c = 0; c < k; ++c)
-    norm_up_[c] = exact ? dist_up<D>(row(now_, c), nullptr, d_) : up(norm_up_[c] + static_cast<double>(move_[c]));
+    norm_up_[c] = exact ? centroid_distance<D>(row(now_, c), nullptr, d_, Side::above) : up(norm_up_[c] + static_cast<double>(move_[c]));
   norm_max_ = *std::max_element(norm_up_.begin(), norm_up_.end());
   if (algorithm_ == Algorithm::elkan) set_drift();
   // For a row at exact distance <= tau from its centroid a, a centroid c with |a - c| > 2 tau
   // is more than tau away.
+  if (exact) {
+    exact_half_distances();
+  } else {
+    for (std::size_t a = 0; a < k; ++a)
+      for (std::size_t c = a + 1; c < k; ++c) {
+        float& half = half_between_[a * kp_ + c];
+        half = float_down(down(static_cast<double>(half) -
+                               up(static_cast<double>(move_[a]) + static_cast<double>(move_[c])) / 2));
+        half_between_[c * kp_ + a] = half;
+      }
+  }
   half_gap_.assign(k, inf);
   for (std::size_t a = 0; a < k; ++a) {
     half_between_[a * kp_ + a] = inf;
-    for (std::size_t c = a + 1; c < k; ++c) {
-      float& half = half_between_[a * kp_ + c];
-      half = exact ? float_down(dist_down<D>(row(now_, a), row(now_, c), d_) / 2)  // halving is exact
-                   : float_down(down(static_cast<double>(half) -
-                                     up(static_cast<double>(move_[a]) + static_cast<double>(move_[c])) / 2));
-      half_between_[c * kp_ + a] = half;
-      half_gap_[a] = std::min(half_gap_[a], half);
-      half_gap_[c] = std::min(half_gap_[c], half);
-    }
+    for (std::size_t c = 0; c < k; ++c) half_gap_[a] = std::min(half_gap_[a], half_between_[a * kp_ + c]);
   }
   if (exact) {
     slack_ = 0;
     slack_budget_ = static_cast<double>(*std::min_element(half_gap_.begin(), half_gap_.end())) / 4;
   }
+}
+
+// half_between_ (both triangles) from the centroids' exact distances, rounded down and halved
+// (exactly). Float centroids: four rows a against two later rows c at a time, each row's
+// values read once for eight sums (one pair at a time, two loads a multiply-add held the
+// kernel at half the speed of its multiply-adds: MNIST, k = 256, 3.5 ms an E-step, the rows
+// c streamed from memory for every a).
+template <class T>
+void EStep<T>::exact_half_distances() {
+  const auto k = static_cast<std::size_t>(k_);
+  const auto d = static_cast<std::size_t>(d_);
+  auto row = [&](std::size_t c) { return now_.data() + std::min(c, k - 1) * d; };
+  auto set = [&](std::size_t a, std::size_t c, double distance_down) {
+    half_between_[a * kp_ + c] = half_between_[c * kp_ + a] = float_down(distance_down / 2);
+  };
+  std::size_t a0 = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  if constexpr (std::is_same_v<D, float>) {
+    // Rows a0 .. a0 + 3 against rows c, c + 1 > a0 (rows past k - 1 repeat the last; the sums of
+    // pairs not above the diagonal, or past k, are dropped).
+    for (; a0 + 1 < k; a0 += 4) {
+      const float* a[4] = {row(a0), row(a0 + 1), row(a0 + 2), row(a0 + 3)};
+      for (std::size_t c0 = a0 + 1; c0 < k; c0 += 2) {
+        const float* c[2] = {row(c0), row(c0 + 1)};
+        float sums[8];
+        float_sq_sums_diff4x2(a, c, d_, sums);
+        for (std::size_t p = 0; p < 4; ++p)
+          for (std::size_t q = 0; q < 2; ++q) {
+            const std::size_t ai = a0 + p, ci = c0 + q;
+            if (ai >= ci || ci >= k) continue;
+            double low;
+            if (!distance_of_float_sum(sums[2 * p + q], (d_ + 7) / 8 + 3, d_, Side::below, low)) low = dist_down<D>(a[p], c[q], d_);
+            set(ai, ci, low);
+          }
+      }
+    }
+  }
+#endif
+  for (std::size_t a = a0; a < k; ++a)
+    for (std::size_t c = a + 1; c < k; ++c) set(a, c, dist_down<D>(row(a), row(c), d_));
 }
 
 // Elkan's stored bounds less drift_ bound the exact distances (see drift_): drift_up_ and
@@ -1268,6 +1403,12 @@ BoundForms bound_forms(const std::vector<double>& v, const std::vector<double>& 
     out.from_upper[i] = threshold_of_upper(upper[i], eps[i]);
   }
   return out;
+}
+
+std::pair<double, double> centroid_distance_bounds(const std::vector<float>& a, const std::vector<float>& b) {
+  const float* other = b.empty() ? nullptr : b.data();
+  const auto d = static_cast<std::int64_t>(a.size());
+  return {centroid_distance<float>(a.data(), other, d, Side::below), centroid_distance<float>(a.data(), other, d, Side::above)};
 }
 
 std::pair<std::int32_t, double> nearest_two_form(const float* v, int k, bool vector) {

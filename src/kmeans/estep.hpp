@@ -148,6 +148,7 @@ class EStep {
   float floor_of(const float* lb, std::int32_t a) const;
   void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s);
   std::size_t elkan_flags(std::int64_t i, float tau, const std::int32_t* labels, Scratch& s) const;
+  void exact_half_distances();
   void set_drift();
   float with_drift(float v, std::size_t c) const;
   void elkan_candidates(std::int64_t i, std::size_t flagged, float tau, Scratch& s) const;
@@ -225,6 +226,9 @@ BoundForms bound_forms(const std::vector<double>& v, const std::vector<double>& 
 // A row's label among its k float values and the least of the others, as the pruned E-steps
 // take them (vector: this build's vector form where k fits one).
 std::pair<std::int32_t, double> nearest_two_form(const float* v, int k, bool vector);
+// Lower and upper bounds on |a - b| (the exact distance of two float vectors, a.size() ==
+// b.size(); b empty: |a|), as the E-steps take their centroids' moves, norms and distances.
+std::pair<double, double> centroid_distance_bounds(const std::vector<float>& a, const std::vector<float>& b);
 }  // namespace testing
 
 }  // namespace hpcb::kmeans
