@@ -925,26 +925,24 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels,
               live_of(rows, s));
   }
   s.evaluations += static_cast<std::int64_t>(n * k);
-  if (algorithm_ == Algorithm::hamerly) return hamerly_bounds(rows, labels, s);
-  for (std::size_t r = 0; r < n; ++r) {
+  bounds_from_values(rows, labels, s);
+  if (algorithm_ != Algorithm::elkan) return;
+  for (std::size_t r = 0; r < n; ++r) {  // and Elkan's k bounds
     const auto i = static_cast<std::size_t>(rows[r]);
-    const D* v = s.vals.data() + r * k;
-    const double eps = s.eps[i - static_cast<std::size_t>(s.block_lo)];
-    labels[i] = nearest_two<D>(v, k_).label;  // pick()'s, in one vector where k <= 16
-    set_own(i, v[labels[i]], eps, s);
-    fresh_lower_bounds<D>(v, k, kp_, eps, drift_down_.data(), lower_.data() + i * kp_);
-    floor_[i] = floor_of(lower_.data() + i * kp_, labels[i]);
+    fresh_lower_bounds<D>(s.vals.data() + r * k, k, kp_, s.row_eps[r], drift_down_.data(), lower_.data() + i * kp_);
   }
 }
 
-// Hamerly's labels and bounds from all k values of the listed rows (s.vals): the own value
-// gives the upper bound and threshold (set_own()), the nearest other centroid the lower
-// bound; no other centroid (k = 1): nothing can ever compete. The square roots eight rows
-// at a time, every row through the same vector code, bit for bit the scalar forms (checked
-// on MNIST, digits, blobs and the unit cases): blobs 1e6 x 64, k = 16, 0.94x the time per
-// iteration of one row at a time; MNIST k = 10, 0.97x (medians of 7, interleaved).
+// The labels of the listed rows from all k values (s.vals, pick()'s choice), and the bounds
+// one row's value each gives: the own value the upper bound and threshold (set_own()), the
+// nearest other centroid the lower bound on every other centroid (Hamerly's lower_, Elkan's
+// floor_: from the second value, not from the k bounds, which round more); no other centroid
+// (k = 1): nothing can ever compete. The square roots eight rows at a time, every row through
+// the same vector code, bit for bit the scalar forms (checked on MNIST, digits, blobs and the
+// unit cases): Hamerly on blobs 1e6 x 64, k = 16, 0.94x the time per iteration of one row at
+// a time; MNIST k = 10, 0.97x (medians of 7, interleaved).
 template <class T>
-void EStep<T>::hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
+void EStep<T>::bounds_from_values(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
   const std::size_t n = rows.size();
   const auto k = static_cast<std::size_t>(k_);
   s.own_vals.resize(n);
@@ -982,12 +980,13 @@ void EStep<T>::hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_
     s.taus[r] = threshold_of_value(static_cast<double>(s.own_vals[r]), s.row_eps[r]);
     s.lows[r] = k == 1 ? none : lower_from_value(s.seconds[r], s.row_eps[r]);
   }
+  float* others = algorithm_ == Algorithm::hamerly ? lower_.data() : floor_.data();
   for (r = 0; r < n; ++r) {  // set_own()'s writes, and the lower bound
     const auto i = static_cast<std::size_t>(rows[r]);
     own_[i] = s.own_vals[r];
     stale_[i] = 0;
     upper_[i] = s.tau[i - static_cast<std::size_t>(s.block_lo)] = s.taus[r];
-    lower_[i] = s.lows[r];
+    others[i] = s.lows[r];
   }
 }
 

@@ -138,7 +138,7 @@ class EStep {
 
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
-  void hamerly_bounds(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
+  void bounds_from_values(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
   void set_own(std::size_t i, D v, double eps, Scratch& s);
   const std::uint64_t* live_of(const std::vector<std::int64_t>& rows, Scratch& s, const std::size_t* order = nullptr) const;
   void refresh_own(const std::vector<std::int64_t>& rows, const std::int32_t* labels, Scratch& s);
