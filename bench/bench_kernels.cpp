@@ -232,15 +232,21 @@ BENCHMARK(BM_OwnValues<float>)->Args({100000, 64, 1})->Unit(benchmark::kMicrosec
 
 // All k values of scattered MNIST rows (every `every`-th: 5, about the share of rows Hamerly's
 // bounds leave per iteration), as the pruned E-steps take them: by values() with the rows'
-// chunks of zeros skipped (arg 1 = 0), or from the rows' nonzeros (1: LaneRows, lane_rows.hpp;
-// the same bits). The first k images as the centroids. GFLOP/s counts the 2 d k flops of every
-// value, zeros included (effective rates: both forms skip zeros). Args: every, lanes, k.
+// chunks of zeros skipped (arg 1 = 0), from the rows' nonzeros (1: LaneRows, lane_rows.hpp;
+// the same bits; k <= 16), or as Hamerly takes them past 16 centroids, the integer estimates
+// from the rows' nonzero pairs with the int16 margin's labels (2: pair_estimates()). The
+// first k images as the centroids. GFLOP/s counts the 2 d k flops of every value, zeros
+// included (effective rates: every form skips zeros). Args: every, form, k.
 void BM_FailedRowValues(benchmark::State& state) {
   const std::int64_t every = state.range(0);
-  const bool by_lanes = state.range(1) != 0;
+  const bool by_lanes = state.range(1) == 1, by_pairs = state.range(1) == 2;
   const int k = static_cast<int>(state.range(2));
   if (by_lanes && !kmeans::lane_rows_built()) {
-    state.SkipWithError("no AVX-512 in this build");
+    state.SkipWithError("no AVX-512 or AVX2 in this build");
+    return;
+  }
+  if (by_pairs && !kmeans::pair_rows_built()) {
+    state.SkipWithError("no pair kernel in this build (AVX2 without AVX-512 VNNI)");
     return;
   }
   on_mnist(state, [&](Team&, const Points& p) {
@@ -256,6 +262,15 @@ void BM_FailedRowValues(benchmark::State& state) {
     kmeans::row_chunk_masks(X, p.n, d, live.data());
     kmeans::LaneRows lanes;
     if (by_lanes) lanes.append(X, p.n, d);
+    kmeans::PairRows pairs;
+    kmeans::IntCentroids Q;
+    std::vector<std::uint32_t> sums(static_cast<std::size_t>(p.n));
+    kmeans::RowEstimates estimates;
+    if (by_pairs) {
+      pairs.append(X, p.n, d);
+      Q = kmeans::quantize_centroids(C.data(), k, d, scale, kmeans::ForPairs::yes);
+      kmeans::row_sums(X, p.n, d, sums.data());
+    }
     std::vector<std::int64_t> rows;
     std::vector<const std::uint8_t*> ptrs;
     std::vector<float> xxs;
@@ -269,7 +284,9 @@ void BM_FailedRowValues(benchmark::State& state) {
     const auto n = static_cast<std::int64_t>(rows.size());
     std::vector<float> out(static_cast<std::size_t>(n * k));
     for (auto _ : state) {
-      if (by_lanes)
+      if (by_pairs)
+        kmeans::pair_estimates(pairs, rows.data(), n, d, Q, xx.data(), sums.data(), estimates);
+      else if (by_lanes)
         lanes.values(rows.data(), n, scale, xx.data(), P, out.data());
       else
         kmeans::values<std::uint8_t>(ptrs.data(), n, d, scale, xxs.data(), P, nullptr, k, out.data(), lives.data());
@@ -279,7 +296,13 @@ void BM_FailedRowValues(benchmark::State& state) {
     flops(state, 2.0 * static_cast<double>(n * d) * k);
   });
 }
-BENCHMARK(BM_FailedRowValues)->Args({5, 0, 10})->Args({5, 1, 10})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FailedRowValues)
+    ->Args({5, 0, 10})
+    ->Args({5, 1, 10})
+    ->Args({5, 2, 10})
+    ->Args({5, 0, 64})
+    ->Args({5, 2, 64})
+    ->Unit(benchmark::kMicrosecond);
 
 // OpenBLAS sgemm of the E-step's dot products, a block of 256 float rows times
 // the k x d centroids, block by block: what a GEMM path would cost before

@@ -615,13 +615,16 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids, Bounds bounds
   const auto d = static_cast<std::size_t>(d_);
   pack_centroids<D>(centroids.data(), k_, d_, lanes_.ready() ? ColumnForm::always : ColumnForm::where_assign_uses_it, C_);
   lloyd_step_ = algorithm_ == Algorithm::lloyd || bounds == Bounds::skip;
+  // uint8 rows: the integer E-step (the same labels), where it is built and applies; and
+  // Hamerly's rows read whole, from their nonzero pairs, where the rows have no lane form
+  // (more than kLaneRowsMaxK centroids: hamerly_by_pairs()).
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    const bool wanted = lloyd_step_ ? !sums_.empty() : algorithm_ == Algorithm::hamerly && pairs_.ready() && !lanes_.ready();
+    Q_ = wanted ? quantize_centroids(centroids.data(), k_, d_, scale_, pairs_.ready() ? ForPairs::yes : ForPairs::no)
+                : IntCentroids{};
+  }
   if (lloyd_step_) {
     now_.clear();  // no bounds kept: the next E-step that keeps them starts them (pruning_ false)
-    // uint8 rows: the integer E-step (the same labels), where it is built and applies.
-    if constexpr (std::is_same_v<T, std::uint8_t>) {
-      if (!sums_.empty())
-        Q_ = quantize_centroids(centroids.data(), k_, d_, scale_, pairs_.ready() ? ForPairs::yes : ForPairs::no);
-    }
     return;
   }
   before_.swap(now_);
@@ -905,6 +908,57 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels,
 // fresh bounds.
 template <class T>
 void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    if (algorithm_ == Algorithm::hamerly && Q_.pairs.usable()) return hamerly_by_pairs(rows, labels, s);
+  }
+  full_values(rows, labels, s);
+}
+
+// Hamerly's rows read whole (uint8 rows with the pair form and no lane form): their labels and
+// bounds from the integer estimates of all k exact distances (pair_estimates(): the pair
+// kernel's exact int16 sums, 2 multiply-adds per nonzero pair and 8 centroids, against the
+// float tiles' 1 per chunk of 16 values and centroid). The estimates are not the kernel's
+// values, so such a row keeps an upper bound on its own distance only (stale_, as after its
+// centroid moved); a row whose label the int16 margin does not settle takes the float values.
+template <class T>
+void EStep<T>::hamerly_by_pairs(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
+  if constexpr (!std::is_same_v<T, std::uint8_t>) {
+    full_values(rows, labels, s);
+  } else {
+    if (rows.empty()) return;
+    const auto k = static_cast<std::size_t>(k_);
+    pair_estimates(pairs_.form(), rows.data(), static_cast<std::int64_t>(rows.size()), d_, Q_, xx_.data(), sums_.data(),
+                   s.estimates);
+    s.by_estimates.clear();
+    s.float_rows.clear();
+    s.owns.clear();
+    s.seconds.clear();
+    s.row_eps.clear();
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const std::int32_t b = s.estimates.label[r];
+      if (b < 0) {
+        s.float_rows.push_back(rows[r]);
+        continue;
+      }
+      const double* v = s.estimates.values.data() + r * k;
+      double second = std::numeric_limits<double>::infinity();
+      for (std::size_t c = 0; c < k; ++c) second = c == static_cast<std::size_t>(b) ? second : std::min(second, v[c]);
+      labels[rows[r]] = b;
+      s.by_estimates.push_back(rows[r]);
+      s.owns.push_back(v[b]);
+      s.seconds.push_back(second);
+      s.row_eps.push_back(s.estimates.error[r]);
+    }
+    s.evaluations += static_cast<std::int64_t>(s.by_estimates.size() * k);
+    s.estimated += static_cast<std::int64_t>(s.by_estimates.size());
+    set_bounds(s.by_estimates, Own::estimate, s);
+    full_values(s.float_rows, labels, s);
+  }
+}
+
+// All k kernel values of the listed rows: Lloyd's choice, and fresh bounds.
+template <class T>
+void EStep<T>::full_values(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
   if (rows.empty()) return;
   const auto n = rows.size();
   const auto k = static_cast<std::size_t>(k_);
@@ -944,47 +998,56 @@ void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels,
 template <class T>
 void EStep<T>::bounds_from_values(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
   const std::size_t n = rows.size();
-  const auto k = static_cast<std::size_t>(k_);
-  s.own_vals.resize(n);
+  s.owns.resize(n);
   s.seconds.resize(n);
   s.row_eps.resize(n);
-  s.taus.resize(n);
-  s.lows.resize(n);
   for (std::size_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
-    const D* v = s.vals.data() + r * k;
+    const D* v = s.vals.data() + r * static_cast<std::size_t>(k_);
     const Nearest near = nearest_two<D>(v, k_);
     labels[i] = near.label;
-    s.own_vals[r] = v[near.label];
+    s.owns[r] = static_cast<double>(v[near.label]);
     s.seconds[r] = near.second;
     s.row_eps[r] = s.eps[i - static_cast<std::size_t>(s.block_lo)];
   }
+  set_bounds(rows, Own::value, s);
+}
+
+// The bounds of the listed rows (labelled) from their own and second values and the error of
+// those (s.owns, s.seconds, s.row_eps). Own::value: the own values are the kernel's (kept in
+// own_); Own::estimate: they are not, and a row keeps only its upper bound (stale_).
+template <class T>
+void EStep<T>::set_bounds(const std::vector<std::int64_t>& rows, Own own, Scratch& s) {
+  const std::size_t n = rows.size();
+  const auto k = static_cast<std::size_t>(k_);
+  s.taus.resize(n);
+  s.lows.resize(n);
   const float none = std::numeric_limits<float>::infinity();
   std::size_t r = 0;
 #if defined(__AVX512F__)
   for (; r < n; r += 8) {
     const auto m = static_cast<__mmask8>(n - r >= 8 ? 0xFF : (1u << (n - r)) - 1);
     const __m512d eps = load8<double>(s.row_eps.data() + r, n - r);
-    _mm256_mask_storeu_ps(s.taus.data() + r, m, threshold_of_value8(load8<D>(s.own_vals.data() + r, n - r), eps));
+    _mm256_mask_storeu_ps(s.taus.data() + r, m, threshold_of_value8(load8<double>(s.owns.data() + r, n - r), eps));
     _mm256_mask_storeu_ps(s.lows.data() + r, m,
                           k == 1 ? _mm256_set1_ps(none) : lower_from_value8(load8<double>(s.seconds.data() + r, n - r), eps));
   }
 #elif defined(__AVX2__)
   for (; r + 4 <= n; r += 4) {
     const __m256d eps = _mm256_loadu_pd(s.row_eps.data() + r);
-    _mm_storeu_ps(s.taus.data() + r, threshold_of_value4(load4<D>(s.own_vals.data() + r), eps));
+    _mm_storeu_ps(s.taus.data() + r, threshold_of_value4(_mm256_loadu_pd(s.owns.data() + r), eps));
     _mm_storeu_ps(s.lows.data() + r, k == 1 ? _mm_set1_ps(none) : lower_from_value4(_mm256_loadu_pd(s.seconds.data() + r), eps));
   }
 #endif
   for (; r < n; ++r) {
-    s.taus[r] = threshold_of_value(static_cast<double>(s.own_vals[r]), s.row_eps[r]);
+    s.taus[r] = threshold_of_value(s.owns[r], s.row_eps[r]);
     s.lows[r] = k == 1 ? none : lower_from_value(s.seconds[r], s.row_eps[r]);
   }
   float* others = algorithm_ == Algorithm::hamerly ? lower_.data() : floor_.data();
   for (r = 0; r < n; ++r) {  // set_own()'s writes, and the lower bound
     const auto i = static_cast<std::size_t>(rows[r]);
-    own_[i] = s.own_vals[r];
-    stale_[i] = 0;
+    if (own == Own::value) own_[i] = static_cast<D>(s.owns[r]);  // (a float or double, exactly)
+    stale_[i] = own == Own::estimate;
     upper_[i] = s.tau[i - static_cast<std::size_t>(s.block_lo)] = s.taus[r];
     others[i] = s.lows[r];
   }

@@ -274,6 +274,88 @@ std::uint64_t byte_sum(const std::uint8_t* x, std::int64_t d) {
 }
 #endif
 
+// The margin m of a row (the kernel's |x_f|^2 xx, the sum of its values) with the centroids
+// rounded in steps of `unit` (2^-shift, or Q.unit8): see assign_uint8().
+[[gnu::always_inline]] inline double row_margin(float xx, std::uint64_t row_sum, double unit, const IntCentroids& Q, ValueError err, std::int64_t d) {
+  // |x_f| from the kernel's |x_f|^2, which is at most rel / 2 low.
+  const double xn = std::sqrt(static_cast<double>(xx) * (1 + err.rel)) * kOut;
+  const double s = xn + Q.norm_max;
+  const double quant = unit * static_cast<double>(row_sum);
+  return (err.rel * s * s + err.abs + quant + 0x1p-22 * xn * Q.norm_max +
+          static_cast<double>(d + 8) * 0x1p-50 * (s * s + quant)) * kOut;
+}
+
+// k rounded up to whole vectors of doubles: the D_c of a row as settled_centroid() takes them.
+int padded_k(int k) {
+#if defined(__AVX512F__)
+  constexpr int kDoubles = 8;
+#else
+  constexpr int kDoubles = 4;
+#endif
+  return (k + kDoubles - 1) / kDoubles * kDoubles;
+}
+
+// The centroid whose D_c (dv[0, kp): padded with +inf to whole vectors of doubles) is more than
+// 2 m below every other's, or -1.
+[[gnu::always_inline]] inline int settled_centroid(const double* dv, int kp, double m) {
+  int count = 0, lane = -1;
+#if defined(__AVX512F__)
+  // (Vector extensions, not _mm512_min_pd: GCC 12's header trips -Wmaybe-uninitialized.)
+  using vd = simd::vec<double>;
+  auto min = [](vd a, vd b) { return a < b ? a : b; };
+  vd low = simd::load<double>(dv);
+  for (int c = 8; c < kp; c += 8) low = min(low, simd::load<double>(dv + c));
+  typedef std::int64_t idx __attribute__((vector_size(64)));
+  low = min(low, __builtin_shuffle(low, idx{4, 5, 6, 7, 0, 1, 2, 3}));
+  low = min(low, __builtin_shuffle(low, idx{2, 3, 0, 1, 6, 7, 4, 5}));
+  const double least = std::min(low[0], low[1]);
+#elif defined(__AVX2__)
+  // (Intrinsics on 4 doubles: GCC 12 makes 64-byte vectors and their shuffles of AVX2 code
+  // into stack traffic, and one value at a time is a chain of kp dependent minima.)
+  __m256d low = _mm256_loadu_pd(dv);
+  for (int c = 4; c < kp; c += 4) low = _mm256_min_pd(low, _mm256_loadu_pd(dv + c));
+  const __m128d half = _mm_min_pd(_mm256_castpd256_pd128(low), _mm256_extractf128_pd(low, 1));
+  const double least = std::min(half[0], half[1]);
+#else
+  double least = dv[0];
+  for (int c = 1; c < kp; ++c) least = std::min(least, dv[c]);
+#endif
+  // Every D_c within 2 m of the least (the sum's rounding covered by the last term):
+  // settled when that is the least alone.
+  const double bound = least + (2 * m * kOut + 0x1p-50 * std::fabs(least));
+#if defined(__AVX512F__)
+  const __m512d within = _mm512_set1_pd(bound);
+  for (int c = 0; c < kp; c += 8) {
+    const auto mask = static_cast<unsigned>(_mm512_cmp_pd_mask(_mm512_loadu_pd(dv + c), within, _CMP_LE_OQ));
+    if (mask && count == 0) lane = c + __builtin_ctz(mask);
+    count += __builtin_popcount(mask);
+  }
+#elif defined(__AVX2__)
+  // The compares' masks gathered into one word per 64 centroids, then counted: no branch on
+  // where the lane lies, and one count a word, not a chain of dependent steps per vector
+  // (which took a fifth of the integer E-step's own time). Where the count is 1, one word
+  // is nonzero, and the sum of the nonzero words' first lanes is that lane.
+  const __m256d within = _mm256_set1_pd(bound);
+  int lanes = 0;
+  for (int c0 = 0; c0 < kp; c0 += 64) {
+    std::uint64_t mask = 0;
+    for (int c = c0; c < std::min(kp, c0 + 64); c += 4)
+      mask |= static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(dv + c), within, _CMP_LE_OQ)))
+              << (c - c0);
+    lanes += (mask != 0) * (c0 + std::countr_zero(mask));
+    count += std::popcount(mask);
+  }
+  lane = lanes;
+#else
+  for (int c = kp - 1; c >= 0; --c) {  // without branches (the first lane within wins)
+    const bool within = dv[c] <= bound;
+    lane = within ? c : lane;
+    count += within;
+  }
+#endif
+  return count == 1 ? lane : -1;
+}
+
 template <int R, bool Bytes, int G = kMaxGroup>
 void int_dot_group(int g, const std::uint8_t* const* x, std::int64_t d, const void* c, std::uint64_t live,
                    std::int32_t* out) {
@@ -304,12 +386,7 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
                   const IntCentroids& Q, const float* xx, const std::uint32_t* sums, const std::uint64_t* live,
                   PairBlock pairs, std::int32_t* labels) {
   const int k = Q.k;
-#if defined(__AVX512F__)
-  constexpr int kDoubles = 8;  // a vector's
-#else
-  constexpr int kDoubles = 4;
-#endif
-  const int kp = (k + kDoubles - 1) / kDoubles * kDoubles;  // D_c in vectors of doubles, padded with +inf
+  const int kp = padded_k(k);
   const ValueError err = value_error<float>(d);
   const bool bytes = Q.bytes_usable();
   std::vector<double> dc(static_cast<std::size_t>(kBlockRows * kp), std::numeric_limits<double>::infinity());
@@ -345,72 +422,9 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   // The margin of row i with the centroids rounded in steps of `unit` (unit16 or Q.unit8).
   const double unit16 = std::ldexp(1.0, -Q.shift);
   auto margin = [&](std::int64_t i, double unit) {
-    // |x_f| from the kernel's |x_f|^2, which is at most rel / 2 low.
-    const double xn = std::sqrt(static_cast<double>(xx[i]) * (1 + err.rel)) * kOut;
-    const double s = xn + Q.norm_max;
-    const double quant = unit * static_cast<double>(sums ? sums[i] : byte_sum(X + i * d, d));
-    return (err.rel * s * s + err.abs + quant + 0x1p-22 * xn * Q.norm_max +
-            static_cast<double>(d + 8) * 0x1p-50 * (s * s + quant)) * kOut;
+    return row_margin(xx[i], sums ? sums[i] : byte_sum(X + i * d, d), unit, Q, err, d);
   };
-  // The centroid whose D_c is more than 2 m below every other's, or -1.
-  auto settled = [&](const double* dv, double m) {
-    int count = 0, lane = -1;
-#if defined(__AVX512F__)
-    // (Vector extensions, not _mm512_min_pd: GCC 12's header trips -Wmaybe-uninitialized.)
-    using vd = simd::vec<double>;
-    auto min = [](vd a, vd b) { return a < b ? a : b; };
-    vd low = simd::load<double>(dv);
-    for (int c = 8; c < kp; c += 8) low = min(low, simd::load<double>(dv + c));
-    typedef std::int64_t idx __attribute__((vector_size(64)));
-    low = min(low, __builtin_shuffle(low, idx{4, 5, 6, 7, 0, 1, 2, 3}));
-    low = min(low, __builtin_shuffle(low, idx{2, 3, 0, 1, 6, 7, 4, 5}));
-    const double least = std::min(low[0], low[1]);
-#elif defined(__AVX2__)
-    // (Intrinsics on 4 doubles: GCC 12 makes 64-byte vectors and their shuffles of AVX2 code
-    // into stack traffic, and one value at a time is a chain of kp dependent minima.)
-    __m256d low = _mm256_loadu_pd(dv);
-    for (int c = 4; c < kp; c += 4) low = _mm256_min_pd(low, _mm256_loadu_pd(dv + c));
-    const __m128d half = _mm_min_pd(_mm256_castpd256_pd128(low), _mm256_extractf128_pd(low, 1));
-    const double least = std::min(half[0], half[1]);
-#else
-    double least = dv[0];
-    for (int c = 1; c < kp; ++c) least = std::min(least, dv[c]);
-#endif
-    // Every D_c within 2 m of the least (the sum's rounding covered by the last term):
-    // settled when that is the least alone.
-    const double bound = least + (2 * m * kOut + 0x1p-50 * std::fabs(least));
-#if defined(__AVX512F__)
-    const __m512d within = _mm512_set1_pd(bound);
-    for (int c = 0; c < kp; c += 8) {
-      const auto mask = static_cast<unsigned>(_mm512_cmp_pd_mask(_mm512_loadu_pd(dv + c), within, _CMP_LE_OQ));
-      if (mask && count == 0) lane = c + __builtin_ctz(mask);
-      count += __builtin_popcount(mask);
-    }
-#elif defined(__AVX2__)
-    // The compares' masks gathered into one word per 64 centroids, then counted: no branch on
-    // where the lane lies, and one count a word, not a chain of dependent steps per vector
-    // (which took a fifth of the integer E-step's own time). Where the count is 1, one word
-    // is nonzero, and the sum of the nonzero words' first lanes is that lane.
-    const __m256d within = _mm256_set1_pd(bound);
-    int lanes = 0;
-    for (int c0 = 0; c0 < kp; c0 += 64) {
-      std::uint64_t mask = 0;
-      for (int c = c0; c < std::min(kp, c0 + 64); c += 4)
-        mask |= static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(dv + c), within, _CMP_LE_OQ)))
-                << (c - c0);
-      lanes += (mask != 0) * (c0 + std::countr_zero(mask));
-      count += std::popcount(mask);
-    }
-    lane = lanes;
-#else
-    for (int c = kp - 1; c >= 0; --c) {  // without branches (the first lane within wins)
-      const bool within = dv[c] <= bound;
-      lane = within ? c : lane;
-      count += within;
-    }
-#endif
-    return count == 1 ? lane : -1;
-  };
+  auto settled = [kp](const double* dv, double m) { return settled_centroid(dv, kp, m); };
   // Each pass over all the rows before the next (the int8 sums, then the int16 ones for the
   // rows they leave, two at a time, then the float values for the rows left after that): the
   // passes' unrolled kernels taken in turns row by row ran the int8 one up to twice as slowly
@@ -505,6 +519,39 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
   int16_pass();
 }
 
+// The estimates' error: |T_c - (|x_f|^2 + D_c)| is at most the margin m less its first term
+// (the kernel's error, which T_c does not have: see above); the kernel's |x_f|^2, xx, is
+// within (rel / 2) |x_f|^2 of it, so within rel xx; and the estimate xx + D_c rounds once,
+// by at most 2^-53 (xx + |D_c|), |D_c| <= (|x_f| + |c|)^2 = s^2. The bound takes m whole.
+void pair_estimates(const PairRows& pairs, const std::int64_t* rows, std::int64_t n, std::int64_t d,
+                    const IntCentroids& Q, const float* xx, const std::uint32_t* sums, RowEstimates& out) {
+  const int k = Q.k, kp = padded_k(k);
+  const ValueError err = value_error<float>(d);
+  const double to_value16 = std::ldexp(1.0, 1 - Q.shift), unit16 = std::ldexp(1.0, -Q.shift);
+  const auto nn = static_cast<std::size_t>(n);
+  out.values.resize(nn * static_cast<std::size_t>(k));
+  out.error.resize(nn);
+  out.label.resize(nn);
+  std::vector<std::int32_t> dots(static_cast<std::size_t>(8 * Q.pairs.groups));
+  std::vector<double> dc(static_cast<std::size_t>(kp), std::numeric_limits<double>::infinity());
+  for (std::size_t r = 0; r < nn; ++r) {
+    const std::int64_t i = rows[r];
+    // The rows are scattered (those the bounds left): the pairs of the row two ahead asked for
+    // first, as LaneRows::values() does.
+    if (r + 2 < nn) pairs.prefetch_row(rows[r + 2]);
+    pairs.dots(i, Q.pairs, dots.data());
+    for (int c = 0; c < k; ++c)
+      dc[static_cast<std::size_t>(c)] = Q.norms[static_cast<std::size_t>(c)] - to_value16 * static_cast<double>(dots[static_cast<std::size_t>(c)]);
+    const double m = row_margin(xx[i], sums[i], unit16, Q, err, d);
+    out.label[r] = settled_centroid(dc.data(), kp, m);
+    const double x2 = static_cast<double>(xx[i]);
+    double* v = out.values.data() + r * static_cast<std::size_t>(k);
+    for (int c = 0; c < k; ++c) v[c] = x2 + dc[static_cast<std::size_t>(c)];
+    const double xn = std::sqrt(x2 * (1 + err.rel)) * kOut, s = xn + Q.norm_max;
+    out.error[r] = (m + err.rel * x2 + 0x1p-52 * (x2 + s * s)) * kOut;
+  }
+}
+
 #else
 
 bool int_assign_built() { return false; }
@@ -515,6 +562,15 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
                   std::int32_t* labels) {
   std::vector<float> vals;
   for (std::int64_t i = 0; i < rows; ++i) float_choice(X + i * d, d, C, Q.scale, xx[i], vals, labels[i]);
+}
+
+
+// Never called (quantize_centroids() gives nothing usable here): no row settled.
+void pair_estimates(const PairRows&, const std::int64_t*, std::int64_t n, std::int64_t, const IntCentroids& Q,
+                    const float*, const std::uint32_t*, RowEstimates& out) {
+  out.values.assign(static_cast<std::size_t>(n * Q.k), 0.0);
+  out.error.assign(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
+  out.label.assign(static_cast<std::size_t>(n), -1);
 }
 
 #endif

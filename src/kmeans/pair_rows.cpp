@@ -1,5 +1,7 @@
 #include "kmeans/pair_rows.hpp"
 
+#include "common/prefetch.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -111,6 +113,13 @@ void PairRows::append(const std::uint8_t* X, std::int64_t rows, std::int64_t d) 
     at_.resize(base + n);
     start_.push_back(static_cast<std::int64_t>(base + n));
   }
+}
+
+void PairRows::prefetch_row(std::int64_t i) const {
+  const auto s = static_cast<std::size_t>(start_[static_cast<std::size_t>(i)]);
+  const auto n = static_cast<std::size_t>(start_[static_cast<std::size_t>(i) + 1]) - s;
+  prefetch_bytes(values_.data() + s, n * sizeof(std::uint32_t));
+  prefetch_bytes(at_.data() + s, n * sizeof(std::uint16_t));
 }
 
 #if HPCB_PAIR_KERNEL

@@ -58,6 +58,8 @@ class PairRows {
 
   // out[c] = sum_j x_j q_c,j for row i and the centroids of Q, c < 8 Q.groups (zeros past Q.k).
   void dots(std::int64_t i, const PairCentroids& Q, std::int32_t* out) const;
+  // Row i's pairs asked from memory ahead of their use (rows read out of order).
+  void prefetch_row(std::int64_t i) const;
 
  private:
   std::vector<std::int64_t> start_;   // row i's pairs: [start_[i], start_[i + 1])

@@ -107,6 +107,58 @@ TEST(IntAssign, LabelsAreTheFloatKernels) {
       }
 }
 
+// The estimates Hamerly takes past 16 centroids (pair_estimates()): every row's estimate of
+// every centroid's exact squared distance (long double, from the float row and centroid as the
+// kernel holds them) within the bound it states, which is no wider than a few margins; and the
+// label it settles the float kernel's. Centroids near the rows, and pairs of them a hair apart
+// (the margin must leave those rows unsettled, or settle them right).
+TEST(IntAssign, PairEstimatesBoundTheExactDistances) {
+  if (!pair_rows_built()) return;  // (the pair kernel: AVX2 builds without AVX-512 VNNI)
+  std::mt19937 gen(23);
+  for (float scale : {1.0f / 255, 1.0f})
+    for (std::int64_t d : {256, 301, 784})
+      for (int k : {1, 17, 40}) {
+        SCOPED_TRACE("scale=" + std::to_string(scale) + " d=" + std::to_string(d) + " k=" + std::to_string(k));
+        const Rows r = random_rows(60, d, scale, gen);
+        auto C = centroids_near_rows(r, k, 0.3 * 255 * scale, gen);
+        for (int c = 0; c + 1 < k; c += 4)  // every fourth centroid, and one a hair from it
+          for (std::int64_t j = 0; j < d; ++j)
+            C[static_cast<std::size_t>((c + 1) * d + j)] = C[static_cast<std::size_t>(c * d + j)] + 1e-6 * scale;
+        const auto Q = quantize_centroids(C.data(), k, d, r.scale, ForPairs::yes);
+        ASSERT_TRUE(Q.pairs.usable());
+        PairRows pairs;
+        pairs.append(r.X.data(), r.n, d);
+        std::vector<std::int64_t> rows;
+        for (std::int64_t i = r.n - 1; i >= 0; i -= 2) rows.push_back(i);  // scattered, out of order
+        RowEstimates est;
+        pair_estimates(pairs, rows.data(), static_cast<std::int64_t>(rows.size()), d, Q, r.xx.data(), r.sums.data(), est);
+        const auto P = pack_centroids<float>(C.data(), k, d);
+        std::vector<std::int32_t> want(static_cast<std::size_t>(r.n));
+        std::vector<float> dist(static_cast<std::size_t>(r.n));
+        assign<std::uint8_t>(r.X.data(), r.n, d, r.scale, P, r.xx.data(), want.data(), dist.data());
+        int settled = 0;
+        for (std::size_t t = 0; t < rows.size(); ++t) {
+          const std::int64_t i = rows[t];
+          if (est.label[t] >= 0) {
+            ++settled;
+            EXPECT_EQ(est.label[t], want[static_cast<std::size_t>(i)]) << "row " << i;
+          }
+          EXPECT_GT(est.error[t], 0);
+          for (int c = 0; c < k; ++c) {
+            long double exact = 0;
+            for (std::int64_t j = 0; j < d; ++j) {
+              const long double x = static_cast<float>(static_cast<float>(r.X[static_cast<std::size_t>(i * d + j)]) * r.scale);
+              const long double t2 = x - static_cast<float>(C[static_cast<std::size_t>(c * d + j)]);
+              exact += t2 * t2;
+            }
+            const long double v = est.values[t * static_cast<std::size_t>(k) + static_cast<std::size_t>(c)];
+            ASSERT_LE(std::fabs(v - exact), static_cast<long double>(est.error[t])) << "row " << i << " centroid " << c;
+          }
+        }
+        EXPECT_GT(settled, 0);
+      }
+}
+
 // Pairs of centroids that differ by `gap` in every value: the rows' two values differ by
 // about gap times the row's sum, from far below the margin (the float values decide) to far
 // above it (the integer sums do); every row must get the float kernel's label. Dense rows

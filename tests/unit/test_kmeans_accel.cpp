@@ -22,6 +22,7 @@
 #include "kmeans/byte_sums.hpp"
 #include "kmeans/estep.hpp"
 #include "kmeans/kmeans_core.hpp"
+#include "kmeans/pair_rows.hpp"
 
 namespace hpcb::kmeans {
 namespace {
@@ -313,6 +314,10 @@ struct PrunedCase {
   bool expect_savings = true;   // Elkan computes fewer values and reads fewer rows than Lloyd
   bool check_reference = true;  // Lloyd's distances against the long double reference
   bool sparse = false;          // rows with runs of zeros
+  // Besides, each value kept with this probability (else 0): rows mostly of zeros, as MNIST's,
+  // whose nonzero pairs the integer kernels take (pair_rows.hpp) where the build has them;
+  // Hamerly then reads its rows from them where it has no lane form (k > 16), and must have.
+  double density = 1.0;
   bool nan_steps = false;       // every fourth step, centroid 1 has a NaN value
   // The pruned E-steps of steps 0-2 and of each step after a jump (many rows change label)
   // Lloyd's (EStep::Bounds::skip); the steps after them start their bounds afresh.
@@ -341,6 +346,11 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
       const std::int64_t from = static_cast<std::int64_t>(gen() % static_cast<unsigned>(d));
       std::fill(x + from, x + std::min(d, from + 40), T{0});
     }
+  }
+  if (pc.density < 1) {
+    std::uniform_real_distribution<double> keep(0, 1);
+    for (T& x : cs.X)
+      if (keep(gen) >= pc.density) x = T{0};
   }
   EStep<T> lloyd(Algorithm::lloyd, cs.X.data(), n, d, cs.scale, k);
   EStep<T> hamerly(Algorithm::hamerly, cs.X.data(), n, d, cs.scale, k);
@@ -420,6 +430,13 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
     reads[a] = e->rows_read() + helpers[a].rows_read;
   }
   EXPECT_LE(evals[1], evals[0] / k * (k + 1));
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    const std::int64_t estimated = hamerly.scratch().estimated + helpers[1].estimated;
+    if (pc.density < 1 && k > 16 && pair_rows_built()) {
+      EXPECT_GT(estimated, 0);
+    }
+    EXPECT_EQ(lloyd.scratch().estimated + elkan.scratch().estimated, 0);
+  }
   // Rows read: Lloyd every row of every E-step; the pruned forms every row of the first one
   // and at most every row of each, and for each row they read one value at least and its own
   // and all k at most.
@@ -442,6 +459,9 @@ TEST(PrunedEStep, EqualsLloydBitForBit) {
   // Sparse rows, whose chunks of zeros the kernels skip (d = 300: a partial last chunk).
   check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 14, {.sparse = true});
   check_pruned_equals_lloyd<std::uint8_t>(200, 300, 13, 15, {.sparse = true});
+  // Mostly zeros, more centroids than a lane form holds: Hamerly from the integer estimates.
+  check_pruned_equals_lloyd<std::uint8_t>(300, 784, 24, 28, {.sparse = true, .density = 0.2});
+  check_pruned_equals_lloyd<std::uint8_t>(257, 301, 40, 29, {.sparse = true, .density = 0.25});
   check_pruned_equals_lloyd<float>(400, 17, 9, 3);
   check_pruned_equals_lloyd<float>(300, 3, 20, 4);
   check_pruned_equals_lloyd<double>(300, 8, 5, 5);
@@ -488,6 +508,7 @@ TEST(PrunedEStep, SmallMoves) {
 TEST(PrunedEStep, BlocksOnTwoThreadsAtOnce) {
   check_pruned_equals_lloyd<std::uint8_t>(1000, 784, 10, 24, {.check_reference = false, .sparse = true, .drift = 1e-3, .disturb = false, .two_threads = true});
   check_pruned_equals_lloyd<std::uint8_t>(1000, 784, 10, 25, {.expect_savings = false, .check_reference = false, .sparse = true, .skip_steps = true, .two_threads = true});
+  check_pruned_equals_lloyd<std::uint8_t>(1000, 784, 24, 30, {.check_reference = false, .sparse = true, .density = 0.2, .drift = 1e-3, .disturb = false, .two_threads = true});
   check_pruned_equals_lloyd<float>(2000, 17, 9, 26, {.check_reference = false, .two_threads = true});
   check_pruned_equals_lloyd<double>(2000, 8, 5, 27, {.check_reference = false, .two_threads = true});
 }
