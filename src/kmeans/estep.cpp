@@ -148,7 +148,7 @@ enum class Side { below, above };
   return true;
 }
 
-// |a - b| (b nullptr: |a|) rounded down or up (four times the double sums' speed for float).
+// |a - b| (b nullptr: |a|) rounded down or up: float centroids from the float sum above, where it is finite.
 template <class D>
 double centroid_distance(const D* a, const D* b, std::int64_t d, Side side) {
 #if defined(__AVX2__) && defined(__FMA__)
