@@ -384,27 +384,42 @@ void BM_Relabel(benchmark::State& state) {
 BENCHMARK(BM_Relabel<std::uint8_t>)->Args({10000, 784, 10})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Relabel<float>)->Args({1000000, 64, 10})->Unit(benchmark::kMillisecond);
 
-// A pruned E-step's preparation (EStep::set_centroids()) where it computes the centroids'
-// norms, moves and half distances exactly (k (k - 1) / 2 + 2 k distances over d): the
-// centroids jump between two sets far apart, so that every call does. Every worker of a run
-// does this once per E-step, whatever its rows. Args: d, k.
+// A pruned E-step's preparation (EStep::set_centroids()): its centroids' norms, moves and half
+// distances (k (k - 1) / 2 + 2 k distances over d), which every worker of a run computes once
+// per E-step, whatever its rows. Arg 2 = 0: the centroids jump between two sets far apart, so
+// that every call computes every distance exactly; 1: they move by a little each call (a
+// random walk of 10^-4 of their values' scale per value), as they do once a run has settled,
+// where most half distances follow from the moves. Args: d, k, small moves.
 void BM_CentroidBounds(benchmark::State& state) {
   const std::int64_t d = state.range(0);
   const int k = static_cast<int>(state.range(1));
+  const bool small = state.range(2) != 0;
   const auto& X = random_rows<std::uint8_t>(64, d);
   const auto& Cw = random_rows<float>(2 * k, d);
   std::vector<double> C[2];
   for (int s = 0; s < 2; ++s)
     for (std::int64_t i = 0; i < k * d; ++i) C[s].push_back(static_cast<double>(Cw[static_cast<std::size_t>(s * k * d + i)]) * (1 + 10 * s));
   kmeans::EStep<std::uint8_t> estep(kmeans::Algorithm::elkan, X.data(), 64, d, 1.0f, k);
+  std::mt19937 gen(3);
+  std::normal_distribution<double> step(0, 1e-4);
   int s = 0;
   for (auto _ : state) {
+    if (small) {
+      state.PauseTiming();
+      for (double& v : C[0]) v += step(gen);
+      state.ResumeTiming();
+    }
     estep.set_centroids(C[s]);
-    s ^= 1;
+    if (!small) s ^= 1;
   }
   state.SetItemsProcessed(state.iterations() * k * (k - 1) / 2);
 }
-BENCHMARK(BM_CentroidBounds)->Args({784, 10})->Args({784, 256})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CentroidBounds)
+    ->Args({784, 10, 0})
+    ->Args({784, 10, 1})
+    ->Args({784, 256, 0})
+    ->Args({784, 256, 1})
+    ->Unit(benchmark::kMicrosecond);
 
 // One streaming pass over n x d rows (column sums, in T's width): what reading every row
 // once costs on this machine, the bound for an iteration that must. Args: n, d.

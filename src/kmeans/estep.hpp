@@ -163,6 +163,7 @@ class EStep {
   void elkan_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels, Scratch& s);
   std::size_t elkan_flags(std::int64_t i, float tau, const std::int32_t* labels, Scratch& s) const;
   void exact_half_distances();
+  bool half_distances_from_moves();
   void set_drift();
   float with_drift(float v, std::size_t c) const;
   void elkan_candidates(std::int64_t i, std::size_t flagged, float tau, Scratch& s) const;
@@ -204,11 +205,13 @@ class EStep {
   int move_argmax_ = -1;
   double norm_max_ = 0;              // max |c|, rounded up
   std::vector<double> norm_up_;      // per centroid: |c|, rounded up
+  std::vector<double> norm_exact_;   // and as last computed exactly (set_centroids())
   std::vector<float> half_between_;  // k x kp_: half the centroid distances, rounded down (diagonal: inf)
   std::vector<float> half_gap_;      // half the distance to the nearest other centroid, rounded down
-  // The moves since norm_up_ and half_between_ were last computed exactly (the largest of each
-  // E-step, added up), and how far they may go before they are again (set_centroids()).
-  double slack_ = 0, slack_budget_ = 0;
+  // half_between_ as last computed exactly, per pair; the pairs to compute again this E-step
+  // (a k + c, a < c: half_distances_from_moves()).
+  std::vector<float> half_exact_;
+  std::vector<std::uint64_t> stale_pairs_;
 
   std::vector<float> norm_;   // per row: |x|, rounded up
   std::vector<D> own_;        // per row: the value of its own centroid (as labelled), unless stale

@@ -495,8 +495,8 @@ TEST(PrunedEStep, StepsWithoutBounds) {
   check_pruned_equals_lloyd<double>(300, 8, 5, 20, {.expect_savings = false, .skip_steps = true});
 }
 
-// Centroids that settle, moving little: the E-steps bound their centroid norms and distances
-// from the moves, recomputing them once the moves add up.
+// Centroids that settle, moving little: the E-steps bound the distances between their
+// centroids from the moves, recomputing a pair once its moves add up.
 TEST(PrunedEStep, SmallMoves) {
   check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 21, {.expect_savings = false, .sparse = true, .drift = 1e-3, .disturb = false});
   check_pruned_equals_lloyd<float>(400, 17, 9, 22, {.expect_savings = false, .drift = 1e-3, .disturb = false});
