@@ -532,8 +532,11 @@ void pair_estimates(const PairRows& pairs, const std::int64_t* rows, std::int64_
   out.values.resize(nn * static_cast<std::size_t>(k));
   out.error.resize(nn);
   out.label.resize(nn);
-  std::vector<std::int32_t> dots(static_cast<std::size_t>(8 * Q.pairs.groups));
-  std::vector<double> dc(static_cast<std::size_t>(kp), std::numeric_limits<double>::infinity());
+  // (Kept in `out` between calls, once per block of rows: no allocation after the first.)
+  std::vector<std::int32_t>& dots = out.sums;
+  std::vector<double>& dc = out.row_values;
+  dots.resize(static_cast<std::size_t>(8 * Q.pairs.groups));
+  dc.assign(static_cast<std::size_t>(kp), std::numeric_limits<double>::infinity());
   for (std::size_t r = 0; r < nn; ++r) {
     const std::int64_t i = rows[r];
     // The rows are scattered (those the bounds left): the pairs of the row two ahead asked for

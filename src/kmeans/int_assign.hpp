@@ -111,6 +111,9 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
 struct RowEstimates {
   std::vector<double> values, error;
   std::vector<std::int32_t> label;
+  // The call's working buffers (one row's integer sums and its D_c, padded), kept for the next.
+  std::vector<std::int32_t> sums;
+  std::vector<double> row_values;
 };
 // rows: numbers of the rows of `pairs`, and of xx and sums (their row_norms() and row_sums()).
 // Q must hold the pair layout (Q.pairs.usable()).
