@@ -616,10 +616,10 @@ void EStep<T>::set_centroids(const std::vector<double>& centroids, Bounds bounds
   pack_centroids<D>(centroids.data(), k_, d_, lanes_.ready() ? ColumnForm::always : ColumnForm::where_assign_uses_it, C_);
   lloyd_step_ = algorithm_ == Algorithm::lloyd || bounds == Bounds::skip;
   // uint8 rows: the integer E-step (the same labels), where it is built and applies; and
-  // Hamerly's rows read whole, from their nonzero pairs, where the rows have no lane form
-  // (more than kLaneRowsMaxK centroids: hamerly_by_pairs()).
+  // Hamerly's rows read whole, from their int16 sums, where the rows have no lane form
+  // (more than kLaneRowsMaxK centroids: hamerly_by_estimates()).
   if constexpr (std::is_same_v<T, std::uint8_t>) {
-    const bool wanted = lloyd_step_ ? !sums_.empty() : algorithm_ == Algorithm::hamerly && pairs_.ready() && !lanes_.ready();
+    const bool wanted = lloyd_step_ ? !sums_.empty() : algorithm_ == Algorithm::hamerly && !sums_.empty() && !lanes_.ready();
     Q_ = wanted ? quantize_centroids(centroids.data(), k_, d_, scale_, pairs_.ready() ? ForPairs::yes : ForPairs::no)
                 : IntCentroids{};
   }
@@ -931,26 +931,32 @@ void EStep<T>::run_block(std::int64_t lo, std::int64_t hi, std::int32_t* labels,
 template <class T>
 void EStep<T>::full(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
   if constexpr (std::is_same_v<T, std::uint8_t>) {
-    if (algorithm_ == Algorithm::hamerly && Q_.pairs.usable()) return hamerly_by_pairs(rows, labels, s);
+    if (algorithm_ == Algorithm::hamerly && Q_.usable()) return hamerly_by_estimates(rows, labels, s);
   }
   full_values(rows, labels, s);
 }
 
-// Hamerly's rows read whole (uint8 rows with the pair form and no lane form): their labels and
-// bounds from the integer estimates of all k exact distances (pair_estimates(): the pair
-// kernel's exact int16 sums, 2 multiply-adds per nonzero pair and 8 centroids, against the
-// float tiles' 1 per chunk of 16 values and centroid). The estimates are not the kernel's
-// values, so such a row keeps an upper bound on its own distance only (stale_, as after its
-// centroid moved); a row whose label the int16 margin does not settle takes the float values.
+// Hamerly's rows read whole (uint8 rows with the integer kernel and no lane form): their labels
+// and bounds from the integer estimates of all k exact distances, from the exact int16 sums of
+// the pair kernel where the rows have the pair form (pair_estimates(): 2 multiply-adds per
+// nonzero pair and 8 centroids), else of the chunk kernel (dense_estimates(): with AVX-512 VNNI
+// one vpdpwssd per 32 values and centroid), against the float tiles' one multiply-add per 16
+// values and centroid. The estimates are not the kernel's values, so such a row keeps an upper
+// bound on its own distance only (stale_, as after its centroid moved); a row whose label the
+// int16 margin does not settle takes the float values.
 template <class T>
-void EStep<T>::hamerly_by_pairs(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
+void EStep<T>::hamerly_by_estimates(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s) {
   if constexpr (!std::is_same_v<T, std::uint8_t>) {
     full_values(rows, labels, s);
   } else {
     if (rows.empty()) return;
     const auto k = static_cast<std::size_t>(k_);
-    pair_estimates(pairs_.form(), rows.data(), static_cast<std::int64_t>(rows.size()), d_, Q_, xx_.data(), sums_.data(),
-                   s.estimates);
+    const auto n = static_cast<std::int64_t>(rows.size());
+    if (Q_.pairs.usable() && pairs_.ready())
+      pair_estimates(pairs_.form(), rows.data(), n, d_, Q_, xx_.data(), sums_.data(), s.estimates);
+    else
+      dense_estimates(X_, rows.data(), n, d_, Q_, xx_.data(), sums_.data(), live_.empty() ? nullptr : live_.data(),
+                      s.estimates);
     s.by_estimates.clear();
     s.float_rows.clear();
     s.owns.clear();

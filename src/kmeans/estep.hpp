@@ -21,10 +21,12 @@
 // All k values of a row, for uint8 rows and k <= 16, come from the row's nonzeros alone
 // (lane_rows.hpp, the same bits) where that takes fewer multiply-adds (lanes_wanted()); and
 // the integer E-step's sums from its nonzero pairs of values (pair_rows.hpp) where that does
-// (pairs_wanted()). Hamerly's rows read whole, where they have the pair form but no lane
-// form (k > 16), take integer estimates of all k distances from their pairs instead of the
-// float values (int_assign.hpp, pair_estimates(): the label where the int16 margin settles
-// it, the bounds widened by that margin; MNIST, k = 64, 0.34x the time an iteration).
+// (pairs_wanted()). Hamerly's rows read whole, where the integer kernel is built but the rows
+// have no lane form (k > 16), take integer estimates of all k distances from their int16 sums
+// instead of the float values (int_assign.hpp, pair_estimates() from the pairs where the rows
+// have them, else dense_estimates(): the label where the int16 margin settles it, the bounds
+// widened by that margin; MNIST, k = 64: AVX2 pairs 0.34x the time an iteration, AVX-512
+// VNNI chunks 0.65-0.75x at k = 24, 64, 256).
 //
 // Why this is exact although the kernel rounds: the bounds are kept on the
 // exact distances (triangle inequality in real arithmetic, every bound update
@@ -95,7 +97,7 @@ class EStep {
   // rows_read().
   struct Scratch {
     std::int64_t evaluations = 0, rows_read = 0;
-    std::int64_t estimated = 0;  // rows read whose bounds came from integer estimates (hamerly_by_pairs())
+    std::int64_t estimated = 0;  // rows read whose bounds came from integer estimates (hamerly_by_estimates())
     std::vector<std::int64_t> list, pair_rows, stale_rows, unsettled;
     std::vector<int> pair_cents, own_cents, offsets, fill;
     std::vector<std::size_t> order;
@@ -109,7 +111,7 @@ class EStep {
     std::vector<float> tau;     // per row of the block: see threshold_of_value(), threshold_of_upper()
     std::vector<std::uint32_t> masks;  // Elkan: per 16 centroids, those flagged (elkan_flags())
     // Per row read whole, the own and second values (or estimates) its bounds come from
-    // (set_bounds()); Hamerly's rows read from their nonzero pairs (hamerly_by_pairs()): the
+    // (set_bounds()); Hamerly's rows read from their int16 sums (hamerly_by_estimates()): the
     // integer estimates, the rows they settle and those left to the float values.
     std::vector<double> owns;
     RowEstimates estimates;
@@ -148,7 +150,7 @@ class EStep {
 
  private:
   void full(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
-  void hamerly_by_pairs(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
+  void hamerly_by_estimates(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
   void full_values(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
   void bounds_from_values(const std::vector<std::int64_t>& rows, std::int32_t* labels, Scratch& s);
   enum class Own { value, estimate };  // the own value the bounds come from: the kernel's, or not
@@ -194,7 +196,7 @@ class EStep {
   bool lloyd_step_ = false;  // this E-step is Lloyd's (algorithm lloyd, or Bounds::skip)
   PackedCentroids<D> C_;
   // uint8 rows, when usable(): a Lloyd E-step's centroids for assign_uint8(), or a Hamerly
-  // E-step's for pair_estimates() (with the pair layout: hamerly_by_pairs())
+  // E-step's for its estimates (with the pair layout where the rows have it: hamerly_by_estimates())
   IntCentroids Q_;
   std::vector<std::uint32_t> sums_;  // and the rows' row_sums(), where that kernel is built (prepare_rows())
   std::vector<D> now_, before_;  // the centroids rounded to D (k x d): this E-step's and the last one's

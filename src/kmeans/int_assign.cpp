@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/prefetch.hpp"
 #include "common/simd.hpp"
 
 // The int8 first pass: with AVX-512 VNNI (vpdpbusd) only.
@@ -523,36 +524,81 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
 // (the kernel's error, which T_c does not have: see above); the kernel's |x_f|^2, xx, is
 // within (rel / 2) |x_f|^2 of it, so within rel xx; and the estimate xx + D_c rounds once,
 // by at most 2^-53 (xx + |D_c|), |D_c| <= (|x_f| + |c|)^2 = s^2. The bound takes m whole.
-void pair_estimates(const PairRows& pairs, const std::int64_t* rows, std::int64_t n, std::int64_t d,
-                    const IntCentroids& Q, const float* xx, const std::uint32_t* sums, RowEstimates& out) {
+// Row i's estimates (entry r of out) from its exact int16 sums P_c (dots[0, k)); dc: kp
+// doubles of room, padded with +inf past k.
+namespace {
+void estimate_row(std::int64_t i, std::size_t r, const std::int32_t* dots, std::int64_t d, const IntCentroids& Q,
+                  const float* xx, const std::uint32_t* sums, double* dc, RowEstimates& out) {
   const int k = Q.k, kp = padded_k(k);
   const ValueError err = value_error<float>(d);
   const double to_value16 = std::ldexp(1.0, 1 - Q.shift), unit16 = std::ldexp(1.0, -Q.shift);
+  for (int c = 0; c < k; ++c)
+    dc[c] = Q.norms[static_cast<std::size_t>(c)] - to_value16 * static_cast<double>(dots[c]);
+  const double m = row_margin(xx[i], sums[i], unit16, Q, err, d);
+  out.label[r] = settled_centroid(dc, kp, m);
+  const double x2 = static_cast<double>(xx[i]);
+  double* v = out.values.data() + r * static_cast<std::size_t>(k);
+  for (int c = 0; c < k; ++c) v[c] = x2 + dc[c];
+  const double xn = std::sqrt(x2 * (1 + err.rel)) * kOut, s = xn + Q.norm_max;
+  out.error[r] = (m + err.rel * x2 + 0x1p-52 * (x2 + s * s)) * kOut;
+}
+
+// The outputs sized for n rows, and the working buffers for k centroids (kept in `out`
+// between calls, once per block of rows: no allocation after the first).
+void size_estimates(std::int64_t n, const IntCentroids& Q, std::size_t sums, RowEstimates& out) {
   const auto nn = static_cast<std::size_t>(n);
-  out.values.resize(nn * static_cast<std::size_t>(k));
+  out.values.resize(nn * static_cast<std::size_t>(Q.k));
   out.error.resize(nn);
   out.label.resize(nn);
-  // (Kept in `out` between calls, once per block of rows: no allocation after the first.)
-  std::vector<std::int32_t>& dots = out.sums;
-  std::vector<double>& dc = out.row_values;
-  dots.resize(static_cast<std::size_t>(8 * Q.pairs.groups));
-  dc.assign(static_cast<std::size_t>(kp), std::numeric_limits<double>::infinity());
-  for (std::size_t r = 0; r < nn; ++r) {
-    const std::int64_t i = rows[r];
+  out.sums.resize(sums);
+  out.row_values.assign(static_cast<std::size_t>(padded_k(Q.k)), std::numeric_limits<double>::infinity());
+}
+}  // namespace
+
+void pair_estimates(const PairRows& pairs, const std::int64_t* rows, std::int64_t n, std::int64_t d,
+                    const IntCentroids& Q, const float* xx, const std::uint32_t* sums, RowEstimates& out) {
+  size_estimates(n, Q, static_cast<std::size_t>(8 * Q.pairs.groups), out);
+  for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
     // The rows are scattered (those the bounds left): the pairs of the row two ahead asked for
     // first, as LaneRows::values() does.
-    if (r + 2 < nn) pairs.prefetch_row(rows[r + 2]);
-    pairs.dots(i, Q.pairs, dots.data());
-    for (int c = 0; c < k; ++c)
-      dc[static_cast<std::size_t>(c)] = Q.norms[static_cast<std::size_t>(c)] - to_value16 * static_cast<double>(dots[static_cast<std::size_t>(c)]);
-    const double m = row_margin(xx[i], sums[i], unit16, Q, err, d);
-    out.label[r] = settled_centroid(dc.data(), kp, m);
-    const double x2 = static_cast<double>(xx[i]);
-    double* v = out.values.data() + r * static_cast<std::size_t>(k);
-    for (int c = 0; c < k; ++c) v[c] = x2 + dc[static_cast<std::size_t>(c)];
-    const double xn = std::sqrt(x2 * (1 + err.rel)) * kOut, s = xn + Q.norm_max;
-    out.error[r] = (m + err.rel * x2 + 0x1p-52 * (x2 + s * s)) * kOut;
+    if (r + 2 < static_cast<std::size_t>(n)) pairs.prefetch_row(rows[r + 2]);
+    pairs.dots(rows[r], Q.pairs, out.sums.data());
+    estimate_row(rows[r], r, out.sums.data(), d, Q, xx, sums, out.row_values.data(), out);
   }
+}
+
+void dense_estimates(const std::uint8_t* X, const std::int64_t* rows, std::int64_t n, std::int64_t d,
+                     const IntCentroids& Q, const float* xx, const std::uint32_t* sums, const std::uint64_t* live,
+                     RowEstimates& out) {
+  const int k = Q.k;
+  const auto ku = static_cast<std::size_t>(k);
+  size_estimates(n, Q, kTileRows * ku, out);
+  std::int32_t dots[kTileRows * kMaxGroup];
+  // Rows [r, r + R) of the list: their int16 sums of every group of centroids, then each
+  // row's estimates. The row kTileRows on asked for first (the rows are scattered).
+  auto tile = [&]<int R>(std::size_t r) {
+    const std::uint8_t* x[R];
+    std::uint64_t masks[R];
+    for (int t = 0; t < R; ++t) {
+      x[t] = X + rows[r + static_cast<std::size_t>(t)] * d;
+      masks[t] = live ? live[rows[r + static_cast<std::size_t>(t)]] : 0;
+      if (r + kTileRows + static_cast<std::size_t>(t) < static_cast<std::size_t>(n))
+        prefetch_bytes(X + rows[r + kTileRows + static_cast<std::size_t>(t)] * d, static_cast<std::size_t>(d));
+    }
+    const std::uint64_t chunks = live_chunks<R>(live ? masks : nullptr, kLiveStep16);
+    for (int c0 = 0; c0 < k; c0 += kMaxGroup) {
+      const int g = std::min(kMaxGroup, k - c0);
+      int_dot_group<R, false>(g, x, d, Q.values.data() + c0 * Q.stride, chunks, dots);
+      for (int t = 0; t < R; ++t)
+        std::copy_n(dots + t * g, g, out.sums.data() + static_cast<std::size_t>(t) * ku + static_cast<std::size_t>(c0));
+    }
+    for (int t = 0; t < R; ++t)
+      estimate_row(rows[r + static_cast<std::size_t>(t)], r + static_cast<std::size_t>(t),
+                   out.sums.data() + static_cast<std::size_t>(t) * ku, d, Q, xx, sums, out.row_values.data(), out);
+  };
+  std::size_t r = 0;
+  for (; r + kTileRows <= static_cast<std::size_t>(n); r += kTileRows) tile.template operator()<kTileRows>(r);
+  for (; r < static_cast<std::size_t>(n); ++r) tile.template operator()<1>(r);
 }
 
 #else
@@ -569,11 +615,20 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
 
 
 // Never called (quantize_centroids() gives nothing usable here): no row settled.
-void pair_estimates(const PairRows&, const std::int64_t*, std::int64_t n, std::int64_t, const IntCentroids& Q,
-                    const float*, const std::uint32_t*, RowEstimates& out) {
+namespace {
+void no_estimates(std::int64_t n, const IntCentroids& Q, RowEstimates& out) {
   out.values.assign(static_cast<std::size_t>(n * Q.k), 0.0);
   out.error.assign(static_cast<std::size_t>(n), std::numeric_limits<double>::infinity());
   out.label.assign(static_cast<std::size_t>(n), -1);
+}
+}  // namespace
+void pair_estimates(const PairRows&, const std::int64_t*, std::int64_t n, std::int64_t, const IntCentroids& Q,
+                    const float*, const std::uint32_t*, RowEstimates& out) {
+  no_estimates(n, Q, out);
+}
+void dense_estimates(const std::uint8_t*, const std::int64_t*, std::int64_t n, std::int64_t, const IntCentroids& Q,
+                     const float*, const std::uint32_t*, const std::uint64_t*, RowEstimates& out) {
+  no_estimates(n, Q, out);
 }
 
 #endif

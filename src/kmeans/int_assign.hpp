@@ -103,11 +103,11 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
                   const IntCentroids& Q, const float* xx, const std::uint32_t* sums, const std::uint64_t* live,
                   PairBlock pairs, std::int32_t* labels);
 
-// The rows a pruned E-step reads whole (those its bounds did not settle), from their nonzero
-// pairs: per listed row r, for every centroid c an estimate values[r k + c] = xx + D_c of the
-// exact squared distance T_c = |x_f - c|^2 (x_f the kernel's float row, c its float centroid)
-// with |T_c - values[r k + c]| <= error[r], and label[r] the float kernel's choice (Lloyd's)
-// where the int16 margin settles it, else -1 (the caller then takes the float values).
+// The rows a pruned E-step reads whole (those its bounds did not settle), from their exact
+// int16 sums: per listed row r, for every centroid c an estimate values[r k + c] = xx + D_c of
+// the exact squared distance T_c = |x_f - c|^2 (x_f the kernel's float row, c its float
+// centroid) with |T_c - values[r k + c]| <= error[r], and label[r] the float kernel's choice
+// (Lloyd's) where the int16 margin settles it, else -1 (the caller then takes the float values).
 struct RowEstimates {
   std::vector<double> values, error;
   std::vector<std::int32_t> label;
@@ -115,9 +115,16 @@ struct RowEstimates {
   std::vector<std::int32_t> sums;
   std::vector<double> row_values;
 };
-// rows: numbers of the rows of `pairs`, and of xx and sums (their row_norms() and row_sums()).
-// Q must hold the pair layout (Q.pairs.usable()).
+// rows: numbers of the rows of X or `pairs`, and of xx and sums (their row_norms() and
+// row_sums()). Q must be usable(), and for the pairs hold their layout (Q.pairs.usable()).
+// From the rows' nonzero pairs (pair_estimates(): the pair kernel, AVX2 builds), or from the
+// rows themselves (dense_estimates(): the int16 chunk kernel, with its vpdpwssd where the CPU
+// has AVX-512 VNNI; live: the rows' row_chunk_masks(), by row number, or nullptr). The same
+// integers, so the same estimates, either way.
 void pair_estimates(const PairRows& pairs, const std::int64_t* rows, std::int64_t n, std::int64_t d,
                     const IntCentroids& Q, const float* xx, const std::uint32_t* sums, RowEstimates& out);
+void dense_estimates(const std::uint8_t* X, const std::int64_t* rows, std::int64_t n, std::int64_t d,
+                     const IntCentroids& Q, const float* xx, const std::uint32_t* sums, const std::uint64_t* live,
+                     RowEstimates& out);
 
 }  // namespace hpcb::kmeans

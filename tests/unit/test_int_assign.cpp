@@ -107,31 +107,48 @@ TEST(IntAssign, LabelsAreTheFloatKernels) {
       }
 }
 
-// The estimates Hamerly takes past 16 centroids (pair_estimates()): every row's estimate of
-// every centroid's exact squared distance (long double, from the float row and centroid as the
-// kernel holds them) within the bound it states, which is no wider than a few margins; and the
-// label it settles the float kernel's. Centroids near the rows, and pairs of them a hair apart
-// (the margin must leave those rows unsettled, or settle them right).
-TEST(IntAssign, PairEstimatesBoundTheExactDistances) {
-  if (!pair_rows_built()) return;  // (the pair kernel: AVX2 builds without AVX-512 VNNI)
+// The estimates Hamerly takes past 16 centroids (dense_estimates(), and pair_estimates() where
+// the build has the pair kernel): every row's estimate of every centroid's exact squared
+// distance (long double, from the float row and centroid as the kernel holds them) within the
+// bound it states, which is no wider than a few margins; and the label it settles the float
+// kernel's. The two take the same integers, so they give the same estimates, bit for bit.
+// Centroids near the rows, and pairs of them a hair apart (the margin must leave those rows
+// unsettled, or settle them right); rows whose chunks of zeros the chunk kernel skips.
+TEST(IntAssign, EstimatesBoundTheExactDistances) {
+  if (!integer_path_built()) return;
   std::mt19937 gen(23);
   for (float scale : {1.0f / 255, 1.0f})
     for (std::int64_t d : {256, 301, 784})
       for (int k : {1, 17, 40}) {
         SCOPED_TRACE("scale=" + std::to_string(scale) + " d=" + std::to_string(d) + " k=" + std::to_string(k));
-        const Rows r = random_rows(60, d, scale, gen);
+        Rows r = random_rows(61, d, scale, gen);
+        for (std::int64_t i = 0; i < r.n; i += 3)  // every third row zero in its first half
+          std::fill_n(r.X.begin() + i * d, d / 2, std::uint8_t{0});
+        row_norms<std::uint8_t>(r.X.data(), r.n, d, scale, r.xx.data());
+        row_sums(r.X.data(), r.n, d, r.sums.data());
+        std::vector<std::uint64_t> live(static_cast<std::size_t>(r.n));
+        row_chunk_masks(r.X.data(), r.n, d, live.data());
         auto C = centroids_near_rows(r, k, 0.3 * 255 * scale, gen);
         for (int c = 0; c + 1 < k; c += 4)  // every fourth centroid, and one a hair from it
           for (std::int64_t j = 0; j < d; ++j)
             C[static_cast<std::size_t>((c + 1) * d + j)] = C[static_cast<std::size_t>(c * d + j)] + 1e-6 * scale;
         const auto Q = quantize_centroids(C.data(), k, d, r.scale, ForPairs::yes);
-        ASSERT_TRUE(Q.pairs.usable());
-        PairRows pairs;
-        pairs.append(r.X.data(), r.n, d);
+        ASSERT_TRUE(Q.usable());
+        ASSERT_EQ(Q.pairs.usable(), pair_rows_built());
         std::vector<std::int64_t> rows;
         for (std::int64_t i = r.n - 1; i >= 0; i -= 2) rows.push_back(i);  // scattered, out of order
+        const auto n = static_cast<std::int64_t>(rows.size());
         RowEstimates est;
-        pair_estimates(pairs, rows.data(), static_cast<std::int64_t>(rows.size()), d, Q, r.xx.data(), r.sums.data(), est);
+        dense_estimates(r.X.data(), rows.data(), n, d, Q, r.xx.data(), r.sums.data(), live.data(), est);
+        if (Q.pairs.usable()) {
+          PairRows pairs;
+          pairs.append(r.X.data(), r.n, d);
+          RowEstimates by_pairs;
+          pair_estimates(pairs, rows.data(), n, d, Q, r.xx.data(), r.sums.data(), by_pairs);
+          EXPECT_EQ(by_pairs.values, est.values);
+          EXPECT_EQ(by_pairs.error, est.error);
+          EXPECT_EQ(by_pairs.label, est.label);
+        }
         const auto P = pack_centroids<float>(C.data(), k, d);
         std::vector<std::int32_t> want(static_cast<std::size_t>(r.n));
         std::vector<float> dist(static_cast<std::size_t>(r.n));

@@ -432,7 +432,7 @@ void check_pruned_equals_lloyd(std::int64_t n, std::int64_t d, int k, unsigned s
   EXPECT_LE(evals[1], evals[0] / k * (k + 1));
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     const std::int64_t estimated = hamerly.scratch().estimated + helpers[1].estimated;
-    if (pc.density < 1 && k > 16 && pair_rows_built()) {
+    if (pc.density < 1 && k > 16 && d >= kIntAssignMinD && int_assign_built()) {
       EXPECT_GT(estimated, 0);
     }
     EXPECT_EQ(lloyd.scratch().estimated + elkan.scratch().estimated, 0);
