@@ -525,22 +525,27 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
 // within (rel / 2) |x_f|^2 of it, so within rel xx; and the estimate xx + D_c rounds once,
 // by at most 2^-53 (xx + |D_c|), |D_c| <= (|x_f| + |c|)^2 = s^2. The bound takes m whole.
 // Row i's estimates (entry r of out) from its exact int16 sums P_c (dots[0, k)); dc: kp
-// doubles of room, padded with +inf past k.
+// doubles of room, padded with +inf past k. The terms that depend on the call only, once a call.
 namespace {
+struct EstimateTerms {
+  EstimateTerms(const IntCentroids& Q, std::int64_t d)
+      : err(value_error<float>(d)), to_value16(std::ldexp(1.0, 1 - Q.shift)), unit16(std::ldexp(1.0, -Q.shift)) {}
+  ValueError err;
+  double to_value16, unit16;
+};
+
 void estimate_row(std::int64_t i, std::size_t r, const std::int32_t* dots, std::int64_t d, const IntCentroids& Q,
-                  const float* xx, const std::uint32_t* sums, double* dc, RowEstimates& out) {
-  const int k = Q.k, kp = padded_k(k);
-  const ValueError err = value_error<float>(d);
-  const double to_value16 = std::ldexp(1.0, 1 - Q.shift), unit16 = std::ldexp(1.0, -Q.shift);
+                  const EstimateTerms& e, const float* xx, const std::uint32_t* sums, double* dc, RowEstimates& out) {
+  const int k = Q.k;
   for (int c = 0; c < k; ++c)
-    dc[c] = Q.norms[static_cast<std::size_t>(c)] - to_value16 * static_cast<double>(dots[c]);
-  const double m = row_margin(xx[i], sums[i], unit16, Q, err, d);
-  out.label[r] = settled_centroid(dc, kp, m);
+    dc[c] = Q.norms[static_cast<std::size_t>(c)] - e.to_value16 * static_cast<double>(dots[c]);
+  const double m = row_margin(xx[i], sums[i], e.unit16, Q, e.err, d);
+  out.label[r] = settled_centroid(dc, padded_k(k), m);
   const double x2 = static_cast<double>(xx[i]);
   double* v = out.values.data() + r * static_cast<std::size_t>(k);
   for (int c = 0; c < k; ++c) v[c] = x2 + dc[c];
-  const double xn = std::sqrt(x2 * (1 + err.rel)) * kOut, s = xn + Q.norm_max;
-  out.error[r] = (m + err.rel * x2 + 0x1p-52 * (x2 + s * s)) * kOut;
+  const double xn = std::sqrt(x2 * (1 + e.err.rel)) * kOut, s = xn + Q.norm_max;
+  out.error[r] = (m + e.err.rel * x2 + 0x1p-52 * (x2 + s * s)) * kOut;
 }
 
 // The outputs sized for n rows, and the working buffers for k centroids (kept in `out`
@@ -558,12 +563,13 @@ void size_estimates(std::int64_t n, const IntCentroids& Q, std::size_t sums, Row
 void pair_estimates(const PairRows& pairs, const std::int64_t* rows, std::int64_t n, std::int64_t d,
                     const IntCentroids& Q, const float* xx, const std::uint32_t* sums, RowEstimates& out) {
   size_estimates(n, Q, static_cast<std::size_t>(8 * Q.pairs.groups), out);
+  const EstimateTerms terms(Q, d);
   for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
     // The rows are scattered (those the bounds left): the pairs of the row two ahead asked for
     // first, as LaneRows::values() does.
     if (r + 2 < static_cast<std::size_t>(n)) pairs.prefetch_row(rows[r + 2]);
     pairs.dots(rows[r], Q.pairs, out.sums.data());
-    estimate_row(rows[r], r, out.sums.data(), d, Q, xx, sums, out.row_values.data(), out);
+    estimate_row(rows[r], r, out.sums.data(), d, Q, terms, xx, sums, out.row_values.data(), out);
   }
 }
 
@@ -573,6 +579,7 @@ void dense_estimates(const std::uint8_t* X, const std::int64_t* rows, std::int64
   const int k = Q.k;
   const auto ku = static_cast<std::size_t>(k);
   size_estimates(n, Q, kTileRows * ku, out);
+  const EstimateTerms terms(Q, d);
   std::int32_t dots[kTileRows * kMaxGroup];
   // Rows [r, r + R) of the list: their int16 sums of every group of centroids, then each
   // row's estimates. The row kTileRows on asked for first (the rows are scattered).
@@ -594,7 +601,7 @@ void dense_estimates(const std::uint8_t* X, const std::int64_t* rows, std::int64
     }
     for (int t = 0; t < R; ++t)
       estimate_row(rows[r + static_cast<std::size_t>(t)], r + static_cast<std::size_t>(t),
-                   out.sums.data() + static_cast<std::size_t>(t) * ku, d, Q, xx, sums, out.row_values.data(), out);
+                   out.sums.data() + static_cast<std::size_t>(t) * ku, d, Q, terms, xx, sums, out.row_values.data(), out);
   };
   std::size_t r = 0;
   for (; r + kTileRows <= static_cast<std::size_t>(n); r += kTileRows) tile.template operator()<kTileRows>(r);
