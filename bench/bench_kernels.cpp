@@ -233,16 +233,21 @@ BENCHMARK(BM_OwnValues<float>)->Args({100000, 64, 1})->Unit(benchmark::kMicrosec
 // All k values of scattered MNIST rows (every `every`-th: 5, about the share of rows Hamerly's
 // bounds leave per iteration), as the pruned E-steps take them: by values() with the rows'
 // chunks of zeros skipped (arg 1 = 0), from the rows' nonzeros (1: LaneRows, lane_rows.hpp;
-// the same bits; k <= 16), or as Hamerly takes them past 16 centroids, the integer estimates
-// from the rows' nonzero pairs with the int16 margin's labels (2: pair_estimates()). The
-// first k images as the centroids. GFLOP/s counts the 2 d k flops of every value, zeros
+// the same bits; k <= kLaneRowsMaxK, 16 or with AVX-512 32), or as Hamerly takes them past
+// the lane form's centroids, the integer estimates with the int16 margin's labels from the
+// rows' nonzero pairs (2: pair_estimates()) or from their int16 chunk sums (3:
+// dense_estimates()). The first k images as the centroids. GFLOP/s counts the 2 d k flops of every value, zeros
 // included (effective rates: every form skips zeros). Args: every, form, k.
 void BM_FailedRowValues(benchmark::State& state) {
   const std::int64_t every = state.range(0);
-  const bool by_lanes = state.range(1) == 1, by_pairs = state.range(1) == 2;
+  const bool by_lanes = state.range(1) == 1, by_pairs = state.range(1) == 2, by_chunks = state.range(1) == 3;
   const int k = static_cast<int>(state.range(2));
-  if (by_lanes && !kmeans::lane_rows_built()) {
-    state.SkipWithError("no AVX-512 or AVX2 in this build");
+  if (by_lanes && (!kmeans::lane_rows_built() || k > kmeans::kLaneRowsMaxK)) {
+    state.SkipWithError("no lane form for this k in this build (AVX-512: k <= 32, AVX2: 16)");
+    return;
+  }
+  if (by_chunks && !kmeans::int_assign_built()) {
+    state.SkipWithError("no integer kernel in this build (AVX-512 VNNI or AVX2)");
     return;
   }
   if (by_pairs && !kmeans::pair_rows_built()) {
@@ -266,9 +271,9 @@ void BM_FailedRowValues(benchmark::State& state) {
     kmeans::IntCentroids Q;
     std::vector<std::uint32_t> sums(static_cast<std::size_t>(p.n));
     kmeans::RowEstimates estimates;
-    if (by_pairs) {
-      pairs.append(X, p.n, d);
-      Q = kmeans::quantize_centroids(C.data(), k, d, scale, kmeans::ForPairs::yes);
+    if (by_pairs || by_chunks) {
+      if (by_pairs) pairs.append(X, p.n, d);
+      Q = kmeans::quantize_centroids(C.data(), k, d, scale, by_pairs ? kmeans::ForPairs::yes : kmeans::ForPairs::no);
       kmeans::row_sums(X, p.n, d, sums.data());
     }
     std::vector<std::int64_t> rows;
@@ -286,6 +291,8 @@ void BM_FailedRowValues(benchmark::State& state) {
     for (auto _ : state) {
       if (by_pairs)
         kmeans::pair_estimates(pairs, rows.data(), n, d, Q, xx.data(), sums.data(), estimates);
+      else if (by_chunks)
+        kmeans::dense_estimates(X, rows.data(), n, d, Q, xx.data(), sums.data(), live.data(), estimates);
       else if (by_lanes)
         lanes.values(rows.data(), n, scale, xx.data(), P, out.data());
       else
@@ -300,8 +307,14 @@ BENCHMARK(BM_FailedRowValues)
     ->Args({5, 0, 10})
     ->Args({5, 1, 10})
     ->Args({5, 2, 10})
+    ->Args({5, 3, 10})
+    ->Args({5, 0, 32})
+    ->Args({5, 1, 32})
+    ->Args({5, 2, 32})
+    ->Args({5, 3, 32})
     ->Args({5, 0, 64})
     ->Args({5, 2, 64})
+    ->Args({5, 3, 64})
     ->Unit(benchmark::kMicrosecond);
 
 // OpenBLAS sgemm of the E-step's dot products, a block of 256 float rows times

@@ -582,13 +582,14 @@ void EStep<T>::prepare_rows(std::int64_t lo, std::int64_t hi) {
     norm_[i] = float_up(up(std::sqrt(up(static_cast<double>(xx_[i]) * (1 + error_.rel)))));
 }
 
-// Whether the lane form (LaneRows::values()) takes fewer multiply-adds than values() with
-// its chunks of zeros skipped (k per chunk that holds a nonzero), by a margin: per
+// Whether the lane form (LaneRows::values(): one multiply-add per entry and vector of 16
+// centroids) takes fewer multiply-adds than values() with its chunks of zeros skipped (k per
+// chunk that holds a nonzero), by a margin: per
 // multiply-add it took 1.2x as long (MNIST, k = 10, 2,000 scattered rows, both warm: 181
 // multiply-adds a row in 105 ns against 286 in 137 ns, medians of 7).
 template <class T>
 bool EStep<T>::lanes_wanted(const LaneRows& lanes) const {
-  return lanes.work() * 6 < live_chunks() * k_ * 5;
+  return lanes.work() * ((k_ + kLaneRowsBlockK - 1) / kLaneRowsBlockK) * 6 < live_chunks() * k_ * 5;
 }
 
 // The chunks of 16 values the chunk kernels take over all the rows: those that hold a nonzero.

@@ -263,6 +263,40 @@ template <int L = 0, int S = 1>
     return _mm512_add_ps(lane_tree<L, 2 * S>(acc), lane_tree<L + S, 2 * S>(acc));
 }
 
+// Node (L, S) of the lane tree over the eight lanes of one parity (L % 2), whose sums are
+// acc[lane / 2]: the tree's (0, 1) is (0, 2) + (1, 2), each taken in a pass of its own where
+// two vectors of centroids (k > 16) would not fit the registers for all 16 lanes.
+template <int L, int S>
+[[gnu::always_inline]] inline __m512 parity_tree(const __m512 (&acc)[8]) {
+  if constexpr (S == 16)
+    return acc[L / 2];
+  else
+    return _mm512_add_ps(parity_tree<L, 2 * S>(acc), parity_tree<L + S, 2 * S>(acc));
+}
+
+// Lanes P, P + 2, ..., P + 14 of a row's rounds against two vectors of centroids (block 0 at
+// cols, block 1 `block` floats on): node (P, 2) of each. 16 accumulators, a broadcast and the
+// centroids as memory operands: within the 32 registers.
+template <int P>
+[[gnu::always_inline]] inline void parity_pass(const std::uint16_t* e, int rounds, const float* scaled, const float* cols,
+                                               std::size_t block, __m512 (&node)[2]) {
+  __m512 acc[2][8];
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; ++q) acc[0][q] = acc[1][q] = _mm512_setzero_ps();
+  for (int t = rounds; t > 0; --t, e += kW) {
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; ++q) {
+      const unsigned v = e[P + 2 * q];
+      const __m512 x = _mm512_set1_ps(scaled[v & 0xFF]);
+      const float* col = cols + (static_cast<std::size_t>(v >> 8) * kW + P + 2 * q) * kW;
+      acc[0][q] = _mm512_fmadd_ps(x, _mm512_load_ps(col), acc[0][q]);
+      acc[1][q] = _mm512_fmadd_ps(x, _mm512_load_ps(col + block), acc[1][q]);
+    }
+  }
+  node[0] = parity_tree<P, 2>(acc[0]);
+  node[1] = parity_tree<P, 2>(acc[1]);
+}
+
 }  // namespace
 
 void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, const float* xx,
@@ -271,6 +305,7 @@ void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, con
   alignas(64) float scaled[256];
   for (int v = 0; v < 256; ++v) scaled[v] = static_cast<float>(v) * scale;
   const int k = C.k;
+  if (k > kW) return values_in_two(rows, n, scaled, xx, C, out);
   const auto lanes = static_cast<__mmask16>((1u << k) - 1);
   const __m512 cc = _mm512_maskz_loadu_ps(lanes, C.norms.data());
   const float* cols = C.columns.data();
@@ -291,6 +326,27 @@ void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, con
       }
     }
     _mm512_mask_storeu_ps(out + r * k, lanes, sq_value16(_mm512_set1_ps(xx[i]), lane_tree(acc), cc));
+  }
+}
+// 16 < k <= 32 (kLaneRowsMaxK): the centroids in two vectors, the lanes in two passes (of
+// each parity), the tree's nodes as values() takes them.
+void LaneRows::values_in_two(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,
+                             const PackedCentroids<float>& C, float* out) const {
+  const int k = C.k;
+  const auto rest = static_cast<__mmask16>((1u << (k - kW)) - 1);
+  const __m512 cc0 = _mm512_loadu_ps(C.norms.data()), cc1 = _mm512_maskz_loadu_ps(rest, C.norms.data() + kW);
+  const float* cols = C.columns.data();
+  const auto block = static_cast<std::size_t>(C.stride) * kW;  // columns of centroids 16 .. 31
+  for (std::int64_t r = 0; r < n; ++r) {
+    const auto i = static_cast<std::size_t>(rows[r]);
+    if (r + kAhead < n) prefetch_row(static_cast<std::size_t>(rows[r + kAhead]));
+    const std::uint16_t* e = entries_.data() + start_[i];
+    __m512 even[2], odd[2];
+    parity_pass<0>(e, rounds_[i], scaled, cols, block, even);
+    parity_pass<1>(e, rounds_[i], scaled, cols, block, odd);
+    const __m512 x2 = _mm512_set1_ps(xx[i]);
+    _mm512_storeu_ps(out + r * k, sq_value16(x2, _mm512_add_ps(even[0], odd[0]), cc0));
+    _mm512_mask_storeu_ps(out + r * k + kW, rest, sq_value16(x2, _mm512_add_ps(even[1], odd[1]), cc1));
   }
 }
 #elif HPCB_LANE_KERNEL

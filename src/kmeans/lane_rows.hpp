@@ -1,5 +1,5 @@
-// uint8 rows held by their nonzero values, for the values of every centroid (k <= 16) of a few
-// scattered rows: the rows the pruned E-steps' bounds did not settle. Bit for bit values().
+// uint8 rows held by their nonzero values, for the values of every centroid (k <= 16; with
+// AVX-512 k <= 32) of a few scattered rows: the rows the pruned E-steps' bounds did not settle. Bit for bit values().
 //
 // values() adds, in lane l of a 16-lane accumulator per centroid, the products x[16 m + l] c[16 m
 // + l] over the chunks m in order, then the 16 lanes by a fixed tree (kmeans_core.cpp:
@@ -13,6 +13,9 @@
 // zeros: the same +0), so that every round is sixteen independent multiply-adds with no branch
 // (a loop per lane, each ending at its own count, mispredicted its way to 1.2x the time of
 // values()); the longest lane sets a row's rounds (11.3 on MNIST, for 9.4 nonzeros a lane).
+// With AVX-512 and 16 < k <= 32 a lane's sums are two vectors, and the 32 would not fit the
+// registers for all 16 lanes at once: the even lanes in one pass, the odd in another, each
+// ending in its node of the same tree (values_in_two()).
 //
 // A nonzero is 16 bits: its chunk m (below kLaneRowsMaxD / 16) above its byte.
 #pragma once
@@ -25,7 +28,13 @@
 
 namespace hpcb::kmeans {
 
-inline constexpr int kLaneRowsMaxK = 16;  // one vector of centroids
+// Centroids: one vector of 16 with AVX2 (two halves), two with AVX-512 (values_in_two()).
+inline constexpr int kLaneRowsBlockK = 16;  // centroids a vector of sums holds
+#if defined(__AVX512F__)
+inline constexpr int kLaneRowsMaxK = 32;
+#else
+inline constexpr int kLaneRowsMaxK = 16;
+#endif
 inline constexpr std::int64_t kLaneRowsMaxD = 1024;  // chunks of 16 below 64
 
 // Whether this build has the lane kernel (AVX-512, or AVX2 and FMA).
@@ -39,7 +48,7 @@ class LaneRows {
   // the form past that), so that appending never moves what is held.
   void reserve(std::int64_t rows, std::int64_t d);
   std::int64_t size() const { return static_cast<std::int64_t>(rounds_.size()); }
-  // Multiply-adds over all rows: 16 per round.
+  // Multiply-adds over all rows: 16 per round and vector of centroids (kLaneRowsBlockK).
   std::int64_t work() const { return static_cast<std::int64_t>(entries_.size()); }
   std::int64_t bytes() const {
     return static_cast<std::int64_t>(entries_.size() * sizeof(std::uint16_t) + rounds_.size() * sizeof(std::uint16_t) +
@@ -47,7 +56,7 @@ class LaneRows {
   }
   void clear();
 
-  // The values of the listed rows against the k <= 16 centroids of C, out[r * k + c], as
+  // The values of the listed rows against the k <= kLaneRowsMaxK centroids of C, out[r * k + c], as
   // values() computes them (xx: every row's row_norms(), by row number; scale: the rows'). C
   // must hold its columns (pack_centroids() with ColumnForm::always) and finite centroids.
   void values(const std::int64_t* rows, std::int64_t n, float scale, const float* xx,
@@ -59,6 +68,9 @@ class LaneRows {
  private:
   // Row i's entries asked from memory ahead of their use (values()).
   void prefetch_row(std::size_t i) const;
+  // values() with AVX-512, 16 < k <= 32 (lane_rows.cpp).
+  void values_in_two(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,
+                     const PackedCentroids<float>& C, float* out) const;
   // values() with AVX2 (lane_rows.cpp): H registers of 8 centroids.
   template <int H>
   void values_in_halves(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,

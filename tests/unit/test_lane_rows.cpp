@@ -88,7 +88,8 @@ bool lane_form_built() {
 TEST(LaneRows, ValuesBitForBitThoseOfTheKernel) {
   if (!lane_form_built()) return;
   for (std::int64_t d : {1, 5, 15, 16, 17, 100, 131, 784, 1000})
-    for (int k : {1, 3, 10, 16}) {
+    for (int k : {1, 3, 10, 16, 17, 24, 32}) {  // past 16: two vectors of centroids (AVX-512 builds)
+      if (k > kLaneRowsMaxK) continue;
       expect_values_of_the_kernel(d, k, 1.0f / 255.0f, 0.15);
       expect_values_of_the_kernel(d, k, 1.0f, 0.5);
     }
@@ -105,7 +106,8 @@ TEST(LaneRows, TakenByThePrunedEStepsOnSparseRows) {
   const float scale = 1.0f / 255.0f;
   for (Algorithm a : {Algorithm::hamerly, Algorithm::elkan}) {
     EXPECT_EQ(EStep<std::uint8_t>(a, sparse.data(), n, d, scale, 10).lane_rows() != nullptr, lane_rows_built());
-    EXPECT_EQ(EStep<std::uint8_t>(a, sparse.data(), n, d, scale, 17).lane_rows(), nullptr);  // k > 16
+    EXPECT_EQ(EStep<std::uint8_t>(a, sparse.data(), n, d, scale, kLaneRowsMaxK).lane_rows() != nullptr, lane_rows_built());
+    EXPECT_EQ(EStep<std::uint8_t>(a, sparse.data(), n, d, scale, kLaneRowsMaxK + 1).lane_rows(), nullptr);
     EXPECT_EQ(EStep<std::uint8_t>(a, dense.data(), n, d, scale, 10).lane_rows(), nullptr);
   }
   EXPECT_EQ(EStep<std::uint8_t>(Algorithm::lloyd, sparse.data(), n, d, scale, 10).lane_rows(), nullptr);
