@@ -233,7 +233,7 @@ BENCHMARK(BM_OwnValues<float>)->Args({100000, 64, 1})->Unit(benchmark::kMicrosec
 // All k values of scattered MNIST rows (every `every`-th: 5, about the share of rows Hamerly's
 // bounds leave per iteration), as the pruned E-steps take them: by values() with the rows'
 // chunks of zeros skipped (arg 1 = 0), from the rows' nonzeros (1: LaneRows, lane_rows.hpp;
-// the same bits; k <= kLaneRowsMaxK, 16 or with AVX-512 32), or as Hamerly takes them past
+// the same bits; k <= kLaneRowsMaxK, 16 or with AVX-512 64), or as Hamerly takes them past
 // the lane form's centroids, the integer estimates with the int16 margin's labels from the
 // rows' nonzero pairs (2: pair_estimates()) or from their int16 chunk sums (3:
 // dense_estimates()). The first k images as the centroids. GFLOP/s counts the 2 d k flops of every value, zeros
@@ -243,7 +243,7 @@ void BM_FailedRowValues(benchmark::State& state) {
   const bool by_lanes = state.range(1) == 1, by_pairs = state.range(1) == 2, by_chunks = state.range(1) == 3;
   const int k = static_cast<int>(state.range(2));
   if (by_lanes && (!kmeans::lane_rows_built() || k > kmeans::kLaneRowsMaxK)) {
-    state.SkipWithError("no lane form for this k in this build (AVX-512: k <= 32, AVX2: 16)");
+    state.SkipWithError("no lane form for this k in this build (AVX-512: k <= 64, AVX2: 16)");
     return;
   }
   if (by_chunks && !kmeans::int_assign_built()) {
@@ -313,6 +313,7 @@ BENCHMARK(BM_FailedRowValues)
     ->Args({5, 2, 32})
     ->Args({5, 3, 32})
     ->Args({5, 0, 64})
+    ->Args({5, 1, 64})
     ->Args({5, 2, 64})
     ->Args({5, 3, 64})
     ->Unit(benchmark::kMicrosecond);

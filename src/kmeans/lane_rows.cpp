@@ -263,38 +263,40 @@ template <int L = 0, int S = 1>
     return _mm512_add_ps(lane_tree<L, 2 * S>(acc), lane_tree<L + S, 2 * S>(acc));
 }
 
-// Node (L, S) of the lane tree over the eight lanes of one parity (L % 2), whose sums are
-// acc[lane / 2]: the tree's (0, 1) is (0, 2) + (1, 2), each taken in a pass of its own where
-// two vectors of centroids (k > 16) would not fit the registers for all 16 lanes.
-template <int L, int S>
-[[gnu::always_inline]] inline __m512 parity_tree(const __m512 (&acc)[8]) {
-  if constexpr (S == 16)
-    return acc[L / 2];
+// Node (L, T) of the lane tree over the lanes of one pass, L0, L0 + S, ..., whose sums are
+// acc[(lane - L0) / S] (T a multiple of S): the tree's (0, 1) is built from the passes' nodes
+// (L0, S), each pass taken on its own where H vectors of centroids (k > 16) would not fit the
+// registers for all 16 lanes.
+template <int L0, int S, int L, int T, int N>
+[[gnu::always_inline]] inline __m512 pass_tree(const __m512 (&acc)[N]) {
+  if constexpr (T == 16)
+    return acc[(L - L0) / S];
   else
-    return _mm512_add_ps(parity_tree<L, 2 * S>(acc), parity_tree<L + S, 2 * S>(acc));
+    return _mm512_add_ps(pass_tree<L0, S, L, 2 * T>(acc), pass_tree<L0, S, L + T, 2 * T>(acc));
 }
 
-// Lanes P, P + 2, ..., P + 14 of a row's rounds against two vectors of centroids (block 0 at
-// cols, block 1 `block` floats on): node (P, 2) of each. 16 accumulators, a broadcast and the
+// Lanes L0, L0 + S, ... of a row's rounds against H vectors of centroids (vector h at cols +
+// h block): node (L0, S) of each. 16 H / S accumulators (16 at most), a broadcast and the
 // centroids as memory operands: within the 32 registers.
-template <int P>
-[[gnu::always_inline]] inline void parity_pass(const std::uint16_t* e, int rounds, const float* scaled, const float* cols,
-                                               std::size_t block, __m512 (&node)[2]) {
-  __m512 acc[2][8];
-#pragma GCC unroll 8
-  for (int q = 0; q < 8; ++q) acc[0][q] = acc[1][q] = _mm512_setzero_ps();
+template <int H, int S, int L0>
+[[gnu::always_inline]] inline void lane_pass(const std::uint16_t* e, int rounds, const float* scaled, const float* cols,
+                                             std::size_t block, __m512 (&node)[H]) {
+  constexpr int N = kW / S;  // lanes in the pass
+  __m512 acc[H][N];
+#pragma GCC unroll 16
+  for (int q = 0; q < N; ++q)
+    for (int h = 0; h < H; ++h) acc[h][q] = _mm512_setzero_ps();
   for (int t = rounds; t > 0; --t, e += kW) {
-#pragma GCC unroll 8
-    for (int q = 0; q < 8; ++q) {
-      const unsigned v = e[P + 2 * q];
+#pragma GCC unroll 16
+    for (int q = 0; q < N; ++q) {
+      const unsigned v = e[L0 + S * q];
       const __m512 x = _mm512_set1_ps(scaled[v & 0xFF]);
-      const float* col = cols + (static_cast<std::size_t>(v >> 8) * kW + P + 2 * q) * kW;
-      acc[0][q] = _mm512_fmadd_ps(x, _mm512_load_ps(col), acc[0][q]);
-      acc[1][q] = _mm512_fmadd_ps(x, _mm512_load_ps(col + block), acc[1][q]);
+      const float* col = cols + (static_cast<std::size_t>(v >> 8) * kW + L0 + S * q) * kW;
+#pragma GCC unroll 4
+      for (int h = 0; h < H; ++h) acc[h][q] = _mm512_fmadd_ps(x, _mm512_load_ps(col + h * block), acc[h][q]);
     }
   }
-  node[0] = parity_tree<P, 2>(acc[0]);
-  node[1] = parity_tree<P, 2>(acc[1]);
+  for (int h = 0; h < H; ++h) node[h] = pass_tree<L0, S, L0, S>(acc[h]);
 }
 
 }  // namespace
@@ -305,7 +307,9 @@ void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, con
   alignas(64) float scaled[256];
   for (int v = 0; v < 256; ++v) scaled[v] = static_cast<float>(v) * scale;
   const int k = C.k;
-  if (k > kW) return values_in_two(rows, n, scaled, xx, C, out);
+  if (k > 3 * kW) return values_in_blocks<4>(rows, n, scaled, xx, C, out);
+  if (k > 2 * kW) return values_in_blocks<3>(rows, n, scaled, xx, C, out);
+  if (k > kW) return values_in_blocks<2>(rows, n, scaled, xx, C, out);
   const auto lanes = static_cast<__mmask16>((1u << k) - 1);
   const __m512 cc = _mm512_maskz_loadu_ps(lanes, C.norms.data());
   const float* cols = C.columns.data();
@@ -328,25 +332,43 @@ void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, con
     _mm512_mask_storeu_ps(out + r * k, lanes, sq_value16(_mm512_set1_ps(xx[i]), lane_tree(acc), cc));
   }
 }
-// 16 < k <= 32 (kLaneRowsMaxK): the centroids in two vectors, the lanes in two passes (of
-// each parity), the tree's nodes as values() takes them.
-void LaneRows::values_in_two(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,
-                             const PackedCentroids<float>& C, float* out) const {
+// 16 < k <= 64 (kLaneRowsMaxK): the centroids in H vectors, the lanes in passes of 16 / S
+// (two of eight for two vectors, four of four for three and four: at most 16 accumulators),
+// the passes' nodes (L, S) added as the tree adds them: (0, 1) = (0, 2) + (1, 2), (L, 2) =
+// (L, 4) + (L + 2, 4).
+template <int H>
+void LaneRows::values_in_blocks(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,
+                                const PackedCentroids<float>& C, float* out) const {
+  constexpr int S = H == 2 ? 2 : 4;
   const int k = C.k;
-  const auto rest = static_cast<__mmask16>((1u << (k - kW)) - 1);
-  const __m512 cc0 = _mm512_loadu_ps(C.norms.data()), cc1 = _mm512_maskz_loadu_ps(rest, C.norms.data() + kW);
+  const auto last = static_cast<__mmask16>((1u << (k - (H - 1) * kW)) - 1);  // centroids of the last vector
+  __m512 cc[H];
+  for (int h = 0; h < H; ++h) cc[h] = _mm512_maskz_loadu_ps(h + 1 < H ? __mmask16(0xFFFF) : last, C.norms.data() + h * kW);
   const float* cols = C.columns.data();
-  const auto block = static_cast<std::size_t>(C.stride) * kW;  // columns of centroids 16 .. 31
+  const auto block = static_cast<std::size_t>(C.stride) * kW;  // from one vector's columns to the next's
   for (std::int64_t r = 0; r < n; ++r) {
     const auto i = static_cast<std::size_t>(rows[r]);
     if (r + kAhead < n) prefetch_row(static_cast<std::size_t>(rows[r + kAhead]));
     const std::uint16_t* e = entries_.data() + start_[i];
-    __m512 even[2], odd[2];
-    parity_pass<0>(e, rounds_[i], scaled, cols, block, even);
-    parity_pass<1>(e, rounds_[i], scaled, cols, block, odd);
+    const int t = rounds_[i];
+    __m512 dot[H];
+    if constexpr (S == 2) {
+      __m512 n0[H], n1[H];
+      lane_pass<H, 2, 0>(e, t, scaled, cols, block, n0);
+      lane_pass<H, 2, 1>(e, t, scaled, cols, block, n1);
+      for (int h = 0; h < H; ++h) dot[h] = _mm512_add_ps(n0[h], n1[h]);
+    } else {
+      __m512 n0[H], n1[H], n2[H], n3[H];
+      lane_pass<H, 4, 0>(e, t, scaled, cols, block, n0);
+      lane_pass<H, 4, 2>(e, t, scaled, cols, block, n2);
+      for (int h = 0; h < H; ++h) n0[h] = _mm512_add_ps(n0[h], n2[h]);  // (0, 2)
+      lane_pass<H, 4, 1>(e, t, scaled, cols, block, n1);
+      lane_pass<H, 4, 3>(e, t, scaled, cols, block, n3);
+      for (int h = 0; h < H; ++h) dot[h] = _mm512_add_ps(n0[h], _mm512_add_ps(n1[h], n3[h]));  // (0, 2) + (1, 2)
+    }
     const __m512 x2 = _mm512_set1_ps(xx[i]);
-    _mm512_storeu_ps(out + r * k, sq_value16(x2, _mm512_add_ps(even[0], odd[0]), cc0));
-    _mm512_mask_storeu_ps(out + r * k + kW, rest, sq_value16(x2, _mm512_add_ps(even[1], odd[1]), cc1));
+    for (int h = 0; h < H; ++h)
+      _mm512_mask_storeu_ps(out + r * k + h * kW, h + 1 < H ? __mmask16(0xFFFF) : last, sq_value16(x2, dot[h], cc[h]));
   }
 }
 #elif HPCB_LANE_KERNEL

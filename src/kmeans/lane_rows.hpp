@@ -1,5 +1,5 @@
 // uint8 rows held by their nonzero values, for the values of every centroid (k <= 16; with
-// AVX-512 k <= 32) of a few scattered rows: the rows the pruned E-steps' bounds did not settle. Bit for bit values().
+// AVX-512 k <= 64) of a few scattered rows: the rows the pruned E-steps' bounds did not settle. Bit for bit values().
 //
 // values() adds, in lane l of a 16-lane accumulator per centroid, the products x[16 m + l] c[16 m
 // + l] over the chunks m in order, then the 16 lanes by a fixed tree (kmeans_core.cpp:
@@ -13,9 +13,9 @@
 // zeros: the same +0), so that every round is sixteen independent multiply-adds with no branch
 // (a loop per lane, each ending at its own count, mispredicted its way to 1.2x the time of
 // values()); the longest lane sets a row's rounds (11.3 on MNIST, for 9.4 nonzeros a lane).
-// With AVX-512 and 16 < k <= 32 a lane's sums are two vectors, and the 32 would not fit the
-// registers for all 16 lanes at once: the even lanes in one pass, the odd in another, each
-// ending in its node of the same tree (values_in_two()).
+// With AVX-512 and 16 < k <= 64 a lane's sums are H = 2 to 4 vectors, and the 16 H would not
+// fit the registers for all 16 lanes at once: the lanes in passes (the even lanes, then the
+// odd; or four passes of four), each ending in its node of the same tree (values_in_blocks()).
 //
 // A nonzero is 16 bits: its chunk m (below kLaneRowsMaxD / 16) above its byte.
 #pragma once
@@ -28,10 +28,10 @@
 
 namespace hpcb::kmeans {
 
-// Centroids: one vector of 16 with AVX2 (two halves), two with AVX-512 (values_in_two()).
+// Centroids: one vector of 16 with AVX2 (two halves), up to four with AVX-512 (values_in_blocks()).
 inline constexpr int kLaneRowsBlockK = 16;  // centroids a vector of sums holds
 #if defined(__AVX512F__)
-inline constexpr int kLaneRowsMaxK = 32;
+inline constexpr int kLaneRowsMaxK = 64;
 #else
 inline constexpr int kLaneRowsMaxK = 16;
 #endif
@@ -68,9 +68,10 @@ class LaneRows {
  private:
   // Row i's entries asked from memory ahead of their use (values()).
   void prefetch_row(std::size_t i) const;
-  // values() with AVX-512, 16 < k <= 32 (lane_rows.cpp).
-  void values_in_two(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,
-                     const PackedCentroids<float>& C, float* out) const;
+  // values() with AVX-512, 16 < k <= 64 (lane_rows.cpp): H vectors of 16 centroids.
+  template <int H>
+  void values_in_blocks(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,
+                        const PackedCentroids<float>& C, float* out) const;
   // values() with AVX2 (lane_rows.cpp): H registers of 8 centroids.
   template <int H>
   void values_in_halves(const std::int64_t* rows, std::int64_t n, const float* scaled, const float* xx,

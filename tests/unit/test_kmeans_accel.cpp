@@ -460,11 +460,12 @@ TEST(PrunedEStep, EqualsLloydBitForBit) {
   // Sparse rows, whose chunks of zeros the kernels skip (d = 300: a partial last chunk).
   check_pruned_equals_lloyd<std::uint8_t>(257, 784, 10, 14, {.sparse = true});
   check_pruned_equals_lloyd<std::uint8_t>(200, 300, 13, 15, {.sparse = true});
-  // Mostly zeros, more centroids than a lane form holds (kLaneRowsMaxK: 16 with AVX2, 32 with
-  // AVX-512): Hamerly from the integer estimates; k = 24 takes the lanes' two vectors of
-  // centroids with AVX-512, the estimates with AVX2.
+  // Mostly zeros, more centroids than a lane form holds (kLaneRowsMaxK: 16 with AVX2, 64 with
+  // AVX-512): Hamerly from the integer estimates; k = 24 and 40 take the lanes' two and three
+  // vectors of centroids with AVX-512, the estimates with AVX2; k = 70 the estimates on both.
   check_pruned_equals_lloyd<std::uint8_t>(300, 784, 24, 28, {.sparse = true, .density = 0.2});
   check_pruned_equals_lloyd<std::uint8_t>(257, 301, 40, 29, {.sparse = true, .density = 0.25});
+  check_pruned_equals_lloyd<std::uint8_t>(257, 301, 70, 31, {.sparse = true, .density = 0.25});
   check_pruned_equals_lloyd<float>(400, 17, 9, 3);
   check_pruned_equals_lloyd<float>(300, 3, 20, 4);
   check_pruned_equals_lloyd<double>(300, 8, 5, 5);
@@ -511,7 +512,7 @@ TEST(PrunedEStep, SmallMoves) {
 TEST(PrunedEStep, BlocksOnTwoThreadsAtOnce) {
   check_pruned_equals_lloyd<std::uint8_t>(1000, 784, 10, 24, {.check_reference = false, .sparse = true, .drift = 1e-3, .disturb = false, .two_threads = true});
   check_pruned_equals_lloyd<std::uint8_t>(1000, 784, 10, 25, {.expect_savings = false, .check_reference = false, .sparse = true, .skip_steps = true, .two_threads = true});
-  check_pruned_equals_lloyd<std::uint8_t>(1000, 784, 40, 30, {.check_reference = false, .sparse = true, .density = 0.2, .drift = 1e-3, .disturb = false, .two_threads = true});
+  check_pruned_equals_lloyd<std::uint8_t>(600, 784, 70, 30, {.check_reference = false, .sparse = true, .density = 0.2, .drift = 1e-3, .disturb = false, .two_threads = true});
   check_pruned_equals_lloyd<float>(2000, 17, 9, 26, {.check_reference = false, .two_threads = true});
   check_pruned_equals_lloyd<double>(2000, 8, 5, 27, {.check_reference = false, .two_threads = true});
 }

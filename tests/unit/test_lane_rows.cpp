@@ -88,7 +88,7 @@ bool lane_form_built() {
 TEST(LaneRows, ValuesBitForBitThoseOfTheKernel) {
   if (!lane_form_built()) return;
   for (std::int64_t d : {1, 5, 15, 16, 17, 100, 131, 784, 1000})
-    for (int k : {1, 3, 10, 16, 17, 24, 32}) {  // past 16: two vectors of centroids (AVX-512 builds)
+    for (int k : {1, 3, 10, 16, 17, 24, 32, 33, 48, 49, 64}) {  // past 16: two to four vectors of centroids (AVX-512)
       if (k > kLaneRowsMaxK) continue;
       expect_values_of_the_kernel(d, k, 1.0f / 255.0f, 0.15);
       expect_values_of_the_kernel(d, k, 1.0f, 0.5);
