@@ -92,15 +92,16 @@ class AcceleratedIsLloyd(unittest.TestCase):
                                ["--k", "16", "--iters", "12", "--mstep", "owner", "--seed", "5"],
                                configs=[("seq", 1), ("omp", 3), ("mpi", 2)]))
 
-    def test_mnist_k24_split_among_workers(self):
-        # Past 16 centroids Hamerly reads the rows its bound leaves as integer estimates (estep.cpp,
-        # hamerly_by_estimates()): from their nonzero pairs where the build has the pair kernel
-        # (AVX2 without AVX-512 VNNI), from the rows' int16 chunk sums with AVX-512 VNNI, the
-        # float values where there is no integer kernel: always Lloyd's bits, and the same
-        # distance counts on every split of the rows.
-        with TempDir() as tmp:
-            self.check(records(tmp, os.path.join(DATA, "mnist10k.h5"), ["--k", "24", "--iters", "12", "--seed", "6"],
-                               configs=[("seq", 1), ("omp", 3), ("mpi", 2)]))
+    def test_mnist_k24_and_k70_split_among_workers(self):
+        # Past the lane form's centroids (16; 64 with AVX-512) Hamerly reads the rows its bound
+        # leaves as integer estimates (estep.cpp, hamerly_by_estimates()): from their nonzero
+        # pairs where the build has the pair kernel (AVX2 without AVX-512 VNNI), from the rows'
+        # int16 chunk sums with AVX-512 VNNI, the float values where there is no integer kernel:
+        # always Lloyd's bits, and the same distance counts on every split of the rows.
+        for k in ("24", "70"):
+            with self.subTest(k=k), TempDir() as tmp:
+                self.check(records(tmp, os.path.join(DATA, "mnist10k.h5"), ["--k", k, "--iters", "12", "--seed", "6"],
+                                   configs=[("seq", 1), ("omp", 3), ("mpi", 2)]))
 
     def test_blobs_small_kmeanspp(self):
         with TempDir() as tmp:
