@@ -18,11 +18,11 @@
 // centroids still move far, when most rows would fail their bounds); the next E-step to keep
 // bounds then starts them afresh, as the first does.
 //
-// All k values of a row, for uint8 rows and k <= 16, come from the row's nonzeros alone
-// (lane_rows.hpp, the same bits) where that takes fewer multiply-adds (lanes_wanted()); and
-// the integer E-step's sums from its nonzero pairs of values (pair_rows.hpp) where that does
-// (pairs_wanted()). Hamerly's rows read whole, where the integer kernel is built but the rows
-// have no lane form (k > 16), take integer estimates of all k distances from their int16 sums
+// All k values of a row, for uint8 rows and k <= kLaneRowsMaxK (16; 64 with AVX-512), come from
+// the row's nonzeros alone (lane_rows.hpp, the same bits) where that takes fewer multiply-adds
+// (lanes_wanted()); and the integer E-step's sums from its nonzero pairs of values
+// (pair_rows.hpp) where that does (pairs_wanted()). Hamerly's rows read whole, where the
+// integer kernel is built but the rows have no lane form (more centroids), take integer estimates of all k distances from their int16 sums
 // instead of the float values (int_assign.hpp, pair_estimates() from the pairs where the rows
 // have them, else dense_estimates(): the label where the int16 margin settles it, the bounds
 // widened by that margin; MNIST, k = 64: AVX2 pairs 0.34x the time an iteration, AVX-512
