@@ -22,11 +22,12 @@
 // the row's nonzeros alone (lane_rows.hpp, the same bits) where that takes fewer multiply-adds
 // (lanes_wanted()); and the integer E-step's sums from its nonzero pairs of values
 // (pair_rows.hpp) where that does (pairs_wanted()). Hamerly's rows read whole, where the
-// integer kernel is built but the rows have no lane form (more centroids), take integer estimates of all k distances from their int16 sums
-// instead of the float values (int_assign.hpp, pair_estimates() from the pairs where the rows
-// have them, else dense_estimates(): the label where the int16 margin settles it, the bounds
-// widened by that margin; MNIST, k = 64: AVX2 pairs 0.34x the time an iteration, AVX-512
-// VNNI chunks 0.65-0.75x at k = 24, 64, 256).
+// integer kernel is built but the rows have no lane form (more centroids), take integer
+// estimates of all k distances from their int16 sums instead of the float values
+// (int_assign.hpp, pair_estimates() from the pairs where the rows have them, else
+// dense_estimates(): the label where the int16 margin settles it, the bounds widened by that
+// margin; MNIST an iteration: AVX2 pairs at k = 64 0.34x the time, AVX-512 VNNI chunks at
+// k = 100 and 256 0.74x and 0.65x).
 //
 // Why this is exact although the kernel rounds: the bounds are kept on the
 // exact distances (triangle inequality in real arithmetic, every bound update

@@ -524,9 +524,8 @@ void assign_uint8(const std::uint8_t* X, std::int64_t rows, std::int64_t d, cons
 // (the kernel's error, which T_c does not have: see above); the kernel's |x_f|^2, xx, is
 // within (rel / 2) |x_f|^2 of it, so within rel xx; and the estimate xx + D_c rounds once,
 // by at most 2^-53 (xx + |D_c|), |D_c| <= (|x_f| + |c|)^2 = s^2. The bound takes m whole.
-// Row i's estimates (entry r of out) from its exact int16 sums P_c (dots[0, k)); dc: kp
-// doubles of room, padded with +inf past k. The terms that depend on the call only, once a call.
 namespace {
+// What the estimates take from the call alone (not the row): once a call.
 struct EstimateTerms {
   EstimateTerms(const IntCentroids& Q, std::int64_t d)
       : err(value_error<float>(d)), to_value16(std::ldexp(1.0, 1 - Q.shift)), unit16(std::ldexp(1.0, -Q.shift)) {}
@@ -534,6 +533,8 @@ struct EstimateTerms {
   double to_value16, unit16;
 };
 
+// Row i's estimates (entry r of out) from its exact int16 sums P_c (dots[0, k)); dc: kp
+// doubles of room, padded with +inf past k.
 void estimate_row(std::int64_t i, std::size_t r, const std::int32_t* dots, std::int64_t d, const IntCentroids& Q,
                   const EstimateTerms& e, const float* xx, const std::uint32_t* sums, double* dc, RowEstimates& out) {
   const int k = Q.k;

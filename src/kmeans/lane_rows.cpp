@@ -332,6 +332,7 @@ void LaneRows::values(const std::int64_t* rows, std::int64_t n, float scale, con
     _mm512_mask_storeu_ps(out + r * k, lanes, sq_value16(_mm512_set1_ps(xx[i]), lane_tree(acc), cc));
   }
 }
+
 // 16 < k <= 64 (kLaneRowsMaxK): the centroids in H vectors, the lanes in passes of 16 / S
 // (two of eight for two vectors, four of four for three and four: at most 16 accumulators),
 // the passes' nodes (L, S) added as the tree adds them: (0, 1) = (0, 2) + (1, 2), (L, 2) =
