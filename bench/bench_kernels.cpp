@@ -236,8 +236,8 @@ BENCHMARK(BM_OwnValues<float>)->Args({100000, 64, 1})->Unit(benchmark::kMicrosec
 // the same bits; k <= kLaneRowsMaxK, 16 or with AVX-512 64), or as Hamerly takes them past
 // the lane form's centroids, the integer estimates with the int16 margin's labels from the
 // rows' nonzero pairs (2: pair_estimates()) or from their int16 chunk sums (3:
-// dense_estimates()). The first k images as the centroids. GFLOP/s counts the 2 d k flops of every value, zeros
-// included (effective rates: every form skips zeros). Args: every, form, k.
+// dense_estimates()). The first k images as the centroids. GFLOP/s counts the 2 d k flops of
+// every value, zeros included (effective rates: every form skips zeros). Args: every, form, k.
 void BM_FailedRowValues(benchmark::State& state) {
   const std::int64_t every = state.range(0);
   const bool by_lanes = state.range(1) == 1, by_pairs = state.range(1) == 2, by_chunks = state.range(1) == 3;
@@ -303,20 +303,7 @@ void BM_FailedRowValues(benchmark::State& state) {
     flops(state, 2.0 * static_cast<double>(n * d) * k);
   });
 }
-BENCHMARK(BM_FailedRowValues)
-    ->Args({5, 0, 10})
-    ->Args({5, 1, 10})
-    ->Args({5, 2, 10})
-    ->Args({5, 3, 10})
-    ->Args({5, 0, 32})
-    ->Args({5, 1, 32})
-    ->Args({5, 2, 32})
-    ->Args({5, 3, 32})
-    ->Args({5, 0, 64})
-    ->Args({5, 1, 64})
-    ->Args({5, 2, 64})
-    ->Args({5, 3, 64})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FailedRowValues)->ArgsProduct({{5}, {0, 1, 2, 3}, {10, 32, 64}})->Unit(benchmark::kMicrosecond);
 
 // OpenBLAS sgemm of the E-step's dot products, a block of 256 float rows times
 // the k x d centroids, block by block: what a GEMM path would cost before

@@ -1,11 +1,11 @@
 #include "kmeans/pair_rows.hpp"
 
-#include "common/prefetch.hpp"
-
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
+
+#include "common/prefetch.hpp"
 
 #if defined(__AVX2__)
 #include <immintrin.h>
